@@ -1,0 +1,80 @@
+//! `mailconn`: the command line over `mailconn-core`, for scripts, monitoring and mail programs.
+
+mod exit;
+mod output;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use mailconn_core::paths::{DATA_DIR_ENV, resolve_data_dir};
+use mailconn_core::secret::{KeyringStore, MemoryStore, SecretStore};
+use mailconn_core::{Error, doctor};
+
+use crate::exit::Exit;
+use crate::output::Output;
+
+/// Mail Connections: Microsoft 365 and Outlook.com mailbox connections with your own Entra app.
+#[derive(Debug, Parser)]
+#[command(name = "mailconn", version, about, after_help = exit::EXIT_CODES_HELP)]
+struct Cli {
+    /// Where the database and logs live [default: the platform's data directory]
+    #[arg(long, global = true, env = DATA_DIR_ENV, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+
+    /// Print machine-readable JSON instead of text
+    #[arg(long, global = true)]
+    json: bool,
+
+    /// Where secrets are kept: the OS keychain, or memory (for tests; nothing persists)
+    #[arg(long, global = true, value_enum, default_value_t = Keychain::System, env = "MAILCONN_KEYCHAIN", hide = true)]
+    keychain: Keychain,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Keychain {
+    System,
+    Memory,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Check the data directory, the database and the keychain, and say how to fix what is wrong
+    Doctor,
+    /// Print where the data directory is
+    Paths,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let out = Output::new(cli.json);
+    match run(&cli, &out) {
+        Ok(exit) => exit.into(),
+        Err(e) => {
+            out.error(&e);
+            Exit::from_error(&e).into()
+        }
+    }
+}
+
+fn run(cli: &Cli, out: &Output) -> Result<Exit, Error> {
+    let data_dir = resolve_data_dir(cli.data_dir.as_deref())?;
+    let secrets: Box<dyn SecretStore> = match cli.keychain {
+        Keychain::System => Box::new(KeyringStore::new()),
+        Keychain::Memory => Box::new(MemoryStore::new()),
+    };
+    match cli.command {
+        Command::Doctor => {
+            let report = doctor::run(&data_dir, secrets.as_ref());
+            out.doctor(&report);
+            Ok(if report.healthy() { Exit::Ok } else { Exit::Attention })
+        }
+        Command::Paths => {
+            out.paths(&data_dir);
+            Ok(Exit::Ok)
+        }
+    }
+}

@@ -1,0 +1,99 @@
+//! SQLite storage for metadata: registrations (without secrets), connections, their events.
+//!
+//! One module per table; each owns its schema migrations. Migrations are versioned through
+//! SQLite's `user_version` by `rusqlite_migration`, applied in the order listed in [`migrations`].
+//! Nothing here stores a secret value.
+
+pub mod connections;
+pub mod events;
+pub mod registrations;
+
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard};
+
+use rusqlite::Connection;
+use rusqlite_migration::{M, Migrations};
+
+use crate::error::Result;
+
+/// How long a writer waits for another process (the app and the CLI share the file) before
+/// giving up with "database is locked".
+const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Every migration of every table, oldest first. Append only: a released step never changes.
+fn migrations() -> Migrations<'static> {
+    Migrations::new(vec![
+        M::up(registrations::V1),
+        M::up(connections::V1),
+        M::up(events::V1),
+    ])
+}
+
+/// The database, shared by the app's threads.
+#[derive(Debug)]
+pub struct Store {
+    conn: Mutex<Connection>,
+}
+
+impl Store {
+    /// Opens (creating if needed) and migrates the database file.
+    pub fn open(path: &Path) -> Result<Self> {
+        Self::init(Connection::open(path)?)
+    }
+
+    /// A private in-memory database for tests.
+    pub fn open_in_memory() -> Result<Self> {
+        Self::init(Connection::open_in_memory()?)
+    }
+
+    fn init(mut conn: Connection) -> Result<Self> {
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        // WAL lets the CLI read while the app writes; it is a no-op for in-memory databases.
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        migrations().to_latest(&mut conn)?;
+        Ok(Self { conn: Mutex::new(conn) })
+    }
+
+    pub(crate) fn conn(&self) -> MutexGuard<'_, Connection> {
+        self.conn.lock().expect("database mutex poisoned")
+    }
+
+    /// The schema version (number of applied migrations).
+    pub fn schema_version(&self) -> Result<u32> {
+        Ok(self.conn().pragma_query_value(None, "user_version", |r| r.get(0))?)
+    }
+
+    /// SQLite's own consistency check; `Ok(None)` when the file is healthy.
+    pub fn quick_check(&self) -> Result<Option<String>> {
+        let result: String = self.conn().query_row("PRAGMA quick_check", [], |r| r.get(0))?;
+        Ok((result != "ok").then_some(result))
+    }
+}
+
+/// The latest schema version this build knows.
+pub fn latest_schema_version() -> u32 {
+    3
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrations_are_valid_and_complete() {
+        migrations().validate().unwrap();
+        let store = Store::open_in_memory().unwrap();
+        assert_eq!(store.schema_version().unwrap(), latest_schema_version());
+        assert_eq!(store.quick_check().unwrap(), None);
+    }
+
+    #[test]
+    fn reopening_a_file_keeps_the_schema() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("db.sqlite3");
+        drop(Store::open(&path).unwrap());
+        let store = Store::open(&path).unwrap();
+        assert_eq!(store.schema_version().unwrap(), latest_schema_version());
+    }
+}

@@ -1,0 +1,58 @@
+//! TypeScript declarations of every type that crosses IPC, written to
+//! `ui/src/lib/ipc/bindings.ts`. A test fails when the committed file is stale; run
+//! `UPDATE_BINDINGS=1 cargo test -p mailconn-desktop bindings` to rewrite it.
+
+use mailconn_core::doctor::{Check, CheckStatus, DoctorReport};
+use mailconn_core::{ErrorBody, ErrorCode, ErrorDetail};
+use ts_rs::{Config, TS};
+
+use crate::commands::system::AppInfo;
+
+/// Where the generated file lives, relative to this crate.
+pub const BINDINGS_PATH: &str = "../ui/src/lib/ipc/bindings.ts";
+
+macro_rules! declarations {
+    ($cfg:expr; $($t:ty),* $(,)?) => {
+        vec![$(<$t as TS>::decl($cfg)),*]
+    };
+}
+
+/// The whole file's text.
+pub fn render() -> String {
+    let cfg = Config::default();
+    let decls = declarations![&cfg;
+        ErrorCode, ErrorDetail, ErrorBody,
+        CheckStatus, Check, DoctorReport,
+        AppInfo,
+    ];
+    let mut out = String::from(
+        "// Generated from the Rust types by src-tauri/src/bindings.rs. Do not edit by hand.\n",
+    );
+    for decl in decls {
+        out.push_str("\nexport ");
+        out.push_str(&decl);
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bindings_are_up_to_date() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(BINDINGS_PATH);
+        let fresh = render();
+        if std::env::var_os("UPDATE_BINDINGS").is_some() {
+            std::fs::write(&path, &fresh).unwrap();
+            return;
+        }
+        let committed = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            committed == fresh,
+            "{} is stale: run `UPDATE_BINDINGS=1 cargo test -p mailconn-desktop bindings`",
+            path.display()
+        );
+    }
+}

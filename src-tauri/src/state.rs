@@ -1,0 +1,21 @@
+use std::sync::Arc;
+
+use mailconn_core::Result;
+use mailconn_core::paths::DataDir;
+use mailconn_core::secret::SecretStore;
+use mailconn_core::store::Store;
+
+/// What every command can reach.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    pub data_dir: DataDir,
+    pub store: Arc<Store>,
+    pub secrets: Arc<dyn SecretStore>,
+}
+
+impl AppState {
+    pub fn new(data_dir: DataDir, secrets: Arc<dyn SecretStore>) -> Result<Self> {
+        let store = Arc::new(Store::open(&data_dir.database())?);
+        Ok(Self { data_dir, store, secrets })
+    }
+}
