@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs what Mail Connections needs on Debian 12 / Ubuntu 22.04+: `setup.sh app` for building
+# and running the app, `setup.sh test` for that plus everything the tests use. Idempotent.
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+what="${1:-app}"
+case "$what" in
+  app) apt_ensure "${APP_PACKAGES[@]}" ;;
+  test) apt_ensure "${APP_PACKAGES[@]}" "${TEST_PACKAGES[@]}" ;;
+  *) echo "usage: $0 app|test" >&2; exit 2 ;;
+esac
+ensure_toolchain
+npm_ci "$ROOT/ui"
+
+if [ "$what" = test ]; then
+  npm_ci "$ROOT/tests/idp"
+  npm_ci "$ROOT/tests/e2e"
+  if ! command -v tauri-driver >/dev/null; then
+    log "installing tauri-driver"
+    cargo install tauri-driver --version '^2' --locked --quiet
+  fi
+fi

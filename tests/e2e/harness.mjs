@@ -1,0 +1,148 @@
+// Starts the real Mail Connections app under Xvfb and drives it over WebDriver (tauri-driver in
+// front of WebKitWebDriver). Each app gets its own temporary HOME and data directory, so nothing
+// leaks into the user's files. Run inside scripts/with-keyring.sh for a real Secret Service.
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdtempSync, mkdirSync, rmSync, readFileSync } from 'node:fs';
+import { createServer, connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { remote } from 'webdriverio';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+export const ARTIFACTS = process.env.MAILCONN_ARTIFACTS ?? join(ROOT, 'artifacts');
+const CARGO_TARGET = process.env.CARGO_TARGET_DIR ?? join(process.env.HOME ?? '', '.cache/mailconn/target');
+export const APP = process.env.MAILCONN_APP ?? join(CARGO_TARGET, 'debug/mailconn-desktop');
+export const CLI = process.env.MAILCONN_CLI ?? join(CARGO_TARGET, 'debug/mailconn');
+
+/** A free TCP port on 127.0.0.1. */
+export function freePort() {
+  return new Promise((ok, fail) => {
+    const srv = createServer();
+    srv.once('error', fail);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => ok(port));
+    });
+  });
+}
+
+async function waitForPort(port, ms = 15000) {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    const open = await new Promise((ok) => {
+      const s = connect(port, '127.0.0.1');
+      s.once('connect', () => { s.destroy(); ok(true); });
+      s.once('error', () => ok(false));
+    });
+    if (open) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`nothing listened on port ${port} within ${ms} ms`);
+}
+
+/** Starts Xvfb on a free display number; resolves to { display, stop }. */
+export function startXvfb() {
+  return new Promise((ok, fail) => {
+    const proc = spawn('Xvfb', ['-displayfd', '3', '-screen', '0', '1280x860x24', '-nolisten', 'tcp'], {
+      stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    proc.stdio[3].on('data', (d) => {
+      out += d;
+      if (out.includes('\n')) ok({ display: `:${out.trim()}`, stop: () => proc.kill('SIGTERM') });
+    });
+    proc.once('error', fail);
+    proc.once('exit', (code) => fail(new Error(`Xvfb exited with ${code}`)));
+  });
+}
+
+/**
+ * Starts the app. Options: env (extra environment for the app), args (extra app arguments),
+ * dataDir (reuse a data directory). Returns { browser, dataDir, home, display, screenshot, stop }.
+ */
+export async function startApp({ env = {}, args = [], dataDir, name = 'app' } = {}) {
+  const home = mkdtempSync(join(tmpdir(), 'mailconn-e2e-home-'));
+  dataDir ??= join(home, 'data');
+  mkdirSync(ARTIFACTS, { recursive: true });
+  const xvfb = await startXvfb();
+  const port = await freePort();
+  const nativePort = await freePort();
+  const driverLog = [];
+  const driver = spawn('tauri-driver', ['--port', String(port), '--native-port', String(nativePort),
+    '--native-driver', process.env.WEBKIT_WEBDRIVER ?? '/usr/bin/WebKitWebDriver'], {
+    env: { ...process.env, DISPLAY: xvfb.display, HOME: home, MAILCONN_DATA_DIR: dataDir,
+      MAILCONN_LOG: process.env.MAILCONN_LOG ?? 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  driver.stdout.on('data', (d) => driverLog.push(String(d)));
+  driver.stderr.on('data', (d) => driverLog.push(String(d)));
+  let browser;
+  try {
+    await waitForPort(port);
+    browser = await remote({
+      hostname: '127.0.0.1',
+      port,
+      logLevel: 'warn',
+      connectionRetryCount: 0,
+      capabilities: {
+        browserName: 'wry',
+        'wdio:enforceWebDriverClassic': true,
+        'tauri:options': { application: APP, args },
+      },
+    });
+  } catch (e) {
+    driver.kill('SIGTERM');
+    xvfb.stop();
+    throw new Error(`the app did not start: ${e.message}\n${driverLog.join('')}`);
+  }
+
+  return {
+    browser,
+    dataDir,
+    home,
+    display: xvfb.display,
+    driverLog,
+    /** Saves the webview as ARTIFACTS/<name>.png and the whole X screen as <name>-screen.png. */
+    async screenshot(shot) {
+      const base = join(ARTIFACTS, `${name}-${shot}`);
+      await browser.saveScreenshot(`${base}.png`);
+      try {
+        execFileSync('import', ['-display', xvfb.display, '-window', 'root', `${base}-screen.png`]);
+      } catch { /* ImageMagick missing: the webview screenshot is enough */ }
+      return `${base}.png`;
+    },
+    /** The app's log files, joined. */
+    logs() {
+      try {
+        const dir = join(dataDir, 'logs');
+        return execFileSync('sh', ['-c', `cat "${dir}"/* 2>/dev/null || true`]).toString();
+      } catch { return ''; }
+    },
+    async stop() {
+      try { await browser.deleteSession(); } catch { /* already gone */ }
+      driver.kill('SIGTERM');
+      xvfb.stop();
+      rmSync(home, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Waits for an element by data-testid and returns it. */
+export async function byTestId(browser, id, timeout = 10000) {
+  const el = await browser.$(`[data-testid="${id}"]`);
+  await el.waitForDisplayed({ timeout });
+  return el;
+}
+
+/** Waits until the element's text matches. */
+export async function waitForText(el, pattern, timeout = 10000) {
+  await el.waitUntil(async () => pattern.test(await el.getText()), {
+    timeout,
+    timeoutMsg: `text never matched ${pattern}`,
+  });
+  return el.getText();
+}
+
+export function readJson(path) {
+  return JSON.parse(readFileSync(path, 'utf8'));
+}
