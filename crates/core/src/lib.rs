@@ -1,10 +1,16 @@
 //! Mail Connections core: everything that knows about Microsoft, OAuth, tokens, secrets and
 //! storage. It has no dependency on the desktop shell, so the CLI and the tests use it directly.
 
+pub mod aadsts;
+pub mod cloud;
 pub mod doctor;
 pub mod error;
+pub mod http;
 pub mod logging;
+pub mod oauth;
 pub mod paths;
+pub mod registration;
+pub mod scopes;
 pub mod secret;
 pub mod sensitive;
 pub mod store;

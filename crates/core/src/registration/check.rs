@@ -1,0 +1,121 @@
+//! "Test the registration": proves what can be proven without a user. Every kind: the authority
+//! and tenant answer (discovery document). Confidential apps with a specific tenant: a
+//! client-credentials token request proves client ID, tenant and secret together.
+
+use oauth2::{ClientId, ClientSecret, Scope, TokenUrl};
+use serde::Serialize;
+use ts_rs::TS;
+
+use super::{ClientKind, Registration, classify_tenant};
+use crate::error::{ErrorBody, Result};
+use crate::oauth::{Client, token_error};
+use crate::{Error, ErrorCode, Sensitive};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum StepStatus {
+    Passed,
+    Failed,
+    Skipped,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct TestStep {
+    pub name: String,
+    pub status: StepStatus,
+    pub message: String,
+    #[ts(optional)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<ErrorBody>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct TestReport {
+    pub ok: bool,
+    pub summary: String,
+    pub steps: Vec<TestStep>,
+}
+
+fn passed(name: &str, message: impl Into<String>) -> TestStep {
+    TestStep { name: name.into(), status: StepStatus::Passed, message: message.into(), error: None }
+}
+
+fn failed(name: &str, e: &Error) -> TestStep {
+    TestStep { name: name.into(), status: StepStatus::Failed, message: e.message().into(), error: Some(e.body()) }
+}
+
+const DISCOVERY: &str = "Tenant and cloud";
+const CREDENTIALS: &str = "Client ID and secret";
+
+pub async fn run(reg: &Registration, secret: Option<&Sensitive<String>>, http: &reqwest::Client) -> Result<TestReport> {
+    let cloud = reg.cloud()?;
+    let mut steps = Vec::new();
+
+    match discovery(http, &cloud.discovery_url(&reg.tenant)).await {
+        Ok(()) => steps.push(passed(DISCOVERY, format!("The tenant '{}' answers at {}.", reg.tenant, cloud.authority))),
+        Err(e) => steps.push(failed(DISCOVERY, &e)),
+    }
+
+    let generic_tenant = classify_tenant(&reg.tenant).is_none_or(super::TenantKind::is_generic);
+    match (reg.kind, secret) {
+        (ClientKind::Public, _) => steps.push(TestStep {
+            name: CREDENTIALS.into(),
+            status: StepStatus::Skipped,
+            message: "Public apps have no secret; connect a mailbox to finish the test.".into(),
+            error: None,
+        }),
+        (ClientKind::Confidential, None) => {
+            steps.push(failed(CREDENTIALS, &Error::invalid("secret", "No client secret is stored for this app.").with_fix("Edit the app and paste the secret's Value.")));
+        }
+        (ClientKind::Confidential, Some(_)) if generic_tenant => steps.push(TestStep {
+            name: CREDENTIALS.into(),
+            status: StepStatus::Skipped,
+            message: format!("The secret can be tested only against a specific tenant, not '{}'. Connect a mailbox to test it.", reg.tenant),
+            error: None,
+        }),
+        (ClientKind::Confidential, Some(secret)) => {
+            let client = Client::new(ClientId::new(reg.client_id.clone()))
+                .set_client_secret(ClientSecret::new(secret.expose().clone()))
+                .set_auth_type(oauth2::AuthType::RequestBody)
+                .set_token_uri(TokenUrl::new(cloud.token_url(&reg.tenant)).map_err(|e| Error::internal(e.to_string()))?);
+            let result = client
+                .exchange_client_credentials()
+                .add_scope(Scope::new(cloud.graph_default_scope()))
+                .request_async(http)
+                .await;
+            match result {
+                Ok(_) => steps.push(passed(CREDENTIALS, "Client ID, tenant and secret work: Microsoft issued an app-only token.")),
+                Err(e) => steps.push(failed(CREDENTIALS, &token_error("The identity provider", &e))),
+            }
+        }
+    }
+
+    let ok = steps.iter().all(|s| s.status != StepStatus::Failed);
+    let summary = match steps.iter().find(|s| s.status == StepStatus::Failed) {
+        Some(s) => s.message.clone(),
+        None if steps.iter().any(|s| s.status == StepStatus::Skipped) => {
+            "The tenant answers; the rest is tested when you connect a mailbox.".to_owned()
+        }
+        None => "Everything checked works.".to_owned(),
+    };
+    Ok(TestReport { ok, summary, steps })
+}
+
+/// Fetches the discovery document; Microsoft answers unknown tenants with AADSTS90002 JSON.
+async fn discovery(http: &reqwest::Client, url: &str) -> Result<()> {
+    let response = http.get(url).send().await.map_err(|e| crate::http::network_error("The identity provider", &e))?;
+    let status = response.status();
+    let body: serde_json::Value = response.json().await.map_err(|e| {
+        Error::new(ErrorCode::Network, format!("The identity provider's answer was not JSON (HTTP {status})."))
+            .with_fix("Check the cloud's authority URL.")
+            .with_source(e)
+    })?;
+    if status.is_success() && body.get("token_endpoint").is_some() {
+        return Ok(());
+    }
+    match serde_json::from_value::<crate::aadsts::MicrosoftError>(body) {
+        Ok(ms) => Err(ms.to_error()),
+        Err(_) => Err(Error::new(ErrorCode::IdentityProvider, format!("The identity provider answered HTTP {status} without a discovery document."))
+            .with_fix("Check the cloud's authority URL and the tenant.")),
+    }
+}

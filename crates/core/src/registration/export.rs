@@ -1,0 +1,172 @@
+//! What to create in the portal, as text an admin can paste: an application manifest fragment
+//! and an Azure CLI script (`az ad app create` + `az ad app permission add`) for Cloud Shell.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use serde_json::json;
+
+use super::{Audience, ClientKind, Usage};
+use crate::cloud::CloudId;
+use crate::scopes::{Permission, PermissionKind, Preset};
+
+/// The choices that shape a registration, before it exists in Entra.
+#[derive(Debug, Clone)]
+pub struct Plan<'a> {
+    pub name: &'a str,
+    pub kind: ClientKind,
+    pub usage: Usage,
+    pub audience: Audience,
+    pub preset: Preset,
+    pub redirect_uri: &'a str,
+    pub cloud: CloudId,
+}
+
+impl Plan<'_> {
+    /// Every permission to add: the delegated preset's and, for application access, its roles.
+    pub fn permissions(&self) -> Vec<Permission> {
+        let mut out = Vec::new();
+        if self.usage.delegated() && !self.preset.is_application() {
+            out.extend(self.preset.permissions());
+        }
+        if self.usage.application() {
+            out.extend(Preset::Application.permissions());
+        }
+        out
+    }
+
+    fn grouped(&self) -> BTreeMap<String, Vec<Permission>> {
+        let mut by_api: BTreeMap<String, Vec<Permission>> = BTreeMap::new();
+        for p in self.permissions() {
+            by_api.entry(p.api_id.clone()).or_default().push(p);
+        }
+        by_api
+    }
+
+    /// A fragment of the application manifest (Microsoft Graph format).
+    pub fn manifest(&self) -> String {
+        let required: Vec<_> = self
+            .grouped()
+            .into_iter()
+            .map(|(api, perms)| {
+                json!({
+                    "resourceAppId": api,
+                    "resourceAccess": perms.iter().map(|p| json!({
+                        "id": p.id,
+                        "type": if p.kind == PermissionKind::Application { "Role" } else { "Scope" },
+                    })).collect::<Vec<_>>(),
+                })
+            })
+            .collect();
+        let mut m = json!({
+            "displayName": self.name,
+            "signInAudience": self.audience.sign_in_audience(),
+            "requiredResourceAccess": required,
+        });
+        match self.kind {
+            ClientKind::Public => {
+                m["publicClient"] = json!({ "redirectUris": [self.redirect_uri] });
+                // "Allow public client flows": device code sign-in needs it.
+                m["isFallbackPublicClient"] = json!(true);
+            }
+            ClientKind::Confidential => m["web"] = json!({ "redirectUris": [self.redirect_uri] }),
+        }
+        serde_json::to_string_pretty(&m).expect("manifest serializes")
+    }
+
+    /// A bash script for Azure Cloud Shell that creates the app as planned.
+    pub fn az_script(&self) -> String {
+        let mut s = String::from("#!/usr/bin/env bash\n# Creates the Mail Connections app registration. Paste into Azure Cloud Shell (Bash).\nset -euo pipefail\n");
+        match self.cloud {
+            CloudId::GccHigh | CloudId::Dod => s.push_str("az cloud set --name AzureUSGovernment\n"),
+            CloudId::China => s.push_str("az cloud set --name AzureChinaCloud\n"),
+            CloudId::Global | CloudId::Custom => {}
+        }
+        let redirect = match self.kind {
+            ClientKind::Public => format!("--public-client-redirect-uris {} --is-fallback-public-client true", shell_quote(self.redirect_uri)),
+            ClientKind::Confidential => format!("--web-redirect-uris {}", shell_quote(self.redirect_uri)),
+        };
+        let _ = writeln!(
+            s,
+            "app_id=$(az ad app create --display-name {} --sign-in-audience {} {redirect} --query appId -o tsv)",
+            shell_quote(self.name),
+            self.audience.sign_in_audience()
+        );
+        s.push_str("az ad sp create --id \"$app_id\" >/dev/null\n");
+        for (api, perms) in self.grouped() {
+            let list: Vec<String> = perms
+                .iter()
+                .map(|p| format!("{}={}", p.id, if p.kind == PermissionKind::Application { "Role" } else { "Scope" }))
+                .collect();
+            let names: Vec<&str> = perms.iter().map(|p| p.name.as_str()).collect();
+            let _ = writeln!(s, "# {}", names.join(", "));
+            let _ = writeln!(s, "az ad app permission add --id \"$app_id\" --api {api} --api-permissions {}", list.join(" "));
+        }
+        if self.permissions().iter().any(|p| p.admin_consent) {
+            s.push_str("# These permissions need an administrator's consent (run as an admin, or use the admin consent link):\naz ad app permission admin-consent --id \"$app_id\"\n");
+        }
+        if self.kind == ClientKind::Confidential {
+            s.push_str("# The client secret's Value is printed once: paste it into Mail Connections.\naz ad app credential reset --id \"$app_id\" --display-name mailconn --years 1 --append --query '{secret_value: password, expires: endDateTime}' -o json\n");
+        }
+        s.push_str("echo \"Application (client) ID: $app_id\"\necho \"Directory (tenant) ID:   $(az account show --query tenantId -o tsv)\"\n");
+        s
+    }
+}
+
+fn shell_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan(kind: ClientKind, usage: Usage) -> Plan<'static> {
+        Plan {
+            name: "Contoso's mail",
+            kind,
+            usage,
+            audience: Audience::MyOrganization,
+            preset: Preset::Read,
+            redirect_uri: "http://localhost",
+            cloud: CloudId::Global,
+        }
+    }
+
+    #[test]
+    fn public_manifest_uses_the_public_client_platform() {
+        let m: serde_json::Value = serde_json::from_str(&plan(ClientKind::Public, Usage::Delegated).manifest()).unwrap();
+        assert_eq!(m["signInAudience"], "AzureADMyOrg");
+        assert_eq!(m["publicClient"]["redirectUris"][0], "http://localhost");
+        assert_eq!(m["isFallbackPublicClient"], true);
+        assert!(m.get("web").is_none());
+        let access = &m["requiredResourceAccess"][0];
+        assert_eq!(access["resourceAppId"], crate::scopes::GRAPH_APP_ID);
+        let ids: Vec<_> = access["resourceAccess"].as_array().unwrap().iter().map(|a| a["id"].as_str().unwrap()).collect();
+        assert!(ids.contains(&"570282fd-fa5c-430d-a7fd-fc8dc98a9dca"), "Mail.Read: {ids:?}");
+        assert!(ids.contains(&"7427e0e9-2fba-42fe-b0c0-848c9e6a8182"), "offline_access: {ids:?}");
+    }
+
+    #[test]
+    fn both_usages_get_scopes_and_roles() {
+        let p = plan(ClientKind::Confidential, Usage::Both);
+        let m: serde_json::Value = serde_json::from_str(&p.manifest()).unwrap();
+        assert_eq!(m["web"]["redirectUris"][0], "http://localhost");
+        let types: Vec<_> = m["requiredResourceAccess"][0]["resourceAccess"].as_array().unwrap().iter().map(|a| a["type"].as_str().unwrap()).collect();
+        assert!(types.contains(&"Scope") && types.contains(&"Role"));
+        let script = p.az_script();
+        assert!(script.contains("--display-name 'Contoso'\\''s mail'"), "{script}");
+        assert!(script.contains("--web-redirect-uris 'http://localhost'"));
+        assert!(script.contains("810c84a8-4a9e-49e6-bf7d-12d183f40d01=Scope") || script.contains("e2a3a72e-5f79-4c64-b1b1-878b674786c9=Role"));
+        assert!(script.contains("admin-consent"));
+        assert!(script.contains("az ad app credential reset"));
+    }
+
+    #[test]
+    fn national_clouds_switch_the_cli() {
+        let mut p = plan(ClientKind::Public, Usage::Delegated);
+        p.cloud = CloudId::GccHigh;
+        assert!(p.az_script().contains("az cloud set --name AzureUSGovernment"));
+        assert!(!p.az_script().contains("credential reset"));
+    }
+}
