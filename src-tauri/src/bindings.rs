@@ -6,6 +6,16 @@ use mailconn_core::doctor::{Check, CheckStatus, DoctorReport};
 use mailconn_core::{ErrorBody, ErrorCode, ErrorDetail};
 use ts_rs::{Config, TS};
 
+use mailconn_core::cloud::{Cloud, CloudId};
+use mailconn_core::registration::check::{StepStatus, TestReport, TestStep};
+use mailconn_core::registration::export::{PlanInfo, PlanInput};
+use mailconn_core::registration::{
+    Audience, ClientKind, FieldIssue, LastTest, Registration, RegistrationInput, Usage,
+    ValidationReport,
+};
+use mailconn_core::scopes::{Permission, PermissionKind, Preset, PresetInfo};
+
+use crate::commands::registrations::Saved;
 use crate::commands::system::AppInfo;
 
 /// Where the generated file lives, relative to this crate.
@@ -24,6 +34,9 @@ pub fn render() -> String {
         ErrorCode, ErrorDetail, ErrorBody,
         CheckStatus, Check, DoctorReport,
         AppInfo,
+        CloudId, Cloud, ClientKind, Usage, Audience, Preset, PermissionKind, Permission, PresetInfo,
+        PlanInput, PlanInfo, RegistrationInput, FieldIssue, ValidationReport, LastTest, Registration,
+        Saved, StepStatus, TestStep, TestReport,
     ];
     let mut out = String::from(
         "// Generated from the Rust types by src-tauri/src/bindings.rs. Do not edit by hand.\n",

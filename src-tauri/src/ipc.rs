@@ -5,12 +5,12 @@ use serde::Serialize;
 
 /// A command's error; serializes as the core's [`ErrorBody`].
 #[derive(Debug)]
-pub struct IpcError(pub ErrorBody);
+pub struct IpcError(pub Box<ErrorBody>);
 
 impl From<Error> for IpcError {
     fn from(e: Error) -> Self {
         tracing::warn!(code = ?e.code(), error = %e, "command failed");
-        IpcError(e.body())
+        IpcError(Box::new(e.body()))
     }
 }
 
@@ -22,7 +22,7 @@ impl Serialize for IpcError {
 
 pub type IpcResult<T> = Result<T, IpcError>;
 
-/// Runs blocking core work (SQLite, keychain) off the async runtime's threads.
+/// Runs blocking core work (`SQLite`, keychain) off the async runtime's threads.
 pub async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> mailconn_core::Result<T> + Send + 'static,
 ) -> IpcResult<T> {

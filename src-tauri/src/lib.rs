@@ -16,7 +16,11 @@ pub use state::AppState;
 
 /// Command-line options of the desktop app.
 #[derive(Debug, Parser)]
-#[command(name = "mailconn-desktop", version, about = "Mail Connections desktop app")]
+#[command(
+    name = "mailconn-desktop",
+    version,
+    about = "Mail Connections desktop app"
+)]
 struct Options {
     /// Where the database and logs live [default: the platform's data directory]
     #[arg(long, env = DATA_DIR_ENV, value_name = "DIR")]

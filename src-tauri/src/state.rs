@@ -11,11 +11,18 @@ pub struct AppState {
     pub data_dir: DataDir,
     pub store: Arc<Store>,
     pub secrets: Arc<dyn SecretStore>,
+    /// The one HTTP client (rustls, no redirects, timeouts).
+    pub http: reqwest::Client,
 }
 
 impl AppState {
     pub fn new(data_dir: DataDir, secrets: Arc<dyn SecretStore>) -> Result<Self> {
         let store = Arc::new(Store::open(&data_dir.database())?);
-        Ok(Self { data_dir, store, secrets })
+        Ok(Self {
+            data_dir,
+            store,
+            secrets,
+            http: mailconn_core::http::client(),
+        })
     }
 }

@@ -1,5 +1,6 @@
 //! `mailconn`: the command line over `mailconn-core`, for scripts, monitoring and mail programs.
 
+mod app;
 mod exit;
 mod output;
 
@@ -7,8 +8,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use mailconn_core::paths::{DATA_DIR_ENV, resolve_data_dir};
+use mailconn_core::paths::{DATA_DIR_ENV, DataDir, resolve_data_dir};
 use mailconn_core::secret::{KeyringStore, MemoryStore, SecretStore};
+use mailconn_core::store::Store;
 use mailconn_core::{Error, doctor};
 
 use crate::exit::Exit;
@@ -46,12 +48,15 @@ enum Command {
     Doctor,
     /// Print where the data directory is
     Paths,
+    /// Manage Microsoft app registrations (your own Entra apps)
+    #[command(subcommand)]
+    App(app::AppCommand),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let out = Output::new(cli.json);
-    match run(&cli, &out) {
+    match run(&cli, out) {
         Ok(exit) => exit.into(),
         Err(e) => {
             out.error(&e);
@@ -60,21 +65,30 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(cli: &Cli, out: &Output) -> Result<Exit, Error> {
+fn run(cli: &Cli, out: Output) -> Result<Exit, Error> {
     let data_dir = resolve_data_dir(cli.data_dir.as_deref())?;
     let secrets: Box<dyn SecretStore> = match cli.keychain {
         Keychain::System => Box::new(KeyringStore::new()),
         Keychain::Memory => Box::new(MemoryStore::new()),
     };
-    match cli.command {
+    match &cli.command {
         Command::Doctor => {
             let report = doctor::run(&data_dir, secrets.as_ref());
             out.doctor(&report);
-            Ok(if report.healthy() { Exit::Ok } else { Exit::Attention })
+            Ok(if report.healthy() {
+                Exit::Ok
+            } else {
+                Exit::Attention
+            })
         }
         Command::Paths => {
             out.paths(&data_dir);
             Ok(Exit::Ok)
+        }
+        Command::App(cmd) => {
+            let dir = DataDir::open(&data_dir)?;
+            let store = Store::open(&dir.database())?;
+            app::run(cmd, &store, secrets.as_ref(), out)
         }
     }
 }

@@ -4,6 +4,8 @@ use std::path::Path;
 
 use mailconn_core::Error;
 use mailconn_core::doctor::{CheckStatus, DoctorReport};
+use mailconn_core::registration::Registration;
+use mailconn_core::registration::check::{StepStatus, TestReport};
 use serde::Serialize;
 
 #[derive(Debug, Clone, Copy)]
@@ -17,11 +19,14 @@ impl Output {
     }
 
     fn print_json(value: &impl Serialize) {
-        println!("{}", serde_json::to_string_pretty(value).expect("serializable output"));
+        println!(
+            "{}",
+            serde_json::to_string_pretty(value).expect("serializable output")
+        );
     }
 
     /// Errors go to stderr as text, or to stdout as `{"error": {code, message, detail}}` with --json.
-    pub fn error(&self, e: &Error) {
+    pub fn error(self, e: &Error) {
         if self.json {
             Self::print_json(&serde_json::json!({ "error": e.body() }));
             return;
@@ -31,7 +36,10 @@ impl Output {
             if let Some(code) = d.aadsts {
                 eprintln!("  AADSTS{code}");
             }
-            for (name, value) in [("trace ID", &d.trace_id), ("correlation ID", &d.correlation_id)] {
+            for (name, value) in [
+                ("trace ID", &d.trace_id),
+                ("correlation ID", &d.correlation_id),
+            ] {
                 if let Some(v) = value {
                     eprintln!("  {name}: {v}");
                 }
@@ -42,7 +50,7 @@ impl Output {
         }
     }
 
-    pub fn doctor(&self, report: &DoctorReport) {
+    pub fn doctor(self, report: &DoctorReport) {
         if self.json {
             Self::print_json(report);
             return;
@@ -64,7 +72,7 @@ impl Output {
         }
     }
 
-    pub fn paths(&self, data_dir: &Path) {
+    pub fn paths(self, data_dir: &Path) {
         if self.json {
             Self::print_json(&serde_json::json!({
                 "data_dir": data_dir,
@@ -75,4 +83,134 @@ impl Output {
             println!("{}", data_dir.display());
         }
     }
+}
+
+impl Output {
+    pub fn warning(text: &str) {
+        eprintln!("warning: {text}");
+    }
+
+    /// Prints text as it is (scripts, manifests); with --json, as {"text": ...}.
+    pub fn text(self, text: &str) {
+        if self.json {
+            Self::print_json(&serde_json::json!({ "text": text }));
+        } else {
+            println!("{}", text.trim_end());
+        }
+    }
+
+    pub fn url(self, key: &str, url: &str) {
+        if self.json {
+            Self::print_json(&serde_json::json!({ key: url }));
+        } else {
+            println!("{url}");
+        }
+    }
+
+    pub fn removed(self, name: &str) {
+        if self.json {
+            Self::print_json(&serde_json::json!({ "removed": name }));
+        } else {
+            println!("Removed \"{name}\".");
+        }
+    }
+
+    pub fn registrations(self, regs: &[Registration]) {
+        if self.json {
+            Self::print_json(&regs);
+            return;
+        }
+        if regs.is_empty() {
+            println!(
+                "No app registrations yet. Add one with `mailconn app add` or in the app's wizard."
+            );
+            return;
+        }
+        println!(
+            "{:<24} {:<38} {:<13} {:<14} SECRET EXPIRES",
+            "NAME", "CLIENT ID", "KIND", "TENANT"
+        );
+        for r in regs {
+            println!(
+                "{:<24} {:<38} {:<13} {:<14} {}",
+                r.name,
+                r.client_id,
+                enum_text(&r.kind),
+                r.tenant,
+                r.secret_expires
+                    .map_or_else(|| "-".to_owned(), |d| d.to_string())
+            );
+        }
+    }
+
+    pub fn registration(self, r: &Registration) {
+        if self.json {
+            Self::print_json(r);
+            return;
+        }
+        println!("{} ({})", r.name, r.id);
+        println!("  client ID:     {}", r.client_id);
+        println!("  kind:          {}", enum_text(&r.kind));
+        println!("  tenant:        {}", r.tenant);
+        println!("  cloud:         {}", r.cloud.as_str());
+        if let (Some(a), Some(g)) = (&r.authority_url, &r.graph_url) {
+            println!("  authority:     {a}");
+            println!("  graph:         {g}");
+        }
+        println!("  usage:         {}", enum_text(&r.usage));
+        println!("  account types: {}", r.audience.portal_label());
+        println!("  preset:        {}", r.preset.as_str());
+        println!("  redirect URI:  {}", r.redirect_uri);
+        if r.has_secret {
+            println!(
+                "  secret:        {}... in the keychain, expires {}",
+                r.secret_hint.as_deref().unwrap_or(""),
+                r.secret_expires
+                    .map_or_else(|| "(unknown)".to_owned(), |d| d.to_string())
+            );
+        }
+        if let Some(t) = &r.last_test {
+            println!(
+                "  last test:     {} at {}: {}",
+                if t.ok { "passed" } else { "FAILED" },
+                t.at.format("%Y-%m-%d %H:%M"),
+                t.summary
+            );
+        }
+        println!("  connections:   {}", r.connections);
+    }
+
+    pub fn test_report(self, report: &TestReport) {
+        if self.json {
+            Self::print_json(report);
+            return;
+        }
+        for step in &report.steps {
+            let mark = match step.status {
+                StepStatus::Passed => "ok  ",
+                StepStatus::Failed => "FAIL",
+                StepStatus::Skipped => "skip",
+            };
+            println!("[{mark}] {}: {}", step.name, step.message);
+            if let Some(d) = step.error.as_ref().and_then(|e| e.detail.as_ref()) {
+                if let Some(fix) = &d.fix {
+                    println!("       fix: {fix}");
+                }
+                if let Some(t) = &d.trace_id {
+                    println!("       trace ID: {t}");
+                }
+                if let Some(c) = &d.correlation_id {
+                    println!("       correlation ID: {c}");
+                }
+            }
+        }
+        println!("{}", report.summary);
+    }
+}
+
+fn enum_text(v: &impl Serialize) -> String {
+    serde_json::to_value(v)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
 }

@@ -8,24 +8,38 @@ use serde_json::Value;
 
 fn mailconn(data_dir: &Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_mailconn"));
-    cmd.arg("--data-dir").arg(data_dir).env_remove("MAILCONN_KEYCHAIN");
+    cmd.arg("--data-dir")
+        .arg(data_dir)
+        .env_remove("MAILCONN_KEYCHAIN");
     cmd
 }
 
 fn json(out: &Output) -> Value {
     serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!("not JSON ({e}): {}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+        panic!(
+            "not JSON ({e}): {}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
     })
 }
 
 fn check<'a>(report: &'a Value, id: &str) -> &'a Value {
-    report["checks"].as_array().unwrap().iter().find(|c| c["id"] == id).unwrap()
+    report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == id)
+        .unwrap()
 }
 
 #[test]
 fn doctor_json_reports_each_check() {
     let tmp = tempfile::tempdir().unwrap();
-    let out = mailconn(tmp.path()).args(["--keychain", "memory", "doctor", "--json"]).output().unwrap();
+    let out = mailconn(tmp.path())
+        .args(["--keychain", "memory", "doctor", "--json"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(0), "{out:?}");
     let report = json(&out);
     assert_eq!(report["data_dir"], tmp.path().display().to_string());
@@ -60,7 +74,12 @@ fn no_secret_service_is_explained() {
     let keychain = check(&report, "keychain");
     assert_eq!(keychain["status"], "failed");
     assert_eq!(keychain["code"], "keychain_unavailable");
-    assert!(keychain["summary"].as_str().unwrap().contains("No system keychain was found"));
+    assert!(
+        keychain["summary"]
+            .as_str()
+            .unwrap()
+            .contains("No system keychain was found")
+    );
     assert!(keychain["fix"].as_str().unwrap().contains("Secret Service"));
 
     let text = mailconn(tmp.path())
@@ -70,8 +89,14 @@ fn no_secret_service_is_explained() {
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&text.stdout);
-    assert!(stdout.contains("[FAIL] Keychain: No system keychain was found"), "{stdout}");
-    assert!(stdout.contains("fix: Install and start a Secret Service provider"), "{stdout}");
+    assert!(
+        stdout.contains("[FAIL] Keychain: No system keychain was found"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("fix: Install and start a Secret Service provider"),
+        "{stdout}"
+    );
 }
 
 /// A session bus whose Secret Service has no unlocked keyring: what a user sees on a desktop
@@ -102,11 +127,19 @@ fn locked_keyring_is_explained() {
     let keychain = check(&report, "keychain");
     assert_eq!(keychain["status"], "failed", "{report:#}");
     assert_eq!(keychain["code"], "keychain_locked", "{report:#}");
-    assert!(keychain["fix"].as_str().unwrap().contains("Unlock your login keyring"));
+    assert!(
+        keychain["fix"]
+            .as_str()
+            .unwrap()
+            .contains("Unlock your login keyring")
+    );
 }
 
 #[test]
 fn usage_errors_exit_2() {
-    let out = Command::new(env!("CARGO_BIN_EXE_mailconn")).arg("no-such-command").output().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_mailconn"))
+        .arg("no-such-command")
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
 }

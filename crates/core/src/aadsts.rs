@@ -37,40 +37,175 @@ pub struct Entry {
 }
 
 const fn e(code: u32, class: ErrorClass, meaning: &'static str, fix: &'static str) -> Entry {
-    Entry { code, class, meaning, fix }
+    Entry {
+        code,
+        class,
+        meaning,
+        fix,
+    }
 }
 
 use ErrorClass::{Consent, Policy, Restart, Secret, Setup, SignIn};
 
 /// The codes the app explains. Unknown codes still show Microsoft's own description.
 pub const CATALOGUE: &[Entry] = &[
-    e(50011, Setup, "The redirect URI sent does not match any registered for the app.", "In the app's Authentication page, register exactly the redirect URI Mail Connections shows (same platform, path and case)."),
-    e(500113, Setup, "The app has no redirect URI registered.", "Add the platform and the redirect URI Mail Connections shows in the app's Authentication page."),
-    e(65001, Consent, "Nobody has consented to the permissions the app asks for.", "Sign in again and accept, or have an administrator open the admin consent link."),
-    e(65004, Consent, "The user declined to give the app the permissions it asked for.", "Sign in again and accept the permissions."),
-    e(90094, Consent, "An administrator must approve these permissions for your organisation.", "Send the admin consent link to an administrator of your organisation, then try again."),
-    e(7000229, Consent, "The app has no service principal in this tenant: an administrator has not consented yet.", "Have an administrator open the admin consent link for this tenant, then try again."),
-    e(50020, Setup, "The account does not belong to the tenant the app signs in to.", "Use tenant 'common' (or the account's own tenant), or invite the account as a guest."),
-    e(50194, Setup, "The app is registered for one organisation only, but was used with 'common'.", "Use your Directory (tenant) ID instead of 'common', or make the app multitenant."),
-    e(9002332, Setup, "The app does not allow personal Microsoft accounts.", "In the app's Authentication page, change the supported account types to include personal accounts, or sign in with a work account."),
-    e(9001023, Setup, "Application access needs a specific tenant, not 'common', 'organizations' or 'consumers'.", "Use your Directory (tenant) ID (a GUID) or your domain."),
-    e(700016, Setup, "No app with this client ID exists in this tenant.", "Check the Application (client) ID and the tenant on the app's Overview page, and the cloud."),
-    e(90002, Setup, "The tenant was not found.", "Check the Directory (tenant) ID or domain, and that you chose the right cloud."),
-    e(7000215, Secret, "The client secret is not valid.", "Paste the secret's Value (shown once when you create it), not its Secret ID."),
-    e(7000222, Secret, "The client secret has expired.", "Create a new client secret in the portal and rotate it in Mail Connections."),
-    e(7000218, Setup, "The app is registered as a Web app, which needs a client secret, but none was sent.", "Add the client secret, or register the redirect URI under 'Mobile and desktop applications' instead."),
-    e(700025, Setup, "The app is a public client (mobile and desktop), which must not send a secret.", "Remove the client secret from this registration in Mail Connections."),
-    e(700082, SignIn, "The sign-in expired after a long time without use.", "Sign in again."),
+    e(
+        50011,
+        Setup,
+        "The redirect URI sent does not match any registered for the app.",
+        "In the app's Authentication page, register exactly the redirect URI Mail Connections shows (same platform, path and case).",
+    ),
+    e(
+        500113,
+        Setup,
+        "The app has no redirect URI registered.",
+        "Add the platform and the redirect URI Mail Connections shows in the app's Authentication page.",
+    ),
+    e(
+        65001,
+        Consent,
+        "Nobody has consented to the permissions the app asks for.",
+        "Sign in again and accept, or have an administrator open the admin consent link.",
+    ),
+    e(
+        65004,
+        Consent,
+        "The user declined to give the app the permissions it asked for.",
+        "Sign in again and accept the permissions.",
+    ),
+    e(
+        90094,
+        Consent,
+        "An administrator must approve these permissions for your organisation.",
+        "Send the admin consent link to an administrator of your organisation, then try again.",
+    ),
+    e(
+        7000229,
+        Consent,
+        "The app has no service principal in this tenant: an administrator has not consented yet.",
+        "Have an administrator open the admin consent link for this tenant, then try again.",
+    ),
+    e(
+        50020,
+        Setup,
+        "The account does not belong to the tenant the app signs in to.",
+        "Use tenant 'common' (or the account's own tenant), or invite the account as a guest.",
+    ),
+    e(
+        50194,
+        Setup,
+        "The app is registered for one organisation only, but was used with 'common'.",
+        "Use your Directory (tenant) ID instead of 'common', or make the app multitenant.",
+    ),
+    e(
+        9002332,
+        Setup,
+        "The app does not allow personal Microsoft accounts.",
+        "In the app's Authentication page, change the supported account types to include personal accounts, or sign in with a work account.",
+    ),
+    e(
+        9001023,
+        Setup,
+        "Application access needs a specific tenant, not 'common', 'organizations' or 'consumers'.",
+        "Use your Directory (tenant) ID (a GUID) or your domain.",
+    ),
+    e(
+        700016,
+        Setup,
+        "No app with this client ID exists in this tenant.",
+        "Check the Application (client) ID and the tenant on the app's Overview page, and the cloud.",
+    ),
+    e(
+        90002,
+        Setup,
+        "The tenant was not found.",
+        "Check the Directory (tenant) ID or domain, and that you chose the right cloud.",
+    ),
+    e(
+        7000215,
+        Secret,
+        "The client secret is not valid.",
+        "Paste the secret's Value (shown once when you create it), not its Secret ID.",
+    ),
+    e(
+        7000222,
+        Secret,
+        "The client secret has expired.",
+        "Create a new client secret in the portal and rotate it in Mail Connections.",
+    ),
+    e(
+        7000218,
+        Setup,
+        "The app is registered as a Web app, which needs a client secret, but none was sent.",
+        "Add the client secret, or register the redirect URI under 'Mobile and desktop applications' instead.",
+    ),
+    e(
+        700025,
+        Setup,
+        "The app is a public client (mobile and desktop), which must not send a secret.",
+        "Remove the client secret from this registration in Mail Connections.",
+    ),
+    e(
+        700082,
+        SignIn,
+        "The sign-in expired after a long time without use.",
+        "Sign in again.",
+    ),
     e(70008, SignIn, "The sign-in expired.", "Sign in again."),
-    e(50173, SignIn, "The sign-in was revoked, for example after a password change.", "Sign in again."),
-    e(70000, SignIn, "The sign-in is no longer valid.", "Sign in again."),
-    e(50076, SignIn, "Multi-factor authentication is required.", "Sign in again interactively."),
-    e(50079, SignIn, "Multi-factor authentication registration is required.", "Sign in again interactively and set up multi-factor authentication."),
-    e(53003, Policy, "Access was blocked by a Conditional Access policy.", "Ask your administrator to allow this app or device."),
-    e(70043, SignIn, "Your organisation requires signing in again after a set time.", "Sign in again."),
-    e(54005, Restart, "The sign-in code was already used.", "Start the sign-in again."),
-    e(501481, Restart, "The sign-in's proof key did not match.", "Start the sign-in again."),
-    e(700054, Setup, "The app asked for an id_token, which this registration does not allow.", "Enable ID tokens in the app's Authentication page, or do not request them."),
+    e(
+        50173,
+        SignIn,
+        "The sign-in was revoked, for example after a password change.",
+        "Sign in again.",
+    ),
+    e(
+        70000,
+        SignIn,
+        "The sign-in is no longer valid.",
+        "Sign in again.",
+    ),
+    e(
+        50076,
+        SignIn,
+        "Multi-factor authentication is required.",
+        "Sign in again interactively.",
+    ),
+    e(
+        50079,
+        SignIn,
+        "Multi-factor authentication registration is required.",
+        "Sign in again interactively and set up multi-factor authentication.",
+    ),
+    e(
+        53003,
+        Policy,
+        "Access was blocked by a Conditional Access policy.",
+        "Ask your administrator to allow this app or device.",
+    ),
+    e(
+        70043,
+        SignIn,
+        "Your organisation requires signing in again after a set time.",
+        "Sign in again.",
+    ),
+    e(
+        54005,
+        Restart,
+        "The sign-in code was already used.",
+        "Start the sign-in again.",
+    ),
+    e(
+        501481,
+        Restart,
+        "The sign-in's proof key did not match.",
+        "Start the sign-in again.",
+    ),
+    e(
+        700054,
+        Setup,
+        "The app asked for an id_token, which this registration does not allow.",
+        "Enable ID tokens in the app's Authentication page, or do not request them.",
+    ),
 ];
 
 pub fn lookup(code: u32) -> Option<&'static Entry> {
@@ -118,19 +253,24 @@ impl MicrosoftError {
         self.error_codes.first().copied().or_else(|| {
             let d = self.error_description.as_deref()?;
             let rest = &d[d.find("AADSTS")? + 6..];
-            rest.split(|c: char| !c.is_ascii_digit()).next()?.parse().ok()
+            rest.split(|c: char| !c.is_ascii_digit())
+                .next()?
+                .parse()
+                .ok()
         })
     }
 
     /// The catalogue entry, from the AADSTS code or, failing that, from the OAuth error name.
     pub fn entry(&self) -> Option<&'static Entry> {
-        self.aadsts().and_then(lookup).or_else(|| match self.error.as_str() {
-            "access_denied" => lookup(65004),
-            "consent_required" => lookup(65001),
-            "invalid_grant" => lookup(70000),
-            "interaction_required" => lookup(50076),
-            _ => None,
-        })
+        self.aadsts()
+            .and_then(lookup)
+            .or_else(|| match self.error.as_str() {
+                "access_denied" => lookup(65004),
+                "consent_required" => lookup(65001),
+                "invalid_grant" => lookup(70000),
+                "interaction_required" => lookup(50076),
+                _ => None,
+            })
     }
 
     /// The user-facing error: plain meaning, the fix, and the support IDs.
@@ -185,7 +325,10 @@ mod tests {
     fn secret_id_pasted_instead_of_value() {
         let err = ms("invalid_client", &[7000215]).to_error();
         assert_eq!(err.code(), ErrorCode::IdentityProvider);
-        assert_eq!(err.message(), "The client secret is not valid. (AADSTS7000215)");
+        assert_eq!(
+            err.message(),
+            "The client secret is not valid. (AADSTS7000215)"
+        );
         let d = err.detail().unwrap();
         assert!(d.fix.as_deref().unwrap().contains("Value"));
         assert_eq!(d.trace_id.as_deref(), Some("trace-1"));
@@ -195,20 +338,39 @@ mod tests {
 
     #[test]
     fn classes_map_to_codes() {
-        assert_eq!(ms("invalid_grant", &[700082]).to_error().code(), ErrorCode::NeedsSignIn);
-        assert_eq!(ms("invalid_grant", &[65001]).to_error().code(), ErrorCode::NeedsConsent);
-        assert_eq!(ms("invalid_request", &[9001023]).to_error().code(), ErrorCode::IdentityProvider);
+        assert_eq!(
+            ms("invalid_grant", &[700082]).to_error().code(),
+            ErrorCode::NeedsSignIn
+        );
+        assert_eq!(
+            ms("invalid_grant", &[65001]).to_error().code(),
+            ErrorCode::NeedsConsent
+        );
+        assert_eq!(
+            ms("invalid_request", &[9001023]).to_error().code(),
+            ErrorCode::IdentityProvider
+        );
     }
 
     #[test]
     fn code_from_description_when_no_error_codes() {
         let e = MicrosoftError {
             error: "invalid_request".into(),
-            error_description: Some("AADSTS50194: Application is not configured as multi-tenant".into()),
+            error_description: Some(
+                "AADSTS50194: Application is not configured as multi-tenant".into(),
+            ),
             ..MicrosoftError::default()
         };
         assert_eq!(e.aadsts(), Some(50194));
-        assert!(e.to_error().detail().unwrap().fix.as_deref().unwrap().contains("Directory (tenant) ID"));
+        assert!(
+            e.to_error()
+                .detail()
+                .unwrap()
+                .fix
+                .as_deref()
+                .unwrap()
+                .contains("Directory (tenant) ID")
+        );
     }
 
     #[test]
@@ -220,7 +382,10 @@ mod tests {
             ..MicrosoftError::default()
         };
         let err = e.to_error();
-        assert_eq!(err.message(), "Microsoft answered: AADSTS123: Something odd happened.");
+        assert_eq!(
+            err.message(),
+            "Microsoft answered: AADSTS123: Something odd happened."
+        );
         assert_eq!(err.detail().unwrap().aadsts, Some(123));
     }
 

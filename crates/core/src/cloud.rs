@@ -1,4 +1,4 @@
-//! Microsoft clouds and their endpoints: global, US Government (GCC High, DoD), China (21Vianet),
+//! Microsoft clouds and their endpoints: global, US Government (GCC High, `DoD`), China (21Vianet),
 //! and a custom cloud whose authority and Graph URLs the user gives (proxies, test providers).
 //!
 //! Endpoint paths are the same under every authority host; only hosts differ. Tokens never cross
@@ -33,9 +33,15 @@ impl CloudId {
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        [CloudId::Global, CloudId::GccHigh, CloudId::Dod, CloudId::China, CloudId::Custom]
-            .into_iter()
-            .find(|c| c.as_str() == s)
+        [
+            CloudId::Global,
+            CloudId::GccHigh,
+            CloudId::Dod,
+            CloudId::China,
+            CloudId::Custom,
+        ]
+        .into_iter()
+        .find(|c| c.as_str() == s)
     }
 }
 
@@ -141,8 +147,13 @@ impl Cloud {
 
     /// The admin-consent link. Microsoft refuses `common` here, so `organizations` stands in.
     pub fn admin_consent_url(&self, tenant: &str, client_id: &str, redirect_uri: &str) -> String {
-        let tenant = if tenant == "common" { "organizations" } else { tenant };
-        let mut url = Url::parse(&self.tenant_url(tenant, "v2.0/adminconsent")).expect("valid base");
+        let tenant = if tenant == "common" {
+            "organizations"
+        } else {
+            tenant
+        };
+        let mut url =
+            Url::parse(&self.tenant_url(tenant, "v2.0/adminconsent")).expect("valid base");
         url.query_pairs_mut()
             .append_pair("client_id", client_id)
             .append_pair("scope", &self.graph_default_scope())
@@ -150,7 +161,7 @@ impl Cloud {
         url.into()
     }
 
-    /// The portal page of one app registration (`section`: Overview, Credentials, CallAnApis...).
+    /// The portal page of one app registration (`section`: `Overview`, `Credentials`, `CallAnAPI`...).
     pub fn portal_app_url(&self, client_id: &str, section: &str) -> String {
         format!(
             "{}/#view/Microsoft_AAD_RegisteredApps/ApplicationMenuBlade/~/{section}/appId/{client_id}",
@@ -160,7 +171,10 @@ impl Cloud {
 
     /// The portal page where new app registrations are created.
     pub fn portal_new_registration_url(&self) -> String {
-        format!("{}/#view/Microsoft_AAD_RegisteredApps/CreateApplicationBlade", self.portal)
+        format!(
+            "{}/#view/Microsoft_AAD_RegisteredApps/CreateApplicationBlade",
+            self.portal
+        )
     }
 }
 
@@ -168,10 +182,16 @@ impl Cloud {
 pub fn base_url(field: &str, raw: &str) -> Result<String> {
     let raw = raw.trim();
     if raw.is_empty() {
-        return Err(Error::invalid(field, "Enter the URL, for example https://login.example.com."));
+        return Err(Error::invalid(
+            field,
+            "Enter the URL, for example https://login.example.com.",
+        ));
     }
     let url = Url::parse(raw).map_err(|_| {
-        Error::invalid(field, format!("\"{raw}\" is not an absolute URL; it must start with https://."))
+        Error::invalid(
+            field,
+            format!("\"{raw}\" is not an absolute URL; it must start with https://."),
+        )
     })?;
     match url.scheme() {
         "https" => {}
@@ -185,7 +205,10 @@ pub fn base_url(field: &str, raw: &str) -> Result<String> {
         _ => return Err(Error::invalid(field, "The URL must start with https://.")),
     }
     if url.query().is_some() || url.fragment().is_some() {
-        return Err(Error::invalid(field, "The URL must not have a query (?...) or fragment (#...)."));
+        return Err(Error::invalid(
+            field,
+            "The URL must not have a query (?...) or fragment (#...).",
+        ));
     }
     Ok(raw.trim_end_matches('/').to_owned())
 }
@@ -206,24 +229,39 @@ mod tests {
     #[test]
     fn builtin_endpoints() {
         let c = Cloud::builtin(CloudId::Global).unwrap();
-        assert_eq!(c.token_url("common"), "https://login.microsoftonline.com/common/oauth2/v2.0/token");
+        assert_eq!(
+            c.token_url("common"),
+            "https://login.microsoftonline.com/common/oauth2/v2.0/token"
+        );
         assert_eq!(
             c.discovery_url("contoso.com"),
             "https://login.microsoftonline.com/contoso.com/v2.0/.well-known/openid-configuration"
         );
-        assert_eq!(c.graph_default_scope(), "https://graph.microsoft.com/.default");
+        assert_eq!(
+            c.graph_default_scope(),
+            "https://graph.microsoft.com/.default"
+        );
         let dod = Cloud::builtin(CloudId::Dod).unwrap();
         assert_eq!(dod.graph, "https://dod-graph.microsoft.us");
         assert!(!dod.personal_accounts);
         let cn = Cloud::builtin(CloudId::China).unwrap();
-        assert_eq!(cn.device_code_url("x"), "https://login.chinacloudapi.cn/x/oauth2/v2.0/devicecode");
+        assert_eq!(
+            cn.device_code_url("x"),
+            "https://login.chinacloudapi.cn/x/oauth2/v2.0/devicecode"
+        );
     }
 
     #[test]
     fn admin_consent_never_uses_common() {
         let c = Cloud::builtin(CloudId::Global).unwrap();
-        let url = c.admin_consent_url("common", "0d3b2f3a-1c2b-4c5d-9e8f-123456789abc", "http://localhost");
-        assert!(url.starts_with("https://login.microsoftonline.com/organizations/v2.0/adminconsent?"));
+        let url = c.admin_consent_url(
+            "common",
+            "0d3b2f3a-1c2b-4c5d-9e8f-123456789abc",
+            "http://localhost",
+        );
+        assert!(
+            url.starts_with("https://login.microsoftonline.com/organizations/v2.0/adminconsent?")
+        );
         assert!(url.contains("client_id=0d3b2f3a-1c2b-4c5d-9e8f-123456789abc"));
         assert!(url.contains("scope=https%3A%2F%2Fgraph.microsoft.com%2F.default"));
     }
@@ -231,13 +269,19 @@ mod tests {
     #[test]
     fn custom_cloud_urls_are_checked() {
         let c = Cloud::custom("http://127.0.0.1:8080/", "http://localhost:9000").unwrap();
-        assert_eq!(c.authorize_url("common"), "http://127.0.0.1:8080/common/oauth2/v2.0/authorize");
+        assert_eq!(
+            c.authorize_url("common"),
+            "http://127.0.0.1:8080/common/oauth2/v2.0/authorize"
+        );
         assert_eq!(c.graph, "http://localhost:9000");
 
         let cases = [
             ("", "Enter the URL"),
             ("login.example.com", "not an absolute URL"),
-            ("http://login.example.com", "only for 127.0.0.1 or localhost"),
+            (
+                "http://login.example.com",
+                "only for 127.0.0.1 or localhost",
+            ),
             ("ftp://login.example.com", "must start with https://"),
             ("https://login.example.com/?x=1", "must not have a query"),
         ];

@@ -82,23 +82,36 @@ pub fn run(data_dir: &Path, secrets: &dyn SecretStore) -> DoctorReport {
         }
         Err(e) => {
             checks.push(Check::failed("data_dir", "Data directory", &e));
-            let skipped = Error::new(ErrorCode::DataDir, "Not checked: the data directory is unusable.");
+            let skipped = Error::new(
+                ErrorCode::DataDir,
+                "Not checked: the data directory is unusable.",
+            );
             checks.push(Check::failed("database", "Database", &skipped));
         }
     }
     checks.push(check_keychain(secrets));
-    DoctorReport { data_dir: data_dir.display().to_string(), checks }
+    DoctorReport {
+        data_dir: data_dir.display().to_string(),
+        checks,
+    }
 }
 
 fn check_writable(dir: &DataDir) -> Check {
     let probe = dir.root().join(".write-test");
     match std::fs::write(&probe, b"ok").and_then(|()| std::fs::remove_file(&probe)) {
-        Ok(()) => Check::ok("data_dir", "Data directory", format!("{} is writable", dir.root().display())),
+        Ok(()) => Check::ok(
+            "data_dir",
+            "Data directory",
+            format!("{} is writable", dir.root().display()),
+        ),
         Err(e) => Check::failed(
             "data_dir",
             "Data directory",
-            &Error::new(ErrorCode::DataDir, format!("{} is not writable: {e}", dir.root().display()))
-                .with_fix("Fix the directory's permissions or choose another with --data-dir."),
+            &Error::new(
+                ErrorCode::DataDir,
+                format!("{} is not writable: {e}", dir.root().display()),
+            )
+            .with_fix("Fix the directory's permissions or choose another with --data-dir."),
         ),
     }
 }
@@ -117,9 +130,11 @@ fn check_database(dir: &DataDir) -> Check {
         }
     });
     match result {
-        Ok(version) if version == latest_schema_version() => {
-            Check::ok("database", label, format!("schema version {version}, integrity ok"))
-        }
+        Ok(version) if version == latest_schema_version() => Check::ok(
+            "database",
+            label,
+            format!("schema version {version}, integrity ok"),
+        ),
         Ok(version) => Check::failed(
             "database",
             label,
@@ -132,9 +147,13 @@ fn check_database(dir: &DataDir) -> Check {
             )
             .with_fix("Use the newer version of Mail Connections that created it."),
         ),
-        Err(e) => Check::failed("database", label, &e.with_fix_if_missing(
-            "Check the file's permissions; if it is damaged, move it away to start afresh.",
-        )),
+        Err(e) => Check::failed(
+            "database",
+            label,
+            &e.with_fix_if_missing(
+                "Check the file's permissions; if it is damaged, move it away to start afresh.",
+            ),
+        ),
     }
 }
 
@@ -148,15 +167,19 @@ pub fn check_keychain(secrets: &dyn SecretStore) -> Check {
 
 impl Error {
     fn with_fix_if_missing(self, fix: &str) -> Self {
-        if self.detail().and_then(|d| d.fix.as_ref()).is_some() { self } else { self.with_fix(fix) }
+        if self.detail().and_then(|d| d.fix.as_ref()).is_some() {
+            self
+        } else {
+            self.with_fix(fix)
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::secret::{MemoryStore, SecretError, SecretKey};
     use crate::Sensitive;
+    use crate::secret::{MemoryStore, SecretError, SecretKey};
 
     #[derive(Debug)]
     struct LockedStore;
@@ -195,7 +218,11 @@ mod tests {
     #[test]
     fn damaged_database_is_reported() {
         let tmp = tempfile::tempdir().unwrap();
-        std::fs::write(tmp.path().join(crate::paths::DATABASE_FILE), b"not a database at all, 100 bytes of junk .........................................").unwrap();
+        std::fs::write(
+            tmp.path().join(crate::paths::DATABASE_FILE),
+            b"not a database at all, 100 bytes of junk .........................................",
+        )
+        .unwrap();
         let report = run(tmp.path(), &MemoryStore::new());
         let db = report.checks.iter().find(|c| c.id == "database").unwrap();
         assert_eq!(db.status, CheckStatus::Failed, "{db:?}");

@@ -78,9 +78,12 @@ pub struct ErrorBody {
     pub detail: Option<ErrorDetail>,
 }
 
-/// The core's error.
+/// The core's error. Boxed so that `Result`s stay small on the happy path.
 #[derive(Debug)]
-pub struct Error {
+pub struct Error(Box<Inner>);
+
+#[derive(Debug)]
+struct Inner {
     code: ErrorCode,
     message: String,
     detail: Option<ErrorDetail>,
@@ -89,13 +92,20 @@ pub struct Error {
 
 impl Error {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        Self { code, message: message.into(), detail: None, source: None }
+        Self(Box::new(Inner {
+            code,
+            message: message.into(),
+            detail: None,
+            source: None,
+        }))
     }
 
     /// A validation error attached to one input field.
     pub fn invalid(field: &str, message: impl Into<String>) -> Self {
-        Self::new(ErrorCode::Validation, message)
-            .with_detail(ErrorDetail { field: Some(field.to_owned()), ..ErrorDetail::default() })
+        Self::new(ErrorCode::Validation, message).with_detail(ErrorDetail {
+            field: Some(field.to_owned()),
+            ..ErrorDetail::default()
+        })
     }
 
     pub fn not_found(message: impl Into<String>) -> Self {
@@ -108,52 +118,59 @@ impl Error {
 
     #[must_use]
     pub fn with_detail(mut self, detail: ErrorDetail) -> Self {
-        self.detail = Some(detail);
+        self.0.detail = Some(detail);
         self
     }
 
     #[must_use]
     pub fn with_fix(mut self, fix: impl Into<String>) -> Self {
-        self.detail.get_or_insert_with(ErrorDetail::default).fix = Some(fix.into());
+        self.0.detail.get_or_insert_with(ErrorDetail::default).fix = Some(fix.into());
         self
     }
 
     #[must_use]
     pub fn with_source(mut self, source: impl std::error::Error + Send + Sync + 'static) -> Self {
-        self.source = Some(Box::new(source));
+        self.0.source = Some(Box::new(source));
         self
     }
 
     pub fn code(&self) -> ErrorCode {
-        self.code
+        self.0.code
     }
 
     pub fn message(&self) -> &str {
-        &self.message
+        &self.0.message
     }
 
     pub fn detail(&self) -> Option<&ErrorDetail> {
-        self.detail.as_ref()
+        self.0.detail.as_ref()
     }
 
     pub fn field(&self) -> Option<&str> {
-        self.detail.as_ref().and_then(|d| d.field.as_deref())
+        self.detail().and_then(|d| d.field.as_deref())
     }
 
     pub fn body(&self) -> ErrorBody {
-        ErrorBody { code: self.code, message: self.message.clone(), detail: self.detail.clone() }
+        ErrorBody {
+            code: self.0.code,
+            message: self.0.message.clone(),
+            detail: self.0.detail.clone(),
+        }
     }
 }
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
+        f.write_str(&self.0.message)
     }
 }
 
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        self.source.as_deref().map(|e| e as &(dyn std::error::Error + 'static))
+        self.0
+            .source
+            .as_deref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
     }
 }
 
@@ -165,7 +182,10 @@ impl From<rusqlite::Error> for Error {
 
 impl From<rusqlite_migration::Error> for Error {
     fn from(e: rusqlite_migration::Error) -> Self {
-        Error::new(ErrorCode::Database, format!("The database could not be upgraded: {e}"))
-            .with_source(e)
+        Error::new(
+            ErrorCode::Database,
+            format!("The database could not be upgraded: {e}"),
+        )
+        .with_source(e)
     }
 }

@@ -77,7 +77,9 @@ impl<'a, M: MakeWriter<'a>> MakeWriter<'a> for RedactingMakeWriter<M> {
     type Writer = RedactingWriter<M::Writer>;
 
     fn make_writer(&'a self) -> Self::Writer {
-        RedactingWriter { inner: self.inner.make_writer() }
+        RedactingWriter {
+            inner: self.inner.make_writer(),
+        }
     }
 }
 
@@ -108,7 +110,8 @@ pub struct LogGuard {
 /// Installs the global subscriber: the rotated file under `logs_dir` (if given, at `info` unless
 /// `MAILCONN_LOG` says otherwise) and stderr at `stderr_level`.
 pub fn init(logs_dir: Option<&Path>, stderr_level: &str) -> Result<LogGuard> {
-    let file_filter = || EnvFilter::try_from_env(LOG_ENV).unwrap_or_else(|_| EnvFilter::new("info"));
+    let file_filter =
+        || EnvFilter::try_from_env(LOG_ENV).unwrap_or_else(|_| EnvFilter::new("info"));
     let stderr_filter =
         EnvFilter::try_from_env(LOG_ENV).unwrap_or_else(|_| EnvFilter::new(stderr_level));
     let stderr_layer = tracing_subscriber::fmt::layer()
@@ -125,7 +128,10 @@ pub fn init(logs_dir: Option<&Path>, stderr_level: &str) -> Result<LogGuard> {
                 .max_log_files(KEPT_LOG_FILES)
                 .build(dir)
                 .map_err(|e| {
-                    Error::new(ErrorCode::DataDir, format!("Cannot write logs in {}: {e}", dir.display()))
+                    Error::new(
+                        ErrorCode::DataDir,
+                        format!("Cannot write logs in {}: {e}", dir.display()),
+                    )
                 })?;
             let (writer, guard) = tracing_appender::non_blocking(appender);
             let layer = tracing_subscriber::fmt::layer()
@@ -138,7 +144,10 @@ pub fn init(logs_dir: Option<&Path>, stderr_level: &str) -> Result<LogGuard> {
     };
 
     // A second init (tests, embedding) keeps the first subscriber; that is not an error.
-    let _ = tracing_subscriber::registry().with(stderr_layer).with(file_layer).try_init();
+    let _ = tracing_subscriber::registry()
+        .with(stderr_layer)
+        .with(file_layer)
+        .try_init();
     Ok(LogGuard { _file: guard })
 }
 
@@ -152,12 +161,30 @@ mod tests {
         let jwt = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJlLXZhbHVl";
         let cases = [
             (format!("got token {jwt} ok"), jwt),
-            ("Authorization: Bearer abc.def-123".to_owned(), "abc.def-123"),
-            ("grant_type=refresh_token&refresh_token=0.AXk-secret-rt&x=1".to_owned(), "AXk-secret-rt"),
-            (r#"{"access_token":"opaque-token-value","token_type":"Bearer"}"#.to_owned(), "opaque-token-value"),
-            ("client_secret=Abc8Q~abcdefghijklmnopqrstuvwxyz0123456".to_owned(), "abcdefghijklmnop"),
-            ("pasted Abc8Q~abcdefghijklmnopqrstuvwxyz0123456 here".to_owned(), "abcdefghijklmnop"),
-            ("callback ?code=M.C507_BAY.2.U.secret-code&state=s1".to_owned(), "secret-code"),
+            (
+                "Authorization: Bearer abc.def-123".to_owned(),
+                "abc.def-123",
+            ),
+            (
+                "grant_type=refresh_token&refresh_token=0.AXk-secret-rt&x=1".to_owned(),
+                "AXk-secret-rt",
+            ),
+            (
+                r#"{"access_token":"opaque-token-value","token_type":"Bearer"}"#.to_owned(),
+                "opaque-token-value",
+            ),
+            (
+                "client_secret=Abc8Q~abcdefghijklmnopqrstuvwxyz0123456".to_owned(),
+                "abcdefghijklmnop",
+            ),
+            (
+                "pasted Abc8Q~abcdefghijklmnopqrstuvwxyz0123456 here".to_owned(),
+                "abcdefghijklmnop",
+            ),
+            (
+                "callback ?code=M.C507_BAY.2.U.secret-code&state=s1".to_owned(),
+                "secret-code",
+            ),
         ];
         for (input, secret) in cases {
             let out = redact(&input);
@@ -182,7 +209,10 @@ mod tests {
         let buf = std::sync::Arc::new(std::sync::Mutex::new(Vec::<u8>::new()));
         let sink = buf.clone();
         let make = RedactingMakeWriter::new(move || SinkWriter(sink.clone()));
-        let subscriber = tracing_subscriber::fmt().with_writer(make).with_ansi(false).finish();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(make)
+            .with_ansi(false)
+            .finish();
         let secret = Sensitive::from("Abc8Q~abcdefghijklmnopqrstuvwxyz0123456");
         tracing::subscriber::with_default(subscriber, || {
             tracing::info!(?secret, "stored");

@@ -1,8 +1,13 @@
 //! The `oauth2` crate set up for Microsoft: token responses with an `id_token`, error bodies with
 //! AADSTS codes, and the request failures those produce turned into user-facing errors.
 
-use oauth2::basic::{BasicRevocationErrorResponse, BasicTokenIntrospectionResponse, BasicTokenType};
-use oauth2::{EndpointNotSet, ExtraTokenFields, HttpClientError, RequestTokenError, StandardRevocableToken, StandardTokenResponse};
+use oauth2::basic::{
+    BasicRevocationErrorResponse, BasicTokenIntrospectionResponse, BasicTokenType,
+};
+use oauth2::{
+    EndpointNotSet, ExtraTokenFields, HttpClientError, RequestTokenError, StandardRevocableToken,
+    StandardTokenResponse,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::Sensitive;
@@ -22,18 +27,19 @@ impl ExtraTokenFields for MicrosoftExtra {}
 pub type TokenResponse = StandardTokenResponse<MicrosoftExtra, BasicTokenType>;
 
 /// An `oauth2` client speaking Microsoft's dialect; endpoint states as in `oauth2::Client`.
-pub type Client<Auth = EndpointNotSet, Device = EndpointNotSet, Token = EndpointNotSet> = oauth2::Client<
-    MicrosoftError,
-    TokenResponse,
-    BasicTokenIntrospectionResponse,
-    StandardRevocableToken,
-    BasicRevocationErrorResponse,
-    Auth,
-    Device,
-    EndpointNotSet,
-    EndpointNotSet,
-    Token,
->;
+pub type Client<Auth = EndpointNotSet, Device = EndpointNotSet, Token = EndpointNotSet> =
+    oauth2::Client<
+        MicrosoftError,
+        TokenResponse,
+        BasicTokenIntrospectionResponse,
+        StandardRevocableToken,
+        BasicRevocationErrorResponse,
+        Auth,
+        Device,
+        EndpointNotSet,
+        EndpointNotSet,
+        Token,
+    >;
 
 pub type TokenError = RequestTokenError<HttpClientError<reqwest::Error>, MicrosoftError>;
 

@@ -1,6 +1,6 @@
 //! The data directory: where the database and the logs live (never secrets).
 //!
-//! One place per OS (XDG data home on Linux, Application Support on macOS, AppData on Windows),
+//! One place per OS (XDG data home on Linux, Application Support on macOS, `AppData` on Windows),
 //! overridable by `--data-dir` or `MAILCONN_DATA_DIR` in both the app and the CLI.
 
 use std::path::{Path, PathBuf};
@@ -27,8 +27,11 @@ pub fn resolve_data_dir(explicit: Option<&Path>) -> Result<PathBuf> {
         return Ok(PathBuf::from(p));
     }
     default_data_dir().ok_or_else(|| {
-        Error::new(ErrorCode::DataDir, "Could not find a home directory for the app's data.")
-            .with_fix(format!("Set {DATA_DIR_ENV} or pass --data-dir."))
+        Error::new(
+            ErrorCode::DataDir,
+            "Could not find a home directory for the app's data.",
+        )
+        .with_fix(format!("Set {DATA_DIR_ENV} or pass --data-dir."))
     })
 }
 
@@ -108,7 +111,18 @@ mod tests {
         std::fs::write(&file, b"x").unwrap();
         let err = DataDir::open(file.join("sub")).unwrap_err();
         assert_eq!(err.code(), ErrorCode::DataDir);
-        assert!(err.message().contains("cannot be used"), "{}", err.message());
-        assert!(err.detail().unwrap().fix.as_deref().unwrap().contains("--data-dir"));
+        assert!(
+            err.message().contains("cannot be used"),
+            "{}",
+            err.message()
+        );
+        assert!(
+            err.detail()
+                .unwrap()
+                .fix
+                .as_deref()
+                .unwrap()
+                .contains("--data-dir")
+        );
     }
 }

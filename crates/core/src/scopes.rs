@@ -83,16 +83,38 @@ enum Api {
     Exchange,
 }
 
-const fn graph(name: &'static str, delegated: Option<&'static str>, app: Option<&'static str>) -> Perm {
-    Perm { name, api: Api::Graph, delegated_id: delegated, application_id: app, delegated_admin: false }
+const fn graph(
+    name: &'static str,
+    delegated: Option<&'static str>,
+    app: Option<&'static str>,
+) -> Perm {
+    Perm {
+        name,
+        api: Api::Graph,
+        delegated_id: delegated,
+        application_id: app,
+        delegated_admin: false,
+    }
 }
 
 const PERMS: &[Perm] = &[
     graph("openid", Some("37f7f235-527c-4136-accd-4a02d197296e"), None),
-    graph("profile", Some("14dad69e-099b-42c9-810b-d002981feec1"), None),
+    graph(
+        "profile",
+        Some("14dad69e-099b-42c9-810b-d002981feec1"),
+        None,
+    ),
     graph("email", Some("64a6cdd6-aab1-4aaf-94b8-3cc8405e90d0"), None),
-    graph("offline_access", Some("7427e0e9-2fba-42fe-b0c0-848c9e6a8182"), None),
-    graph("User.Read", Some("e1fe6dd8-ba31-4d61-89e7-88639da4683d"), None),
+    graph(
+        "offline_access",
+        Some("7427e0e9-2fba-42fe-b0c0-848c9e6a8182"),
+        None,
+    ),
+    graph(
+        "User.Read",
+        Some("e1fe6dd8-ba31-4d61-89e7-88639da4683d"),
+        None,
+    ),
     Perm {
         name: "User.Read.All",
         api: Api::Graph,
@@ -100,10 +122,26 @@ const PERMS: &[Perm] = &[
         application_id: Some("df021288-bdef-4463-88db-98f22de89214"),
         delegated_admin: true,
     },
-    graph("Mail.Read", Some("570282fd-fa5c-430d-a7fd-fc8dc98a9dca"), Some("810c84a8-4a9e-49e6-bf7d-12d183f40d01")),
-    graph("Mail.ReadWrite", Some("024d486e-b451-40bb-833d-3e66d98c5c73"), Some("e2a3a72e-5f79-4c64-b1b1-878b674786c9")),
-    graph("Mail.Send", Some("e383f46e-2787-4529-855e-0e479a3ffac0"), Some("b633e1c5-b582-4048-a93e-9f11b44c7e96")),
-    graph("Calendars.ReadWrite", Some("1ec239c2-d7c9-4623-a91a-a9775856bb36"), Some("ef54d2bf-783f-4e0f-bca1-3210c0444d99")),
+    graph(
+        "Mail.Read",
+        Some("570282fd-fa5c-430d-a7fd-fc8dc98a9dca"),
+        Some("810c84a8-4a9e-49e6-bf7d-12d183f40d01"),
+    ),
+    graph(
+        "Mail.ReadWrite",
+        Some("024d486e-b451-40bb-833d-3e66d98c5c73"),
+        Some("e2a3a72e-5f79-4c64-b1b1-878b674786c9"),
+    ),
+    graph(
+        "Mail.Send",
+        Some("e383f46e-2787-4529-855e-0e479a3ffac0"),
+        Some("b633e1c5-b582-4048-a93e-9f11b44c7e96"),
+    ),
+    graph(
+        "Calendars.ReadWrite",
+        Some("1ec239c2-d7c9-4623-a91a-a9775856bb36"),
+        Some("ef54d2bf-783f-4e0f-bca1-3210c0444d99"),
+    ),
     Perm {
         name: "IMAP.AccessAsUser.All",
         api: Api::Exchange,
@@ -121,7 +159,10 @@ const PERMS: &[Perm] = &[
 ];
 
 fn perm(name: &str) -> &'static Perm {
-    PERMS.iter().find(|p| p.name == name).expect("known permission")
+    PERMS
+        .iter()
+        .find(|p| p.name == name)
+        .expect("known permission")
 }
 
 impl Perm {
@@ -176,7 +217,12 @@ impl Preset {
             Preset::Read => &["User.Read", "Mail.Read"],
             Preset::Send => &["User.Read", "Mail.Send"],
             Preset::Full => &["User.Read", "Mail.ReadWrite", "Mail.Send"],
-            Preset::FullCalendar => &["User.Read", "Mail.ReadWrite", "Mail.Send", "Calendars.ReadWrite"],
+            Preset::FullCalendar => &[
+                "User.Read",
+                "Mail.ReadWrite",
+                "Mail.Send",
+                "Calendars.ReadWrite",
+            ],
             Preset::MailPrograms => &["IMAP.AccessAsUser.All", "SMTP.Send"],
             Preset::Application => &["Mail.ReadWrite", "Mail.Send", "User.Read.All"],
         }
@@ -193,7 +239,11 @@ impl Preset {
             Preset::Application => Vec::new(),
             Preset::MailPrograms => {
                 let mut s: Vec<String> = IDENTITY_SCOPES.iter().map(|s| (*s).to_owned()).collect();
-                s.extend(self.resource_permissions().iter().map(|p| format!("{OUTLOOK_RESOURCE}/{p}")));
+                s.extend(
+                    self.resource_permissions()
+                        .iter()
+                        .map(|p| format!("{OUTLOOK_RESOURCE}/{p}")),
+                );
                 s
             }
             _ => IDENTITY_SCOPES
@@ -257,7 +307,17 @@ mod tests {
     #[test]
     fn delegated_presets_carry_identity_scopes() {
         let s = Preset::Read.delegated_scopes();
-        assert_eq!(s, ["openid", "profile", "email", "offline_access", "User.Read", "Mail.Read"]);
+        assert_eq!(
+            s,
+            [
+                "openid",
+                "profile",
+                "email",
+                "offline_access",
+                "User.Read",
+                "Mail.Read"
+            ]
+        );
         let full = Preset::FullCalendar.delegated_scopes();
         assert!(full.contains(&"Calendars.ReadWrite".to_owned()));
         assert!(full.contains(&"offline_access".to_owned()));
@@ -268,9 +328,15 @@ mod tests {
         let s = Preset::MailPrograms.delegated_scopes();
         assert!(s.contains(&"https://outlook.office.com/IMAP.AccessAsUser.All".to_owned()));
         assert!(s.contains(&"https://outlook.office.com/SMTP.Send".to_owned()));
-        assert!(!s.iter().any(|x| x.contains("User.Read")), "one resource per request: {s:?}");
+        assert!(
+            !s.iter().any(|x| x.contains("User.Read")),
+            "one resource per request: {s:?}"
+        );
         let perms = Preset::MailPrograms.permissions();
-        let imap = perms.iter().find(|p| p.name == "IMAP.AccessAsUser.All").unwrap();
+        let imap = perms
+            .iter()
+            .find(|p| p.name == "IMAP.AccessAsUser.All")
+            .unwrap();
         assert_eq!(imap.id, "652390e4-393a-48de-9484-05f9b1212954");
         assert_eq!(imap.api_id, EXCHANGE_APP_ID);
     }
@@ -280,7 +346,11 @@ mod tests {
         let info = Preset::Application.info();
         assert!(info.admin_consent);
         assert!(info.delegated_scopes.is_empty());
-        let send = info.permissions.iter().find(|p| p.name == "Mail.Send").unwrap();
+        let send = info
+            .permissions
+            .iter()
+            .find(|p| p.name == "Mail.Send")
+            .unwrap();
         assert_eq!(send.kind, PermissionKind::Application);
         assert_eq!(send.id, "b633e1c5-b582-4048-a93e-9f11b44c7e96");
         assert!(!Preset::Read.info().admin_consent);

@@ -44,7 +44,10 @@ pub struct SecretKey {
 
 impl SecretKey {
     pub fn new(kind: SecretKind, id: impl Into<String>) -> Self {
-        Self { kind, id: id.into() }
+        Self {
+            kind,
+            id: id.into(),
+        }
     }
 
     /// The keychain account name, e.g. `refresh-token/6f1c...`.
@@ -136,7 +139,9 @@ pub trait SecretStore: Send + Sync + fmt::Debug {
         self.delete(&key)?;
         match read? {
             Some(v) if v == value => Ok(()),
-            _ => Err(SecretError::Other("a value written to the keychain did not read back".into())),
+            _ => Err(SecretError::Other(
+                "a value written to the keychain did not read back".into(),
+            )),
         }
     }
 }
@@ -149,12 +154,16 @@ pub struct KeyringStore {
 
 impl KeyringStore {
     pub fn new() -> Self {
-        Self { service: SERVICE.to_owned() }
+        Self {
+            service: SERVICE.to_owned(),
+        }
     }
 
     /// A store under another service name, so tests never touch a user's real entries.
     pub fn with_service(service: impl Into<String>) -> Self {
-        Self { service: service.into() }
+        Self {
+            service: service.into(),
+        }
     }
 
     fn entry(&self, key: &SecretKey) -> Result<keyring::Entry, SecretError> {
@@ -164,7 +173,9 @@ impl KeyringStore {
 
 impl SecretStore for KeyringStore {
     fn set(&self, key: &SecretKey, value: &Sensitive<String>) -> Result<(), SecretError> {
-        self.entry(key)?.set_password(value.expose()).map_err(classify)
+        self.entry(key)?
+            .set_password(value.expose())
+            .map_err(classify)
     }
 
     fn get(&self, key: &SecretKey) -> Result<Option<Sensitive<String>>, SecretError> {
@@ -216,7 +227,9 @@ fn is_missing_service(text: &str) -> bool {
 }
 
 fn is_locked(text: &str) -> bool {
-    ["IsLocked", "locked", "Prompt", "dismissed", "AccessDenied"].iter().any(|m| text.contains(m))
+    ["IsLocked", "locked", "Prompt", "dismissed", "AccessDenied"]
+        .iter()
+        .any(|m| text.contains(m))
 }
 
 /// Secrets in a map, for unit tests and for the `--keychain memory` test mode.
@@ -241,16 +254,28 @@ impl MemoryStore {
 
 impl SecretStore for MemoryStore {
     fn set(&self, key: &SecretKey, value: &Sensitive<String>) -> Result<(), SecretError> {
-        self.entries.lock().expect("secret map poisoned").insert(key.clone(), value.expose().clone());
+        self.entries
+            .lock()
+            .expect("secret map poisoned")
+            .insert(key.clone(), value.expose().clone());
         Ok(())
     }
 
     fn get(&self, key: &SecretKey) -> Result<Option<Sensitive<String>>, SecretError> {
-        Ok(self.entries.lock().expect("secret map poisoned").get(key).cloned().map(Sensitive::new))
+        Ok(self
+            .entries
+            .lock()
+            .expect("secret map poisoned")
+            .get(key)
+            .cloned()
+            .map(Sensitive::new))
     }
 
     fn delete(&self, key: &SecretKey) -> Result<(), SecretError> {
-        self.entries.lock().expect("secret map poisoned").remove(key);
+        self.entries
+            .lock()
+            .expect("secret map poisoned")
+            .remove(key);
         Ok(())
     }
 }
@@ -277,8 +302,14 @@ mod tests {
 
     #[test]
     fn account_names_carry_kind_and_id() {
-        assert_eq!(SecretKey::new(SecretKind::ClientSecret, "r1").account(), "client-secret/r1");
-        assert_eq!(SecretKey::new(SecretKind::RefreshToken, "c9").account(), "refresh-token/c9");
+        assert_eq!(
+            SecretKey::new(SecretKind::ClientSecret, "r1").account(),
+            "client-secret/r1"
+        );
+        assert_eq!(
+            SecretKey::new(SecretKind::RefreshToken, "c9").account(),
+            "refresh-token/c9"
+        );
     }
 
     #[test]
@@ -299,7 +330,14 @@ mod tests {
         let err: Error = SecretError::Unavailable("x".into()).into();
         assert_eq!(err.code(), ErrorCode::KeychainUnavailable);
         assert!(err.message().contains("No system keychain was found"));
-        assert!(err.detail().unwrap().fix.as_deref().unwrap().contains("Secret Service"));
+        assert!(
+            err.detail()
+                .unwrap()
+                .fix
+                .as_deref()
+                .unwrap()
+                .contains("Secret Service")
+        );
         let err: Error = SecretError::Locked("x".into()).into();
         assert_eq!(err.code(), ErrorCode::KeychainLocked);
         assert!(err.message().contains("locked"));

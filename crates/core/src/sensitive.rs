@@ -1,7 +1,7 @@
 //! `Sensitive<T>`: a wrapper for secrets (client secrets, refresh and access tokens).
 //!
 //! Its `Debug` prints `[redacted]`, it has no `Display` and no `Serialize`, so a secret cannot reach
-//! a log line, an IPC response or SQLite by accident. It can be deserialized, because secrets do
+//! a log line, an IPC response or `SQLite` by accident. It can be deserialized, because secrets do
 //! arrive from the user once (the wizard's secret field, stdin of the CLI). The inner value is
 //! zeroed on drop where the type supports it.
 

@@ -13,12 +13,18 @@ fn set_get_replace_delete_through_the_real_keychain() {
 
     assert!(store.get(&key).unwrap().is_none());
     store.set(&key, &Sensitive::from("rt-first")).unwrap();
-    store.set(&other, &Sensitive::from("Abc8Q~client-secret")).unwrap();
+    store
+        .set(&other, &Sensitive::from("Abc8Q~client-secret"))
+        .unwrap();
     assert_eq!(store.get(&key).unwrap().unwrap().expose(), "rt-first");
 
     store.set(&key, &Sensitive::from("rt-rotated")).unwrap();
     assert_eq!(store.get(&key).unwrap().unwrap().expose(), "rt-rotated");
-    assert_eq!(store.get(&other).unwrap().unwrap().expose(), "Abc8Q~client-secret", "kinds are separate entries");
+    assert_eq!(
+        store.get(&other).unwrap().unwrap().expose(),
+        "Abc8Q~client-secret",
+        "kinds are separate entries"
+    );
 
     store.delete(&key).unwrap();
     assert!(store.get(&key).unwrap().is_none());
@@ -42,5 +48,11 @@ fn entries_are_visible_to_secret_tool_under_the_mailconn_service() {
 }
 
 fn uuid_like() -> String {
-    format!("{:x}", std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos())
+    format!(
+        "{:x}",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    )
 }

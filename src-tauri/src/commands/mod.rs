@@ -1,8 +1,26 @@
 //! Commands, one module per domain. Each is a few lines: take state, call core, map the error.
 
+// Tauri hands commands owned arguments; borrowing them is not an option.
+#![allow(clippy::needless_pass_by_value)]
+
+pub mod registrations;
 pub mod system;
 
 /// The invoke handler with every command; the list matches `build.rs` and the capability file.
-pub fn handler<R: tauri::Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + Sync + 'static {
-    tauri::generate_handler![system::app_info, system::run_doctor, system::open_url]
+pub fn handler<R: tauri::Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + Sync + 'static
+{
+    tauri::generate_handler![
+        system::app_info,
+        system::run_doctor,
+        system::open_url,
+        registrations::scope_presets,
+        registrations::registration_plan,
+        registrations::validate_registration,
+        registrations::list_registrations,
+        registrations::create_registration,
+        registrations::update_registration,
+        registrations::delete_registration,
+        registrations::test_registration,
+        registrations::admin_consent_url,
+    ]
 }

@@ -23,7 +23,11 @@ pub async fn app_info(state: State<'_, AppState>) -> IpcResult<AppInfo> {
     let secrets = state.secrets.clone();
     let data_dir = state.data_dir.root().display().to_string();
     let keychain = blocking(move || Ok(doctor::check_keychain(secrets.as_ref()))).await?;
-    Ok(AppInfo { version: env!("CARGO_PKG_VERSION").to_owned(), data_dir, keychain })
+    Ok(AppInfo {
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+        data_dir,
+        keychain,
+    })
 }
 
 #[tauri::command]
@@ -41,8 +45,11 @@ pub fn open_url<R: tauri::Runtime>(app: tauri::AppHandle<R>, url: String) -> Ipc
         return Err(Error::invalid("url", "Only web links can be opened.").into());
     }
     app.opener().open_url(&url, None::<&str>).map_err(|e| {
-        Error::new(ErrorCode::Internal, format!("Could not open the browser: {e}"))
-            .with_fix("Copy the link and open it in your browser yourself.")
-            .into()
+        Error::new(
+            ErrorCode::Internal,
+            format!("Could not open the browser: {e}"),
+        )
+        .with_fix("Copy the link and open it in your browser yourself.")
+        .into()
     })
 }

@@ -37,22 +37,42 @@ pub struct TestReport {
 }
 
 fn passed(name: &str, message: impl Into<String>) -> TestStep {
-    TestStep { name: name.into(), status: StepStatus::Passed, message: message.into(), error: None }
+    TestStep {
+        name: name.into(),
+        status: StepStatus::Passed,
+        message: message.into(),
+        error: None,
+    }
 }
 
 fn failed(name: &str, e: &Error) -> TestStep {
-    TestStep { name: name.into(), status: StepStatus::Failed, message: e.message().into(), error: Some(e.body()) }
+    TestStep {
+        name: name.into(),
+        status: StepStatus::Failed,
+        message: e.message().into(),
+        error: Some(e.body()),
+    }
 }
 
 const DISCOVERY: &str = "Tenant and cloud";
 const CREDENTIALS: &str = "Client ID and secret";
 
-pub async fn run(reg: &Registration, secret: Option<&Sensitive<String>>, http: &reqwest::Client) -> Result<TestReport> {
+pub async fn run(
+    reg: &Registration,
+    secret: Option<&Sensitive<String>>,
+    http: &reqwest::Client,
+) -> Result<TestReport> {
     let cloud = reg.cloud()?;
     let mut steps = Vec::new();
 
     match discovery(http, &cloud.discovery_url(&reg.tenant)).await {
-        Ok(()) => steps.push(passed(DISCOVERY, format!("The tenant '{}' answers at {}.", reg.tenant, cloud.authority))),
+        Ok(()) => steps.push(passed(
+            DISCOVERY,
+            format!(
+                "The tenant '{}' answers at {}.",
+                reg.tenant, cloud.authority
+            ),
+        )),
         Err(e) => steps.push(failed(DISCOVERY, &e)),
     }
 
@@ -103,19 +123,29 @@ pub async fn run(reg: &Registration, secret: Option<&Sensitive<String>>, http: &
 
 /// Fetches the discovery document; Microsoft answers unknown tenants with AADSTS90002 JSON.
 async fn discovery(http: &reqwest::Client, url: &str) -> Result<()> {
-    let response = http.get(url).send().await.map_err(|e| crate::http::network_error("The identity provider", &e))?;
+    let response = http
+        .get(url)
+        .send()
+        .await
+        .map_err(|e| crate::http::network_error("The identity provider", &e))?;
     let status = response.status();
     let body: serde_json::Value = response.json().await.map_err(|e| {
-        Error::new(ErrorCode::Network, format!("The identity provider's answer was not JSON (HTTP {status})."))
-            .with_fix("Check the cloud's authority URL.")
-            .with_source(e)
+        Error::new(
+            ErrorCode::Network,
+            format!("The identity provider's answer was not JSON (HTTP {status})."),
+        )
+        .with_fix("Check the cloud's authority URL.")
+        .with_source(e)
     })?;
     if status.is_success() && body.get("token_endpoint").is_some() {
         return Ok(());
     }
     match serde_json::from_value::<crate::aadsts::MicrosoftError>(body) {
         Ok(ms) => Err(ms.to_error()),
-        Err(_) => Err(Error::new(ErrorCode::IdentityProvider, format!("The identity provider answered HTTP {status} without a discovery document."))
-            .with_fix("Check the cloud's authority URL and the tenant.")),
+        Err(_) => Err(Error::new(
+            ErrorCode::IdentityProvider,
+            format!("The identity provider answered HTTP {status} without a discovery document."),
+        )
+        .with_fix("Check the cloud's authority URL and the tenant.")),
     }
 }

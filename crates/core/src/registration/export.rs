@@ -76,15 +76,24 @@ impl Plan<'_> {
 
     /// A bash script for Azure Cloud Shell that creates the app as planned.
     pub fn az_script(&self) -> String {
-        let mut s = String::from("#!/usr/bin/env bash\n# Creates the Mail Connections app registration. Paste into Azure Cloud Shell (Bash).\nset -euo pipefail\n");
+        let mut s = String::from(
+            "#!/usr/bin/env bash\n# Creates the Mail Connections app registration. Paste into Azure Cloud Shell (Bash).\nset -euo pipefail\n",
+        );
         match self.cloud {
-            CloudId::GccHigh | CloudId::Dod => s.push_str("az cloud set --name AzureUSGovernment\n"),
+            CloudId::GccHigh | CloudId::Dod => {
+                s.push_str("az cloud set --name AzureUSGovernment\n");
+            }
             CloudId::China => s.push_str("az cloud set --name AzureChinaCloud\n"),
             CloudId::Global | CloudId::Custom => {}
         }
         let redirect = match self.kind {
-            ClientKind::Public => format!("--public-client-redirect-uris {} --is-fallback-public-client true", shell_quote(self.redirect_uri)),
-            ClientKind::Confidential => format!("--web-redirect-uris {}", shell_quote(self.redirect_uri)),
+            ClientKind::Public => format!(
+                "--public-client-redirect-uris {} --is-fallback-public-client true",
+                shell_quote(self.redirect_uri)
+            ),
+            ClientKind::Confidential => {
+                format!("--web-redirect-uris {}", shell_quote(self.redirect_uri))
+            }
         };
         let _ = writeln!(
             s,
@@ -96,11 +105,25 @@ impl Plan<'_> {
         for (api, perms) in self.grouped() {
             let list: Vec<String> = perms
                 .iter()
-                .map(|p| format!("{}={}", p.id, if p.kind == PermissionKind::Application { "Role" } else { "Scope" }))
+                .map(|p| {
+                    format!(
+                        "{}={}",
+                        p.id,
+                        if p.kind == PermissionKind::Application {
+                            "Role"
+                        } else {
+                            "Scope"
+                        }
+                    )
+                })
                 .collect();
             let names: Vec<&str> = perms.iter().map(|p| p.name.as_str()).collect();
             let _ = writeln!(s, "# {}", names.join(", "));
-            let _ = writeln!(s, "az ad app permission add --id \"$app_id\" --api {api} --api-permissions {}", list.join(" "));
+            let _ = writeln!(
+                s,
+                "az ad app permission add --id \"$app_id\" --api {api} --api-permissions {}",
+                list.join(" ")
+            );
         }
         if self.permissions().iter().any(|p| p.admin_consent) {
             s.push_str("# These permissions need an administrator's consent (run as an admin, or use the admin consent link):\naz ad app permission admin-consent --id \"$app_id\"\n");
@@ -135,16 +158,28 @@ mod tests {
 
     #[test]
     fn public_manifest_uses_the_public_client_platform() {
-        let m: serde_json::Value = serde_json::from_str(&plan(ClientKind::Public, Usage::Delegated).manifest()).unwrap();
+        let m: serde_json::Value =
+            serde_json::from_str(&plan(ClientKind::Public, Usage::Delegated).manifest()).unwrap();
         assert_eq!(m["signInAudience"], "AzureADMyOrg");
         assert_eq!(m["publicClient"]["redirectUris"][0], "http://localhost");
         assert_eq!(m["isFallbackPublicClient"], true);
         assert!(m.get("web").is_none());
         let access = &m["requiredResourceAccess"][0];
         assert_eq!(access["resourceAppId"], crate::scopes::GRAPH_APP_ID);
-        let ids: Vec<_> = access["resourceAccess"].as_array().unwrap().iter().map(|a| a["id"].as_str().unwrap()).collect();
-        assert!(ids.contains(&"570282fd-fa5c-430d-a7fd-fc8dc98a9dca"), "Mail.Read: {ids:?}");
-        assert!(ids.contains(&"7427e0e9-2fba-42fe-b0c0-848c9e6a8182"), "offline_access: {ids:?}");
+        let ids: Vec<_> = access["resourceAccess"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["id"].as_str().unwrap())
+            .collect();
+        assert!(
+            ids.contains(&"570282fd-fa5c-430d-a7fd-fc8dc98a9dca"),
+            "Mail.Read: {ids:?}"
+        );
+        assert!(
+            ids.contains(&"7427e0e9-2fba-42fe-b0c0-848c9e6a8182"),
+            "offline_access: {ids:?}"
+        );
     }
 
     #[test]
@@ -152,12 +187,23 @@ mod tests {
         let p = plan(ClientKind::Confidential, Usage::Both);
         let m: serde_json::Value = serde_json::from_str(&p.manifest()).unwrap();
         assert_eq!(m["web"]["redirectUris"][0], "http://localhost");
-        let types: Vec<_> = m["requiredResourceAccess"][0]["resourceAccess"].as_array().unwrap().iter().map(|a| a["type"].as_str().unwrap()).collect();
+        let types: Vec<_> = m["requiredResourceAccess"][0]["resourceAccess"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["type"].as_str().unwrap())
+            .collect();
         assert!(types.contains(&"Scope") && types.contains(&"Role"));
         let script = p.az_script();
-        assert!(script.contains("--display-name 'Contoso'\\''s mail'"), "{script}");
+        assert!(
+            script.contains("--display-name 'Contoso'\\''s mail'"),
+            "{script}"
+        );
         assert!(script.contains("--web-redirect-uris 'http://localhost'"));
-        assert!(script.contains("810c84a8-4a9e-49e6-bf7d-12d183f40d01=Scope") || script.contains("e2a3a72e-5f79-4c64-b1b1-878b674786c9=Role"));
+        assert!(
+            script.contains("810c84a8-4a9e-49e6-bf7d-12d183f40d01=Scope")
+                || script.contains("e2a3a72e-5f79-4c64-b1b1-878b674786c9=Role")
+        );
         assert!(script.contains("admin-consent"));
         assert!(script.contains("az ad app credential reset"));
     }
@@ -166,7 +212,91 @@ mod tests {
     fn national_clouds_switch_the_cli() {
         let mut p = plan(ClientKind::Public, Usage::Delegated);
         p.cloud = CloudId::GccHigh;
-        assert!(p.az_script().contains("az cloud set --name AzureUSGovernment"));
+        assert!(
+            p.az_script()
+                .contains("az cloud set --name AzureUSGovernment")
+        );
         assert!(!p.az_script().contains("credential reset"));
     }
+}
+
+/// The wizard's choices before the app exists (steps 1 to 4).
+#[derive(Debug, Clone, serde::Deserialize, ts_rs::TS)]
+pub struct PlanInput {
+    pub name: String,
+    pub kind: ClientKind,
+    pub usage: Usage,
+    pub audience: Audience,
+    pub preset: Preset,
+    pub cloud: CloudId,
+    #[ts(optional)]
+    #[serde(default)]
+    pub authority_url: Option<String>,
+    #[ts(optional)]
+    #[serde(default)]
+    pub graph_url: Option<String>,
+    #[ts(optional)]
+    #[serde(default)]
+    pub redirect_uri: Option<String>,
+}
+
+/// Everything the wizard shows for a plan: what to click and paste in the portal.
+#[derive(Debug, Clone, serde::Serialize, ts_rs::TS)]
+pub struct PlanInfo {
+    pub redirect_uri: String,
+    /// The portal's platform name: "Mobile and desktop applications" or "Web".
+    pub platform: String,
+    pub account_types: String,
+    pub permissions: Vec<Permission>,
+    pub admin_consent: bool,
+    pub secret_needed: bool,
+    pub portal: String,
+    pub portal_new_registration_url: String,
+    pub manifest: String,
+    pub az_script: String,
+}
+
+/// Resolves the wizard's choices into portal instructions.
+pub fn plan_info(input: &PlanInput) -> crate::Result<PlanInfo> {
+    let cloud = match input.cloud {
+        CloudId::Custom => crate::cloud::Cloud::builtin(CloudId::Global).expect("global cloud"),
+        id => crate::cloud::Cloud::resolve(id, None, None)?,
+    };
+    let redirect_uri = input
+        .redirect_uri
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| super::default_redirect_uri(input.kind))
+        .to_owned();
+    let plan = Plan {
+        name: if input.name.trim().is_empty() {
+            "Mail Connections"
+        } else {
+            input.name.trim()
+        },
+        kind: input.kind,
+        usage: input.usage,
+        audience: input.audience,
+        preset: input.preset,
+        redirect_uri: &redirect_uri,
+        cloud: input.cloud,
+    };
+    let permissions = plan.permissions();
+    Ok(PlanInfo {
+        platform: match input.kind {
+            ClientKind::Public => "Mobile and desktop applications",
+            ClientKind::Confidential => "Web",
+        }
+        .into(),
+        account_types: input.audience.portal_label().into(),
+        admin_consent: permissions.iter().any(|p| p.admin_consent),
+        secret_needed: input.kind == ClientKind::Confidential,
+        portal: cloud.portal.clone(),
+        portal_new_registration_url: cloud.portal_new_registration_url(),
+        manifest: plan.manifest(),
+        az_script: plan.az_script(),
+        permissions,
+        redirect_uri,
+    })
 }

@@ -78,7 +78,9 @@ impl Audience {
     /// The radio button's label in the portal.
     pub fn portal_label(self) -> &'static str {
         match self {
-            Audience::MyOrganization => "Accounts in this organizational directory only (Single tenant)",
+            Audience::MyOrganization => {
+                "Accounts in this organizational directory only (Single tenant)"
+            }
             Audience::AnyOrganization => {
                 "Accounts in any organizational directory (Any Microsoft Entra ID tenant - Multitenant)"
             }
@@ -106,7 +108,10 @@ pub enum TenantKind {
 impl TenantKind {
     /// `common`, `organizations` and `consumers` stand for many tenants.
     pub fn is_generic(self) -> bool {
-        matches!(self, TenantKind::Common | TenantKind::Organizations | TenantKind::Consumers)
+        matches!(
+            self,
+            TenantKind::Common | TenantKind::Organizations | TenantKind::Consumers
+        )
     }
 }
 
@@ -137,7 +142,9 @@ fn is_domain(s: &str) -> bool {
                 && !l.ends_with('-')
                 && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
         })
-        && labels.last().is_some_and(|tld| tld.len() >= 2 && tld.chars().all(|c| c.is_ascii_alphabetic()))
+        && labels
+            .last()
+            .is_some_and(|tld| tld.len() >= 2 && tld.chars().all(|c| c.is_ascii_alphabetic()))
 }
 
 /// What the user entered (wizard, edit form, CLI).
@@ -191,17 +198,26 @@ pub struct ValidationReport {
 
 impl ValidationReport {
     fn error(&mut self, field: &str, message: impl Into<String>) {
-        self.errors.push(FieldIssue { field: field.into(), message: message.into() });
+        self.errors.push(FieldIssue {
+            field: field.into(),
+            message: message.into(),
+        });
     }
     fn warn(&mut self, field: &str, message: impl Into<String>) {
-        self.warnings.push(FieldIssue { field: field.into(), message: message.into() });
+        self.warnings.push(FieldIssue {
+            field: field.into(),
+            message: message.into(),
+        });
     }
     pub fn ok(&self) -> bool {
         self.errors.is_empty()
     }
     /// The first error as a core error (field attached), for callers that stop at one.
     pub fn into_error(self) -> Option<crate::Error> {
-        self.errors.into_iter().next().map(|i| crate::Error::invalid(&i.field, i.message))
+        self.errors
+            .into_iter()
+            .next()
+            .map(|i| crate::Error::invalid(&i.field, i.message))
     }
 }
 
@@ -236,14 +252,23 @@ pub fn validate(input: &RegistrationInput, today: NaiveDate) -> (ValidationRepor
 
     let name = input.name.trim();
     if name.is_empty() {
-        r.error("name", "Give the app a name you will recognise, for example \"Contoso mail\".");
+        r.error(
+            "name",
+            "Give the app a name you will recognise, for example \"Contoso mail\".",
+        );
     } else if name.chars().count() > MAX_NAME {
-        r.error("name", format!("Keep the name under {MAX_NAME} characters."));
+        r.error(
+            "name",
+            format!("Keep the name under {MAX_NAME} characters."),
+        );
     }
 
     let client_id = input.client_id.trim().to_ascii_lowercase();
     if client_id.is_empty() {
-        r.error("client_id", "Paste the Application (client) ID from the app's Overview page.");
+        r.error(
+            "client_id",
+            "Paste the Application (client) ID from the app's Overview page.",
+        );
     } else if !is_guid(&client_id) {
         r.error(
             "client_id",
@@ -265,47 +290,9 @@ pub fn validate(input: &RegistrationInput, today: NaiveDate) -> (ValidationRepor
         Some(_) => {}
     }
 
-    let cloud = match input.cloud {
-        CloudId::Custom => {
-            let authority = base_url("authority_url", input.authority_url.as_deref().unwrap_or(""));
-            let graph = base_url("graph_url", input.graph_url.as_deref().unwrap_or(""));
-            for e in [authority.as_ref().err(), graph.as_ref().err()].into_iter().flatten() {
-                r.error(e.field().unwrap_or("cloud"), e.message());
-            }
-            match (authority, graph) {
-                (Ok(a), Ok(g)) => Cloud::custom(&a, &g).ok(),
-                _ => None,
-            }
-        }
-        id => Cloud::builtin(id),
-    };
-
-    if let Some(kind) = tenant_kind {
-        if input.usage.application() && kind.is_generic() {
-            r.error(
-                "tenant",
-                format!("Application access needs your tenant ID: use the Directory (tenant) ID (a GUID) or your domain, not '{tenant}'."),
-            );
-        } else if input.audience == Audience::MyOrganization && kind.is_generic() {
-            r.error(
-                "tenant",
-                format!("An app for your organisation only must use its Directory (tenant) ID, not '{tenant}' (Microsoft would answer AADSTS50194)."),
-            );
-        } else if kind == TenantKind::Consumers && !input.audience.personal() {
-            r.error(
-                "tenant",
-                "'consumers' is for personal accounts, but the app's account types do not include personal Microsoft accounts.",
-            );
-        }
-    }
+    let cloud = check_cloud(&mut r, input);
+    check_audience(&mut r, input, tenant_kind, &tenant);
     let wants_personal = input.audience.personal() || tenant_kind == Some(TenantKind::Consumers);
-    if wants_personal && !matches!(input.cloud, CloudId::Global | CloudId::Custom) {
-        r.error(
-            "audience",
-            "Personal Microsoft accounts (Outlook.com, Hotmail) exist only in the global cloud.",
-        );
-    }
-
     if input.usage.application() && input.kind == ClientKind::Public {
         r.error(
             "kind",
@@ -314,20 +301,8 @@ pub fn validate(input: &RegistrationInput, today: NaiveDate) -> (ValidationRepor
     }
 
     let secret = check_secret(&mut r, input);
-
+    check_expiry(&mut r, input, secret.is_some(), today);
     let secret_expires = input.secret_expires;
-    if let Some(date) = secret_expires {
-        if secret.is_some() || input.kind == ClientKind::Confidential {
-            if date < today {
-                r.error("secret_expires", "This date has passed: the secret has expired. Create a new secret in the portal.");
-            } else if today.checked_add_months(Months::new(MAX_SECRET_MONTHS)).is_some_and(|max| date > max) {
-                r.warn("secret_expires", "Microsoft allows secrets of at most 24 months; check the Expires column in the portal.");
-            }
-        }
-    } else if secret.is_some() {
-        r.warn("secret_expires", "Enter the secret's expiry date so Mail Connections can remind you before it stops working.");
-    }
-
     let redirect_uri = input
         .redirect_uri
         .as_deref()
@@ -346,27 +321,121 @@ pub fn validate(input: &RegistrationInput, today: NaiveDate) -> (ValidationRepor
             cloud,
             usage: input.usage,
             audience: input.audience,
-            preset: if input.usage == Usage::Application { Preset::Application } else { input.preset },
+            preset: if input.usage == Usage::Application {
+                Preset::Application
+            } else {
+                input.preset
+            },
             redirect_uri,
             secret,
             secret_expires,
-            secret_label: input.secret_label.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned),
+            secret_label: input
+                .secret_label
+                .as_deref()
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned),
         }),
         _ => None,
     };
     (r, valid)
 }
 
+fn check_cloud(r: &mut ValidationReport, input: &RegistrationInput) -> Option<Cloud> {
+    match input.cloud {
+        CloudId::Custom => {
+            let authority = base_url(
+                "authority_url",
+                input.authority_url.as_deref().unwrap_or(""),
+            );
+            let graph = base_url("graph_url", input.graph_url.as_deref().unwrap_or(""));
+            for e in [authority.as_ref().err(), graph.as_ref().err()]
+                .into_iter()
+                .flatten()
+            {
+                r.error(e.field().unwrap_or("cloud"), e.message());
+            }
+            match (authority, graph) {
+                (Ok(a), Ok(g)) => Cloud::custom(&a, &g).ok(),
+                _ => None,
+            }
+        }
+        id => Cloud::builtin(id),
+    }
+}
+
+fn check_audience(
+    r: &mut ValidationReport,
+    input: &RegistrationInput,
+    tenant_kind: Option<TenantKind>,
+    tenant: &str,
+) {
+    if let Some(kind) = tenant_kind {
+        if input.usage.application() && kind.is_generic() {
+            r.error(
+                "tenant",
+                format!("Application access needs your tenant ID: use the Directory (tenant) ID (a GUID) or your domain, not '{tenant}'."),
+            );
+        } else if input.audience == Audience::MyOrganization && kind.is_generic() {
+            r.error(
+                "tenant",
+                format!("An app for your organisation only must use its Directory (tenant) ID, not '{tenant}' (Microsoft would answer AADSTS50194)."),
+            );
+        } else if kind == TenantKind::Consumers && !input.audience.personal() {
+            r.error(
+                "tenant",
+                "'consumers' is for personal accounts, but the app's account types do not include personal Microsoft accounts.",
+            );
+        }
+    }
+    if (input.audience.personal() || tenant_kind == Some(TenantKind::Consumers))
+        && !matches!(input.cloud, CloudId::Global | CloudId::Custom)
+    {
+        r.error(
+            "audience",
+            "Personal Microsoft accounts (Outlook.com, Hotmail) exist only in the global cloud.",
+        );
+    }
+}
+
+fn check_expiry(
+    r: &mut ValidationReport,
+    input: &RegistrationInput,
+    has_secret: bool,
+    today: NaiveDate,
+) {
+    if let Some(date) = input.secret_expires {
+        if has_secret || input.kind == ClientKind::Confidential {
+            if date < today {
+                r.error("secret_expires", "This date has passed: the secret has expired. Create a new secret in the portal.");
+            } else if today
+                .checked_add_months(Months::new(MAX_SECRET_MONTHS))
+                .is_some_and(|max| date > max)
+            {
+                r.warn("secret_expires", "Microsoft allows secrets of at most 24 months; check the Expires column in the portal.");
+            }
+        }
+    } else if has_secret {
+        r.warn("secret_expires", "Enter the secret's expiry date so Mail Connections can remind you before it stops working.");
+    }
+}
+
 fn check_secret(r: &mut ValidationReport, input: &RegistrationInput) -> Option<Sensitive<String>> {
     let raw = input.secret.as_ref();
     let Some(raw) = raw.filter(|s| !s.expose().is_empty()) else {
         if input.kind == ClientKind::Confidential {
-            r.error("secret", "A Web (confidential) app needs its client secret: paste the secret's Value.");
+            r.error(
+                "secret",
+                "A Web (confidential) app needs its client secret: paste the secret's Value.",
+            );
         }
         return None;
     };
     if raw.is_blank() {
-        r.error("secret", "The secret is only spaces. Paste the secret's Value.");
+        r.error(
+            "secret",
+            "The secret is only spaces. Paste the secret's Value.",
+        );
         return None;
     }
     let secret = Sensitive::trimmed(raw.expose());
@@ -385,7 +454,10 @@ fn check_secret(r: &mut ValidationReport, input: &RegistrationInput) -> Option<S
         return None;
     }
     if secret.expose().chars().any(char::is_whitespace) {
-        r.error("secret", "The secret contains spaces or line breaks. Copy the Value again.");
+        r.error(
+            "secret",
+            "The secret contains spaces or line breaks. Copy the Value again.",
+        );
         return None;
     }
     Some(secret)
@@ -394,11 +466,17 @@ fn check_secret(r: &mut ValidationReport, input: &RegistrationInput) -> Option<S
 fn check_redirect_uri(r: &mut ValidationReport, uri: &str, kind: ClientKind, personal: bool) {
     const FIELD: &str = "redirect_uri";
     if uri.len() > MAX_REDIRECT_URI {
-        r.error(FIELD, format!("Microsoft allows at most {MAX_REDIRECT_URI} characters in a redirect URI."));
+        r.error(
+            FIELD,
+            format!("Microsoft allows at most {MAX_REDIRECT_URI} characters in a redirect URI."),
+        );
         return;
     }
     let Ok(url) = url::Url::parse(uri) else {
-        r.error(FIELD, "The redirect URI must be an absolute URI such as http://localhost.");
+        r.error(
+            FIELD,
+            "The redirect URI must be an absolute URI such as http://localhost.",
+        );
         return;
     };
     match url.scheme() {
@@ -467,7 +545,11 @@ pub struct Registration {
 
 impl Registration {
     pub fn cloud(&self) -> crate::Result<Cloud> {
-        Cloud::resolve(self.cloud, self.authority_url.as_deref(), self.graph_url.as_deref())
+        Cloud::resolve(
+            self.cloud,
+            self.authority_url.as_deref(),
+            self.graph_url.as_deref(),
+        )
     }
 }
 

@@ -1,15 +1,17 @@
 //! Registration use cases over the store and the keychain: add, edit, remove, test. The secret
-//! value goes to the keychain under `client-secret/{registration id}`; SQLite gets only whether
+//! value goes to the keychain under `client-secret/{registration id}`; `SQLite` gets only whether
 //! one exists, its three-character hint, label and expiry date.
 
 use chrono::{DateTime, Utc};
 
-use super::{LastTest, Registration, RegistrationInput, Valid, ValidationReport, secret_hint, validate};
+use super::{
+    LastTest, Registration, RegistrationInput, Valid, ValidationReport, secret_hint, validate,
+};
+use crate::Sensitive;
 use crate::error::{Error, ErrorCode, Result};
 use crate::secret::{SecretKey, SecretKind, SecretStore};
 use crate::store::Store;
 use crate::store::registrations::SecretMeta;
-use crate::Sensitive;
 
 pub fn secret_key(registration_id: &str) -> SecretKey {
     SecretKey::new(SecretKind::ClientSecret, registration_id)
@@ -18,7 +20,9 @@ pub fn secret_key(registration_id: &str) -> SecretKey {
 fn checked(input: &RegistrationInput, now: DateTime<Utc>) -> Result<(ValidationReport, Valid)> {
     match validate(input, now.date_naive()) {
         (report, Some(valid)) => Ok((report, valid)),
-        (report, None) => Err(report.into_error().unwrap_or_else(|| Error::internal("validation failed without a reason"))),
+        (report, None) => Err(report
+            .into_error()
+            .unwrap_or_else(|| Error::internal("validation failed without a reason"))),
     }
 }
 
@@ -32,13 +36,20 @@ fn meta(v: &Valid, secret: Option<&Sensitive<String>>) -> SecretMeta {
 }
 
 /// Adds a registration. The secret is stored first; if the row cannot be written, it is removed.
-pub fn create(store: &Store, secrets: &dyn SecretStore, input: &RegistrationInput, now: DateTime<Utc>) -> Result<(Registration, ValidationReport)> {
+pub fn create(
+    store: &Store,
+    secrets: &dyn SecretStore,
+    input: &RegistrationInput,
+    now: DateTime<Utc>,
+) -> Result<(Registration, ValidationReport)> {
     let (report, valid) = checked(input, now)?;
     let id = uuid::Uuid::new_v4().to_string();
     if let Some(secret) = &valid.secret {
         secrets.set(&secret_key(&id), secret)?;
     }
-    if let Err(e) = store.insert_registration(&id, &valid, &meta(&valid, valid.secret.as_ref()), now) {
+    if let Err(e) =
+        store.insert_registration(&id, &valid, &meta(&valid, valid.secret.as_ref()), now)
+    {
         let _ = secrets.delete(&secret_key(&id));
         return Err(e);
     }
@@ -49,21 +60,37 @@ pub fn create(store: &Store, secrets: &dyn SecretStore, input: &RegistrationInpu
 /// Edits a registration. A new secret is written to a staging entry, read back, and only then
 /// replaces the old one; without a new secret the stored one is kept (unless the client became
 /// public, which must not have one).
-pub fn update(store: &Store, secrets: &dyn SecretStore, id: &str, input: &RegistrationInput, now: DateTime<Utc>) -> Result<(Registration, ValidationReport)> {
+pub fn update(
+    store: &Store,
+    secrets: &dyn SecretStore,
+    id: &str,
+    input: &RegistrationInput,
+    now: DateTime<Utc>,
+) -> Result<(Registration, ValidationReport)> {
     let existing = store.find_registration(id)?;
     let mut input = input.clone();
-    let keep_old_secret = input.secret.is_none() && existing.has_secret && input.kind == super::ClientKind::Confidential;
+    let keep_old_secret = input.secret.is_none()
+        && existing.has_secret
+        && input.kind == super::ClientKind::Confidential;
     if keep_old_secret {
         // Validation wants a secret for confidential apps; the stored one stands in.
         input.secret = secrets.get(&secret_key(&existing.id))?;
         if input.secret.is_none() {
-            return Err(Error::new(ErrorCode::Keychain, "The stored client secret is missing from the keychain.")
-                .with_fix("Paste the secret's Value again."));
+            return Err(Error::new(
+                ErrorCode::Keychain,
+                "The stored client secret is missing from the keychain.",
+            )
+            .with_fix("Paste the secret's Value again."));
         }
     }
     let (report, valid) = checked(&input, now)?;
     let secret_meta = if keep_old_secret {
-        Some(SecretMeta { present: true, hint: existing.secret_hint.clone(), label: valid.secret_label.clone(), expires: valid.secret_expires })
+        Some(SecretMeta {
+            present: true,
+            hint: existing.secret_hint.clone(),
+            label: valid.secret_label.clone(),
+            expires: valid.secret_expires,
+        })
     } else if let Some(new) = &valid.secret {
         replace_secret(secrets, &existing.id, new)?;
         Some(meta(&valid, Some(new)))
@@ -76,12 +103,19 @@ pub fn update(store: &Store, secrets: &dyn SecretStore, id: &str, input: &Regist
 }
 
 /// Writes a new client secret so that at every moment one complete secret is stored.
-pub fn replace_secret(secrets: &dyn SecretStore, registration_id: &str, new: &Sensitive<String>) -> Result<()> {
+pub fn replace_secret(
+    secrets: &dyn SecretStore,
+    registration_id: &str,
+    new: &Sensitive<String>,
+) -> Result<()> {
     let staging = SecretKey::new(SecretKind::ClientSecret, format!("{registration_id}.next"));
     secrets.set(&staging, new)?;
     if secrets.get(&staging)?.as_ref() != Some(new) {
         let _ = secrets.delete(&staging);
-        return Err(Error::new(ErrorCode::Keychain, "The keychain did not keep the new secret; nothing was changed."));
+        return Err(Error::new(
+            ErrorCode::Keychain,
+            "The keychain did not keep the new secret; nothing was changed.",
+        ));
     }
     secrets.set(&secret_key(registration_id), new)?;
     secrets.delete(&staging)?;
@@ -90,14 +124,24 @@ pub fn replace_secret(secrets: &dyn SecretStore, registration_id: &str, new: &Se
 
 /// Removes a registration. With connections, `cascade` must be set: then they are removed too,
 /// with their refresh tokens.
-pub fn delete(store: &Store, secrets: &dyn SecretStore, id: &str, cascade: bool) -> Result<Registration> {
+pub fn delete(
+    store: &Store,
+    secrets: &dyn SecretStore,
+    id: &str,
+    cascade: bool,
+) -> Result<Registration> {
     let reg = store.find_registration(id)?;
     let connections = store.connection_ids_of(&reg.id)?;
     if !connections.is_empty() && !cascade {
         let n = connections.len();
         return Err(Error::new(
             ErrorCode::Conflict,
-            format!("{n} connection{} use{} \"{}\".", if n == 1 { "" } else { "s" }, if n == 1 { "s" } else { "" }, reg.name),
+            format!(
+                "{n} connection{} use{} \"{}\".",
+                if n == 1 { "" } else { "s" },
+                if n == 1 { "s" } else { "" },
+                reg.name
+            ),
         )
         .with_fix("Disconnect them first, or delete the app together with its connections."));
     }
@@ -111,10 +155,27 @@ pub fn delete(store: &Store, secrets: &dyn SecretStore, id: &str, cascade: bool)
 }
 
 /// Tests a stored registration against its identity provider and records the outcome.
-pub async fn test(store: &Store, secrets: &dyn SecretStore, http: &reqwest::Client, id: &str, now: DateTime<Utc>) -> Result<super::check::TestReport> {
+pub async fn test(
+    store: &Store,
+    secrets: &dyn SecretStore,
+    http: &reqwest::Client,
+    id: &str,
+    now: DateTime<Utc>,
+) -> Result<super::check::TestReport> {
     let reg = store.find_registration(id)?;
-    let secret = if reg.has_secret { secrets.get(&secret_key(&reg.id))? } else { None };
+    let secret = if reg.has_secret {
+        secrets.get(&secret_key(&reg.id))?
+    } else {
+        None
+    };
     let report = super::check::run(&reg, secret.as_ref(), http).await?;
-    store.record_registration_test(&reg.id, &LastTest { at: now, ok: report.ok, summary: report.summary.clone() })?;
+    store.record_registration_test(
+        &reg.id,
+        &LastTest {
+            at: now,
+            ok: report.ok,
+            summary: report.summary.clone(),
+        },
+    )?;
     Ok(report)
 }

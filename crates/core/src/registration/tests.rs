@@ -81,7 +81,10 @@ fn secret_id_pasted_as_secret() {
     let mut input = confidential();
     input.secret = Some(Sensitive::from("3f2a1b4c-5d6e-4f70-8192-a3b4c5d6e7f8"));
     let msg = only_error(&input, "secret");
-    assert!(msg.starts_with("This is the Secret ID. Paste the Value column"), "{msg}");
+    assert!(
+        msg.starts_with("This is the Secret ID. Paste the Value column"),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -104,14 +107,26 @@ fn public_client_must_not_have_a_secret() {
 
 #[test]
 fn tenant_words_guids_and_domains() {
-    for ok in ["common", "organizations", TENANT, "contoso.onmicrosoft.com", "mail.example.co.uk"] {
+    for ok in [
+        "common",
+        "organizations",
+        TENANT,
+        "contoso.onmicrosoft.com",
+        "mail.example.co.uk",
+    ] {
         assert!(classify_tenant(ok).is_some(), "{ok}");
     }
-    assert_eq!(classify_tenant(CONSUMERS_TENANT_ID), Some(TenantKind::Consumers));
+    assert_eq!(
+        classify_tenant(CONSUMERS_TENANT_ID),
+        Some(TenantKind::Consumers)
+    );
     let mut input = public();
     for bad in ["contoso", "not a tenant", "-bad-.com", "http://contoso.com"] {
         input.tenant = bad.into();
-        assert!(only_error(&input, "tenant").contains("must be common, organizations"), "{bad}");
+        assert!(
+            only_error(&input, "tenant").contains("must be common, organizations"),
+            "{bad}"
+        );
     }
 }
 
@@ -122,7 +137,10 @@ fn application_access_needs_a_tenant_id() {
         input.audience = Audience::AnyOrganization;
         input.tenant = generic.into();
         let msg = only_error(&input, "tenant");
-        assert!(msg.starts_with("Application access needs your tenant ID"), "{generic}: {msg}");
+        assert!(
+            msg.starts_with("Application access needs your tenant ID"),
+            "{generic}: {msg}"
+        );
     }
 }
 
@@ -204,7 +222,10 @@ fn redirect_uri_rules() {
     input.redirect_uri = Some(format!("https://example.com/{}", "a".repeat(260)));
     assert!(only_error(&input, "redirect_uri").contains("256"));
     input.redirect_uri = Some("mailconn://auth".into());
-    assert!(validate(&input, today()).0.ok(), "custom schemes are fine for public clients");
+    assert!(
+        validate(&input, today()).0.ok(),
+        "custom schemes are fine for public clients"
+    );
     input.redirect_uri = Some("http://127.0.0.1/cb".into());
     let (report, _) = validate(&input, today());
     assert!(report.ok());

@@ -1,7 +1,7 @@
-//! SQLite storage for metadata: registrations (without secrets), connections, their events.
+//! `SQLite` storage for metadata: registrations (without secrets), connections, their events.
 //!
 //! One module per table; each owns its schema migrations. Migrations are versioned through
-//! SQLite's `user_version` by `rusqlite_migration`, applied in the order listed in [`migrations`].
+//! `SQLite`'s `user_version` by `rusqlite_migration`, applied in the order listed in [`migrations`].
 //! Nothing here stores a secret value.
 
 pub mod connections;
@@ -52,7 +52,9 @@ impl Store {
         // WAL lets the CLI read while the app writes; it is a no-op for in-memory databases.
         conn.pragma_update(None, "journal_mode", "WAL")?;
         migrations().to_latest(&mut conn)?;
-        Ok(Self { conn: Mutex::new(conn) })
+        Ok(Self {
+            conn: Mutex::new(conn),
+        })
     }
 
     pub(crate) fn conn(&self) -> MutexGuard<'_, Connection> {
@@ -61,12 +63,16 @@ impl Store {
 
     /// The schema version (number of applied migrations).
     pub fn schema_version(&self) -> Result<u32> {
-        Ok(self.conn().pragma_query_value(None, "user_version", |r| r.get(0))?)
+        Ok(self
+            .conn()
+            .pragma_query_value(None, "user_version", |r| r.get(0))?)
     }
 
-    /// SQLite's own consistency check; `Ok(None)` when the file is healthy.
+    /// `SQLite`'s own consistency check; `Ok(None)` when the file is healthy.
     pub fn quick_check(&self) -> Result<Option<String>> {
-        let result: String = self.conn().query_row("PRAGMA quick_check", [], |r| r.get(0))?;
+        let result: String = self
+            .conn()
+            .query_row("PRAGMA quick_check", [], |r| r.get(0))?;
         Ok((result != "ok").then_some(result))
     }
 }

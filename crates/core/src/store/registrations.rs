@@ -52,17 +52,25 @@ pub struct SecretMeta {
 }
 
 fn text<T: serde::Serialize>(v: T) -> String {
-    serde_json::to_value(v).ok().and_then(|v| v.as_str().map(str::to_owned)).expect("enum as string")
+    serde_json::to_value(v)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .expect("enum as string")
 }
 
 fn parse<T: serde::de::DeserializeOwned>(s: &str) -> rusqlite::Result<T> {
-    serde_json::from_value(serde_json::Value::String(s.to_owned()))
-        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e)))
+    serde_json::from_value(serde_json::Value::String(s.to_owned())).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
+    })
 }
 
 fn from_row(row: &Row<'_>) -> rusqlite::Result<Registration> {
     let last_test = match row.get::<_, Option<DateTime<Utc>>>(16)? {
-        Some(at) => Some(LastTest { at, ok: row.get::<_, Option<bool>>(17)?.unwrap_or(false), summary: row.get::<_, Option<String>>(18)?.unwrap_or_default() }),
+        Some(at) => Some(LastTest {
+            at,
+            ok: row.get::<_, Option<bool>>(17)?.unwrap_or(false),
+            summary: row.get::<_, Option<String>>(18)?.unwrap_or_default(),
+        }),
         None => None,
     };
     Ok(Registration {
@@ -91,16 +99,30 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<Registration> {
 
 fn name_taken(e: rusqlite::Error, name: &str) -> Error {
     match &e {
-        rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::ConstraintViolation => {
-            Error::new(ErrorCode::Conflict, format!("An app named \"{name}\" already exists. Choose another name."))
-                .with_detail(crate::ErrorDetail { field: Some("name".into()), ..Default::default() })
+        rusqlite::Error::SqliteFailure(f, _)
+            if f.code == rusqlite::ErrorCode::ConstraintViolation =>
+        {
+            Error::new(
+                ErrorCode::Conflict,
+                format!("An app named \"{name}\" already exists. Choose another name."),
+            )
+            .with_detail(crate::ErrorDetail {
+                field: Some("name".into()),
+                ..Default::default()
+            })
         }
         _ => e.into(),
     }
 }
 
 impl Store {
-    pub fn insert_registration(&self, id: &str, v: &Valid, secret: &SecretMeta, now: DateTime<Utc>) -> Result<()> {
+    pub fn insert_registration(
+        &self,
+        id: &str,
+        v: &Valid,
+        secret: &SecretMeta,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
         let custom = v.cloud.id == CloudId::Custom;
         self.conn()
             .execute(
@@ -119,7 +141,13 @@ impl Store {
     }
 
     /// Replaces every field; secret metadata only when `secret` is given.
-    pub fn update_registration(&self, id: &str, v: &Valid, secret: Option<&SecretMeta>, now: DateTime<Utc>) -> Result<()> {
+    pub fn update_registration(
+        &self,
+        id: &str,
+        v: &Valid,
+        secret: Option<&SecretMeta>,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
         let custom = v.cloud.id == CloudId::Custom;
         let conn = self.conn();
         let n = conn
@@ -147,8 +175,12 @@ impl Store {
 
     pub fn list_registrations(&self) -> Result<Vec<Registration>> {
         let conn = self.conn();
-        let mut stmt = conn.prepare(&format!("SELECT {COLUMNS} FROM registrations r ORDER BY r.name COLLATE NOCASE"))?;
-        let rows = stmt.query_map([], from_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
+        let mut stmt = conn.prepare(&format!(
+            "SELECT {COLUMNS} FROM registrations r ORDER BY r.name COLLATE NOCASE"
+        ))?;
+        let rows = stmt
+            .query_map([], from_row)?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(rows)
     }
 
@@ -189,7 +221,9 @@ impl Store {
     pub fn connection_ids_of(&self, registration_id: &str) -> Result<Vec<String>> {
         let conn = self.conn();
         let mut stmt = conn.prepare("SELECT id FROM connections WHERE registration_id = ?1")?;
-        let ids = stmt.query_map([registration_id], |r| r.get(0))?.collect::<rusqlite::Result<Vec<_>>>()?;
+        let ids = stmt
+            .query_map([registration_id], |r| r.get(0))?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(ids)
     }
 }

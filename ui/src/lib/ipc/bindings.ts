@@ -33,3 +33,115 @@ id: string, label: string, status: CheckStatus, summary: string, fix?: string, c
 export type DoctorReport = { data_dir: string, checks: Array<Check>, };
 
 export type AppInfo = { version: string, data_dir: string, keychain: Check, };
+
+export type CloudId = "global" | "gcc-high" | "dod" | "china" | "custom";
+
+export type Cloud = { id: CloudId, 
+/**
+ * e.g. `https://login.microsoftonline.com` (no trailing slash).
+ */
+authority: string, 
+/**
+ * e.g. `https://graph.microsoft.com` (no trailing slash).
+ */
+graph: string, 
+/**
+ * The Graph resource identifier used in `.default` scopes.
+ */
+graph_resource: string, 
+/**
+ * The Azure portal for this cloud.
+ */
+portal: string, 
+/**
+ * Whether personal Microsoft accounts exist here (only in the global cloud).
+ */
+personal_accounts: boolean, };
+
+export type ClientKind = "public" | "confidential";
+
+export type Usage = "delegated" | "application" | "both";
+
+export type Audience = "my_organization" | "any_organization" | "any_organization_and_personal";
+
+export type Preset = "read" | "send" | "full" | "full-calendar" | "mail-programs" | "application";
+
+export type PermissionKind = "delegated" | "application";
+
+export type Permission = { 
+/**
+ * The name shown in the portal, e.g. `Mail.Read`.
+ */
+name: string, 
+/**
+ * `delegated` (portal: "Delegated permissions") or `application`.
+ */
+kind: PermissionKind, 
+/**
+ * The resource's display name in the portal: "Microsoft Graph" or "Office 365 Exchange Online".
+ */
+api: string, 
+/**
+ * The resource application ID.
+ */
+api_id: string, 
+/**
+ * The permission's GUID (manifest `resourceAccess.id`).
+ */
+id: string, 
+/**
+ * Whether an administrator must consent.
+ */
+admin_consent: boolean, };
+
+export type PresetInfo = { preset: Preset, label: string, description: string, 
+/**
+ * The scopes a sign-in requests (empty for application access).
+ */
+delegated_scopes: Array<string>, permissions: Array<Permission>, 
+/**
+ * Whether an administrator must grant consent before anyone can use it.
+ */
+admin_consent: boolean, };
+
+export type PlanInput = { name: string, kind: ClientKind, usage: Usage, audience: Audience, preset: Preset, cloud: CloudId, authority_url?: string, graph_url?: string, redirect_uri?: string, };
+
+export type PlanInfo = { redirect_uri: string, 
+/**
+ * The portal's platform name: "Mobile and desktop applications" or "Web".
+ */
+platform: string, account_types: string, permissions: Array<Permission>, admin_consent: boolean, secret_needed: boolean, portal: string, portal_new_registration_url: string, manifest: string, az_script: string, };
+
+export type RegistrationInput = { name: string, client_id: string, kind: ClientKind, tenant: string, cloud: CloudId, authority_url?: string, graph_url?: string, usage: Usage, audience: Audience, 
+/**
+ * The delegated preset sign-ins use (ignored for application-only registrations).
+ */
+preset: Preset, 
+/**
+ * Defaults to the recommended URI for the client kind.
+ */
+redirect_uri?: string, 
+/**
+ * The client secret's Value. Goes to the keychain only.
+ */
+secret?: string, 
+/**
+ * `YYYY-MM-DD`.
+ */
+secret_expires?: string, secret_label?: string, };
+
+export type FieldIssue = { field: string, message: string, };
+
+export type ValidationReport = { errors: Array<FieldIssue>, warnings: Array<FieldIssue>, };
+
+export type LastTest = { at: string, ok: boolean, summary: string, };
+
+export type Registration = { id: string, name: string, client_id: string, kind: ClientKind, tenant: string, cloud: CloudId, authority_url: string | null, graph_url: string | null, usage: Usage, audience: Audience, preset: Preset, redirect_uri: string, has_secret: boolean, secret_label: string | null, secret_hint: string | null, secret_expires: string | null, last_test: LastTest | null, connections: number, created_at: string, updated_at: string, };
+
+export type Saved = { registration: Registration, warnings: ValidationReport, };
+
+export type StepStatus = "passed" | "failed" | "skipped";
+
+export type TestStep = { name: string, status: StepStatus, message: string, error?: ErrorBody, };
+
+export type TestReport = { ok: boolean, summary: string, steps: Array<TestStep>, };

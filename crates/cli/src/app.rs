@@ -1,0 +1,235 @@
+//! `mailconn app ...`: manage app registrations.
+
+use std::io::Read;
+
+use chrono::{NaiveDate, Utc};
+use clap::{Args, Subcommand, ValueEnum};
+use mailconn_core::cloud::CloudId;
+use mailconn_core::registration::export::Plan;
+use mailconn_core::registration::{Audience, ClientKind, RegistrationInput, Usage, service};
+use mailconn_core::scopes::Preset;
+use mailconn_core::secret::SecretStore;
+use mailconn_core::store::Store;
+use mailconn_core::{Error, Result, Sensitive};
+
+use crate::exit::Exit;
+use crate::output::Output;
+
+#[derive(Debug, Subcommand)]
+pub enum AppCommand {
+    /// Add an app registration (the secret is read from standard input, never from arguments)
+    Add(AddArgs),
+    /// List app registrations
+    List,
+    /// Show one app registration
+    Show { app: String },
+    /// Test a registration against its identity provider (tenant, client ID, secret)
+    Test { app: String },
+    /// Print what to create in the portal: an `az` script or a manifest fragment
+    Export {
+        app: String,
+        #[arg(long, value_enum, default_value_t = ExportFormat::Az)]
+        format: ExportFormat,
+    },
+    /// Print the admin consent link for the registration's tenant
+    ConsentUrl { app: String },
+    /// Remove an app registration and its secret
+    Remove {
+        app: String,
+        /// Also remove the connections that use it
+        #[arg(long)]
+        cascade: bool,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ExportFormat {
+    Az,
+    Manifest,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum CloudArg {
+    Global,
+    GccHigh,
+    Dod,
+    China,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum AudienceArg {
+    /// Accounts in your organisation only
+    MyOrg,
+    /// Accounts in any organisation
+    AnyOrg,
+    /// Any organisation and personal Microsoft accounts
+    AnyOrgPersonal,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum UsageArg {
+    Delegated,
+    Application,
+    Both,
+}
+
+#[derive(Debug, Args)]
+pub struct AddArgs {
+    /// A name to recognise the app by
+    #[arg(long)]
+    name: String,
+    /// Application (client) ID
+    #[arg(long)]
+    client_id: String,
+    /// Directory (tenant) ID, a domain, or common / organizations / consumers
+    #[arg(long)]
+    tenant: String,
+    #[arg(long, value_enum, conflicts_with_all = ["authority_url", "graph_url"])]
+    cloud: Option<CloudArg>,
+    /// Custom cloud: the identity provider's base URL
+    #[arg(long, requires = "graph_url")]
+    authority_url: Option<String>,
+    /// Custom cloud: Microsoft Graph's base URL
+    #[arg(long, requires = "authority_url")]
+    graph_url: Option<String>,
+    /// A public client (Mobile and desktop platform, no secret)
+    #[arg(long, conflicts_with_all = ["secret_stdin", "secret_expires"])]
+    public: bool,
+    /// Read the client secret's Value from standard input
+    #[arg(long)]
+    secret_stdin: bool,
+    /// When the secret expires (YYYY-MM-DD)
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    secret_expires: Option<NaiveDate>,
+    #[arg(long)]
+    secret_label: Option<String>,
+    #[arg(long, value_enum, default_value_t = UsageArg::Delegated)]
+    usage: UsageArg,
+    #[arg(long, value_enum, default_value_t = AudienceArg::AnyOrgPersonal)]
+    audience: AudienceArg,
+    /// Scope preset for sign-ins: read, send, full, full-calendar, mail-programs
+    #[arg(long, default_value = "full", value_parser = parse_preset)]
+    preset: Preset,
+    /// The redirect URI registered for the app [default: <http://localhost> for public apps]
+    #[arg(long)]
+    redirect_uri: Option<String>,
+}
+
+fn parse_preset(s: &str) -> Result<Preset, String> {
+    Preset::parse(s).ok_or_else(|| format!("unknown preset '{s}'"))
+}
+
+impl AddArgs {
+    fn input(&self) -> Result<RegistrationInput> {
+        let secret = if self.secret_stdin {
+            let mut buf = String::new();
+            std::io::stdin().read_to_string(&mut buf).map_err(|e| {
+                Error::invalid(
+                    "secret",
+                    format!("Could not read the secret from standard input: {e}"),
+                )
+            })?;
+            Some(Sensitive::from(buf))
+        } else {
+            None
+        };
+        let custom = self.authority_url.is_some();
+        Ok(RegistrationInput {
+            name: self.name.clone(),
+            client_id: self.client_id.clone(),
+            kind: if self.public {
+                ClientKind::Public
+            } else {
+                ClientKind::Confidential
+            },
+            tenant: self.tenant.clone(),
+            cloud: match (custom, self.cloud) {
+                (true, _) => CloudId::Custom,
+                (false, None | Some(CloudArg::Global)) => CloudId::Global,
+                (false, Some(CloudArg::GccHigh)) => CloudId::GccHigh,
+                (false, Some(CloudArg::Dod)) => CloudId::Dod,
+                (false, Some(CloudArg::China)) => CloudId::China,
+            },
+            authority_url: self.authority_url.clone(),
+            graph_url: self.graph_url.clone(),
+            usage: match self.usage {
+                UsageArg::Delegated => Usage::Delegated,
+                UsageArg::Application => Usage::Application,
+                UsageArg::Both => Usage::Both,
+            },
+            audience: match self.audience {
+                AudienceArg::MyOrg => Audience::MyOrganization,
+                AudienceArg::AnyOrg => Audience::AnyOrganization,
+                AudienceArg::AnyOrgPersonal => Audience::AnyOrganizationAndPersonal,
+            },
+            preset: self.preset,
+            redirect_uri: self.redirect_uri.clone(),
+            secret,
+            secret_expires: self.secret_expires,
+            secret_label: self.secret_label.clone(),
+        })
+    }
+}
+
+pub fn run(
+    cmd: &AppCommand,
+    store: &Store,
+    secrets: &dyn SecretStore,
+    out: Output,
+) -> Result<Exit> {
+    match cmd {
+        AppCommand::Add(args) => {
+            let (reg, report) = service::create(store, secrets, &args.input()?, Utc::now())?;
+            for w in &report.warnings {
+                Output::warning(&format!("{}: {}", w.field, w.message));
+            }
+            out.registration(&reg);
+        }
+        AppCommand::List => out.registrations(&store.list_registrations()?),
+        AppCommand::Show { app } => out.registration(&store.find_registration(app)?),
+        AppCommand::Test { app } => {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| Error::internal(e.to_string()))?;
+            let http = mailconn_core::http::client();
+            let report = runtime.block_on(service::test(store, secrets, &http, app, Utc::now()))?;
+            out.test_report(&report);
+            return Ok(if report.ok { Exit::Ok } else { Exit::Attention });
+        }
+        AppCommand::Export { app, format } => {
+            let reg = store.find_registration(app)?;
+            let plan = Plan {
+                name: &reg.name,
+                kind: reg.kind,
+                usage: reg.usage,
+                audience: reg.audience,
+                preset: reg.preset,
+                redirect_uri: &reg.redirect_uri,
+                cloud: reg.cloud,
+            };
+            out.text(&match format {
+                ExportFormat::Az => plan.az_script(),
+                ExportFormat::Manifest => plan.manifest(),
+            });
+        }
+        AppCommand::ConsentUrl { app } => {
+            let reg = store.find_registration(app)?;
+            if reg.tenant == "consumers" {
+                return Err(Error::invalid(
+                    "tenant",
+                    "Personal accounts have no administrator; admin consent applies to organisations only.",
+                ));
+            }
+            let url =
+                reg.cloud()?
+                    .admin_consent_url(&reg.tenant, &reg.client_id, &reg.redirect_uri);
+            out.url("admin_consent_url", &url);
+        }
+        AppCommand::Remove { app, cascade } => {
+            let reg = service::delete(store, secrets, app, *cascade)?;
+            out.removed(&reg.name);
+        }
+    }
+    Ok(Exit::Ok)
+}
