@@ -5,6 +5,7 @@ pub mod aadsts;
 pub mod cloud;
 pub mod doctor;
 pub mod error;
+pub mod flow;
 pub mod http;
 pub mod logging;
 pub mod oauth;
