@@ -23,6 +23,13 @@ fn mailconn_desktop_commands() -> &'static [&'static str] {
         "delete_registration",
         "test_registration",
         "admin_consent_url",
+        "start_browser_sign_in",
+        "start_device_sign_in",
+        "finish_sign_in",
+        "cancel_sign_in",
+        "list_connections",
+        "disconnect_connection",
+        "connection_history",
     ]
 }
 

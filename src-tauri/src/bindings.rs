@@ -15,6 +15,13 @@ use mailconn_core::registration::{
 };
 use mailconn_core::scopes::{Permission, PermissionKind, Preset, PresetInfo};
 
+use mailconn_core::connect::ConnectOptions;
+use mailconn_core::connection::{Connection, ConnectionKind, TokenState};
+use mailconn_core::flow::device_code::DeviceCode;
+use mailconn_core::flow::identity::AccountType;
+use mailconn_core::store::events::Event;
+
+use crate::commands::connections::{BrowserSignIn, Connected, DeviceSignIn};
 use crate::commands::registrations::Saved;
 use crate::commands::system::AppInfo;
 
@@ -37,6 +44,8 @@ pub fn render() -> String {
         CloudId, Cloud, ClientKind, Usage, Audience, Preset, PermissionKind, Permission, PresetInfo,
         PlanInput, PlanInfo, RegistrationInput, FieldIssue, ValidationReport, LastTest, Registration,
         Saved, StepStatus, TestStep, TestReport,
+        ConnectOptions, ConnectionKind, TokenState, AccountType, Connection, Event, DeviceCode,
+        BrowserSignIn, DeviceSignIn, Connected,
     ];
     let mut out = String::from(
         "// Generated from the Rust types by src-tauri/src/bindings.rs. Do not edit by hand.\n",

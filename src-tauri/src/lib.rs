@@ -79,5 +79,6 @@ pub fn builder<R: tauri::Runtime>(state: AppState) -> tauri::Builder<R> {
         }))
         .plugin(tauri_plugin_opener::init())
         .manage(state)
+        .manage(commands::connections::SignIns::default())
         .invoke_handler(commands::handler())
 }

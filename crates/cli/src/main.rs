@@ -1,6 +1,7 @@
 //! `mailconn`: the command line over `mailconn-core`, for scripts, monitoring and mail programs.
 
 mod app;
+mod connect;
 mod exit;
 mod output;
 
@@ -51,6 +52,15 @@ enum Command {
     /// Manage Microsoft app registrations (your own Entra apps)
     #[command(subcommand)]
     App(app::AppCommand),
+    /// Connect a mailbox by signing in (browser with a loopback redirect, or a device code)
+    Connect(connect::ConnectArgs),
+    /// List connections
+    List,
+    /// Remove a connection and its refresh token
+    Disconnect {
+        /// Connection id or address
+        connection: String,
+    },
 }
 
 fn main() -> ExitCode {
@@ -85,10 +95,18 @@ fn run(cli: &Cli, out: Output) -> Result<Exit, Error> {
             out.paths(&data_dir);
             Ok(Exit::Ok)
         }
-        Command::App(cmd) => {
-            let dir = DataDir::open(&data_dir)?;
-            let store = Store::open(&dir.database())?;
-            app::run(cmd, &store, secrets.as_ref(), out)
+        Command::App(cmd) => app::run(cmd, &open_store(&data_dir)?, secrets.as_ref(), out),
+        Command::Connect(args) => {
+            connect::connect(args, &open_store(&data_dir)?, secrets.as_ref(), out)
+        }
+        Command::List => connect::list(&open_store(&data_dir)?, out),
+        Command::Disconnect { connection } => {
+            connect::remove(connection, &open_store(&data_dir)?, secrets.as_ref(), out)
         }
     }
+}
+
+fn open_store(data_dir: &std::path::Path) -> Result<Store, Error> {
+    let dir = DataDir::open(data_dir)?;
+    Store::open(&dir.database())
 }

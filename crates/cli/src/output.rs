@@ -3,6 +3,7 @@
 use std::path::Path;
 
 use mailconn_core::Error;
+use mailconn_core::connection::Connection;
 use mailconn_core::doctor::{CheckStatus, DoctorReport};
 use mailconn_core::registration::Registration;
 use mailconn_core::registration::check::{StepStatus, TestReport};
@@ -213,4 +214,76 @@ fn enum_text(v: &impl Serialize) -> String {
         .ok()
         .and_then(|v| v.as_str().map(str::to_owned))
         .unwrap_or_default()
+}
+
+impl Output {
+    /// The authorization link, on a line of its own that scripts and tests can find.
+    pub fn open_line(url: &str) {
+        println!("open: {url}");
+        let _ = std::io::Write::flush(&mut std::io::stdout());
+    }
+
+    pub fn device_code(self, code: &mailconn_core::flow::device_code::DeviceCode) {
+        if self.json {
+            println!("{}", serde_json::to_string(code).expect("serializable"));
+        } else {
+            println!("code: {}", code.user_code);
+            println!("verify: {}", code.verification_uri);
+        }
+        let _ = std::io::Write::flush(&mut std::io::stdout());
+    }
+
+    pub fn connection(self, c: &Connection, created: Option<bool>) {
+        if self.json {
+            let mut v = serde_json::to_value(c).expect("serializable");
+            if let Some(created) = created {
+                v["created"] = serde_json::json!(created);
+            }
+            Self::print_json(&v);
+            return;
+        }
+        match created {
+            Some(true) => println!("Connected {} ({}).", c.address, c.id),
+            Some(false) => println!(
+                "Signed in again as {}; the existing connection {} was updated.",
+                c.address, c.id
+            ),
+            None => println!("{} ({})", c.address, c.id),
+        }
+        println!("  app:      {}", c.registration_name);
+        println!("  account:  {}", enum_text(&c.account_type));
+        println!("  state:    {}", enum_text(&c.state));
+        println!("  granted:  {}", c.scopes_granted.join(" "));
+        if !c.scopes_missing.is_empty() {
+            println!("  MISSING:  {}", c.scopes_missing.join(" "));
+        }
+        if let Some(reason) = &c.state_reason {
+            println!("  note:     {reason}");
+        }
+    }
+
+    pub fn connections(self, list: &[Connection]) {
+        if self.json {
+            Self::print_json(&list);
+            return;
+        }
+        if list.is_empty() {
+            println!("No connections yet. Connect one with `mailconn connect --app NAME`.");
+            return;
+        }
+        println!(
+            "{:<36} {:<32} {:<10} {:<12} APP",
+            "ID", "ADDRESS", "KIND", "STATE"
+        );
+        for c in list {
+            println!(
+                "{:<36} {:<32} {:<10} {:<12} {}",
+                c.id,
+                c.address,
+                enum_text(&c.kind),
+                enum_text(&c.state),
+                c.registration_name
+            );
+        }
+    }
 }

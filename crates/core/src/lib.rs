@@ -3,6 +3,8 @@
 
 pub mod aadsts;
 pub mod cloud;
+pub mod connect;
+pub mod connection;
 pub mod doctor;
 pub mod error;
 pub mod flow;

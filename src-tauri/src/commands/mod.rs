@@ -3,6 +3,7 @@
 // Tauri hands commands owned arguments; borrowing them is not an option.
 #![allow(clippy::needless_pass_by_value)]
 
+pub mod connections;
 pub mod registrations;
 pub mod system;
 
@@ -22,5 +23,12 @@ pub fn handler<R: tauri::Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + 
         registrations::delete_registration,
         registrations::test_registration,
         registrations::admin_consent_url,
+        connections::start_browser_sign_in,
+        connections::start_device_sign_in,
+        connections::finish_sign_in,
+        connections::cancel_sign_in,
+        connections::list_connections,
+        connections::disconnect_connection,
+        connections::connection_history,
     ]
 }

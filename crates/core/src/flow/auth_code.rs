@@ -5,17 +5,20 @@
 use std::time::Duration;
 
 use chrono::Utc;
-use oauth2::{AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointNotSet, EndpointSet, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope, TokenUrl};
+use oauth2::{
+    AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointNotSet, EndpointSet,
+    PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope, TokenUrl,
+};
 use tokio_util::sync::CancellationToken;
 use url::Url;
 
 use super::Tokens;
 use super::identity::{Identity, from_id_token};
 use super::loopback::{Callback, Loopback};
+use crate::Sensitive;
 use crate::cloud::Cloud;
 use crate::error::{Error, ErrorCode, Result};
 use crate::oauth::{Client, token_error};
-use crate::Sensitive;
 
 /// How long to wait for the browser by default: long enough to find a password and pass MFA.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5 * 60);
@@ -52,13 +55,20 @@ pub struct Pending {
 /// The port and path to listen on for a registered loopback redirect URI, and the redirect URI to
 /// send once the port is known. Microsoft ignores the port of `http://localhost` URIs.
 fn loopback_target(registered: &str) -> Result<(u16, String, bool)> {
-    let url = Url::parse(registered).map_err(|_| Error::invalid("redirect_uri", format!("The registered redirect URI \"{registered}\" is not a valid URI.")))?;
+    let url = Url::parse(registered).map_err(|_| {
+        Error::invalid(
+            "redirect_uri",
+            format!("The registered redirect URI \"{registered}\" is not a valid URI."),
+        )
+    })?;
     let loopback = url.scheme() == "http" && crate::cloud::is_loopback(&url);
     if !loopback {
         return Err(Error::invalid("redirect_uri", "Browser sign-in needs an http://localhost redirect URI registered for the app.")
             .with_fix("Add http://localhost as a redirect URI (Mobile and desktop applications platform), or use device code sign-in."));
     }
-    let has_path = registered.trim_end_matches('/').len() > format!("{}://{}", url.scheme(), url.authority()).len() || registered.ends_with('/');
+    let has_path = registered.trim_end_matches('/').len()
+        > format!("{}://{}", url.scheme(), url.authority()).len()
+        || registered.ends_with('/');
     Ok((url.port().unwrap_or(0), url.path().to_owned(), has_path))
 }
 
@@ -73,8 +83,12 @@ pub async fn begin(sign_in: SignIn) -> Result<Pending> {
     };
     let invalid_url = |e: url::ParseError| Error::internal(format!("bad endpoint URL: {e}"));
     let mut client = Client::new(ClientId::new(sign_in.client_id.clone()))
-        .set_auth_uri(AuthUrl::new(sign_in.cloud.authorize_url(&sign_in.tenant)).map_err(invalid_url)?)
-        .set_token_uri(TokenUrl::new(sign_in.cloud.token_url(&sign_in.tenant)).map_err(invalid_url)?)
+        .set_auth_uri(
+            AuthUrl::new(sign_in.cloud.authorize_url(&sign_in.tenant)).map_err(invalid_url)?,
+        )
+        .set_token_uri(
+            TokenUrl::new(sign_in.cloud.token_url(&sign_in.tenant)).map_err(invalid_url)?,
+        )
         .set_redirect_uri(RedirectUrl::new(redirect).map_err(invalid_url)?)
         .set_auth_type(oauth2::AuthType::RequestBody);
     if let Some(secret) = &sign_in.secret {
@@ -82,19 +96,34 @@ pub async fn begin(sign_in: SignIn) -> Result<Pending> {
     }
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
     let nonce = CsrfToken::new_random().secret().clone();
-    let prompt = sign_in.prompt.clone().unwrap_or_else(|| "select_account".into());
+    let prompt = sign_in
+        .prompt
+        .clone()
+        .unwrap_or_else(|| "select_account".into());
     let mut request = client
         .authorize_url(|| csrf.clone())
         .add_scopes(sign_in.scopes.iter().cloned().map(Scope::new))
         .set_pkce_challenge(challenge)
         .add_extra_param("nonce", nonce.clone())
         .add_extra_param("prompt", prompt);
-    if let Some(hint) = sign_in.login_hint.as_deref().filter(|h| !h.trim().is_empty()) {
+    if let Some(hint) = sign_in
+        .login_hint
+        .as_deref()
+        .filter(|h| !h.trim().is_empty())
+    {
         request = request.add_extra_param("login_hint", hint.trim().to_owned());
     }
     let (url, _) = request.url();
     tracing::info!(port = loopback.port(), tenant = %sign_in.tenant, "browser sign-in started");
-    Ok(Pending { url: url.into(), loopback, verifier, nonce, client, client_id: sign_in.client_id, scopes: sign_in.scopes })
+    Ok(Pending {
+        url: url.into(),
+        loopback,
+        verifier,
+        nonce,
+        client,
+        client_id: sign_in.client_id,
+        scopes: sign_in.scopes,
+    })
 }
 
 impl Pending {
@@ -109,8 +138,21 @@ impl Pending {
 
     /// Waits for the redirect, then redeems the code. No token request is made unless a code with
     /// the right `state` arrived.
-    pub async fn complete(self, http: &reqwest::Client, timeout: Duration, cancel: &CancellationToken) -> Result<(Tokens, Identity)> {
-        let Pending { loopback, verifier, nonce, client, client_id, scopes, .. } = self;
+    pub async fn complete(
+        self,
+        http: &reqwest::Client,
+        timeout: Duration,
+        cancel: &CancellationToken,
+    ) -> Result<(Tokens, Identity)> {
+        let Pending {
+            loopback,
+            verifier,
+            nonce,
+            client,
+            client_id,
+            scopes,
+            ..
+        } = self;
         let code = match loopback.wait(timeout, cancel).await? {
             Callback::Code(code) => code,
             Callback::Error(ms) => return Err(ms.to_error()),
@@ -124,9 +166,13 @@ impl Pending {
             .map_err(|e| token_error("The identity provider", &e))?;
         let tokens = Tokens::from_response(&response, &scopes, Utc::now());
         let id_token = tokens.id_token.as_ref().ok_or_else(|| {
-            Error::new(ErrorCode::IdentityProvider, "The sign-in returned no id_token, so the account is unknown.").with_fix("Make sure the openid scope is allowed for the app.")
+            Error::new(
+                ErrorCode::IdentityProvider,
+                "The sign-in returned no id_token, so the account is unknown.",
+            )
+            .with_fix("Make sure the openid scope is allowed for the app.")
         })?;
-        let identity = from_id_token(id_token, &client_id, &nonce)?;
+        let identity = from_id_token(id_token, &client_id, Some(&nonce))?;
         tracing::info!(account = %identity.address, "browser sign-in completed");
         Ok((tokens, identity))
     }
@@ -138,13 +184,32 @@ mod tests {
 
     #[test]
     fn loopback_targets_follow_the_registered_uri() {
-        assert_eq!(loopback_target("http://localhost").unwrap(), (0, "/".into(), false));
-        assert_eq!(loopback_target("http://localhost/").unwrap(), (0, "/".into(), true));
-        assert_eq!(loopback_target("http://localhost/callback").unwrap(), (0, "/callback".into(), true));
-        assert_eq!(loopback_target("http://localhost:8400/cb").unwrap(), (8400, "/cb".into(), true));
+        assert_eq!(
+            loopback_target("http://localhost").unwrap(),
+            (0, "/".into(), false)
+        );
+        assert_eq!(
+            loopback_target("http://localhost/").unwrap(),
+            (0, "/".into(), true)
+        );
+        assert_eq!(
+            loopback_target("http://localhost/callback").unwrap(),
+            (0, "/callback".into(), true)
+        );
+        assert_eq!(
+            loopback_target("http://localhost:8400/cb").unwrap(),
+            (8400, "/cb".into(), true)
+        );
         let err = loopback_target("https://app.example.com/cb").unwrap_err();
         assert_eq!(err.field(), Some("redirect_uri"));
-        assert!(err.detail().unwrap().fix.as_deref().unwrap().contains("device code"));
+        assert!(
+            err.detail()
+                .unwrap()
+                .fix
+                .as_deref()
+                .unwrap()
+                .contains("device code")
+        );
     }
 
     #[tokio::test]
@@ -161,7 +226,10 @@ mod tests {
         };
         let pending = begin(sign_in).await.unwrap();
         let url = Url::parse(pending.url()).unwrap();
-        assert!(url.as_str().starts_with("http://127.0.0.1:9/common/oauth2/v2.0/authorize?"));
+        assert!(
+            url.as_str()
+                .starts_with("http://127.0.0.1:9/common/oauth2/v2.0/authorize?")
+        );
         let q: std::collections::HashMap<_, _> = url.query_pairs().into_owned().collect();
         assert_eq!(q["code_challenge_method"], "S256");
         assert_eq!(q["code_challenge"].len(), 43);
@@ -170,7 +238,10 @@ mod tests {
         assert_eq!(q["prompt"], "select_account");
         assert_eq!(q["login_hint"], "alice@contoso.test");
         assert_eq!(q["scope"], "openid offline_access Mail.Read");
-        assert_eq!(q["redirect_uri"], format!("http://localhost:{}/callback", pending.port()));
+        assert_eq!(
+            q["redirect_uri"],
+            format!("http://localhost:{}/callback", pending.port())
+        );
         assert_eq!(q["response_type"], "code");
     }
 }

@@ -3,7 +3,10 @@
 //! `slow_down`), stop on decline, expiry or cancel.
 
 use chrono::{DateTime, Utc};
-use oauth2::{ClientId, DeviceAuthorizationUrl, DeviceCodeErrorResponseType, EndpointNotSet, EndpointSet, RequestTokenError, Scope, StandardDeviceAuthorizationResponse, TokenUrl};
+use oauth2::{
+    ClientId, DeviceAuthorizationUrl, DeviceCodeErrorResponseType, EndpointNotSet, EndpointSet,
+    RequestTokenError, Scope, StandardDeviceAuthorizationResponse, TokenUrl,
+};
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 use ts_rs::TS;
@@ -35,10 +38,18 @@ pub struct Pending {
     scopes: Vec<String>,
 }
 
-pub async fn begin(cloud: &Cloud, tenant: &str, client_id: &str, scopes: &[String], http: &reqwest::Client) -> Result<Pending> {
+pub async fn begin(
+    cloud: &Cloud,
+    tenant: &str,
+    client_id: &str,
+    scopes: &[String],
+    http: &reqwest::Client,
+) -> Result<Pending> {
     let invalid_url = |e: url::ParseError| Error::internal(format!("bad endpoint URL: {e}"));
     let client = Client::new(ClientId::new(client_id.to_owned()))
-        .set_device_authorization_url(DeviceAuthorizationUrl::new(cloud.device_code_url(tenant)).map_err(invalid_url)?)
+        .set_device_authorization_url(
+            DeviceAuthorizationUrl::new(cloud.device_code_url(tenant)).map_err(invalid_url)?,
+        )
         .set_token_uri(TokenUrl::new(cloud.token_url(tenant)).map_err(invalid_url)?)
         .set_auth_type(oauth2::AuthType::RequestBody);
     let details: StandardDeviceAuthorizationResponse = client
@@ -50,16 +61,30 @@ pub async fn begin(cloud: &Cloud, tenant: &str, client_id: &str, scopes: &[Strin
     let code = DeviceCode {
         user_code: details.user_code().secret().clone(),
         verification_uri: details.verification_uri().to_string(),
-        expires_at: Utc::now() + chrono::Duration::from_std(details.expires_in()).unwrap_or_else(|_| chrono::Duration::minutes(15)),
+        expires_at: Utc::now()
+            + chrono::Duration::from_std(details.expires_in())
+                .unwrap_or_else(|_| chrono::Duration::minutes(15)),
         message: None,
     };
-    Ok(Pending { code, details, client, scopes: scopes.to_vec() })
+    Ok(Pending {
+        code,
+        details,
+        client,
+        scopes: scopes.to_vec(),
+    })
 }
 
 impl Pending {
     /// Polls until the user signs in, declines, the code expires, or `cancel` fires.
-    pub async fn complete(self, http: &reqwest::Client, cancel: &CancellationToken) -> Result<Tokens> {
-        let poll = self.client.exchange_device_access_token(&self.details).request_async(http, tokio::time::sleep, None);
+    pub async fn complete(
+        self,
+        http: &reqwest::Client,
+        cancel: &CancellationToken,
+    ) -> Result<Tokens> {
+        let poll = self
+            .client
+            .exchange_device_access_token(&self.details)
+            .request_async(http, tokio::time::sleep, None);
         let response = tokio::select! {
             r = poll => r,
             () = cancel.cancelled() => return Err(Error::new(ErrorCode::Cancelled, "The sign-in was cancelled.")),
@@ -67,17 +92,48 @@ impl Pending {
         match response {
             Ok(r) => Ok(Tokens::from_response(&r, &self.scopes, Utc::now())),
             Err(RequestTokenError::ServerResponse(e)) => Err(match e.error() {
-                DeviceCodeErrorResponseType::AccessDenied => Error::new(ErrorCode::NeedsConsent, "The sign-in was declined on the other device.").with_fix("Start again and approve the sign-in."),
-                DeviceCodeErrorResponseType::ExpiredToken => Error::new(ErrorCode::Timeout, "The code expired before anyone signed in with it.").with_fix("Start again and enter the new code within 15 minutes."),
-                DeviceCodeErrorResponseType::Basic(oauth2::basic::BasicErrorResponseType::Extension(name)) if name == "authorization_declined" => Error::new(ErrorCode::NeedsConsent, "The sign-in was declined on the other device.").with_fix("Start again and approve the sign-in."),
-                DeviceCodeErrorResponseType::Basic(oauth2::basic::BasicErrorResponseType::Extension(name)) if name == "bad_verification_code" => Error::new(ErrorCode::IdentityProvider, "Microsoft did not recognise the device code.").with_fix("Start the device sign-in again."),
-                DeviceCodeErrorResponseType::Basic(_) | DeviceCodeErrorResponseType::AuthorizationPending | DeviceCodeErrorResponseType::SlowDown => Error::new(
+                DeviceCodeErrorResponseType::AccessDenied => Error::new(
+                    ErrorCode::NeedsConsent,
+                    "The sign-in was declined on the other device.",
+                )
+                .with_fix("Start again and approve the sign-in."),
+                DeviceCodeErrorResponseType::ExpiredToken => Error::new(
+                    ErrorCode::Timeout,
+                    "The code expired before anyone signed in with it.",
+                )
+                .with_fix("Start again and enter the new code within 15 minutes."),
+                DeviceCodeErrorResponseType::Basic(
+                    oauth2::basic::BasicErrorResponseType::Extension(name),
+                ) if name == "authorization_declined" => Error::new(
+                    ErrorCode::NeedsConsent,
+                    "The sign-in was declined on the other device.",
+                )
+                .with_fix("Start again and approve the sign-in."),
+                DeviceCodeErrorResponseType::Basic(
+                    oauth2::basic::BasicErrorResponseType::Extension(name),
+                ) if name == "bad_verification_code" => Error::new(
                     ErrorCode::IdentityProvider,
-                    format!("The device sign-in failed: {}", e.error_description().map_or_else(|| e.error().to_string(), Clone::clone)),
+                    "Microsoft did not recognise the device code.",
+                )
+                .with_fix("Start the device sign-in again."),
+                DeviceCodeErrorResponseType::Basic(_)
+                | DeviceCodeErrorResponseType::AuthorizationPending
+                | DeviceCodeErrorResponseType::SlowDown => Error::new(
+                    ErrorCode::IdentityProvider,
+                    format!(
+                        "The device sign-in failed: {}",
+                        e.error_description()
+                            .map_or_else(|| e.error().to_string(), Clone::clone)
+                    ),
                 ),
             }),
-            Err(RequestTokenError::Request(e)) => Err(crate::http::network_error("The identity provider", &e)),
-            Err(other) => Err(Error::new(ErrorCode::IdentityProvider, format!("The device sign-in failed: {other}"))),
+            Err(RequestTokenError::Request(e)) => {
+                Err(crate::http::network_error("The identity provider", &e))
+            }
+            Err(other) => Err(Error::new(
+                ErrorCode::IdentityProvider,
+                format!("The device sign-in failed: {other}"),
+            )),
         }
     }
 }

@@ -52,7 +52,9 @@ pub struct Loopback {
 
 impl std::fmt::Debug for Shared {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Shared").field("path", &self.path).finish_non_exhaustive()
+        f.debug_struct("Shared")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
     }
 }
 
@@ -69,21 +71,39 @@ impl Loopback {
                     "Another program uses that port: close it, or register a redirect URI without a port."
                 })
         })?;
-        let port = listener.local_addr().map_err(|e| Error::internal(e.to_string()))?.port();
+        let port = listener
+            .local_addr()
+            .map_err(|e| Error::internal(e.to_string()))?
+            .port();
         let (sender, receiver) = oneshot::channel();
-        let path = if path.is_empty() { "/".to_owned() } else { path.to_owned() };
-        let shared = Arc::new(Shared { path: path.clone(), state: state.to_owned(), sender: Mutex::new(Some(sender)) });
+        let path = if path.is_empty() {
+            "/".to_owned()
+        } else {
+            path.to_owned()
+        };
+        let shared = Arc::new(Shared {
+            path: path.clone(),
+            state: state.to_owned(),
+            sender: Mutex::new(Some(sender)),
+        });
         let app = Router::new().fallback(handle).with_state(shared);
         let shutdown = CancellationToken::new();
         let stop = shutdown.clone();
         tokio::spawn(async move {
-            let served = axum::serve(listener, app).with_graceful_shutdown(stop.cancelled_owned()).await;
+            let served = axum::serve(listener, app)
+                .with_graceful_shutdown(stop.cancelled_owned())
+                .await;
             if let Err(e) = served {
                 tracing::warn!(error = %e, "loopback listener failed");
             }
         });
         tracing::debug!(port, path = %path, "loopback listener ready");
-        Ok(Self { port, path, receiver, shutdown })
+        Ok(Self {
+            port,
+            path,
+            receiver,
+            shutdown,
+        })
     }
 
     pub fn port(&self) -> u16 {
@@ -96,7 +116,9 @@ impl Loopback {
 
     /// Waits for the callback, the timeout, or the cancel token; the listener stops in every case.
     pub async fn wait(self, timeout: Duration, cancel: &CancellationToken) -> Result<Callback> {
-        let Self { receiver, shutdown, .. } = self;
+        let Self {
+            receiver, shutdown, ..
+        } = self;
         let _stop = shutdown.drop_guard();
         tokio::select! {
             result = receiver => result.map_err(|_| Error::internal("the sign-in listener stopped unexpectedly")),
@@ -109,20 +131,39 @@ impl Loopback {
     }
 }
 
-async fn handle(State(shared): State<Arc<Shared>>, uri: Uri, Query(params): Query<HashMap<String, String>>) -> Response {
+async fn handle(
+    State(shared): State<Arc<Shared>>,
+    uri: Uri,
+    Query(params): Query<HashMap<String, String>>,
+) -> Response {
     if uri.path() != shared.path {
         return (StatusCode::NOT_FOUND, "Not found").into_response();
     }
     if uri.to_string().len() > MAX_REQUEST_URI {
         return (StatusCode::URI_TOO_LONG, "Request too large").into_response();
     }
-    let state_ok = params.get("state").is_some_and(|s| bool::from(s.as_bytes().ct_eq(shared.state.as_bytes())));
+    let state_ok = params
+        .get("state")
+        .is_some_and(|s| bool::from(s.as_bytes().ct_eq(shared.state.as_bytes())));
     if !state_ok {
         tracing::warn!("a redirect with a wrong or missing state was refused");
-        return page(StatusCode::BAD_REQUEST, "This sign-in link is not the one Mail Connections is waiting for", "Go back to Mail Connections and start the sign-in again if needed.");
+        return page(
+            StatusCode::BAD_REQUEST,
+            "This sign-in link is not the one Mail Connections is waiting for",
+            "Go back to Mail Connections and start the sign-in again if needed.",
+        );
     }
-    let Some(sender) = shared.sender.lock().expect("loopback mutex poisoned").take() else {
-        return page(StatusCode::GONE, "This sign-in was already completed", "You can close this tab.");
+    let Some(sender) = shared
+        .sender
+        .lock()
+        .expect("loopback mutex poisoned")
+        .take()
+    else {
+        return page(
+            StatusCode::GONE,
+            "This sign-in was already completed",
+            "You can close this tab.",
+        );
     };
     if let Some(error) = params.get("error") {
         let ms = MicrosoftError {
@@ -135,22 +176,33 @@ async fn handle(State(shared): State<Arc<Shared>>, uri: Uri, Query(params): Quer
         };
         let explained = ms.to_error();
         let _ = sender.send(Callback::Error(ms));
-        return page(StatusCode::OK, "Sign-in did not complete", &format!("{} Return to Mail Connections for what to do next.", explained.message()));
+        return page(
+            StatusCode::OK,
+            "Sign-in did not complete",
+            &format!(
+                "{} Return to Mail Connections for what to do next.",
+                explained.message()
+            ),
+        );
     }
-    match params.get("code").filter(|c| !c.is_empty()) {
-        Some(code) => {
-            let _ = sender.send(Callback::Code(crate::Sensitive::new(code.clone())));
-            page(StatusCode::OK, "You are signed in", "You can close this tab and return to Mail Connections.")
-        }
-        None => {
-            let _ = sender.send(Callback::Error(MicrosoftError {
-                error: "invalid_request".into(),
-                error_description: Some("The redirect carried neither a code nor an error.".into()),
-                ..MicrosoftError::default()
-            }));
-            page(StatusCode::BAD_REQUEST, "Sign-in did not complete", "The redirect carried no code. Return to Mail Connections and try again.")
-        }
+    if let Some(code) = params.get("code").filter(|c| !c.is_empty()) {
+        let _ = sender.send(Callback::Code(crate::Sensitive::new(code.clone())));
+        return page(
+            StatusCode::OK,
+            "You are signed in",
+            "You can close this tab and return to Mail Connections.",
+        );
     }
+    let _ = sender.send(Callback::Error(MicrosoftError {
+        error: "invalid_request".into(),
+        error_description: Some("The redirect carried neither a code nor an error.".into()),
+        ..MicrosoftError::default()
+    }));
+    page(
+        StatusCode::BAD_REQUEST,
+        "Sign-in did not complete",
+        "The redirect carried no code. Return to Mail Connections and try again.",
+    )
 }
 
 fn page(status: StatusCode, title: &str, text: &str) -> Response {
@@ -161,11 +213,22 @@ fn page(status: StatusCode, title: &str, text: &str) -> Response {
         escape(title),
         escape(text)
     );
-    (status, [(header::CACHE_CONTROL, "no-store"), (header::REFERRER_POLICY, "no-referrer")], Html(html)).into_response()
+    (
+        status,
+        [
+            (header::CACHE_CONTROL, "no-store"),
+            (header::REFERRER_POLICY, "no-referrer"),
+        ],
+        Html(html),
+    )
+        .into_response()
 }
 
 fn escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 #[cfg(test)]
@@ -173,7 +236,11 @@ mod tests {
     use super::*;
 
     async fn get(port: u16, path_and_query: &str) -> reqwest::Response {
-        reqwest::Client::new().get(format!("http://127.0.0.1:{port}{path_and_query}")).send().await.unwrap()
+        reqwest::Client::new()
+            .get(format!("http://127.0.0.1:{port}{path_and_query}"))
+            .send()
+            .await
+            .unwrap()
     }
 
     #[tokio::test]
@@ -186,21 +253,40 @@ mod tests {
         assert_eq!(get(port, "/other?code=c&state=s-123").await.status(), 404);
         let wrong = get(port, "/callback?code=c&state=nope").await;
         assert_eq!(wrong.status(), 400);
-        assert!(wrong.text().await.unwrap().contains("not the one Mail Connections is waiting for"));
+        assert!(
+            wrong
+                .text()
+                .await
+                .unwrap()
+                .contains("not the one Mail Connections is waiting for")
+        );
         let long = format!("/callback?state=s-123&code={}", "x".repeat(MAX_REQUEST_URI));
         assert_eq!(get(port, &long).await.status(), 414);
 
         let ok = get(port, "/callback?code=the-code&state=s-123").await;
         assert_eq!(ok.status(), 200);
-        assert!(ok.text().await.unwrap().contains("You can close this tab and return to Mail Connections"));
+        assert!(
+            ok.text()
+                .await
+                .unwrap()
+                .contains("You can close this tab and return to Mail Connections")
+        );
         match waiter.await.unwrap().unwrap() {
             Callback::Code(c) => assert_eq!(c.expose(), "the-code"),
             Callback::Error(e) => panic!("unexpected {e:?}"),
         }
         // Single use: the listener is gone.
         tokio::time::sleep(Duration::from_millis(100)).await;
-        let replay = reqwest::Client::new().get(format!("http://127.0.0.1:{port}/callback?code=the-code&state=s-123")).send().await;
-        assert!(replay.is_err(), "a replayed callback must find nobody listening");
+        let replay = reqwest::Client::new()
+            .get(format!(
+                "http://127.0.0.1:{port}/callback?code=the-code&state=s-123"
+            ))
+            .send()
+            .await;
+        assert!(
+            replay.is_err(),
+            "a replayed callback must find nobody listening"
+        );
     }
 
     #[tokio::test]
@@ -224,11 +310,20 @@ mod tests {
     async fn timeout_and_cancel_stop_listening() {
         let lb = Loopback::bind(0, "/", "st").await.unwrap();
         let port = lb.port();
-        let err = lb.wait(Duration::from_millis(50), &CancellationToken::new()).await.unwrap_err();
+        let err = lb
+            .wait(Duration::from_millis(50), &CancellationToken::new())
+            .await
+            .unwrap_err();
         assert_eq!(err.code(), ErrorCode::Timeout);
         assert!(err.message().contains("No sign-in came back"));
         tokio::time::sleep(Duration::from_millis(50)).await;
-        assert!(reqwest::Client::new().get(format!("http://127.0.0.1:{port}/")).send().await.is_err());
+        assert!(
+            reqwest::Client::new()
+                .get(format!("http://127.0.0.1:{port}/"))
+                .send()
+                .await
+                .is_err()
+        );
 
         let lb = Loopback::bind(0, "/", "st").await.unwrap();
         let cancel = CancellationToken::new();

@@ -1,5 +1,5 @@
 //! Sign-in and token flows: authorization code with PKCE over a loopback redirect, device code,
-//! and the identity read from the id_token. Client credentials live with application access.
+//! and the identity read from the `id_token`. Client credentials live with application access.
 
 pub mod auth_code;
 pub mod device_code;
@@ -27,7 +27,11 @@ pub struct Tokens {
 const DEFAULT_LIFETIME: std::time::Duration = std::time::Duration::from_secs(3600);
 
 impl Tokens {
-    pub fn from_response(response: &TokenResponse, requested: &[String], now: DateTime<Utc>) -> Self {
+    pub fn from_response(
+        response: &TokenResponse,
+        requested: &[String],
+        now: DateTime<Utc>,
+    ) -> Self {
         let lifetime = response.expires_in().unwrap_or(DEFAULT_LIFETIME);
         let granted = match response.scopes() {
             Some(scopes) => scopes.iter().map(|s| s.to_string()).collect(),
@@ -36,8 +40,12 @@ impl Tokens {
         };
         Self {
             access_token: Sensitive::new(response.access_token().secret().clone()),
-            refresh_token: response.refresh_token().map(|r| Sensitive::new(r.secret().clone())),
-            expires_at: now + chrono::Duration::from_std(lifetime).unwrap_or_else(|_| chrono::Duration::hours(1)),
+            refresh_token: response
+                .refresh_token()
+                .map(|r| Sensitive::new(r.secret().clone())),
+            expires_at: now
+                + chrono::Duration::from_std(lifetime)
+                    .unwrap_or_else(|_| chrono::Duration::hours(1)),
             granted,
             id_token: response.extra_fields().id_token.clone(),
         }
@@ -63,8 +71,22 @@ mod tests {
 
     #[test]
     fn missing_scopes_compare_short_forms() {
-        let requested: Vec<String> = ["openid", "offline_access", "User.Read", "Mail.Read", "https://outlook.office.com/SMTP.Send"].map(String::from).to_vec();
-        let granted: Vec<String> = ["https://graph.microsoft.com/User.Read", "Mail.Read", "SMTP.Send"].map(String::from).to_vec();
+        let requested: Vec<String> = [
+            "openid",
+            "offline_access",
+            "User.Read",
+            "Mail.Read",
+            "https://outlook.office.com/SMTP.Send",
+        ]
+        .map(String::from)
+        .to_vec();
+        let granted: Vec<String> = [
+            "https://graph.microsoft.com/User.Read",
+            "Mail.Read",
+            "SMTP.Send",
+        ]
+        .map(String::from)
+        .to_vec();
         assert_eq!(missing_scopes(&requested, &granted), ["offline_access"]);
     }
 }

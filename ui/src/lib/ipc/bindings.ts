@@ -145,3 +145,55 @@ export type StepStatus = "passed" | "failed" | "skipped";
 export type TestStep = { name: string, status: StepStatus, message: string, error?: ErrorBody, };
 
 export type TestReport = { ok: boolean, summary: string, steps: Array<TestStep>, };
+
+export type ConnectOptions = { 
+/**
+ * Registration id or name.
+ */
+registration: string, 
+/**
+ * Defaults to the registration's preset.
+ */
+preset?: Preset, 
+/**
+ * Overrides the registration's tenant for this sign-in.
+ */
+tenant?: string, login_hint?: string, prompt?: string, };
+
+export type ConnectionKind = "delegated" | "application";
+
+export type TokenState = "active" | "refreshing" | "retrying" | "needs_sign_in" | "needs_consent" | "secret_expired" | "disconnected";
+
+export type AccountType = "personal" | "work";
+
+export type Connection = { id: string, registration_id: string, registration_name: string, kind: ConnectionKind, account_key: string, address: string, display_name: string | null, tenant_id: string | null, account_type: AccountType, preset: Preset, scopes_requested: Array<string>, scopes_granted: Array<string>, 
+/**
+ * Requested but not granted (`offline_access` missing means no refresh token).
+ */
+scopes_missing: Array<string>, has_refresh_token: boolean, state: TokenState, state_reason: string | null, created_at: string, updated_at: string, last_refresh_at: string | null, access_expires_at: string | null, };
+
+export type Event = { at: string, kind: string, summary: string, aadsts: number | null, trace_id: string | null, correlation_id: string | null, };
+
+export type DeviceCode = { user_code: string, verification_uri: string, expires_at: string, 
+/**
+ * Microsoft's own instruction text.
+ */
+message: string | null, };
+
+export type BrowserSignIn = { attempt: string, 
+/**
+ * The authorization link (also opened in the system browser).
+ */
+url: string, 
+/**
+ * Whether the system browser could be opened.
+ */
+opened: boolean, };
+
+export type DeviceSignIn = { attempt: string, code: DeviceCode, };
+
+export type Connected = { connection: Connection, 
+/**
+ * False when the same account was already connected with this app and was updated.
+ */
+created: boolean, };

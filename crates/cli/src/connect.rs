@@ -1,0 +1,122 @@
+//! `mailconn connect`, `list`, `disconnect`, `reconnect`: delegated connections.
+
+use std::time::Duration;
+
+use clap::Args;
+use mailconn_core::connect::{ConnectOptions, finish, prepare};
+use mailconn_core::connection::disconnect;
+use mailconn_core::flow::identity::from_id_token;
+use mailconn_core::flow::{auth_code, device_code};
+use mailconn_core::registration::ClientKind;
+use mailconn_core::scopes::Preset;
+use mailconn_core::secret::SecretStore;
+use mailconn_core::store::Store;
+use mailconn_core::{Error, ErrorCode, Result};
+use tokio_util::sync::CancellationToken;
+
+use crate::exit::Exit;
+use crate::output::Output;
+
+#[derive(Debug, Args)]
+pub struct ConnectArgs {
+    /// The app registration (name or id)
+    #[arg(long)]
+    app: String,
+    /// What the connection may do: read, send, full, full-calendar, mail-programs [default: the app's]
+    #[arg(long, value_parser = parse_preset)]
+    preset: Option<Preset>,
+    /// Sign in to another tenant than the app's (common, organizations, consumers, an ID or domain)
+    #[arg(long)]
+    tenant: Option<String>,
+    /// The account to sign in with (pre-fills the browser)
+    #[arg(long)]
+    login_hint: Option<String>,
+    /// Do not open a browser: print the link on a line starting `open: ` and wait
+    #[arg(long)]
+    no_browser: bool,
+    /// Sign in on another device with a code (public apps only)
+    #[arg(long, conflicts_with = "no_browser")]
+    device_code: bool,
+    /// Seconds to wait for the browser
+    #[arg(long, default_value_t = 300)]
+    timeout: u64,
+}
+
+pub fn parse_preset(s: &str) -> Result<Preset, String> {
+    Preset::parse(s).ok_or_else(|| {
+        format!("unknown preset '{s}' (read, send, full, full-calendar, mail-programs)")
+    })
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::internal(e.to_string()))
+}
+
+/// Ctrl-C cancels the wait instead of killing the process mid-way.
+fn cancel_on_ctrl_c() -> CancellationToken {
+    let cancel = CancellationToken::new();
+    let token = cancel.clone();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            token.cancel();
+        }
+    });
+    cancel
+}
+
+pub fn connect(
+    args: &ConnectArgs,
+    store: &Store,
+    secrets: &dyn SecretStore,
+    out: Output,
+) -> Result<Exit> {
+    let options = ConnectOptions {
+        registration: args.app.clone(),
+        preset: args.preset,
+        tenant: args.tenant.clone(),
+        login_hint: args.login_hint.clone(),
+        prompt: None,
+    };
+    let prepared = prepare(store, secrets, &options)?;
+    let http = mailconn_core::http::client();
+    let (tokens, identity) = runtime()?.block_on(async {
+        let cancel = cancel_on_ctrl_c();
+        if args.device_code {
+            if prepared.registration.kind == ClientKind::Confidential {
+                return Err(Error::invalid("device_code", "Device code sign-in works only with public apps (Mobile and desktop platform, public client flows allowed)."));
+            }
+            let s = &prepared.sign_in;
+            let pending = device_code::begin(&s.cloud, &s.tenant, &s.client_id, &prepared.scopes, &http).await?;
+            eprintln!("To sign in, open {} on any device and enter the code {}", pending.code.verification_uri, pending.code.user_code);
+            out.device_code(&pending.code);
+            let tokens = pending.complete(&http, &cancel).await?;
+            let id_token = tokens.id_token.as_ref().ok_or_else(|| Error::new(ErrorCode::IdentityProvider, "The sign-in returned no id_token, so the account is unknown."))?;
+            let identity = from_id_token(id_token, &s.client_id, None)?;
+            Ok((tokens, identity))
+        } else {
+            let pending = auth_code::begin(prepared.sign_in.clone()).await?;
+            Output::open_line(pending.url());
+            if !args.no_browser && open::that_detached(pending.url()).is_err() {
+                eprintln!("Could not open a browser: open the link above yourself.");
+            }
+            pending.complete(&http, Duration::from_secs(args.timeout), &cancel).await
+        }
+    })?;
+    let (connection, created) = finish(store, secrets, &prepared, &tokens, &identity)?;
+    out.connection(&connection, Some(created));
+    Ok(Exit::Ok)
+}
+
+pub fn list(store: &Store, out: Output) -> Result<Exit> {
+    out.connections(&store.list_connections()?);
+    Ok(Exit::Ok)
+}
+
+pub fn remove(id: &str, store: &Store, secrets: &dyn SecretStore, out: Output) -> Result<Exit> {
+    let c = disconnect(store, secrets, id)?;
+    out.removed(&c.address);
+    Ok(Exit::Ok)
+}

@@ -1,0 +1,125 @@
+//! Connecting a mailbox by signing in: picks the registration, scopes and tenant, loads the
+//! client secret for confidential apps, and stores the result. The flows themselves are in
+//! `flow`; the shells (app, CLI) open the browser and show progress.
+
+use chrono::Utc;
+
+use crate::connection::{Connection, save_sign_in};
+use crate::error::{Error, Result};
+use crate::flow::Tokens;
+use crate::flow::auth_code::SignIn;
+use crate::flow::identity::Identity;
+use crate::registration::{ClientKind, Registration, classify_tenant, service::secret_key};
+use crate::scopes::Preset;
+use crate::secret::SecretStore;
+use crate::store::Store;
+
+/// What the user chose in "Connect a mailbox".
+#[derive(Debug, Clone, Default, serde::Deserialize, ts_rs::TS)]
+pub struct ConnectOptions {
+    /// Registration id or name.
+    pub registration: String,
+    /// Defaults to the registration's preset.
+    #[ts(optional)]
+    #[serde(default)]
+    pub preset: Option<Preset>,
+    /// Overrides the registration's tenant for this sign-in.
+    #[ts(optional)]
+    #[serde(default)]
+    pub tenant: Option<String>,
+    #[ts(optional)]
+    #[serde(default)]
+    pub login_hint: Option<String>,
+    #[ts(optional)]
+    #[serde(default)]
+    pub prompt: Option<String>,
+}
+
+/// A checked request, ready for a browser or device sign-in.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    pub registration: Registration,
+    pub preset: Preset,
+    pub scopes: Vec<String>,
+    pub sign_in: SignIn,
+}
+
+pub fn prepare(
+    store: &Store,
+    secrets: &dyn SecretStore,
+    options: &ConnectOptions,
+) -> Result<Prepared> {
+    let reg = store.find_registration(&options.registration)?;
+    if !reg.usage.delegated() {
+        return Err(Error::invalid(
+            "registration",
+            format!(
+                "\"{}\" is set up for application access only; nobody signs in with it.",
+                reg.name
+            ),
+        )
+        .with_fix(
+            "Add organisation mailboxes to it instead, or choose an app registered for sign-in.",
+        ));
+    }
+    let preset = options.preset.unwrap_or(reg.preset);
+    if preset.is_application() {
+        return Err(Error::invalid(
+            "preset",
+            "Choose what the connection may do (read, send, full...); application access needs no sign-in.",
+        ));
+    }
+    let tenant = match options
+        .tenant
+        .as_deref()
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+    {
+        Some(t) if classify_tenant(&t.to_ascii_lowercase()).is_none() => {
+            return Err(Error::invalid(
+                "tenant",
+                "The tenant must be common, organizations, consumers, a Directory (tenant) ID or a domain.",
+            ));
+        }
+        Some(t) => t.to_ascii_lowercase(),
+        None => reg.tenant.clone(),
+    };
+    let secret = match reg.kind {
+        ClientKind::Confidential => Some(secrets.get(&secret_key(&reg.id))?.ok_or_else(|| {
+            Error::invalid(
+                "secret",
+                format!("No client secret is stored for \"{}\".", reg.name),
+            )
+            .with_fix("Edit the app and paste the secret's Value.")
+        })?),
+        ClientKind::Public => None,
+    };
+    let scopes = preset.delegated_scopes();
+    let sign_in = SignIn {
+        cloud: reg.cloud()?,
+        tenant,
+        client_id: reg.client_id.clone(),
+        secret,
+        registered_redirect_uri: reg.redirect_uri.clone(),
+        scopes: scopes.clone(),
+        prompt: options.prompt.clone(),
+        login_hint: options.login_hint.clone(),
+    };
+    Ok(Prepared {
+        registration: reg,
+        preset,
+        scopes,
+        sign_in,
+    })
+}
+
+/// Stores a completed sign-in. Returns the connection and whether it is new.
+pub fn finish(
+    store: &Store,
+    secrets: &dyn SecretStore,
+    prepared: &Prepared,
+    tokens: &Tokens,
+    identity: &Identity,
+) -> Result<(Connection, bool)> {
+    save_sign_in(store, secrets, prepared, tokens, identity, Utc::now())
+}
