@@ -1,9 +1,56 @@
 // One typed wrapper per Tauri command. Names and shapes match src-tauri/src/commands.
-import type { AppInfo, DoctorReport } from './bindings';
+import type {
+  AppInfo,
+  BrowserSignIn,
+  ConnectOptions,
+  Connected,
+  Connection,
+  DeviceSignIn,
+  DoctorReport,
+  Event,
+  PlanInfo,
+  PlanInput,
+  PresetInfo,
+  Registration,
+  RegistrationInput,
+  Saved,
+  TestReport,
+  ValidationReport,
+} from './bindings';
 import { call } from './invoke';
 
+// System
 export const appInfo = (): Promise<AppInfo> => call('app_info');
-
 export const runDoctor = (): Promise<DoctorReport> => call('run_doctor');
-
 export const openUrl = (url: string): Promise<void> => call('open_url', { url });
+
+// App registrations
+export const scopePresets = (): Promise<PresetInfo[]> => call('scope_presets');
+export const registrationPlan = (input: PlanInput): Promise<PlanInfo> =>
+  call('registration_plan', { input });
+export const validateRegistration = (input: RegistrationInput): Promise<ValidationReport> =>
+  call('validate_registration', { input });
+export const listRegistrations = (): Promise<Registration[]> => call('list_registrations');
+export const createRegistration = (input: RegistrationInput): Promise<Saved> =>
+  call('create_registration', { input });
+export const updateRegistration = (id: string, input: RegistrationInput): Promise<Saved> =>
+  call('update_registration', { id, input });
+export const deleteRegistration = (id: string, cascade: boolean): Promise<void> =>
+  call('delete_registration', { id, cascade });
+export const testRegistration = (id: string): Promise<TestReport> =>
+  call('test_registration', { id });
+export const adminConsentUrl = (id: string): Promise<string> => call('admin_consent_url', { id });
+
+// Connections
+export const startBrowserSignIn = (options: ConnectOptions): Promise<BrowserSignIn> =>
+  call('start_browser_sign_in', { options });
+export const startDeviceSignIn = (options: ConnectOptions): Promise<DeviceSignIn> =>
+  call('start_device_sign_in', { options });
+export const finishSignIn = (attempt: string): Promise<Connected> =>
+  call('finish_sign_in', { attempt });
+export const cancelSignIn = (attempt: string): Promise<void> => call('cancel_sign_in', { attempt });
+export const listConnections = (): Promise<Connection[]> => call('list_connections');
+export const disconnectConnection = (id: string): Promise<void> =>
+  call('disconnect_connection', { id });
+export const connectionHistory = (id: string): Promise<Event[]> =>
+  call('connection_history', { id });

@@ -1,0 +1,125 @@
+//! Test support: starts `tests/idp` (the local identity provider that imitates Microsoft's v2.0
+//! endpoint) on a free port, reads its fixtures, drives its control API, and plays the browser
+//! by following redirects from an authorization URL to the app's loopback listener.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use serde_json::Value;
+
+/// The repository root (two levels above this crate).
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("repository root")
+}
+
+/// A running identity provider; stopped when dropped.
+#[derive(Debug)]
+pub struct Idp {
+    child: Child,
+    pub base: String,
+    pub port: u16,
+    pub fixtures: Value,
+}
+
+impl Idp {
+    /// Starts the provider with extra environment (e.g. `IDP_ACCESS_TOKEN_TTL`).
+    pub fn start(env: &[(&str, &str)]) -> Self {
+        Self::start_on(0, env)
+    }
+
+    /// Starts on a given port (to restart "the same" provider after stopping it).
+    pub fn start_on(port: u16, env: &[(&str, &str)]) -> Self {
+        let root = repo_root();
+        let mut cmd = Command::new("node");
+        cmd.arg(root.join("tests/idp/server.mjs"))
+            .args(["--port", &port.to_string()])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(if std::env::var_os("IDP_VERBOSE").is_some() { Stdio::inherit() } else { Stdio::null() });
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect("node is installed by scripts/setup.sh test");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).expect("read the ready line");
+        let ready: Value = serde_json::from_str(line.trim()).unwrap_or_else(|e| panic!("idp ready line {line:?}: {e}"));
+        let port = u16::try_from(ready["port"].as_u64().expect("port")).expect("port fits");
+        let base = ready["base"].as_str().expect("base").to_owned();
+        let fixtures: Value = serde_json::from_str(&std::fs::read_to_string(root.join("tests/idp/fixtures.json")).expect("fixtures.json")).expect("fixtures JSON");
+        Self { child, base, port, fixtures }
+    }
+
+    /// A fixture value by JSON pointer, e.g. `/clients/public/client_id`.
+    pub fn fixture(&self, pointer: &str) -> String {
+        match self.fixtures.pointer(pointer) {
+            Some(Value::String(s)) => s.clone(),
+            Some(other) => other.to_string(),
+            None => panic!("no fixture at {pointer}"),
+        }
+    }
+
+    fn http() -> reqwest::blocking::Client {
+        reqwest::blocking::Client::builder().timeout(Duration::from_secs(30)).build().expect("client")
+    }
+
+    pub fn get(&self, path: &str) -> Value {
+        Self::http().get(format!("{}{path}", self.base)).send().expect("idp answers").json().expect("JSON")
+    }
+
+    pub fn post(&self, path: &str, body: &Value) -> Value {
+        let r = Self::http().post(format!("{}{path}", self.base)).json(body).send().expect("idp answers");
+        r.json().unwrap_or(Value::Null)
+    }
+
+    pub fn delete(&self, path: &str) {
+        Self::http().delete(format!("{}{path}", self.base)).send().expect("idp answers");
+    }
+
+    /// Every request the provider logged.
+    pub fn log(&self) -> Vec<Value> {
+        match self.get("/_control/log") {
+            Value::Array(a) => a,
+            other => other.get("entries").and_then(Value::as_array).cloned().unwrap_or_default(),
+        }
+    }
+
+    /// Token-endpoint requests in the log.
+    pub fn token_requests(&self) -> Vec<Value> {
+        self.log().into_iter().filter(|e| e["endpoint"] == "token").collect()
+    }
+
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Idp {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// What the "browser" saw at the end of the redirects.
+#[derive(Debug)]
+pub struct BrowserResult {
+    pub status: u16,
+    pub url: String,
+    pub body: String,
+}
+
+/// Plays the user's browser: opens the authorization URL and follows redirects until the last
+/// page (the app's loopback "you can close this tab" page, or an error page).
+pub fn browse(url: &str) -> BrowserResult {
+    let client = reqwest::blocking::Client::builder()
+        .redirect(reqwest::redirect::Policy::limited(20))
+        .cookie_store(true)
+        .timeout(Duration::from_secs(30))
+        .build()
+        .expect("client");
+    let r = client.get(url).send().expect("the browser leg reaches a page");
+    BrowserResult { status: r.status().as_u16(), url: r.url().to_string(), body: r.text().unwrap_or_default() }
+}
