@@ -2,20 +2,20 @@
 // directory and the keychain.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startApp, byTestId, waitForText } from './harness.mjs';
+import { startApp, byTestId, waitForText, textOf } from './harness.mjs';
 
 test('empty dashboard with a healthy keychain', async () => {
   const app = await startApp({ name: 'foundation' });
   try {
     const { browser } = app;
     const setup = await byTestId(browser, 'setup-app');
-    assert.match(await setup.getText(), /Set up a Microsoft app/);
+    assert.match(await textOf(setup), /Set up a Microsoft app/);
 
     const keychain = await byTestId(browser, 'status-keychain');
     await waitForText(keychain, /Keychain: ready/);
     assert.equal(await keychain.getAttribute('data-status'), 'ok');
     const dataDir = await byTestId(browser, 'status-data-dir');
-    assert.equal(await dataDir.getText(), app.dataDir);
+    assert.equal(await waitForText(dataDir, /\S/), app.dataDir);
 
     await app.screenshot('dashboard');
 

@@ -105,6 +105,8 @@ export async function startApp({ env = {}, args = [], dataDir, name = 'app' } = 
     /** Saves the webview as ARTIFACTS/<name>.png and the whole X screen as <name>-screen.png. */
     async screenshot(shot) {
       const base = join(ARTIFACTS, `${name}-${shot}`);
+      // WebKit's snapshot can trail the last paint by a frame; give it one.
+      await new Promise((r) => setTimeout(r, 300));
       await browser.saveScreenshot(`${base}.png`);
       try {
         execFileSync('import', ['-display', xvfb.display, '-window', 'root', `${base}-screen.png`]);
@@ -134,13 +136,22 @@ export async function byTestId(browser, id, timeout = 10000) {
   return el;
 }
 
-/** Waits until the element's text matches. */
+/**
+ * The element's text content, trimmed. (WebKitWebDriver's own "get element text" reads a
+ * rendering snapshot that can trail the DOM, and fails on some clipped elements.)
+ */
+export async function textOf(el) {
+  return (await el.parent.execute((e) => e.textContent, el)).replace(/\s+/g, ' ').trim();
+}
+
+/** Waits until the element's text matches; returns the text. */
 export async function waitForText(el, pattern, timeout = 10000) {
-  await el.waitUntil(async () => pattern.test(await el.getText()), {
+  let last = '';
+  await el.waitUntil(async () => pattern.test((last = await textOf(el))), {
     timeout,
-    timeoutMsg: `text never matched ${pattern}`,
+    timeoutMsg: `text never matched ${pattern}; last: ${JSON.stringify(last)}`,
   });
-  return el.getText();
+  return last;
 }
 
 export function readJson(path) {
