@@ -2,6 +2,7 @@
 
 pub mod bindings;
 pub mod commands;
+mod deep_links;
 pub mod ipc;
 mod state;
 
@@ -77,7 +78,12 @@ pub fn builder<R: tauri::Runtime>(state: AppState) -> tauri::Builder<R> {
                 let _ = window.set_focus();
             }
         }))
+        .plugin(tauri_plugin_deep_link::init())
         .plugin(tauri_plugin_opener::init())
+        .setup(|app| {
+            deep_links::listen(app);
+            Ok(())
+        })
         .manage(state)
         .manage(commands::connections::SignIns::default())
         .invoke_handler(commands::handler())

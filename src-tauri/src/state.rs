@@ -1,6 +1,7 @@
 use std::sync::Arc;
 
 use mailconn_core::Result;
+use mailconn_core::flow::deep_link::DeepLinks;
 use mailconn_core::paths::DataDir;
 use mailconn_core::secret::SecretStore;
 use mailconn_core::store::Store;
@@ -13,6 +14,8 @@ pub struct AppState {
     pub secrets: Arc<dyn SecretStore>,
     /// The one HTTP client (rustls, no redirects, timeouts).
     pub http: reqwest::Client,
+    /// Sign-ins waiting for a `mailconn://auth` redirect.
+    pub deep_links: Arc<DeepLinks>,
 }
 
 impl AppState {
@@ -23,6 +26,7 @@ impl AppState {
             store,
             secrets,
             http: mailconn_core::http::client(),
+            deep_links: Arc::new(DeepLinks::new()),
         })
     }
 }

@@ -97,7 +97,7 @@ pub fn connect(
             let identity = from_id_token(id_token, &s.client_id, None)?;
             Ok((tokens, identity))
         } else {
-            let pending = auth_code::begin(prepared.sign_in.clone()).await?;
+            let pending = auth_code::begin(prepared.sign_in.clone(), None).await?;
             Output::open_line(pending.url());
             if !args.no_browser && open::that_detached(pending.url()).is_err() {
                 eprintln!("Could not open a browser: open the link above yourself.");

@@ -122,7 +122,10 @@ pub fn init(logs_dir: Option<&Path>, stderr_level: &str) -> Result<LogGuard> {
     let (file_layer, guard) = match logs_dir {
         Some(dir) => {
             std::fs::create_dir_all(dir).map_err(|e| {
-                Error::new(ErrorCode::DataDir, format!("Cannot create the log directory {}: {e}", dir.display()))
+                Error::new(
+                    ErrorCode::DataDir,
+                    format!("Cannot create the log directory {}: {e}", dir.display()),
+                )
             })?;
             let appender = RollingBuilder::new()
                 .rotation(Rotation::DAILY)

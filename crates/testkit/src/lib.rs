@@ -11,7 +11,10 @@ use serde_json::Value;
 
 /// The repository root (two levels above this crate).
 pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("repository root")
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .expect("repository root")
 }
 
 /// A running identity provider; stopped when dropped.
@@ -37,19 +40,36 @@ impl Idp {
             .args(["--port", &port.to_string()])
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(if std::env::var_os("IDP_VERBOSE").is_some() { Stdio::inherit() } else { Stdio::null() });
+            .stderr(if std::env::var_os("IDP_VERBOSE").is_some() {
+                Stdio::inherit()
+            } else {
+                Stdio::null()
+            });
         for (k, v) in env {
             cmd.env(k, v);
         }
-        let mut child = cmd.spawn().expect("node is installed by scripts/setup.sh test");
+        let mut child = cmd
+            .spawn()
+            .expect("node is installed by scripts/setup.sh test");
         let stdout = child.stdout.take().expect("piped stdout");
         let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).expect("read the ready line");
-        let ready: Value = serde_json::from_str(line.trim()).unwrap_or_else(|e| panic!("idp ready line {line:?}: {e}"));
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("read the ready line");
+        let ready: Value = serde_json::from_str(line.trim())
+            .unwrap_or_else(|e| panic!("idp ready line {line:?}: {e}"));
         let port = u16::try_from(ready["port"].as_u64().expect("port")).expect("port fits");
         let base = ready["base"].as_str().expect("base").to_owned();
-        let fixtures: Value = serde_json::from_str(&std::fs::read_to_string(root.join("tests/idp/fixtures.json")).expect("fixtures.json")).expect("fixtures JSON");
-        Self { child, base, port, fixtures }
+        let fixtures: Value = serde_json::from_str(
+            &std::fs::read_to_string(root.join("tests/idp/fixtures.json")).expect("fixtures.json"),
+        )
+        .expect("fixtures JSON");
+        Self {
+            child,
+            base,
+            port,
+            fixtures,
+        }
     }
 
     /// A fixture value by JSON pointer, e.g. `/clients/public/client_id`.
@@ -62,33 +82,55 @@ impl Idp {
     }
 
     fn http() -> reqwest::blocking::Client {
-        reqwest::blocking::Client::builder().timeout(Duration::from_secs(30)).build().expect("client")
+        reqwest::blocking::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .expect("client")
     }
 
     pub fn get(&self, path: &str) -> Value {
-        Self::http().get(format!("{}{path}", self.base)).send().expect("idp answers").json().expect("JSON")
+        Self::http()
+            .get(format!("{}{path}", self.base))
+            .send()
+            .expect("idp answers")
+            .json()
+            .expect("JSON")
     }
 
     pub fn post(&self, path: &str, body: &Value) -> Value {
-        let r = Self::http().post(format!("{}{path}", self.base)).json(body).send().expect("idp answers");
+        let r = Self::http()
+            .post(format!("{}{path}", self.base))
+            .json(body)
+            .send()
+            .expect("idp answers");
         r.json().unwrap_or(Value::Null)
     }
 
     pub fn delete(&self, path: &str) {
-        Self::http().delete(format!("{}{path}", self.base)).send().expect("idp answers");
+        Self::http()
+            .delete(format!("{}{path}", self.base))
+            .send()
+            .expect("idp answers");
     }
 
     /// Every request the provider logged.
     pub fn log(&self) -> Vec<Value> {
         match self.get("/_control/log") {
             Value::Array(a) => a,
-            other => other.get("entries").and_then(Value::as_array).cloned().unwrap_or_default(),
+            other => other
+                .get("entries")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default(),
         }
     }
 
     /// Token-endpoint requests in the log.
     pub fn token_requests(&self) -> Vec<Value> {
-        self.log().into_iter().filter(|e| e["endpoint"] == "token").collect()
+        self.log()
+            .into_iter()
+            .filter(|e| e["endpoint"] == "token")
+            .collect()
     }
 
     pub fn stop(&mut self) {
@@ -120,6 +162,13 @@ pub fn browse(url: &str) -> BrowserResult {
         .timeout(Duration::from_secs(30))
         .build()
         .expect("client");
-    let r = client.get(url).send().expect("the browser leg reaches a page");
-    BrowserResult { status: r.status().as_u16(), url: r.url().to_string(), body: r.text().unwrap_or_default() }
+    let r = client
+        .get(url)
+        .send()
+        .expect("the browser leg reaches a page");
+    BrowserResult {
+        status: r.status().as_u16(),
+        url: r.url().to_string(),
+        body: r.text().unwrap_or_default(),
+    }
 }

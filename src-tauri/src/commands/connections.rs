@@ -99,7 +99,7 @@ pub async fn start_browser_sign_in<R: tauri::Runtime>(
 ) -> IpcResult<BrowserSignIn> {
     let (store, secrets) = (state.store.clone(), state.secrets.clone());
     let prepared = blocking(move || prepare(&store, secrets.as_ref(), &options)).await?;
-    let pending = auth_code::begin(prepared.sign_in.clone()).await?;
+    let pending = auth_code::begin(prepared.sign_in.clone(), Some(&state.deep_links)).await?;
     let url = pending.url().to_owned();
     let opened = app.opener().open_url(&url, None::<&str>).is_ok();
     let attempt = sign_ins.add(prepared, Flow::Browser(pending));

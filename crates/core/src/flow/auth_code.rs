@@ -2,7 +2,10 @@
 //! loopback listener, redeemed with the `oauth2` crate. Public clients send no secret;
 //! confidential clients send theirs in the token request.
 
+use std::sync::Arc;
 use std::time::Duration;
+
+use tokio::sync::oneshot;
 
 use chrono::Utc;
 use oauth2::{
@@ -13,6 +16,7 @@ use tokio_util::sync::CancellationToken;
 use url::Url;
 
 use super::Tokens;
+use super::deep_link::{DeepLinks, REDIRECT_URI, is_deep_link};
 use super::identity::{Identity, from_id_token};
 use super::loopback::{Callback, Loopback};
 use crate::Sensitive;
@@ -40,11 +44,22 @@ pub struct SignIn {
 
 type AuthClient = Client<EndpointSet, EndpointNotSet, EndpointSet>;
 
+/// Where the redirect arrives.
+#[derive(Debug)]
+enum Receiver {
+    Loopback(Loopback),
+    DeepLink {
+        links: Arc<DeepLinks>,
+        state: String,
+        rx: oneshot::Receiver<Callback>,
+    },
+}
+
 /// A sign-in waiting for the browser.
 #[derive(Debug)]
 pub struct Pending {
     url: String,
-    loopback: Loopback,
+    receiver: Receiver,
     verifier: PkceCodeVerifier,
     nonce: String,
     client: AuthClient,
@@ -72,14 +87,39 @@ fn loopback_target(registered: &str) -> Result<(u16, String, bool)> {
     Ok((url.port().unwrap_or(0), url.path().to_owned(), has_path))
 }
 
-pub async fn begin(sign_in: SignIn) -> Result<Pending> {
-    let (port, path, has_path) = loopback_target(&sign_in.registered_redirect_uri)?;
+/// Starts a sign-in. `deep_links` is the app's deep-link router; without it (the CLI) only
+/// loopback redirect URIs work.
+pub async fn begin(sign_in: SignIn, deep_links: Option<&Arc<DeepLinks>>) -> Result<Pending> {
     let csrf = CsrfToken::new_random();
-    let loopback = Loopback::bind(port, &path, csrf.secret()).await?;
-    let redirect = if has_path {
-        format!("http://localhost:{}{}", loopback.port(), path)
+    let (receiver, redirect) = if is_deep_link(&sign_in.registered_redirect_uri) {
+        let links = deep_links.ok_or_else(|| {
+            Error::invalid("redirect_uri", "The mailconn://auth redirect reaches only the desktop app.")
+                .with_fix("Register http://localhost as well and use it here, or sign in from the desktop app.")
+        })?;
+        if sign_in.secret.is_some() {
+            return Err(Error::invalid(
+                "redirect_uri",
+                "The mailconn://auth redirect is for public (desktop) apps only.",
+            ));
+        }
+        let rx = links.expect(csrf.secret());
+        (
+            Receiver::DeepLink {
+                links: links.clone(),
+                state: csrf.secret().clone(),
+                rx,
+            },
+            REDIRECT_URI.to_owned(),
+        )
     } else {
-        format!("http://localhost:{}", loopback.port())
+        let (port, path, has_path) = loopback_target(&sign_in.registered_redirect_uri)?;
+        let loopback = Loopback::bind(port, &path, csrf.secret()).await?;
+        let redirect = if has_path {
+            format!("http://localhost:{}{}", loopback.port(), path)
+        } else {
+            format!("http://localhost:{}", loopback.port())
+        };
+        (Receiver::Loopback(loopback), redirect)
     };
     let invalid_url = |e: url::ParseError| Error::internal(format!("bad endpoint URL: {e}"));
     let mut client = Client::new(ClientId::new(sign_in.client_id.clone()))
@@ -114,10 +154,10 @@ pub async fn begin(sign_in: SignIn) -> Result<Pending> {
         request = request.add_extra_param("login_hint", hint.trim().to_owned());
     }
     let (url, _) = request.url();
-    tracing::info!(port = loopback.port(), tenant = %sign_in.tenant, "browser sign-in started");
+    tracing::info!(redirect = %redirect_log(&receiver), tenant = %sign_in.tenant, "browser sign-in started");
     Ok(Pending {
         url: url.into(),
-        loopback,
+        receiver,
         verifier,
         nonce,
         client,
@@ -132,8 +172,12 @@ impl Pending {
         &self.url
     }
 
+    /// The loopback port (0 for a deep-link sign-in).
     pub fn port(&self) -> u16 {
-        self.loopback.port()
+        match &self.receiver {
+            Receiver::Loopback(l) => l.port(),
+            Receiver::DeepLink { .. } => 0,
+        }
     }
 
     /// Waits for the redirect, then redeems the code. No token request is made unless a code with
@@ -145,7 +189,7 @@ impl Pending {
         cancel: &CancellationToken,
     ) -> Result<(Tokens, Identity)> {
         let Pending {
-            loopback,
+            receiver,
             verifier,
             nonce,
             client,
@@ -153,7 +197,15 @@ impl Pending {
             scopes,
             ..
         } = self;
-        let code = match loopback.wait(timeout, cancel).await? {
+        let callback = match receiver {
+            Receiver::Loopback(loopback) => loopback.wait(timeout, cancel).await?,
+            Receiver::DeepLink { links, state, rx } => {
+                let result = wait_deep_link(rx, timeout, cancel).await;
+                links.forget(&state);
+                result?
+            }
+        };
+        let code = match callback {
             Callback::Code(code) => code,
             Callback::Error(ms) => return Err(ms.to_error()),
         };
@@ -175,6 +227,26 @@ impl Pending {
         let identity = from_id_token(id_token, &client_id, Some(&nonce))?;
         tracing::info!(account = %identity.address, "browser sign-in completed");
         Ok((tokens, identity))
+    }
+}
+
+fn redirect_log(receiver: &Receiver) -> String {
+    match receiver {
+        Receiver::Loopback(l) => format!("127.0.0.1:{}", l.port()),
+        Receiver::DeepLink { .. } => REDIRECT_URI.to_owned(),
+    }
+}
+
+async fn wait_deep_link(
+    rx: oneshot::Receiver<Callback>,
+    timeout: Duration,
+    cancel: &CancellationToken,
+) -> Result<Callback> {
+    tokio::select! {
+        r = rx => r.map_err(|_| Error::internal("the deep-link router stopped")),
+        () = tokio::time::sleep(timeout) => Err(Error::new(ErrorCode::Timeout, "No sign-in came back from the browser in time.")
+            .with_fix("Start the sign-in again; if the browser asked whether to open Mail Connections, allow it.")),
+        () = cancel.cancelled() => Err(Error::new(ErrorCode::Cancelled, "The sign-in was cancelled.")),
     }
 }
 
@@ -224,7 +296,7 @@ mod tests {
             prompt: None,
             login_hint: Some("alice@contoso.test".into()),
         };
-        let pending = begin(sign_in).await.unwrap();
+        let pending = begin(sign_in, None).await.unwrap();
         let url = Url::parse(pending.url()).unwrap();
         assert!(
             url.as_str()
@@ -243,5 +315,56 @@ mod tests {
             format!("http://localhost:{}/callback", pending.port())
         );
         assert_eq!(q["response_type"], "code");
+    }
+}
+
+#[cfg(test)]
+mod deep_link_tests {
+    use super::*;
+
+    fn sign_in(redirect: &str) -> SignIn {
+        SignIn {
+            cloud: Cloud::custom("http://127.0.0.1:9", "http://127.0.0.1:9").unwrap(),
+            tenant: "common".into(),
+            client_id: "c1".into(),
+            secret: None,
+            registered_redirect_uri: redirect.into(),
+            scopes: vec!["openid".into()],
+            prompt: None,
+            login_hint: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn deep_link_sign_in_sends_the_scheme_and_waits_on_the_router() {
+        let links = Arc::new(DeepLinks::new());
+        let pending = begin(sign_in("mailconn://auth"), Some(&links))
+            .await
+            .unwrap();
+        let url = Url::parse(pending.url()).unwrap();
+        let q: std::collections::HashMap<_, _> = url.query_pairs().into_owned().collect();
+        assert_eq!(q["redirect_uri"], "mailconn://auth");
+        links
+            .deliver(&format!(
+                "mailconn://auth?error=access_denied&error_description=AADSTS65004%3A+no&state={}",
+                q["state"]
+            ))
+            .unwrap();
+        let err = pending
+            .complete(
+                &reqwest::Client::new(),
+                Duration::from_secs(5),
+                &CancellationToken::new(),
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(err.detail().unwrap().aadsts, Some(65004));
+    }
+
+    #[tokio::test]
+    async fn the_cli_cannot_receive_deep_links() {
+        let err = begin(sign_in("mailconn://auth"), None).await.unwrap_err();
+        assert_eq!(err.field(), Some("redirect_uri"));
+        assert!(err.message().contains("only the desktop app"));
     }
 }

@@ -2,6 +2,7 @@
 //! and the identity read from the `id_token`. Client credentials live with application access.
 
 pub mod auth_code;
+pub mod deep_link;
 pub mod device_code;
 pub mod identity;
 pub mod loopback;
