@@ -74,12 +74,16 @@ export function createProvider(app) {
       introspection: '/oauth2/v2.0/introspect',
       revocation: '/oauth2/v2.0/revoke',
     },
+    clientAuthMethods: ['client_secret_post', 'none'],
     features: {
       devInteractions: { enabled: false },
+      pushedAuthorizationRequests: { enabled: false },
+      dPoP: { enabled: false },
       clientCredentials: { enabled: true },
       deviceFlow: { enabled: true, charset: 'base-20', mask: '*********' },
-      introspection: { enabled: true },
-      revocation: { enabled: true },
+      // The mail server (a confidential client) introspects tokens issued to any app.
+      introspection: { enabled: true, allowedPolicy: (_ctx, client, token) => client.clientAuthMethod !== 'none' || token.clientId === client.clientId },
+      revocation: { enabled: true, allowedPolicy: (_ctx, client, token) => token.clientId === client.clientId },
       userinfo: { enabled: false },
       rpInitiatedLogout: { enabled: false },
       resourceIndicators: {
@@ -161,7 +165,7 @@ export function createProvider(app) {
       const problem = fromProviderError(ctx.oidc?.route, out, err?.error_detail);
       if (ctx.req.mc?.entry) Object.assign(ctx.req.mc.entry, { error: problem.error, error_codes: [problem.code] });
       ctx.type = 'html';
-      ctx.status = 400;
+      ctx.status = problem.status ?? 400;
       ctx.body = errorPage(problem, { correlationId: ctx.req.mc?.correlationId });
     },
   });
@@ -181,6 +185,11 @@ export function createProvider(app) {
     if (!mc) return;
     const route = ctx.oidc?.route;
     if (route === 'authorization' || route === 'resume') {
+      if (route === 'resume' && mc.entry) {
+        mc.entry.client_id = ctx.oidc.client?.clientId ?? null;
+        mc.entry.scope = ctx.oidc.params?.scope ?? null;
+        mc.entry.user = userByOid(ctx.oidc.session?.accountId)?.upn ?? null;
+      }
       rewriteAuthorizationRedirect(ctx, mc);
       return;
     }
@@ -192,7 +201,7 @@ export function createProvider(app) {
       return;
     }
     if (ctx.status !== 200 || !ctx.body || typeof ctx.body !== 'object') return;
-    if (route === 'token') tokenResponse(ctx, mc);
+    if (route === 'token') tokenResponse(ctx);
     else if (route === 'device_authorization') deviceResponse(ctx, mc);
     else if (route === 'discovery') discovery(ctx, mc);
     else if (route === 'introspection' && ctx.body.active && ctx.body.tid) ctx.body.iss = issuerFor(ctx.body.tid);
@@ -206,14 +215,13 @@ export function createProvider(app) {
     return fromProviderError(route, out, detail);
   }
 
-  function tokenResponse(ctx, mc) {
+  function tokenResponse(ctx) {
     const b = ctx.body;
     const e = ctx.oidc.entities;
     const source = e.AuthorizationCode ?? e.RefreshToken ?? e.DeviceCode;
     if (source) {
-      let oidcScopes = String(source.scope ?? '').split(' ').filter(isOidcScope);
-      if (mc.requestedScopes) oidcScopes = oidcScopes.filter((s) => mc.requestedScopes.includes(s));
-      b.scope = [...String(b.scope ?? '').split(' ').filter(Boolean), ...oidcScopes].join(' ');
+      const oidcScopes = String(source.scope ?? '').split(' ').filter(isOidcScope);
+      b.scope = [...new Set([...String(b.scope ?? '').split(' ').filter(Boolean), ...oidcScopes])].join(' ');
     } else {
       delete b.scope; // client credentials: Microsoft sends no scope
     }

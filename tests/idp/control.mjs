@@ -1,0 +1,250 @@
+// Test-only state the real Microsoft keeps elsewhere (client secrets, admin consent, app roles),
+// the request log, failure injection for the token endpoint, and the /_control/ API over them.
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+
+import { fixtures, clientById, resolveTenant, userForHint, defaultAppRoles } from './directory.mjs';
+
+const SECRET_CHARS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-~';
+
+function newSecretValue() {
+  const bytes = randomBytes(37);
+  const pick = (i) => SECRET_CHARS[bytes[i] % SECRET_CHARS.length];
+  const head = [0, 1, 2].map(pick).join('');
+  return `${head}8Q~${[...Array(34).keys()].map((i) => pick(i + 3)).join('')}`;
+}
+
+export class Control {
+  constructor(snapshot) {
+    this.log = [];
+    this.tokenMode = { mode: 'normal' };
+    this.secrets = snapshot?.secrets ?? Object.fromEntries(Object.values(fixtures.clients).map((c) => [c.client_id, structuredClone(c.secrets)]));
+    this.notConsented = snapshot?.notConsented ?? {}; // clientId -> tid -> AADSTS code
+    this.roles = snapshot?.roles ?? {}; // clientId -> tid -> resource -> roles
+    this.onChange = () => {};
+  }
+
+  toJSON() {
+    return { secrets: this.secrets, notConsented: this.notConsented, roles: this.roles };
+  }
+
+  // ---- request log ---------------------------------------------------------------------------
+
+  logStart(fields) {
+    const entry = {
+      t: new Date().toISOString(), endpoint: null, tenant: null, grant_type: null, client_id: null, secret_hint: null,
+      secret_key_id: null, scope: null, status: null, error: null, error_codes: null, ...fields,
+    };
+    this.log.push(entry);
+    return entry;
+  }
+
+  // ---- token endpoint failure injection -------------------------------------------------------
+
+  /** The failure to inject into this token request, if any (counts down `count`). */
+  takeTokenMode() {
+    const m = this.tokenMode;
+    if (m.mode === 'normal') return null;
+    if (typeof m.count === 'number') {
+      m.count -= 1;
+      if (m.count <= 0) this.tokenMode = { mode: 'normal' };
+    }
+    return m;
+  }
+
+  // ---- secrets ---------------------------------------------------------------------------------
+
+  /** The configured secret whose value was sent, with whether it has expired. */
+  findSecret(clientId, value) {
+    const s = (this.secrets[clientId] ?? []).find((x) => x.value === value);
+    return s ? { keyId: s.keyId, expired: Date.parse(s.endDateTime) <= Date.now() } : null;
+  }
+
+  // ---- consent and roles (client credentials) ----------------------------------------------
+
+  consentProblem(client, tid) {
+    const code = this.notConsented[client.client_id]?.[tid];
+    if (!code) return null;
+    if (code === 7000229) {
+      return { error: 'invalid_client', code, status: 400, message: `The client application ${client.client_id} is missing service principal in the tenant ${tid}. See instructions here: https://go.microsoft.com/fwlink/?linkid=2225119` };
+    }
+    return { error: 'invalid_grant', code: 65001, message: `The user or administrator has not consented to use the application with ID '${client.client_id}' named '${client.name}'. Send an interactive authorization request for this user and resource.` };
+  }
+
+  setConsented(clientId, tid, consented, code = 65001) {
+    this.notConsented[clientId] ??= {};
+    if (consented) delete this.notConsented[clientId][tid];
+    else this.notConsented[clientId][tid] = code;
+    this.onChange();
+  }
+
+  rolesFor(clientId, tid, resource) {
+    return this.roles[clientId]?.[tid]?.[resource] ?? defaultAppRoles(resource);
+  }
+
+  /** The app's service principal object id in a tenant (the `oid` of app-only tokens). */
+  servicePrincipalId(clientId, tid) {
+    const h = createHash('sha256').update(`${clientId}|${tid}`).digest('hex');
+    return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-8${h.slice(17, 20)}-${h.slice(20, 32)}`;
+  }
+}
+
+// ---- the /_control/ API ----------------------------------------------------------------------
+
+const json = (res, status, body) => {
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
+  res.end(JSON.stringify(body));
+};
+
+const publicSecret = ({ value, ...rest }) => rest; // never hand out or log a secret's value
+
+function tenantOf(value) {
+  const t = resolveTenant(value ?? '');
+  return t?.tid && t.kind !== 'consumers' ? t.tid : null;
+}
+
+/**
+ * Handles /_control/... . `app` has { control, store, provider, base, approveDevice, save }.
+ * Returns false when no route matched.
+ */
+export async function handleControl(app, req, res, path, body) {
+  const { control, store } = app;
+  const m = (re) => re.exec(path);
+  const method = req.method;
+  let r;
+
+  if (path === '/_control/health' && method === 'GET') {
+    return json(res, 200, { ok: true, base: app.base, pid: process.pid, uptime_s: Math.round(process.uptime()), state_file: app.stateFile ?? null });
+  }
+  if (path === '/_control/fixtures' && method === 'GET') return json(res, 200, fixtures);
+
+  if (path === '/_control/log') {
+    if (method === 'GET') return json(res, 200, control.log);
+    if (method === 'DELETE') {
+      control.log.length = 0;
+      return json(res, 200, { ok: true });
+    }
+  }
+
+  if (path === '/_control/token-endpoint') {
+    if (method === 'GET') return json(res, 200, control.tokenMode);
+    if (method === 'POST') {
+      const mode = String(body.mode ?? 'normal');
+      if (!['normal', '5xx', '429', 'hang'].includes(mode)) return json(res, 400, { error: `unknown mode '${mode}'` });
+      control.tokenMode = mode === 'normal' ? { mode } : {
+        mode,
+        ...(body.count != null ? { count: Number(body.count) } : {}),
+        ...(mode === '429' ? { retry_after: Number(body.retry_after ?? 5) } : {}),
+        ...(mode === '5xx' ? { status: Number(body.status ?? 503), ...(body.retry_after != null ? { retry_after: Number(body.retry_after) } : {}) } : {}),
+      };
+      return json(res, 200, control.tokenMode);
+    }
+  }
+
+  if ((r = m(/^\/_control\/clients\/([^/]+)\/(secrets|roles|consent)(?:\/([^/]+))?(?:\/(expire))?$/))) {
+    const [, clientId, what, keyId, action] = r;
+    const client = clientById(decodeURIComponent(clientId));
+    if (!client) return json(res, 404, { error: `no client ${clientId}` });
+    const id = client.client_id;
+    if (what === 'secrets') {
+      const list = (control.secrets[id] ??= []);
+      if (!keyId && method === 'GET') return json(res, 200, list.map(publicSecret));
+      if (!keyId && method === 'POST') {
+        const value = body.value ?? newSecretValue();
+        const endDateTime = body.end ?? body.endDateTime ?? new Date(Date.now() + 180 * 86400_000).toISOString();
+        if (Number.isNaN(Date.parse(endDateTime))) return json(res, 400, { error: 'end must be a date' });
+        if (typeof value !== 'string' || value.length < 3) return json(res, 400, { error: 'value must be a string' });
+        const s = {
+          keyId: randomUUID(), displayName: body.displayName ?? 'added by test', value, hint: value.slice(0, 3),
+          startDateTime: new Date().toISOString(), endDateTime: new Date(endDateTime).toISOString(),
+        };
+        list.push(s);
+        control.onChange();
+        return json(res, 201, s);
+      }
+      const i = list.findIndex((s) => s.keyId === keyId);
+      if (keyId && i < 0) return json(res, 404, { error: `no secret ${keyId}` });
+      if (keyId && !action && method === 'DELETE') {
+        list.splice(i, 1);
+        control.onChange();
+        return json(res, 200, { ok: true });
+      }
+      if (keyId && action === 'expire' && method === 'POST') {
+        list[i].endDateTime = new Date(Date.now() - 1000).toISOString();
+        control.onChange();
+        return json(res, 200, publicSecret(list[i]));
+      }
+    }
+    if (what === 'roles' && !keyId) {
+      if (method === 'GET') return json(res, 200, control.roles[id] ?? {});
+      if (method === 'POST') {
+        const tid = tenantOf(body.tenant);
+        if (!tid) return json(res, 400, { error: 'tenant must name a tenant (GUID or domain)' });
+        if (!Array.isArray(body.roles)) return json(res, 400, { error: 'roles must be an array' });
+        const resource = body.resource ?? 'https://graph.microsoft.com';
+        ((control.roles[id] ??= {})[tid] ??= {})[resource] = body.roles.map(String);
+        control.onChange();
+        return json(res, 200, { client_id: id, tenant: tid, resource, roles: control.roles[id][tid][resource] });
+      }
+    }
+    if (what === 'consent' && !keyId && method === 'POST') {
+      const tid = tenantOf(body.tenant);
+      if (!tid) return json(res, 400, { error: 'tenant must name a tenant (GUID or domain)' });
+      const code = Number(body.code ?? 65001);
+      control.setConsented(id, tid, body.consented !== false, code === 7000229 ? 7000229 : 65001);
+      return json(res, 200, { client_id: id, tenant: tid, consented: body.consented !== false });
+    }
+  }
+
+  if ((r = m(/^\/_control\/users\/([^/]+)\/revoke$/)) && method === 'POST') {
+    const user = userForHint(decodeURIComponent(r[1]), { kind: 'common' });
+    if (!user?.oid) return json(res, 404, { error: `no user ${r[1]}` });
+    let revoked = 0;
+    for (const [id, p] of [...store.entries('RefreshToken')]) {
+      if (p.accountId === user.oid) revoked += store.patch('RefreshToken', id, { mcRevoked: true }) ? 1 : 0;
+    }
+    return json(res, 200, { upn: user.upn, revoked });
+  }
+
+  if (path === '/_control/refresh/expire-all' && method === 'POST') {
+    return json(res, 200, { expired: expireRefreshTokens(store, () => true) });
+  }
+  if (path === '/_control/refresh/expire' && method === 'POST') {
+    let match;
+    if (body.refresh_token) match = (id) => id === body.refresh_token;
+    else if (body.upn) {
+      const user = userForHint(body.upn, { kind: 'common' });
+      if (!user?.oid) return json(res, 404, { error: `no user ${body.upn}` });
+      match = (_id, p) => p.accountId === user.oid;
+    } else return json(res, 400, { error: 'give refresh_token or upn' });
+    return json(res, 200, { expired: expireRefreshTokens(store, match) });
+  }
+
+  if (path === '/_control/device/approve' && method === 'POST') {
+    const out = await app.approveDevice({ userCode: body.user_code, loginHint: body.login_hint, decline: !!body.decline });
+    return json(res, out.problem && !out.recorded ? 400 : 200, {
+      ok: !out.problem, declined: !!out.declined, user: out.user?.upn ?? null,
+      ...(out.problem ? { error: out.problem.error, error_codes: [out.problem.code], message: out.problem.message } : {}),
+    });
+  }
+  if (path === '/_control/device/expire' && method === 'POST') {
+    let n = 0;
+    const userCode = body.user_code ? String(body.user_code).toUpperCase().replace(/\W/g, '') : null;
+    for (const [id, p] of [...store.entries('DeviceCode')]) {
+      if ((body.device_code && id === body.device_code) || (userCode && p.userCode === userCode)) {
+        n += store.patch('DeviceCode', id, { exp: Math.floor(Date.now() / 1000) - 1 }) ? 1 : 0;
+      }
+    }
+    return json(res, n ? 200 : 404, { expired: n });
+  }
+
+  return false;
+}
+
+function expireRefreshTokens(store, match) {
+  const past = Math.floor(Date.now() / 1000) - 1;
+  let n = 0;
+  for (const [id, p] of [...store.entries('RefreshToken')]) {
+    if (match(id, p)) n += store.patch('RefreshToken', id, { exp: past }) ? 1 : 0;
+  }
+  return n;
+}
