@@ -77,6 +77,10 @@ fn main() -> ExitCode {
 
 fn run(cli: &Cli, out: Output) -> Result<Exit, Error> {
     let data_dir = resolve_data_dir(cli.data_dir.as_deref())?;
+    // Logging must not stand in the way of `doctor` diagnosing an unusable data directory.
+    let _log_guard = DataDir::open(&data_dir)
+        .ok()
+        .and_then(|dir| mailconn_core::logging::init(Some(&dir.logs()), "warn").ok());
     let secrets: Box<dyn SecretStore> = match cli.keychain {
         Keychain::System => Box::new(KeyringStore::new()),
         Keychain::Memory => Box::new(MemoryStore::new()),

@@ -16,7 +16,10 @@ struct Env {
 
 impl Env {
     fn new(idp_env: &[(&str, &str)]) -> Self {
-        Self { idp: Idp::start(idp_env), dir: tempfile::tempdir().unwrap() }
+        Self {
+            idp: Idp::start(idp_env),
+            dir: tempfile::tempdir().unwrap(),
+        }
     }
 
     fn data(&self) -> PathBuf {
@@ -25,27 +28,55 @@ impl Env {
 
     fn cmd(&self) -> Command {
         let mut c = Command::new(env!("CARGO_BIN_EXE_mailconn"));
-        c.arg("--data-dir").arg(self.data()).env_remove("MAILCONN_KEYCHAIN").env("MAILCONN_LOG", "debug");
+        c.arg("--data-dir")
+            .arg(self.data())
+            .env_remove("MAILCONN_KEYCHAIN")
+            .env("MAILCONN_LOG", "debug");
         c
     }
 
     fn run(&self, args: &[&str], stdin: Option<&str>) -> Output {
         let mut c = self.cmd();
-        c.args(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        c.args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
         let mut child = c.spawn().unwrap();
         if let Some(input) = stdin {
-            child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(input.as_bytes())
+                .unwrap();
         }
         drop(child.stdin.take());
         child.wait_with_output().unwrap()
     }
 
     /// `mailconn app add` for one of the provider's clients against the custom cloud.
-    fn add_app(&self, name: &str, client: &str, tenant: &str, secret: Option<&str>, extra: &[&str]) -> Output {
+    fn add_app(
+        &self,
+        name: &str,
+        client: &str,
+        tenant: &str,
+        secret: Option<&str>,
+        extra: &[&str],
+    ) -> Output {
         let client_id = self.idp.fixture(&format!("/clients/{client}/client_id"));
         let mut args = vec![
-            "app", "add", "--name", name, "--client-id", &client_id, "--tenant", tenant,
-            "--authority-url", &self.idp.base, "--graph-url", "http://127.0.0.1:9",
+            "app",
+            "add",
+            "--name",
+            name,
+            "--client-id",
+            &client_id,
+            "--tenant",
+            tenant,
+            "--authority-url",
+            &self.idp.base,
+            "--graph-url",
+            "http://127.0.0.1:9",
         ];
         args.extend_from_slice(extra);
         if secret.is_some() {
@@ -54,7 +85,11 @@ impl Env {
             args.push("--public");
         }
         let out = self.run(&args, secret);
-        assert!(out.status.success(), "app add failed: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "app add failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         out
     }
 
@@ -64,7 +99,15 @@ impl Env {
 
     fn connect(&self, app: &str, login_hint: &str) -> (Output, Value) {
         let mut c = self.cmd();
-        c.args(["--json", "connect", "--no-browser", "--app", app, "--login-hint", login_hint]);
+        c.args([
+            "--json",
+            "connect",
+            "--no-browser",
+            "--app",
+            app,
+            "--login-hint",
+            login_hint,
+        ]);
         run_with_browser(c)
     }
 }
@@ -77,31 +120,56 @@ fn run_with_browser(mut c: Command) -> (Output, Value) {
     let mut reader = BufReader::new(child.stdout.take().unwrap());
     let mut line = String::new();
     reader.read_line(&mut line).unwrap();
-    let url = line.strip_prefix("open: ").unwrap_or_else(|| panic!("expected an open: line, got {line:?}")).trim().to_owned();
+    let url = line
+        .strip_prefix("open: ")
+        .unwrap_or_else(|| panic!("expected an open: line, got {line:?}"))
+        .trim()
+        .to_owned();
     let page = browse(&url);
     let mut rest = String::new();
     std::io::Read::read_to_string(&mut reader, &mut rest).unwrap();
     let mut out = child.wait_with_output().unwrap();
     out.stdout = rest.into_bytes();
     let json = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
-    assert!(page.status < 500, "browser leg ended with {} at {}: {}", page.status, page.url, page.body);
+    assert!(
+        page.status < 500,
+        "browser leg ended with {} at {}: {}",
+        page.status,
+        page.url,
+        page.body
+    );
     (out, json)
 }
 
 fn secret_tool_lookup(account: &str) -> Option<String> {
-    let out = Command::new("secret-tool").args(["lookup", "service", "mailconn", "username", account]).output().unwrap();
-    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned()).filter(|s| !s.is_empty())
+    let out = Command::new("secret-tool")
+        .args(["lookup", "service", "mailconn", "username", account])
+        .output()
+        .unwrap();
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+        .filter(|s| !s.is_empty())
 }
 
 fn file_contains(path: &Path, needle: &str) -> bool {
-    std::fs::read(path).is_ok_and(|bytes| bytes.windows(needle.len()).any(|w| w == needle.as_bytes()))
+    std::fs::read(path)
+        .is_ok_and(|bytes| bytes.windows(needle.len()).any(|w| w == needle.as_bytes()))
 }
 
 fn dir_contains(dir: &Path, needle: &str) -> bool {
-    std::fs::read_dir(dir).map(|entries| entries.flatten().any(|e| {
-        let p = e.path();
-        if p.is_dir() { dir_contains(&p, needle) } else { file_contains(&p, needle) }
-    })).unwrap_or(false)
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries.flatten().any(|e| {
+                let p = e.path();
+                if p.is_dir() {
+                    dir_contains(&p, needle)
+                } else {
+                    file_contains(&p, needle)
+                }
+            })
+        })
+        .unwrap_or(false)
 }
 
 fn stderr(out: &Output) -> String {
@@ -115,15 +183,34 @@ fn stderr(out: &Output) -> String {
 fn testing_registrations_against_the_identity_provider() {
     let env = Env::new(&[]);
     let contoso = env.idp.fixture("/tenants/contoso/id");
-    env.add_app("good", "web", &contoso, Some(&env.web_secret()), &["--usage", "both"]);
-    env.add_app("wrong-secret", "web", &contoso, Some("Zz9_Q~this-is-not-the-secret-value-at-all"), &["--usage", "both"]);
+    env.add_app(
+        "good",
+        "web",
+        &contoso,
+        Some(&env.web_secret()),
+        &["--usage", "both"],
+    );
+    env.add_app(
+        "wrong-secret",
+        "web",
+        &contoso,
+        Some("Zz9_Q~this-is-not-the-secret-value-at-all"),
+        &["--usage", "both"],
+    );
     env.add_app("desktop", "public", "common", None, &[]);
 
     let ok = env.run(&["--json", "app", "test", "good"], None);
     assert_eq!(ok.status.code(), Some(0), "{}", stderr(&ok));
     let report: Value = serde_json::from_slice(&ok.stdout).unwrap();
     assert_eq!(report["ok"], true, "{report:#}");
-    assert!(report["steps"].as_array().unwrap().iter().all(|s| s["status"] == "passed"), "{report:#}");
+    assert!(
+        report["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|s| s["status"] == "passed"),
+        "{report:#}"
+    );
 
     let bad = env.run(&["--json", "app", "test", "wrong-secret"], None);
     assert_eq!(bad.status.code(), Some(1));
@@ -131,9 +218,22 @@ fn testing_registrations_against_the_identity_provider() {
     let step = &report["steps"][1];
     assert_eq!(step["status"], "failed", "{report:#}");
     assert_eq!(step["error"]["detail"]["aadsts"], 7000215);
-    assert!(step["message"].as_str().unwrap().contains("client secret is not valid"));
-    assert!(step["error"]["detail"]["fix"].as_str().unwrap().contains("Value"));
-    assert!(step["error"]["detail"]["trace_id"].is_string(), "support IDs are shown: {report:#}");
+    assert!(
+        step["message"]
+            .as_str()
+            .unwrap()
+            .contains("client secret is not valid")
+    );
+    assert!(
+        step["error"]["detail"]["fix"]
+            .as_str()
+            .unwrap()
+            .contains("Value")
+    );
+    assert!(
+        step["error"]["detail"]["trace_id"].is_string(),
+        "support IDs are shown: {report:#}"
+    );
     assert!(step["error"]["detail"]["correlation_id"].is_string());
 
     let public = env.run(&["--json", "app", "test", "desktop"], None);
@@ -143,7 +243,11 @@ fn testing_registrations_against_the_identity_provider() {
 
     // The text output a person reads, with the stored last result.
     let shown = env.run(&["app", "show", "wrong-secret"], None);
-    assert!(String::from_utf8_lossy(&shown.stdout).contains("last test:     FAILED"), "{}", String::from_utf8_lossy(&shown.stdout));
+    assert!(
+        String::from_utf8_lossy(&shown.stdout).contains("last test:     FAILED"),
+        "{}",
+        String::from_utf8_lossy(&shown.stdout)
+    );
 }
 
 #[test]
@@ -152,20 +256,61 @@ fn unknown_client_and_unknown_tenant_are_explained() {
     let env = Env::new(&[]);
     let contoso = env.idp.fixture("/tenants/contoso/id");
     let out = env.run(
-        &["app", "add", "--name", "ghost", "--client-id", "0d3b2f3a-1c2b-4c5d-9e8f-123456789abc", "--tenant", &contoso,
-          "--authority-url", &env.idp.base, "--graph-url", "http://127.0.0.1:9", "--usage", "both", "--secret-stdin", "--secret-expires", "2099-01-01"],
+        &[
+            "app",
+            "add",
+            "--name",
+            "ghost",
+            "--client-id",
+            "0d3b2f3a-1c2b-4c5d-9e8f-123456789abc",
+            "--tenant",
+            &contoso,
+            "--authority-url",
+            &env.idp.base,
+            "--graph-url",
+            "http://127.0.0.1:9",
+            "--usage",
+            "both",
+            "--secret-stdin",
+            "--secret-expires",
+            "2099-01-01",
+        ],
         Some(&env.web_secret()),
     );
     assert!(out.status.success(), "{}", stderr(&out));
-    let report: Value = serde_json::from_slice(&env.run(&["--json", "app", "test", "ghost"], None).stdout).unwrap();
-    assert_eq!(report["steps"][1]["error"]["detail"]["aadsts"], 700016, "{report:#}");
-    assert!(report["summary"].as_str().unwrap().contains("No app with this client ID"));
+    let report: Value =
+        serde_json::from_slice(&env.run(&["--json", "app", "test", "ghost"], None).stdout).unwrap();
+    assert_eq!(
+        report["steps"][1]["error"]["detail"]["aadsts"], 700016,
+        "{report:#}"
+    );
+    assert!(
+        report["summary"]
+            .as_str()
+            .unwrap()
+            .contains("No app with this client ID")
+    );
 
-    env.add_app("elsewhere", "web", "dddddddd-0000-4000-8000-00000000000d", Some(&env.web_secret()), &["--usage", "both"]);
-    let report: Value = serde_json::from_slice(&env.run(&["--json", "app", "test", "elsewhere"], None).stdout).unwrap();
+    env.add_app(
+        "elsewhere",
+        "web",
+        "dddddddd-0000-4000-8000-00000000000d",
+        Some(&env.web_secret()),
+        &["--usage", "both"],
+    );
+    let report: Value = serde_json::from_slice(
+        &env.run(&["--json", "app", "test", "elsewhere"], None)
+            .stdout,
+    )
+    .unwrap();
     assert_eq!(report["steps"][0]["status"], "failed", "{report:#}");
     assert_eq!(report["steps"][0]["error"]["detail"]["aadsts"], 90002);
-    assert!(report["steps"][0]["message"].as_str().unwrap().contains("tenant was not found"));
+    assert!(
+        report["steps"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("tenant was not found")
+    );
 }
 
 #[test]
@@ -173,13 +318,30 @@ fn unknown_client_and_unknown_tenant_are_explained() {
 fn a_secret_id_pasted_as_the_secret_is_refused_and_nothing_is_stored() {
     let env = Env::new(&[]);
     let out = env.run(
-        &["app", "add", "--name", "x", "--client-id", "0d3b2f3a-1c2b-4c5d-9e8f-123456789abc", "--tenant", "contoso.test", "--secret-stdin"],
+        &[
+            "app",
+            "add",
+            "--name",
+            "x",
+            "--client-id",
+            "0d3b2f3a-1c2b-4c5d-9e8f-123456789abc",
+            "--tenant",
+            "contoso.test",
+            "--secret-stdin",
+        ],
         Some("5ec00001-0000-4000-8000-000000000001\n"),
     );
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("This is the Secret ID. Paste the Value column instead"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("This is the Secret ID. Paste the Value column instead"),
+        "{}",
+        stderr(&out)
+    );
     let list = env.run(&["--json", "app", "list"], None);
-    assert_eq!(serde_json::from_slice::<Value>(&list.stdout).unwrap(), serde_json::json!([]));
+    assert_eq!(
+        serde_json::from_slice::<Value>(&list.stdout).unwrap(),
+        serde_json::json!([])
+    );
 }
 
 // ---- connecting mailboxes ----------------------------------------------------------------
@@ -189,7 +351,13 @@ fn a_secret_id_pasted_as_the_secret_is_refused_and_nothing_is_stored() {
 fn browser_sign_in_public_and_confidential_two_accounts_and_the_same_account_twice() {
     let env = Env::new(&[]);
     env.add_app("desktop", "public", "common", None, &["--preset", "read"]);
-    env.add_app("web", "web", "common", Some(&env.web_secret()), &["--preset", "full"]);
+    env.add_app(
+        "web",
+        "web",
+        "common",
+        Some(&env.web_secret()),
+        &["--preset", "full"],
+    );
 
     let (out, alice) = env.connect("desktop", "alice@contoso.test");
     assert!(out.status.success(), "{}", stderr(&out));
@@ -198,7 +366,14 @@ fn browser_sign_in_public_and_confidential_two_accounts_and_the_same_account_twi
     assert_eq!(alice["state"], "active");
     assert_eq!(alice["created"], true);
     assert_eq!(alice["has_refresh_token"], true);
-    assert!(alice["scopes_granted"].as_array().unwrap().iter().any(|s| s.as_str().unwrap().ends_with("Mail.Read")), "{alice:#}");
+    assert!(
+        alice["scopes_granted"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s.as_str().unwrap().ends_with("Mail.Read")),
+        "{alice:#}"
+    );
     assert_eq!(alice["scopes_missing"], serde_json::json!([]), "{alice:#}");
 
     let (_, carol) = env.connect("desktop", "carol@outlook.test");
@@ -207,28 +382,49 @@ fn browser_sign_in_public_and_confidential_two_accounts_and_the_same_account_twi
     let (out, again) = env.connect("desktop", "alice@contoso.test");
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(again["created"], false);
-    assert_eq!(again["id"], alice["id"], "the same account and app update one connection");
+    assert_eq!(
+        again["id"], alice["id"],
+        "the same account and app update one connection"
+    );
 
     let (out, web) = env.connect("web", "bob@contoso.test");
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(web["address"], "bob@contoso.test");
     // The confidential client's code redemption carried its secret; the public one's did not.
     let token_requests = env.idp.token_requests();
-    assert!(token_requests.iter().any(|r| r["client_id"] == env.idp.fixture("/clients/web/client_id") && r["secret_hint"] == "Wq1"), "{token_requests:#?}");
-    assert!(token_requests.iter().filter(|r| r["client_id"] == env.idp.fixture("/clients/public/client_id")).all(|r| r["secret_hint"].is_null()));
+    assert!(
+        token_requests.iter().any(
+            |r| r["client_id"] == env.idp.fixture("/clients/web/client_id")
+                && r["secret_hint"] == "Wq1"
+        ),
+        "{token_requests:#?}"
+    );
+    assert!(
+        token_requests
+            .iter()
+            .filter(|r| r["client_id"] == env.idp.fixture("/clients/public/client_id"))
+            .all(|r| r["secret_hint"].is_null())
+    );
 
     let list: Value = serde_json::from_slice(&env.run(&["--json", "list"], None).stdout).unwrap();
     assert_eq!(list.as_array().unwrap().len(), 3, "{list:#}");
 
     // The refresh token is in the keychain, and nowhere in SQLite or the logs.
     let id = alice["id"].as_str().unwrap();
-    let rt = secret_tool_lookup(&format!("refresh-token/{id}")).expect("refresh token in the keychain");
+    let rt =
+        secret_tool_lookup(&format!("refresh-token/{id}")).expect("refresh token in the keychain");
     assert!(rt.len() > 10);
-    assert!(!dir_contains(&env.data(), &rt), "the refresh token leaked into the data directory");
+    assert!(
+        !dir_contains(&env.data(), &rt),
+        "the refresh token leaked into the data directory"
+    );
 
     let out = env.run(&["disconnect", id], None);
     assert!(out.status.success(), "{}", stderr(&out));
-    assert!(secret_tool_lookup(&format!("refresh-token/{id}")).is_none(), "disconnect removes the refresh token");
+    assert!(
+        secret_tool_lookup(&format!("refresh-token/{id}")).is_none(),
+        "disconnect removes the refresh token"
+    );
 }
 
 #[test]
@@ -239,14 +435,27 @@ fn declined_consent_makes_no_token_request_and_says_so() {
     let (out, json) = env.connect("desktop", "decline@contoso.test");
     assert_eq!(out.status.code(), Some(6), "{}", stderr(&out));
     assert_eq!(json["error"]["detail"]["aadsts"], 65004, "{json:#}");
-    assert!(json["error"]["message"].as_str().unwrap().contains("declined"));
-    assert!(env.idp.token_requests().is_empty(), "no code, no token request");
+    assert!(
+        json["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("declined")
+    );
+    assert!(
+        env.idp.token_requests().is_empty(),
+        "no code, no token request"
+    );
 
     let (out, json) = env.connect("desktop", "needsadmin@contoso.test");
     assert_eq!(out.status.code(), Some(6));
     assert_eq!(json["error"]["code"], "needs_consent");
     assert_eq!(json["error"]["detail"]["aadsts"], 90094, "{json:#}");
-    assert!(json["error"]["detail"]["fix"].as_str().unwrap().contains("admin consent link"));
+    assert!(
+        json["error"]["detail"]["fix"]
+            .as_str()
+            .unwrap()
+            .contains("admin consent link")
+    );
 }
 
 #[test]
@@ -255,28 +464,66 @@ fn forged_callbacks_time_out_without_a_token_request() {
     let env = Env::new(&[]);
     env.add_app("desktop", "public", "common", None, &[]);
     let mut c = env.cmd();
-    c.args(["--json", "connect", "--no-browser", "--app", "desktop", "--timeout", "3"]).stdout(Stdio::piped()).stderr(Stdio::piped());
+    c.args([
+        "--json",
+        "connect",
+        "--no-browser",
+        "--app",
+        "desktop",
+        "--timeout",
+        "3",
+    ])
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
     let mut child = c.spawn().unwrap();
     let mut reader = BufReader::new(child.stdout.take().unwrap());
     let mut line = String::new();
     reader.read_line(&mut line).unwrap();
     let url = url::Url::parse(line.trim().strip_prefix("open: ").unwrap()).unwrap();
-    let redirect = url.query_pairs().find(|(k, _)| k == "redirect_uri").unwrap().1.into_owned();
+    let redirect = url
+        .query_pairs()
+        .find(|(k, _)| k == "redirect_uri")
+        .unwrap()
+        .1
+        .into_owned();
     let port = url::Url::parse(&redirect).unwrap().port().unwrap();
-    let state = url.query_pairs().find(|(k, _)| k == "state").unwrap().1.into_owned();
+    let state = url
+        .query_pairs()
+        .find(|(k, _)| k == "state")
+        .unwrap()
+        .1
+        .into_owned();
     let http = reqwest::blocking::Client::new();
-    let at = |path: &str| http.get(format!("http://127.0.0.1:{port}{path}")).send().unwrap().status().as_u16();
+    let at = |path: &str| {
+        http.get(format!("http://127.0.0.1:{port}{path}"))
+            .send()
+            .unwrap()
+            .status()
+            .as_u16()
+    };
     assert_eq!(at("/?code=forged&state=not-the-state"), 400, "wrong state");
     assert_eq!(at("/elsewhere?code=forged&state=x"), 404, "another path");
-    assert_eq!(at(&format!("/?state={state}&code={}", "x".repeat(10_000))), 414, "oversized");
+    assert_eq!(
+        at(&format!("/?state={state}&code={}", "x".repeat(10_000))),
+        414,
+        "oversized"
+    );
     let mut rest = String::new();
     std::io::Read::read_to_string(&mut reader, &mut rest).unwrap();
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(8), "timed out: {rest}");
     let json: Value = serde_json::from_str(&rest).unwrap();
     assert_eq!(json["error"]["code"], "timeout");
-    assert!(json["error"]["message"].as_str().unwrap().contains("No sign-in came back"));
-    assert!(env.idp.token_requests().is_empty(), "forged callbacks never reach the token endpoint");
+    assert!(
+        json["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("No sign-in came back")
+    );
+    assert!(
+        env.idp.token_requests().is_empty(),
+        "forged callbacks never reach the token endpoint"
+    );
 }
 
 #[test]
@@ -284,20 +531,36 @@ fn forged_callbacks_time_out_without_a_token_request() {
 fn device_code_success_decline_and_expiry() {
     let env = Env::new(&[("IDP_DEVICE_INTERVAL", "1"), ("IDP_DEVICE_CODE_TTL", "4")]);
     env.add_app("desktop", "public", "common", None, &[]);
-    let http = reqwest::blocking::Client::builder().cookie_store(true).build().unwrap();
+    let http = reqwest::blocking::Client::builder()
+        .cookie_store(true)
+        .build()
+        .unwrap();
 
     let device = |action: Option<&str>| -> Output {
         let mut c = env.cmd();
-        c.args(["--json", "connect", "--device-code", "--app", "desktop"]).stdout(Stdio::piped()).stderr(Stdio::piped());
+        c.args(["--json", "connect", "--device-code", "--app", "desktop"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
         let mut child = c.spawn().unwrap();
         let mut reader = BufReader::new(child.stdout.take().unwrap());
         let mut line = String::new();
         reader.read_line(&mut line).unwrap();
         let code: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{line:?}: {e}"));
         let user_code = code["user_code"].as_str().unwrap().to_owned();
-        assert!(code["verification_uri"].as_str().unwrap().contains("/devicelogin"));
+        assert!(
+            code["verification_uri"]
+                .as_str()
+                .unwrap()
+                .contains("/devicelogin")
+        );
         if let Some(query) = action {
-            let r = http.get(format!("{}/devicelogin?user_code={user_code}&{query}", env.idp.base)).send().unwrap();
+            let r = http
+                .get(format!(
+                    "{}/devicelogin?user_code={user_code}&{query}",
+                    env.idp.base
+                ))
+                .send()
+                .unwrap();
             assert!(r.status().is_success(), "{}", r.text().unwrap());
         }
         let mut rest = String::new();
@@ -315,12 +578,24 @@ fn device_code_success_decline_and_expiry() {
     let declined = device(Some("login_hint=bob%40contoso.test&decline=1"));
     assert_eq!(declined.status.code(), Some(6));
     let json: Value = serde_json::from_slice(&declined.stdout).unwrap();
-    assert!(json["error"]["message"].as_str().unwrap().contains("declined"), "{json:#}");
+    assert!(
+        json["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("declined"),
+        "{json:#}"
+    );
 
     let expired = device(None);
     assert_eq!(expired.status.code(), Some(8));
     let json: Value = serde_json::from_slice(&expired.stdout).unwrap();
-    assert!(json["error"]["message"].as_str().unwrap().contains("expired before anyone signed in"), "{json:#}");
+    assert!(
+        json["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("expired before anyone signed in"),
+        "{json:#}"
+    );
 }
 
 #[test]

@@ -67,9 +67,9 @@ pub struct Pending {
     scopes: Vec<String>,
 }
 
-/// The port and path to listen on for a registered loopback redirect URI, and the redirect URI to
-/// send once the port is known. Microsoft ignores the port of `http://localhost` URIs.
-fn loopback_target(registered: &str) -> Result<(u16, String, bool)> {
+/// The port and path to listen on for a registered loopback redirect URI. Microsoft ignores the
+/// port of `http://localhost` URIs and treats a URI without a path as ending in `/`.
+fn loopback_target(registered: &str) -> Result<(u16, String)> {
     let url = Url::parse(registered).map_err(|_| {
         Error::invalid(
             "redirect_uri",
@@ -81,10 +81,7 @@ fn loopback_target(registered: &str) -> Result<(u16, String, bool)> {
         return Err(Error::invalid("redirect_uri", "Browser sign-in needs an http://localhost redirect URI registered for the app.")
             .with_fix("Add http://localhost as a redirect URI (Mobile and desktop applications platform), or use device code sign-in."));
     }
-    let has_path = registered.trim_end_matches('/').len()
-        > format!("{}://{}", url.scheme(), url.authority()).len()
-        || registered.ends_with('/');
-    Ok((url.port().unwrap_or(0), url.path().to_owned(), has_path))
+    Ok((url.port().unwrap_or(0), url.path().to_owned()))
 }
 
 /// Starts a sign-in. `deep_links` is the app's deep-link router; without it (the CLI) only
@@ -112,13 +109,9 @@ pub async fn begin(sign_in: SignIn, deep_links: Option<&Arc<DeepLinks>>) -> Resu
             REDIRECT_URI.to_owned(),
         )
     } else {
-        let (port, path, has_path) = loopback_target(&sign_in.registered_redirect_uri)?;
+        let (port, path) = loopback_target(&sign_in.registered_redirect_uri)?;
         let loopback = Loopback::bind(port, &path, csrf.secret()).await?;
-        let redirect = if has_path {
-            format!("http://localhost:{}{}", loopback.port(), path)
-        } else {
-            format!("http://localhost:{}", loopback.port())
-        };
+        let redirect = format!("http://localhost:{}{path}", loopback.port());
         (Receiver::Loopback(loopback), redirect)
     };
     let invalid_url = |e: url::ParseError| Error::internal(format!("bad endpoint URL: {e}"));

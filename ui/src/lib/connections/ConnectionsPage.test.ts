@@ -1,0 +1,238 @@
+import { cleanup, fireEvent, render, screen, within } from '@testing-library/svelte';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+
+vi.mock('@tauri-apps/api/core', () => ({ invoke: vi.fn() }));
+
+import type { Connection, Event } from '../ipc/bindings';
+import { nav } from '../nav/nav.svelte';
+import { answer } from '../test/ipc';
+import ConnectionsPage from './ConnectionsPage.svelte';
+import { connection, registration } from './testdata';
+
+const ada = connection();
+const grace = connection({
+  id: 'conn-grace',
+  address: 'grace@outlook.com',
+  display_name: null,
+  account_type: 'personal',
+  state: 'needs_sign_in',
+  state_reason: 'no refresh token',
+  scopes_requested: ['openid', 'offline_access', 'User.Read', 'Mail.Read', 'Mail.Send'],
+  scopes_granted: ['openid', 'User.Read', 'Mail.Read'],
+  scopes_missing: ['offline_access', 'Mail.Send'],
+  has_refresh_token: false,
+});
+
+const history: Event[] = [
+  {
+    at: '2025-03-02T10:05:00Z',
+    kind: 'refresh_failed',
+    summary: 'The refresh token has expired',
+    aadsts: 700082,
+    trace_id: 'trace-1',
+    correlation_id: 'corr-1',
+  },
+  {
+    at: '2025-03-02T10:00:00Z',
+    kind: 'connected',
+    summary: 'Signed in as grace@outlook.com',
+    aadsts: null,
+    trace_id: null,
+    correlation_id: null,
+  },
+];
+
+function serve(connections: Connection[], extra: Record<string, (args?: Record<string, unknown>) => unknown> = {}) {
+  let current = connections;
+  const handlers = {
+    list_registrations: vi.fn(() => [registration()]),
+    list_connections: vi.fn(() => current),
+    connection_history: vi.fn(() => history),
+    disconnect_connection: vi.fn((args?: Record<string, unknown>) => {
+      current = current.filter((c) => c.id !== args?.id);
+    }),
+    ...extra,
+  };
+  answer(handlers);
+  return handlers;
+}
+
+beforeEach(() => nav.go('connections'));
+afterEach(cleanup);
+
+describe('connections list', () => {
+  it('shows each connection with its state, account type, scopes and reason', async () => {
+    serve([ada, grace]);
+    render(ConnectionsPage);
+    const rows = await screen.findAllByTestId('connection-row');
+    expect(rows.map((r) => [r.dataset.address, r.dataset.state])).toEqual([
+      ['ada@contoso.com', 'active'],
+      ['grace@outlook.com', 'needs_sign_in'],
+    ]);
+
+    const [first, second] = rows as [HTMLElement, HTMLElement];
+    expect(first.textContent).toContain('Ada Lovelace');
+    expect(first.textContent).toContain('Contoso Mail · Delegated');
+    expect(first.textContent).toContain('Work');
+    expect(first.textContent).toContain('Active');
+    expect(first.textContent).toContain('Mail.Send');
+    expect(within(first).queryByTestId('row-missing')).toBeNull();
+
+    expect(second.textContent).toContain('Personal');
+    expect(second.textContent).toContain('Needs sign-in');
+    expect(within(second).getByTestId('row-reason').textContent).toBe('no refresh token');
+    const missing = within(second).getByTestId('row-missing');
+    expect(missing.textContent).toContain('offline_access');
+    expect(missing.textContent).toContain('Mail.Send');
+    // The granted list is compact: identity scopes are left out.
+    expect(within(second).getByRole('list', { name: 'Granted permissions' }).textContent).not.toContain(
+      'openid',
+    );
+    expect(screen.getByTestId('connect-open').textContent).toContain('Connect a mailbox');
+  });
+
+  it.each([
+    ['retrying', 'Retrying', 'warn'],
+    ['needs_consent', 'Needs consent', 'warn'],
+    ['secret_expired', 'Secret expired', 'danger'],
+    ['disconnected', 'Disconnected', 'neutral'],
+  ] as const)('labels state %s', async (state, label, tone) => {
+    serve([connection({ state })]);
+    render(ConnectionsPage);
+    const row = await screen.findByTestId('connection-row');
+    const badge = within(row).getByText(label);
+    expect(badge.closest('[data-tone]')?.getAttribute('data-tone')).toBe(tone);
+  });
+
+  it('invites a first connection when an app exists but no mailbox', async () => {
+    serve([]);
+    render(ConnectionsPage);
+    const none = await screen.findByTestId('connections-none');
+    expect(within(none).getByTestId('connect-open').textContent).toContain('Connect a mailbox');
+    expect(screen.queryByTestId('connections-empty')).toBeNull();
+  });
+
+  it('keeps the first-run screen, leading to Apps, while there is no app', async () => {
+    answer({ list_registrations: () => [], list_connections: () => [] });
+    render(ConnectionsPage);
+    const empty = screen.getByTestId('connections-empty');
+    await vi.waitFor(() => expect(empty.parentElement?.classList.contains('pending')).toBe(false));
+    expect(screen.queryByTestId('connect-open')).toBeNull();
+    await fireEvent.click(screen.getByTestId('setup-app'));
+    expect(nav.current).toBe('apps');
+  });
+
+  it('explains a failed load and tries again', async () => {
+    let fail = true;
+    answer({
+      list_registrations: () => {
+        if (fail) throw { code: 'database', message: 'The database is locked.' };
+        return [registration()];
+      },
+      list_connections: () => [ada],
+    });
+    render(ConnectionsPage);
+    expect((await screen.findByTestId('error-notice')).textContent).toContain('The database is locked.');
+    fail = false;
+    await fireEvent.click(screen.getByTestId('connections-retry'));
+    expect(await screen.findByTestId('connection-row')).toBeTruthy();
+    expect(screen.queryByTestId('error-notice')).toBeNull();
+  });
+});
+
+describe('connection detail', () => {
+  async function openGrace() {
+    const handlers = serve([ada, grace]);
+    render(ConnectionsPage);
+    const rows = await screen.findAllByTestId('connection-row');
+    await fireEvent.click(within(rows[1] as HTMLElement).getByTestId('connection-open'));
+    return handlers;
+  }
+
+  it('shows requested against granted scopes, state, times and history', async () => {
+    const handlers = await openGrace();
+    const detail = screen.getByTestId('connection-detail');
+    expect(screen.getByRole('heading', { level: 1 }).textContent).toBe('grace@outlook.com');
+    expect(document.activeElement).toBe(screen.getByRole('heading', { level: 1 }));
+    expect(detail.textContent).toContain('Needs sign-in');
+    expect(screen.getByTestId('detail-reason').textContent).toBe('no refresh token');
+    expect(screen.getByTestId('detail-last-refresh').textContent).toContain('Not refreshed yet');
+    expect(screen.getByTestId('detail-expires').querySelector('time')?.getAttribute('datetime')).toBe(
+      '2025-03-02T11:00:00Z',
+    );
+    expect(screen.getByTestId('detail-refresh-token').textContent).toContain('None');
+
+    const missing = screen.getByTestId('scopes-missing').textContent ?? '';
+    expect(missing).toContain('2 requested permissions');
+    expect(missing).toContain('offline_access');
+    expect(missing).toContain('Mail.Send');
+    const rows = screen.getByTestId('scopes').querySelectorAll('tbody tr');
+    const status = Object.fromEntries(
+      [...rows].map((r) => [(r as HTMLElement).dataset.scope, (r as HTMLElement).dataset.status]),
+    );
+    expect(status).toMatchObject({ 'Mail.Read': 'granted', 'Mail.Send': 'missing', offline_access: 'missing' });
+
+    expect(handlers.connection_history).toHaveBeenCalledWith({ id: 'conn-grace' });
+    const timeline = await screen.findByText('The refresh token has expired');
+    expect(timeline).toBeTruthy();
+    const log = screen.getByTestId('history').textContent ?? '';
+    expect(log).toContain('Refresh failed');
+    expect(log).toContain('AADSTS700082');
+    expect(log).toContain('Trace ID trace-1');
+    expect(log).toContain('Signed in as grace@outlook.com');
+  });
+
+  it('goes back to the list with focus on the row it came from', async () => {
+    await openGrace();
+    await fireEvent.click(screen.getByTestId('detail-back'));
+    const rows = screen.getAllByTestId('connection-row');
+    await vi.waitFor(() =>
+      expect(document.activeElement).toBe(within(rows[1] as HTMLElement).getByTestId('connection-open')),
+    );
+  });
+
+  it('asks before disconnecting, then deletes and shows the refreshed list', async () => {
+    const handlers = await openGrace();
+    await fireEvent.click(screen.getByTestId('connection-disconnect'));
+    const ask = screen.getByTestId('disconnect-ask');
+    expect(ask.textContent).toContain('deletes the refresh token from the keychain');
+    expect(ask.textContent).toContain('sign in again');
+    expect(handlers.disconnect_connection).not.toHaveBeenCalled();
+
+    await fireEvent.click(screen.getByTestId('disconnect-keep'));
+    expect(screen.queryByTestId('disconnect-ask')).toBeNull();
+    expect(handlers.disconnect_connection).not.toHaveBeenCalled();
+
+    await fireEvent.click(screen.getByTestId('connection-disconnect'));
+    await fireEvent.click(screen.getByTestId('disconnect-confirm'));
+    await vi.waitFor(() => expect(screen.queryByTestId('connection-detail')).toBeNull());
+    expect(handlers.disconnect_connection).toHaveBeenCalledWith({ id: 'conn-grace' });
+    const rows = await screen.findAllByTestId('connection-row');
+    expect(rows.map((r) => r.dataset.address)).toEqual(['ada@contoso.com']);
+    await vi.waitFor(() => expect(handlers.list_connections).toHaveBeenCalledTimes(2));
+  });
+
+  it('stays on the detail and explains a failed disconnect', async () => {
+    await openGrace();
+    answer({
+      disconnect_connection: () => {
+        throw { code: 'keychain_locked', message: 'The keychain is locked.' };
+      },
+    });
+    await fireEvent.click(screen.getByTestId('connection-disconnect'));
+    await fireEvent.click(screen.getByTestId('disconnect-confirm'));
+    expect((await screen.findByTestId('error-notice')).textContent).toContain('The keychain is locked.');
+    expect(screen.getByTestId('connection-detail')).toBeTruthy();
+  });
+
+  it('signs in again with the same app and address', async () => {
+    serve([ada, grace], { scope_presets: () => [] });
+    render(ConnectionsPage);
+    const rows = await screen.findAllByTestId('connection-row');
+    await fireEvent.click(within(rows[1] as HTMLElement).getByTestId('connection-open'));
+    await fireEvent.click(screen.getByTestId('detail-signin'));
+    expect(screen.getByTestId('connect-dialog')).toBeTruthy();
+    expect((screen.getByTestId('connect-registration') as HTMLSelectElement).value).toBe('reg-contoso');
+    expect((screen.getByTestId('connect-login-hint') as HTMLInputElement).value).toBe('grace@outlook.com');
+  });
+});

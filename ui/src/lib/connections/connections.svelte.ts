@@ -1,0 +1,101 @@
+import type { Connection, Event, Registration } from '../ipc/bindings';
+import {
+  connectionHistory,
+  disconnectConnection,
+  listConnections,
+  listRegistrations,
+} from '../ipc/commands';
+import { type IpcError, toIpcError } from '../ipc/invoke';
+
+/**
+ * The Connections page's data: registrations (to know whether anyone can sign in), connections,
+ * and the one connection open in the detail view with its history. Answers to an older request
+ * than the latest are dropped, so a slow reply never overwrites a newer one.
+ */
+export class ConnectionsState {
+  registrations = $state<Registration[] | null>(null);
+  connections = $state<Connection[] | null>(null);
+  loading = $state(false);
+  error = $state<IpcError | null>(null);
+
+  selectedId = $state<string | null>(null);
+  history = $state<Event[] | null>(null);
+  historyError = $state<IpcError | null>(null);
+  disconnecting = $state(false);
+  disconnectError = $state<IpcError | null>(null);
+
+  /** Registrations people can sign in with (usage delegated or both). */
+  readonly delegated = $derived((this.registrations ?? []).filter((r) => r.usage !== 'application'));
+
+  readonly selected = $derived(
+    this.connections?.find((c) => c.id === this.selectedId) ?? null,
+  );
+
+  /** True until the first load has answered, one way or the other. */
+  readonly unknown = $derived(this.registrations === null && this.error === null);
+
+  #load = 0;
+  #history = 0;
+
+  async load(): Promise<void> {
+    const run = ++this.#load;
+    this.loading = true;
+    try {
+      const [registrations, connections] = await Promise.all([
+        listRegistrations(),
+        listConnections(),
+      ]);
+      if (run !== this.#load) return;
+      this.registrations = registrations;
+      this.connections = connections;
+      this.error = null;
+    } catch (raw) {
+      if (run !== this.#load) return;
+      this.error = toIpcError(raw);
+    } finally {
+      if (run === this.#load) this.loading = false;
+    }
+  }
+
+  /** Opens the detail view of one connection and loads its history. */
+  async open(id: string): Promise<void> {
+    const run = ++this.#history;
+    this.selectedId = id;
+    this.history = null;
+    this.historyError = null;
+    this.disconnectError = null;
+    try {
+      const events = await connectionHistory(id);
+      if (run === this.#history) this.history = events;
+    } catch (raw) {
+      if (run === this.#history) this.historyError = toIpcError(raw);
+    }
+  }
+
+  close(): void {
+    this.#history++;
+    this.selectedId = null;
+    this.history = null;
+    this.historyError = null;
+    this.disconnectError = null;
+  }
+
+  /** Deletes the connection and its refresh token, then shows the refreshed list. */
+  async disconnect(id: string): Promise<boolean> {
+    this.disconnecting = true;
+    this.disconnectError = null;
+    try {
+      await disconnectConnection(id);
+    } catch (raw) {
+      this.disconnectError = toIpcError(raw);
+      return false;
+    } finally {
+      this.disconnecting = false;
+    }
+    // Gone at once; the reload then brings anything else that changed meanwhile.
+    this.connections = this.connections?.filter((c) => c.id !== id) ?? null;
+    if (this.selectedId === id) this.close();
+    await this.load();
+    return true;
+  }
+}

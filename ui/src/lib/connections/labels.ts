@@ -1,0 +1,50 @@
+// Words and badge tones for what core reports about a connection. Display only: what a state or
+// scope means is core's business.
+import type { AccountType, ConnectionKind, TokenState } from '../ipc/bindings';
+import type { Tone } from '../ui/Badge.svelte';
+
+const STATES: Record<TokenState, { label: string; tone: Tone }> = {
+  active: { label: 'Active', tone: 'ok' },
+  refreshing: { label: 'Refreshing', tone: 'info' },
+  retrying: { label: 'Retrying', tone: 'warn' },
+  needs_sign_in: { label: 'Needs sign-in', tone: 'danger' },
+  needs_consent: { label: 'Needs consent', tone: 'warn' },
+  secret_expired: { label: 'Secret expired', tone: 'danger' },
+  disconnected: { label: 'Disconnected', tone: 'neutral' },
+};
+
+export function stateLabel(state: TokenState): string {
+  return STATES[state].label;
+}
+
+export function stateTone(state: TokenState): Tone {
+  return STATES[state].tone;
+}
+
+export function accountTypeLabel(type: AccountType): string {
+  return type === 'personal' ? 'Personal' : 'Work';
+}
+
+export function kindLabel(kind: ConnectionKind): string {
+  return kind === 'delegated' ? 'Delegated' : 'Application access';
+}
+
+/** `https://outlook.office.com/IMAP.AccessAsUser.All` reads `IMAP.AccessAsUser.All`. */
+export function shortScope(scope: string): string {
+  const slash = scope.lastIndexOf('/');
+  return slash >= 0 && slash < scope.length - 1 ? scope.slice(slash + 1) : scope;
+}
+
+// Sign-in scopes every connection carries; the compact list leaves them out to keep rows short.
+const IDENTITY = new Set(['openid', 'profile', 'email']);
+
+/** The granted scopes worth showing in a one-line summary. */
+export function compactScopes(granted: readonly string[]): string[] {
+  return granted.filter((scope) => !IDENTITY.has(scope.toLowerCase()));
+}
+
+/** `signed_in_again` reads `Signed in again`. */
+export function humanize(kind: string): string {
+  const words = kind.replaceAll('_', ' ').trim();
+  return words.charAt(0).toUpperCase() + words.slice(1);
+}
