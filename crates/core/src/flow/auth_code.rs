@@ -251,19 +251,19 @@ mod tests {
     fn loopback_targets_follow_the_registered_uri() {
         assert_eq!(
             loopback_target("http://localhost").unwrap(),
-            (0, "/".into(), false)
+            (0, "/".into())
         );
         assert_eq!(
             loopback_target("http://localhost/").unwrap(),
-            (0, "/".into(), true)
+            (0, "/".into())
         );
         assert_eq!(
             loopback_target("http://localhost/callback").unwrap(),
-            (0, "/callback".into(), true)
+            (0, "/callback".into())
         );
         assert_eq!(
             loopback_target("http://localhost:8400/cb").unwrap(),
-            (8400, "/cb".into(), true)
+            (8400, "/cb".into())
         );
         let err = loopback_target("https://app.example.com/cb").unwrap_err();
         assert_eq!(err.field(), Some("redirect_uri"));
