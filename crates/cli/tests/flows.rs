@@ -158,18 +158,16 @@ fn file_contains(path: &Path, needle: &str) -> bool {
 }
 
 fn dir_contains(dir: &Path, needle: &str) -> bool {
-    std::fs::read_dir(dir)
-        .map(|entries| {
-            entries.flatten().any(|e| {
-                let p = e.path();
-                if p.is_dir() {
-                    dir_contains(&p, needle)
-                } else {
-                    file_contains(&p, needle)
-                }
-            })
+    std::fs::read_dir(dir).is_ok_and(|entries| {
+        entries.flatten().any(|e| {
+            let p = e.path();
+            if p.is_dir() {
+                dir_contains(&p, needle)
+            } else {
+                file_contains(&p, needle)
+            }
         })
-        .unwrap_or(false)
+    })
 }
 
 fn stderr(out: &Output) -> String {
