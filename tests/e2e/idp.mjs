@@ -1,0 +1,39 @@
+// Starts the local identity provider (tests/idp) for an end-to-end test and plays the browser leg.
+import { spawn, execFileSync } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { CLI } from './harness.mjs';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+export const fixtures = JSON.parse(readFileSync(join(ROOT, 'tests/idp/fixtures.json'), 'utf8'));
+
+export async function startIdp(env = {}) {
+  const proc = spawn('node', [join(ROOT, 'tests/idp/server.mjs'), '--port', '0'], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
+  const line = await new Promise((ok, fail) => {
+    createInterface({ input: proc.stdout }).once('line', ok);
+    proc.once('exit', (code) => fail(new Error(`identity provider exited with ${code}`)));
+  });
+  const { base } = JSON.parse(line);
+  return {
+    base,
+    stop: () => proc.kill('SIGTERM'),
+    async log() {
+      return (await fetch(`${base}/_control/log`)).json();
+    },
+  };
+}
+
+/** Plays the user's browser: follows redirects from the authorization URL to the last page. */
+export async function browse(url) {
+  const res = await fetch(url, { redirect: 'follow' });
+  return { status: res.status, url: res.url, body: await res.text() };
+}
+
+/** Runs the CLI against a data directory; returns stdout. Secrets go through stdin. */
+export function cli(dataDir, args, input) {
+  return execFileSync(CLI, ['--data-dir', dataDir, ...args], { input: input ?? '', encoding: 'utf8' });
+}
