@@ -22,15 +22,22 @@ pub struct ConnectArgs {
     /// The app registration (name or id)
     #[arg(long)]
     app: String,
+    /// The account to sign in with (pre-fills the browser)
+    #[arg(long)]
+    login_hint: Option<String>,
+    #[command(flatten)]
+    sign_in: SignInArgs,
+}
+
+/// Options shared by `connect` and `reconnect`.
+#[derive(Debug, Args)]
+pub struct SignInArgs {
     /// What the connection may do: read, send, full, full-calendar, mail-programs [default: the app's]
     #[arg(long, value_parser = parse_preset)]
     preset: Option<Preset>,
     /// Sign in to another tenant than the app's (common, organizations, consumers, an ID or domain)
     #[arg(long)]
     tenant: Option<String>,
-    /// The account to sign in with (pre-fills the browser)
-    #[arg(long)]
-    login_hint: Option<String>,
     /// Do not open a browser: print the link on a line starting `open: ` and wait
     #[arg(long)]
     no_browser: bool,
@@ -67,6 +74,31 @@ fn cancel_on_ctrl_c() -> CancellationToken {
     cancel
 }
 
+/// `mailconn reconnect`: sign in again, e.g. with other scopes; the old token stays until the
+/// new sign-in succeeds.
+#[derive(Debug, Args)]
+pub struct ReconnectArgs {
+    /// Connection id or address
+    connection: String,
+    #[command(flatten)]
+    sign_in: SignInArgs,
+}
+
+pub fn reconnect(
+    args: &ReconnectArgs,
+    store: &Store,
+    secrets: &dyn SecretStore,
+    out: Output,
+) -> Result<Exit> {
+    let options = ConnectOptions {
+        preset: args.sign_in.preset,
+        tenant: args.sign_in.tenant.clone(),
+        reconnect: Some(args.connection.clone()),
+        ..ConnectOptions::default()
+    };
+    sign_in(&options, &args.sign_in, store, secrets, out)
+}
+
 pub fn connect(
     args: &ConnectArgs,
     store: &Store,
@@ -75,12 +107,23 @@ pub fn connect(
 ) -> Result<Exit> {
     let options = ConnectOptions {
         registration: args.app.clone(),
-        preset: args.preset,
-        tenant: args.tenant.clone(),
+        preset: args.sign_in.preset,
+        tenant: args.sign_in.tenant.clone(),
         login_hint: args.login_hint.clone(),
         prompt: None,
+        reconnect: None,
     };
-    let prepared = prepare(store, secrets, &options)?;
+    sign_in(&options, &args.sign_in, store, secrets, out)
+}
+
+fn sign_in(
+    options: &ConnectOptions,
+    args: &SignInArgs,
+    store: &Store,
+    secrets: &dyn SecretStore,
+    out: Output,
+) -> Result<Exit> {
+    let prepared = prepare(store, secrets, options)?;
     let http = mailconn_core::http::client();
     let (tokens, identity) = runtime()?.block_on(async {
         let cancel = cancel_on_ctrl_c();

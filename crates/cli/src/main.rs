@@ -54,6 +54,8 @@ enum Command {
     App(app::AppCommand),
     /// Connect a mailbox by signing in (browser with a loopback redirect, or a device code)
     Connect(connect::ConnectArgs),
+    /// Sign in again to a connection, e.g. to change its scopes (`--preset`)
+    Reconnect(connect::ReconnectArgs),
     /// List connections
     List,
     /// Remove a connection and its refresh token
@@ -102,6 +104,9 @@ fn run(cli: &Cli, out: Output) -> Result<Exit, Error> {
         Command::App(cmd) => app::run(cmd, &open_store(&data_dir)?, secrets.as_ref(), out),
         Command::Connect(args) => {
             connect::connect(args, &open_store(&data_dir)?, secrets.as_ref(), out)
+        }
+        Command::Reconnect(args) => {
+            connect::reconnect(args, &open_store(&data_dir)?, secrets.as_ref(), out)
         }
         Command::List => connect::list(&open_store(&data_dir)?, out),
         Command::Disconnect { connection } => {

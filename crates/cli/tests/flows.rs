@@ -605,3 +605,41 @@ fn device_code_is_refused_for_confidential_apps() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("Device code sign-in works only with public apps"));
 }
+
+#[test]
+#[ignore = "needs the test identity provider (node) and a Secret Service: run scripts/test.sh"]
+fn reconnect_changes_scopes_of_the_same_connection() {
+    let env = Env::new(&[]);
+    env.add_app("desktop", "public", "common", None, &["--preset", "read"]);
+    let (_, first) = env.connect("desktop", "alice@contoso.test");
+    let id = first["id"].as_str().unwrap().to_owned();
+    let before = secret_tool_lookup(&format!("refresh-token/{id}")).unwrap();
+
+    let mut c = env.cmd();
+    c.args([
+        "--json",
+        "reconnect",
+        &id,
+        "--preset",
+        "full",
+        "--no-browser",
+    ]);
+    let (out, again) = run_with_browser(c);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(again["id"], first["id"]);
+    assert_eq!(again["created"], false);
+    assert_eq!(again["preset"], "full");
+    assert!(
+        again["scopes_granted"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s.as_str().unwrap().ends_with("Mail.ReadWrite")),
+        "{again:#}"
+    );
+    let after = secret_tool_lookup(&format!("refresh-token/{id}")).unwrap();
+    assert_ne!(
+        before, after,
+        "the new sign-in's refresh token replaced the old one"
+    );
+}

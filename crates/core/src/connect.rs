@@ -33,12 +33,19 @@ pub struct ConnectOptions {
     #[ts(optional)]
     #[serde(default)]
     pub prompt: Option<String>,
+    /// Reconnect (e.g. to change scopes): the sign-in must be this connection's account, and
+    /// its token is replaced only after the new sign-in succeeds.
+    #[ts(optional)]
+    #[serde(default)]
+    pub reconnect: Option<String>,
 }
 
 /// A checked request, ready for a browser or device sign-in.
 #[derive(Debug, Clone)]
 pub struct Prepared {
     pub registration: Registration,
+    /// The connection being reconnected, if any.
+    pub reconnect: Option<Connection>,
     pub preset: Preset,
     pub scopes: Vec<String>,
     pub sign_in: SignIn,
@@ -49,7 +56,17 @@ pub fn prepare(
     secrets: &dyn SecretStore,
     options: &ConnectOptions,
 ) -> Result<Prepared> {
-    let reg = store.find_registration(&options.registration)?;
+    let reconnect = options
+        .reconnect
+        .as_deref()
+        .map(|id| store.get_connection(id))
+        .transpose()?;
+    let registration = reconnect
+        .as_ref()
+        .map_or(options.registration.as_str(), |c| {
+            c.registration_id.as_str()
+        });
+    let reg = store.find_registration(registration)?;
     if !reg.usage.delegated() {
         return Err(Error::invalid(
             "registration",
@@ -62,7 +79,10 @@ pub fn prepare(
             "Add organisation mailboxes to it instead, or choose an app registered for sign-in.",
         ));
     }
-    let preset = options.preset.unwrap_or(reg.preset);
+    let preset = options
+        .preset
+        .or(reconnect.as_ref().map(|c| c.preset))
+        .unwrap_or(reg.preset);
     if preset.is_application() {
         return Err(Error::invalid(
             "preset",
@@ -103,10 +123,14 @@ pub fn prepare(
         registered_redirect_uri: reg.redirect_uri.clone(),
         scopes: scopes.clone(),
         prompt: options.prompt.clone(),
-        login_hint: options.login_hint.clone(),
+        login_hint: options
+            .login_hint
+            .clone()
+            .or_else(|| reconnect.as_ref().map(|c| c.address.clone())),
     };
     Ok(Prepared {
         registration: reg,
+        reconnect,
         preset,
         scopes,
         sign_in,
@@ -121,5 +145,17 @@ pub fn finish(
     tokens: &Tokens,
     identity: &Identity,
 ) -> Result<(Connection, bool)> {
+    if let Some(old) = &prepared.reconnect {
+        if old.account_key != identity.account_key() {
+            return Err(Error::invalid(
+                "login_hint",
+                format!(
+                    "You signed in as {}, but this connection is {}. Nothing was changed.",
+                    identity.address, old.address
+                ),
+            )
+            .with_fix(format!("Sign in again as {}.", old.address)));
+        }
+    }
     save_sign_in(store, secrets, prepared, tokens, identity, Utc::now())
 }

@@ -158,7 +158,12 @@ preset?: Preset,
 /**
  * Overrides the registration's tenant for this sign-in.
  */
-tenant?: string, login_hint?: string, prompt?: string, };
+tenant?: string, login_hint?: string, prompt?: string, 
+/**
+ * Reconnect (e.g. to change scopes): the sign-in must be this connection's account, and
+ * its token is replaced only after the new sign-in succeeds.
+ */
+reconnect?: string, };
 
 export type ConnectionKind = "delegated" | "application";
 
