@@ -40,10 +40,12 @@ ensure_toolchain() {
   fi
 }
 
+# Installs a folder's npm packages at the versions its package-lock.json records. (`npm ci` would
+# be the usual choice, but npm 11 rejects lock files that omit other platforms' optional packages.)
 npm_ci() {
   local dir="$1"
   if [ ! -d "$dir/node_modules" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
-    log "npm ci in ${dir#$ROOT/}"
-    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+    log "npm packages in ${dir#$ROOT/}"
+    (cd "$dir" && npm install --no-save --no-audit --no-fund --loglevel=error)
   fi
 }
