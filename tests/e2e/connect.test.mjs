@@ -64,3 +64,60 @@ test('connect a mailbox by signing in, and see a declined consent explained', as
     idp.stop();
   }
 });
+
+test('a confidential app, the same account twice, and a device-code sign-in', async () => {
+  const idp = await startIdp({ IDP_DEVICE_INTERVAL: '1' });
+  const dataDir = join(mkdtempSync(join(tmpdir(), 'mailconn-e2e-')), 'data');
+  cli(dataDir, ['app', 'add', '--name', 'Web app', '--client-id', fixtures.clients.web.client_id,
+    '--tenant', 'common', '--authority-url', idp.base, '--graph-url', 'http://127.0.0.1:9',
+    '--secret-stdin', '--secret-expires', '2099-01-01', '--preset', 'full'], fixtures.clients.web.secrets[0].value);
+  cli(dataDir, ['app', 'add', '--name', 'Desktop app', '--client-id', fixtures.clients.public.client_id,
+    '--tenant', 'common', '--authority-url', idp.base, '--graph-url', 'http://127.0.0.1:9', '--public']);
+  const app = await startApp({ name: 'connect-more', dataDir });
+  const { browser } = app;
+  const chooseApp = async (name) => (await byTestId(browser, 'connect-registration')).selectByVisibleText(name);
+  try {
+    await (await byTestId(browser, 'nav-connections')).click();
+    for (const expectCreated of ['true', 'false']) {
+      await (await byTestId(browser, 'connect-open')).click();
+      await chooseApp('Web app');
+      const url = await signInFromDialog(browser, 'bob@contoso.test');
+      assert.equal((await browse(url)).status, 200);
+      const result = await byTestId(browser, 'connect-result', 20000);
+      await waitForText(result, /bob@contoso\.test/);
+      assert.equal(await result.getAttribute('data-created'), expectCreated);
+      if (expectCreated === 'false') await byTestId(browser, 'result-updated');
+      await (await byTestId(browser, 'result-done')).click();
+    }
+    const secretSent = (await idp.log()).filter((e) => e.endpoint === 'token' && e.grant_type === 'authorization_code');
+    assert.ok(secretSent.length === 2 && secretSent.every((e) => e.secret_hint === 'Wq1'), 'the confidential app sent its secret');
+
+    await (await byTestId(browser, 'connect-open')).click();
+    await chooseApp('Desktop app');
+    await (await byTestId(browser, 'connect-device')).click();
+    const code = await waitForText(await byTestId(browser, 'device-user-code', 15000), /\S/);
+    await app.screenshot('device-code');
+    const approve = await fetch(`${idp.base}/devicelogin?user_code=${encodeURIComponent(code)}&login_hint=erin%40fabrikam.test`);
+    assert.equal(approve.status, 200);
+    const result = await byTestId(browser, 'connect-result', 30000);
+    await waitForText(result, /erin@fabrikam\.test/);
+    await (await byTestId(browser, 'result-done')).click();
+
+    const rows = await browser.$$('[data-testid="connection-row"]');
+    const addresses = await Promise.all(rows.map((r) => r.getAttribute('data-address')));
+    assert.deepEqual(addresses.sort(), ['bob@contoso.test', 'erin@fabrikam.test']);
+    await app.screenshot('list');
+  } finally {
+    await app.stop();
+    idp.stop();
+  }
+});
+
+async function signInFromDialog(browser, loginHint) {
+  const hint = await byTestId(browser, 'connect-login-hint');
+  await hint.clearValue();
+  await hint.setValue(loginHint);
+  await (await byTestId(browser, 'connect-signin')).click();
+  await byTestId(browser, 'signin-waiting', 15000);
+  return browser.execute((e) => e.value, await byTestId(browser, 'signin-url'));
+}

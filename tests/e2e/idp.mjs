@@ -37,3 +37,17 @@ export async function browse(url) {
 export function cli(dataDir, args, input) {
   return execFileSync(CLI, ['--data-dir', dataDir, ...args], { input: input ?? '', encoding: 'utf8' });
 }
+
+/** Follows redirects by hand until one points at the app's custom scheme; returns that URL. */
+export async function browseToScheme(url, scheme = 'mailconn:') {
+  let next = url;
+  for (let hops = 0; hops < 20; hops++) {
+    const res = await fetch(next, { redirect: 'manual' });
+    const location = res.headers.get('location');
+    if (!location) throw new Error(`no redirect to ${scheme} (HTTP ${res.status}): ${await res.text()}`);
+    const target = new URL(location, next);
+    if (target.protocol === scheme) return target.toString();
+    next = target.toString();
+  }
+  throw new Error('too many redirects');
+}
