@@ -30,6 +30,10 @@ struct Options {
     /// Keep secrets in memory instead of the OS keychain (tests only; nothing persists)
     #[arg(long, env = "MAILCONN_KEYCHAIN", hide = true, default_value = "system")]
     keychain: String,
+
+    /// `mailconn://` links the desktop hands over; a second launch forwards them to the running app
+    #[arg(hide = true)]
+    links: Vec<String>,
 }
 
 /// Starts the app; returns when the last window closes.

@@ -30,7 +30,8 @@ export const AUDIENCES: { id: Audience; label: string; explanation: string }[] =
     id: 'any_organization',
     label: 'Work accounts of any organisation',
     explanation:
-      'People from any Microsoft 365 organisation can sign in, for example a consultant serving several customers.',
+      'People from any Microsoft 365 organisation can sign in, for example a consultant ' +
+      'serving several customers.',
   },
   {
     id: 'any_organization_and_personal',

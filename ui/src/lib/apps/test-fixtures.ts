@@ -84,6 +84,11 @@ export function validate(input: RegistrationInput): ValidationReport {
   const errors: FieldIssue[] = [];
   const warnings: FieldIssue[] = [];
   if (!input.name.trim()) errors.push({ field: 'name', message: 'Give the app a name.' });
+  if (input.audience === 'any_organization_and_personal' && !['global', 'custom'].includes(input.cloud))
+    errors.push({
+      field: 'audience',
+      message: 'Personal Microsoft accounts (Outlook.com, Hotmail) exist only in the global cloud.',
+    });
   if (!GUID.test(input.client_id))
     errors.push({ field: 'client_id', message: 'The Application (client) ID is a GUID.' });
   const generic = ['common', 'organizations', 'consumers'].includes(input.tenant);

@@ -204,6 +204,20 @@ describe('set-up wizard', () => {
     expect(within(byId('permissions')).getByText('Application')).toBeTruthy();
   });
 
+  it('shows a choice core refuses on step 1 as soon as it is made', async () => {
+    handlers();
+    await startWizard();
+    await fireEvent.click(byId('audience-any_organization_and_personal'));
+    await fireEvent.change(byId('cloud-select'), { target: { value: 'china' } });
+    const error = await screen.findByTestId('error-audience');
+    expect(error.textContent).toContain('only in the global cloud');
+    const group = byId('audience-any_organization_and_personal').closest('fieldset');
+    expect(group?.getAttribute('aria-describedby')).toContain(error.id);
+
+    await fireEvent.change(byId('cloud-select'), { target: { value: 'global' } });
+    await vi.waitFor(() => expect(screen.queryByTestId('error-audience')).toBeNull());
+  });
+
   it('shows a client ID error from core next to the field', async () => {
     handlers();
     await startWizard();
@@ -257,6 +271,8 @@ describe('set-up wizard', () => {
     await next();
     expect(calls.create).not.toHaveBeenCalled();
     byId('wizard-step-5');
+    // The blocked save takes the user to the field to fix.
+    await vi.waitFor(() => expect(document.activeElement).toBe(input('field-tenant')));
   });
 
   it('shows errors of earlier steps on step 5 with a way back to the field', async () => {
