@@ -52,6 +52,7 @@ test('connect a mailbox by signing in, and see a declined consent explained', as
     const error = await byTestId(browser, 'connect-error', 20000);
     assert.equal(await error.getAttribute('data-aadsts'), '65004');
     assert.match(await textOf(error), /declined/);
+    assert.match(await textOf(error), /Trace ID[\s\S]*Correlation ID/i, 'support IDs are shown');
     await app.screenshot('declined');
     const tokenRequests = (await idp.log()).filter((e) => e.endpoint === 'token');
     assert.equal(tokenRequests.length, 1, 'the declined sign-in made no token request');

@@ -260,6 +260,31 @@ impl MicrosoftError {
         })
     }
 
+    /// Fills trace ID, correlation ID and timestamp from the description's `Trace ID: ...` lines
+    /// where the fields themselves are absent (authorize redirects carry only the description).
+    #[must_use]
+    pub fn with_ids_from_description(mut self) -> Self {
+        let find = |label: &str| -> Option<String> {
+            let d = self.error_description.as_deref()?;
+            let rest = &d[d.find(label)? + label.len()..];
+            let value = rest
+                .trim_start()
+                .split(|c: char| c == '\r' || c == '\n')
+                .next()?
+                .trim();
+            (!value.is_empty()).then(|| value.to_owned())
+        };
+        let (trace, correlation, timestamp) = (
+            find("Trace ID:"),
+            find("Correlation ID:"),
+            find("Timestamp:"),
+        );
+        self.trace_id = self.trace_id.or(trace);
+        self.correlation_id = self.correlation_id.or(correlation);
+        self.timestamp = self.timestamp.or(timestamp);
+        self
+    }
+
     /// The catalogue entry, from the AADSTS code or, failing that, from the OAuth error name.
     pub fn entry(&self) -> Option<&'static Entry> {
         self.aadsts()
@@ -371,6 +396,19 @@ mod tests {
                 .unwrap()
                 .contains("Directory (tenant) ID")
         );
+    }
+
+    #[test]
+    fn support_ids_are_read_from_a_redirect_description() {
+        let e = MicrosoftError {
+            error: "access_denied".into(),
+            error_description: Some("AADSTS65004: User declined to consent.\r\nTrace ID: t-9\r\nCorrelation ID: c-9\r\nTimestamp: 2026-11-22 10:00:00Z".into()),
+            ..MicrosoftError::default()
+        }
+        .with_ids_from_description();
+        assert_eq!(e.trace_id.as_deref(), Some("t-9"));
+        assert_eq!(e.correlation_id.as_deref(), Some("c-9"));
+        assert_eq!(e.timestamp.as_deref(), Some("2026-11-22 10:00:00Z"));
     }
 
     #[test]

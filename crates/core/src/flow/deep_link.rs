@@ -108,11 +108,14 @@ pub fn parse(raw: &str) -> Result<(String, Callback)> {
         .filter(|s| !s.is_empty())
         .ok_or_else(|| refused("it has no state"))?;
     let callback = if let Some(error) = params.remove("error") {
-        Callback::Error(MicrosoftError {
-            error,
-            error_description: params.remove("error_description"),
-            ..MicrosoftError::default()
-        })
+        Callback::Error(
+            MicrosoftError {
+                error,
+                error_description: params.remove("error_description"),
+                ..MicrosoftError::default()
+            }
+            .with_ids_from_description(),
+        )
     } else {
         let code = params
             .remove("code")

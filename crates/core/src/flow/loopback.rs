@@ -173,7 +173,8 @@ async fn handle(
             trace_id: params.get("trace_id").cloned(),
             correlation_id: params.get("correlation_id").cloned(),
             ..MicrosoftError::default()
-        };
+        }
+        .with_ids_from_description();
         let explained = ms.to_error();
         let _ = sender.send(Callback::Error(ms));
         return page(
