@@ -269,7 +269,7 @@ impl MicrosoftError {
             let rest = &d[d.find(label)? + label.len()..];
             let value = rest
                 .trim_start()
-                .split(|c: char| c == '\r' || c == '\n')
+                .split(['\r', '\n'])
                 .next()?
                 .trim();
             (!value.is_empty()).then(|| value.to_owned())
