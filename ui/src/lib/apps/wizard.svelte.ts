@@ -34,7 +34,7 @@ export const STEPS: { n: StepNumber; label: string; title: string }[] = [
   { n: 4, label: 'Secret', title: 'Create a client secret' },
   { n: 5, label: 'Paste back', title: 'Paste the app’s IDs back here' },
   { n: 6, label: 'Test', title: 'Test the registration' },
-  { n: 7, label: 'Done', title: 'The app is ready' },
+  { n: 7, label: 'Done', title: 'Set-up finished' },
 ];
 
 export function stepLabel(n: StepNumber): string {
