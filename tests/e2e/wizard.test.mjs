@@ -94,7 +94,7 @@ test('the wizard walks a confidential app from choices to a tested registration'
     // 7: done; the registration is listed with its test result.
     await byTestId(browser, 'wizard-done');
     await app.screenshot('step-7-done');
-    await (await byTestId(browser, 'nav-apps')).click();
+    await (await byTestId(browser, 'wizard-close')).click();
     const row = await byTestId(browser, 'registration-row');
     assert.equal(await row.getAttribute('data-name'), 'Contoso mail');
     assert.match(await textOf(row), /passed/i);
