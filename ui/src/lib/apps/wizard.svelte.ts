@@ -82,6 +82,9 @@ const DEFAULT_NAME = 'Mail Connections';
  * come from core; this class only carries them. The client secret is dropped as soon as it is
  * saved or the wizard closes.
  */
+/** The app's custom-scheme redirect URI (core: flow::deep_link::REDIRECT_URI). */
+export const DEEP_LINK_REDIRECT = 'mailconn://auth';
+
 export class WizardState {
   open = $state(false);
   step = $state<StepNumber>(1);
@@ -148,11 +151,19 @@ export class WizardState {
     this.expiry === 'custom' ? this.customExpires : addDays(new Date(), EXPIRY_DAYS[this.expiry]),
   );
 
-  /** Keep the stored redirect URI while the client kind stays the same; otherwise core's default. */
+  /** Desktop apps may receive the sign-in through the app's own mailconn:// link instead. */
+  deepLink = $state(false);
+
+  /**
+   * The deep link when chosen (desktop apps only); else the stored redirect URI while the client
+   * kind stays the same; otherwise core's default.
+   */
   private redirectUri = $derived(
-    this.registration && this.registration.kind === this.kind
-      ? this.registration.redirect_uri
-      : undefined,
+    this.kind === 'public' && this.deepLink
+      ? DEEP_LINK_REDIRECT
+      : this.registration && this.registration.kind === this.kind
+        ? this.registration.redirect_uri
+        : undefined,
   );
 
   planInput = $derived<PlanInput>({
@@ -247,6 +258,7 @@ export class WizardState {
     this.preset = registration.usage === 'application' ? 'application' : registration.preset;
     this.alsoApplication = registration.usage === 'both';
     this.webApp = registration.kind === 'confidential';
+    this.deepLink = registration.redirect_uri === DEEP_LINK_REDIRECT;
     this.cloud = registration.cloud;
     this.authorityUrl = registration.authority_url ?? '';
     this.graphUrl = registration.graph_url ?? '';
@@ -275,6 +287,7 @@ export class WizardState {
     this.preset = 'read';
     this.alsoApplication = false;
     this.webApp = false;
+    this.deepLink = false;
     this.cloud = 'global';
     this.authorityUrl = '';
     this.graphUrl = '';
