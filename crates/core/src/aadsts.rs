@@ -267,11 +267,7 @@ impl MicrosoftError {
         let find = |label: &str| -> Option<String> {
             let d = self.error_description.as_deref()?;
             let rest = &d[d.find(label)? + label.len()..];
-            let value = rest
-                .trim_start()
-                .split(['\r', '\n'])
-                .next()?
-                .trim();
+            let value = rest.trim_start().split(['\r', '\n']).next()?.trim();
             (!value.is_empty()).then(|| value.to_owned())
         };
         let (trace, correlation, timestamp) = (

@@ -1,0 +1,139 @@
+#!/usr/bin/env python3
+"""Measures Mail Connections' speed and memory on this machine and prints a Markdown table.
+
+Run inside a private keyring session after a build:
+    scripts/with-keyring.sh python3 scripts/bench.py [--release]
+It starts the local identity provider (tests/idp) and Xvfb itself. Figures are medians of
+repeated runs; nothing here asserts a time, it only reports.
+"""
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+TARGET = Path(os.environ.get("CARGO_TARGET_DIR", Path.home() / ".cache/mailconn/target"))
+PROFILE = "release" if "--release" in sys.argv else "debug"
+CLI = TARGET / PROFILE / "mailconn"
+APP = TARGET / PROFILE / "mailconn-desktop"
+FIX = json.loads((ROOT / "tests/idp/fixtures.json").read_text())
+
+
+def median_ms(samples):
+    return round(statistics.median(samples) * 1000, 1)
+
+
+def timed(fn, runs):
+    out = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        fn()
+        out.append(time.perf_counter() - t)
+    return out
+
+
+def start_idp():
+    proc = subprocess.Popen(["node", str(ROOT / "tests/idp/server.mjs"), "--port", "0"],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    ready = json.loads(proc.stdout.readline())
+    return proc, ready["base"]
+
+
+def cli(data, *args, stdin=None):
+    return subprocess.run([str(CLI), "--data-dir", data, *args], input=stdin, capture_output=True,
+                          text=True, check=True).stdout
+
+
+def sign_in(data, app, hint):
+    proc = subprocess.Popen([str(CLI), "--data-dir", data, "--json", "connect", "--no-browser",
+                             "--app", app, "--login-hint", hint], stdout=subprocess.PIPE, text=True)
+    url = proc.stdout.readline().removeprefix("open: ").strip()
+    urllib.request.urlopen(url).read()
+    proc.stdout.read()
+    assert proc.wait() == 0
+
+
+def pss_kib(pid):
+    """Proportional set size of a process and all its descendants (WebKit helpers included)."""
+    children = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
+    total = 0
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                total += int(line.split()[1])
+    except OSError:
+        pass
+    return total + sum(pss_kib(int(c)) for c in children)
+
+
+def window_mapped(display):
+    tree = subprocess.run(["xwininfo", "-display", display, "-root", "-tree"], capture_output=True, text=True).stdout
+    return '"Mail Connections"' in tree
+
+
+def app_start(data):
+    xvfb = subprocess.Popen(["Xvfb", "-displayfd", "1", "-screen", "0", "1280x860x24", "-nolisten", "tcp"],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    display = ":" + xvfb.stdout.readline().strip()
+    home = tempfile.mkdtemp()
+    env = {**os.environ, "DISPLAY": display, "HOME": home, "MAILCONN_DATA_DIR": data}
+    t = time.perf_counter()
+    app = subprocess.Popen([str(APP)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    while not window_mapped(display):
+        time.sleep(0.01)
+    mapped = time.perf_counter() - t
+    time.sleep(5)
+    pss = pss_kib(app.pid)
+    app.terminate()
+    app.wait()
+    xvfb.terminate()
+    return mapped, pss
+
+
+def main():
+    idp, base = start_idp()
+    rows = []
+    try:
+        data = tempfile.mkdtemp() + "/data"
+        common = ["--authority-url", base, "--graph-url", "http://127.0.0.1:9"]
+        cli(data, "app", "add", "--name", "desktop", "--client-id", FIX["clients"]["public"]["client_id"],
+            "--tenant", "common", "--public", *common)
+        cli(data, "app", "add", "--name", "web", "--client-id", FIX["clients"]["web"]["client_id"],
+            "--tenant", FIX["tenants"]["contoso"]["id"], "--usage", "both", "--secret-stdin",
+            "--secret-expires", "2099-01-01", *common, stdin=FIX["clients"]["web"]["secrets"][0]["value"])
+
+        rows.append(("`mailconn doctor` (data dir, database, keychain write/read/delete)",
+                     median_ms(timed(lambda: cli(data, "doctor"), 15)), "ms"))
+        rows.append(("`mailconn app list --json`", median_ms(timed(lambda: cli(data, "--json", "app", "list"), 15)), "ms"))
+        rows.append(("`mailconn app test` (discovery + client-credentials token)",
+                     median_ms(timed(lambda: cli(data, "app", "test", "web"), 10)), "ms"))
+        rows.append(("browser sign-in, end to end (CLI, loopback, local provider, keychain write)",
+                     median_ms(timed(lambda: sign_in(data, "desktop", "alice@contoso.test"), 10)), "ms"))
+        for _ in range(2):
+            sign_in(data, "desktop", "bob@contoso.test")
+        rows.append(("`mailconn list --json` (2 connections)", median_ms(timed(lambda: cli(data, "--json", "list"), 15)), "ms"))
+
+        starts, pss = [], []
+        for _ in range(5):
+            s, p = app_start(data)
+            starts.append(s)
+            pss.append(p)
+        rows.append(("desktop app: launch to window mapped (Xvfb)", median_ms(starts), "ms"))
+        rows.append(("desktop app: memory after start, app + WebKit processes (PSS)",
+                     round(statistics.median(pss) / 1024, 1), "MiB"))
+    finally:
+        idp.terminate()
+
+    print(f"| measure ({PROFILE} build, {os.cpu_count()} cores) | median | unit |")
+    print("|---|---|---|")
+    for name, value, unit in rows:
+        print(f"| {name} | {value} | {unit} |")
+
+
+if __name__ == "__main__":
+    main()
