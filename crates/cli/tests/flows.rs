@@ -239,6 +239,32 @@ fn testing_registrations_against_the_identity_provider() {
     assert_eq!(report["ok"], true, "{report:#}");
     assert_eq!(report["steps"][1]["status"], "skipped");
 
+    // An expired secret: Microsoft's AADSTS7000222, explained with the way out.
+    let web = env.idp.fixture("/clients/web/client_id");
+    let key_id = env.idp.fixture("/clients/web/secrets/0/keyId");
+    env.idp.post(
+        &format!("/_control/clients/{web}/secrets/{key_id}/expire"),
+        &serde_json::json!({}),
+    );
+    let expired: Value =
+        serde_json::from_slice(&env.run(&["--json", "app", "test", "good"], None).stdout).unwrap();
+    assert_eq!(
+        expired["steps"][1]["error"]["detail"]["aadsts"], 7000222,
+        "{expired:#}"
+    );
+    assert!(
+        expired["summary"]
+            .as_str()
+            .unwrap()
+            .contains("client secret has expired")
+    );
+    assert!(
+        expired["steps"][1]["error"]["detail"]["fix"]
+            .as_str()
+            .unwrap()
+            .contains("rotate")
+    );
+
     // The text output a person reads, with the stored last result.
     let shown = env.run(&["app", "show", "wrong-secret"], None);
     assert!(
