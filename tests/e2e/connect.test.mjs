@@ -23,8 +23,9 @@ async function signIn(app, loginHint) {
   return url;
 }
 
-test('connect a mailbox by signing in, and see a declined consent explained', async () => {
+test('connect a mailbox by signing in, and see a declined consent explained', async (t) => {
   const idp = await startIdp();
+  t.after(() => idp.stop());
   const dataDir = join(mkdtempSync(join(tmpdir(), 'mailconn-e2e-')), 'data');
   cli(dataDir, ['app', 'add', '--name', 'Desktop app', '--client-id', fixtures.clients.public.client_id,
     '--tenant', 'common', '--authority-url', idp.base, '--graph-url', 'http://127.0.0.1:9', '--public', '--preset', 'read']);
@@ -63,12 +64,12 @@ test('connect a mailbox by signing in, and see a declined consent explained', as
     assert.doesNotMatch(app.logs(), /refresh_token=|"refresh_token":"[^[]/, 'no refresh token in the log');
   } finally {
     await app.stop();
-    idp.stop();
   }
 });
 
-test('a confidential app, the same account twice, and a device-code sign-in', async () => {
+test('a confidential app, the same account twice, and a device-code sign-in', async (t) => {
   const idp = await startIdp({ IDP_DEVICE_INTERVAL: '1' });
+  t.after(() => idp.stop());
   const dataDir = join(mkdtempSync(join(tmpdir(), 'mailconn-e2e-')), 'data');
   cli(dataDir, ['app', 'add', '--name', 'Web app', '--client-id', fixtures.clients.web.client_id,
     '--tenant', 'common', '--authority-url', idp.base, '--graph-url', 'http://127.0.0.1:9',
@@ -112,7 +113,6 @@ test('a confidential app, the same account twice, and a device-code sign-in', as
     await app.screenshot('list');
   } finally {
     await app.stop();
-    idp.stop();
   }
 });
 

@@ -10,8 +10,9 @@ import { join } from 'node:path';
 import { APP, startApp, byTestId, waitForText } from './harness.mjs';
 import { startIdp, browseToScheme, cli, fixtures } from './idp.mjs';
 
-test('a mailconn:// redirect reaches the running app; forged ones are ignored', async () => {
+test('a mailconn:// redirect reaches the running app; forged ones are ignored', async (t) => {
   const idp = await startIdp();
+  t.after(() => idp.stop());
   const dataDir = join(mkdtempSync(join(tmpdir(), 'mailconn-e2e-')), 'data');
   cli(dataDir, ['app', 'add', '--name', 'Deep link app', '--client-id', fixtures.clients.public.client_id,
     '--tenant', 'common', '--authority-url', idp.base, '--graph-url', 'http://127.0.0.1:9', '--public',
@@ -54,6 +55,5 @@ test('a mailconn:// redirect reaches the running app; forged ones are ignored', 
     assert.equal(tokens.length, 1, 'only the real redirect was redeemed');
   } finally {
     await app.stop();
-    idp.stop();
   }
 });

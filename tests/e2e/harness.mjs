@@ -14,6 +14,17 @@ const CARGO_TARGET = process.env.CARGO_TARGET_DIR ?? join(process.env.HOME ?? ''
 export const APP = process.env.MAILCONN_APP ?? join(CARGO_TARGET, 'debug/mailconn-desktop');
 export const CLI = process.env.MAILCONN_CLI ?? join(CARGO_TARGET, 'debug/mailconn');
 
+/** Every helper process a test started; killed when the test process exits, whatever happens. */
+const children = new Set();
+export function track(proc) {
+  children.add(proc);
+  proc.once('exit', () => children.delete(proc));
+  return proc;
+}
+process.once('exit', () => {
+  for (const proc of children) proc.kill('SIGKILL');
+});
+
 /** A free TCP port on 127.0.0.1. */
 export function freePort() {
   return new Promise((ok, fail) => {
@@ -43,9 +54,9 @@ async function waitForPort(port, ms = 15000) {
 /** Starts Xvfb on a free display number; resolves to { display, stop }. */
 export function startXvfb() {
   return new Promise((ok, fail) => {
-    const proc = spawn('Xvfb', ['-displayfd', '3', '-screen', '0', '1280x860x24', '-nolisten', 'tcp'], {
+    const proc = track(spawn('Xvfb', ['-displayfd', '3', '-screen', '0', '1280x860x24', '-nolisten', 'tcp'], {
       stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
-    });
+    }));
     let out = '';
     proc.stdio[3].on('data', (d) => {
       out += d;
@@ -68,28 +79,39 @@ export async function startApp({ env = {}, args = [], dataDir, name = 'app' } = 
   const port = await freePort();
   const nativePort = await freePort();
   const driverLog = [];
-  const driver = spawn('tauri-driver', ['--port', String(port), '--native-port', String(nativePort),
+  const driver = track(spawn('tauri-driver', ['--port', String(port), '--native-port', String(nativePort),
     '--native-driver', process.env.WEBKIT_WEBDRIVER ?? '/usr/bin/WebKitWebDriver'], {
     env: { ...process.env, DISPLAY: xvfb.display, HOME: home, MAILCONN_DATA_DIR: dataDir,
       MAILCONN_LOG: process.env.MAILCONN_LOG ?? 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  }));
   driver.stdout.on('data', (d) => driverLog.push(String(d)));
   driver.stderr.on('data', (d) => driverLog.push(String(d)));
   let browser;
   try {
+    // tauri-driver forwards to WebKitWebDriver, which starts a moment later on the native port.
     await waitForPort(port);
-    browser = await remote({
-      hostname: '127.0.0.1',
-      port,
-      logLevel: 'warn',
-      connectionRetryCount: 0,
-      capabilities: {
-        browserName: 'wry',
-        'wdio:enforceWebDriverClassic': true,
-        'tauri:options': { application: APP, args },
-      },
-    });
+    await waitForPort(nativePort);
+    // A loaded machine can be slow to bring WebKitWebDriver up: one retry before giving up.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        browser = await remote({
+          hostname: '127.0.0.1',
+          port,
+          logLevel: 'warn',
+          connectionRetryCount: 0,
+          capabilities: {
+            browserName: 'wry',
+            'wdio:enforceWebDriverClassic': true,
+            'tauri:options': { application: APP, args },
+          },
+        });
+        break;
+      } catch (e) {
+        if (attempt >= 2) throw e;
+        await new Promise((r) => setTimeout(r, 1500));
+      }
+    }
   } catch (e) {
     driver.kill('SIGTERM');
     xvfb.stop();

@@ -3,16 +3,16 @@ import { spawn, execFileSync } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { CLI } from './harness.mjs';
+import { CLI, track } from './harness.mjs';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 export const fixtures = JSON.parse(readFileSync(join(ROOT, 'tests/idp/fixtures.json'), 'utf8'));
 
 export async function startIdp(env = {}) {
-  const proc = spawn('node', [join(ROOT, 'tests/idp/server.mjs'), '--port', '0'], {
+  const proc = track(spawn('node', [join(ROOT, 'tests/idp/server.mjs'), '--port', '0'], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'ignore'],
-  });
+  }));
   const line = await new Promise((ok, fail) => {
     createInterface({ input: proc.stdout }).once('line', ok);
     proc.once('exit', (code) => fail(new Error(`identity provider exited with ${code}`)));

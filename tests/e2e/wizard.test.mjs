@@ -13,8 +13,9 @@ async function fill(browser, id, value) {
   return el;
 }
 
-test('the wizard walks a confidential app from choices to a tested registration', async () => {
+test('the wizard walks a confidential app from choices to a tested registration', async (t) => {
   const idp = await startIdp();
+  t.after(() => idp.stop());
   const app = await startApp({ name: 'wizard' });
   const { browser } = app;
   const next = async () => (await byTestId(browser, 'wizard-next')).click();
@@ -102,6 +103,5 @@ test('the wizard walks a confidential app from choices to a tested registration'
     assert.doesNotMatch(app.logs(), /Wq18Q~/, 'the secret never reaches the log');
   } finally {
     await app.stop();
-    idp.stop();
   }
 });
