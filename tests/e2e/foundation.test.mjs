@@ -22,6 +22,10 @@ test('empty dashboard with a healthy keychain', async () => {
     for (const [nav, marker] of [['nav-apps', 'apps-empty'], ['nav-settings', 'doctor-checks'], ['nav-connections', 'setup-app']]) {
       await (await byTestId(browser, nav)).click();
       await byTestId(browser, marker);
+      if (nav === 'nav-settings') {
+        await waitForText(await byTestId(browser, 'check-keychain'), /stored and read/);
+        await app.screenshot('settings');
+      }
     }
     await (await byTestId(browser, 'setup-app')).click();
     await byTestId(browser, 'apps-empty');
