@@ -179,3 +179,137 @@ pub async fn test(
     )?;
     Ok(report)
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::NaiveDate;
+
+    use super::*;
+    use crate::cloud::CloudId;
+    use crate::registration::{Audience, ClientKind, Usage};
+    use crate::scopes::Preset;
+    use crate::secret::MemoryStore;
+
+    const VALUE: &str = "Abc8Q~abcdefghijklmnopqrstuvwxyz0123456";
+
+    fn input(name: &str, secret: Option<&str>) -> RegistrationInput {
+        RegistrationInput {
+            name: name.into(),
+            client_id: "0d3b2f3a-1c2b-4c5d-9e8f-123456789abc".into(),
+            kind: ClientKind::Confidential,
+            tenant: "contoso.onmicrosoft.com".into(),
+            cloud: CloudId::Global,
+            authority_url: None,
+            graph_url: None,
+            usage: Usage::Delegated,
+            audience: Audience::AnyOrganization,
+            preset: Preset::Read,
+            redirect_uri: None,
+            secret: secret.map(Sensitive::from),
+            secret_expires: NaiveDate::from_ymd_opt(2099, 1, 1),
+            secret_label: None,
+        }
+    }
+
+    fn stored(secrets: &MemoryStore, id: &str) -> Option<String> {
+        secrets
+            .get(&secret_key(id))
+            .unwrap()
+            .map(|s| s.expose().clone())
+    }
+
+    #[test]
+    fn the_secret_goes_to_the_keychain_and_only_its_hint_to_sqlite() {
+        let (store, secrets) = (Store::open_in_memory().unwrap(), MemoryStore::new());
+        let (reg, _) = create(&store, &secrets, &input("a", Some(VALUE)), Utc::now()).unwrap();
+        assert_eq!(stored(&secrets, &reg.id).as_deref(), Some(VALUE));
+        assert!(reg.has_secret);
+        assert_eq!(reg.secret_hint.as_deref(), Some("Abc"));
+        let dump: String = store
+            .conn()
+            .query_row("SELECT group_concat(quote(r.name) || quote(r.secret_hint) || quote(r.client_id)) FROM registrations r", [], |r| r.get(0))
+            .unwrap();
+        assert!(!dump.contains("abcdefghij"), "{dump}");
+
+        let err = create(&store, &secrets, &input("a", Some(VALUE)), Utc::now()).unwrap_err();
+        assert_eq!(err.code(), ErrorCode::Conflict);
+        assert_eq!(err.field(), Some("name"));
+        assert_eq!(
+            secrets.len(),
+            1,
+            "a refused registration leaves no secret behind"
+        );
+    }
+
+    #[test]
+    fn editing_replaces_or_keeps_the_secret() {
+        let (store, secrets) = (Store::open_in_memory().unwrap(), MemoryStore::new());
+        let (reg, _) = create(&store, &secrets, &input("a", Some(VALUE)), Utc::now()).unwrap();
+
+        let (kept, _) = update(
+            &store,
+            &secrets,
+            &reg.id,
+            &input("renamed", None),
+            Utc::now(),
+        )
+        .unwrap();
+        assert_eq!(kept.name, "renamed");
+        assert_eq!(
+            stored(&secrets, &reg.id).as_deref(),
+            Some(VALUE),
+            "no new secret: the stored one stays"
+        );
+        assert_eq!(kept.secret_hint.as_deref(), Some("Abc"));
+
+        let new = "Xyz9Q~zyxwvutsrqponmlkjihgfedcba9876543";
+        let (replaced, _) = update(
+            &store,
+            &secrets,
+            &reg.id,
+            &input("renamed", Some(new)),
+            Utc::now(),
+        )
+        .unwrap();
+        assert_eq!(stored(&secrets, &reg.id).as_deref(), Some(new));
+        assert_eq!(replaced.secret_hint.as_deref(), Some("Xyz"));
+        assert_eq!(secrets.len(), 1, "the staging entry is gone");
+
+        let mut public = input("renamed", None);
+        public.kind = ClientKind::Public;
+        public.secret_expires = None;
+        let (public, _) = update(&store, &secrets, &reg.id, &public, Utc::now()).unwrap();
+        assert!(!public.has_secret);
+        assert!(secrets.is_empty(), "a public client keeps no secret");
+    }
+
+    #[test]
+    fn deleting_an_app_with_connections_needs_cascade() {
+        let (store, secrets) = (Store::open_in_memory().unwrap(), MemoryStore::new());
+        let (reg, _) = create(&store, &secrets, &input("a", Some(VALUE)), Utc::now()).unwrap();
+        store
+            .conn()
+            .execute(
+                "INSERT INTO connections (id, registration_id, kind, account_key, address, account_type, preset, \
+                 scopes_requested, scopes_granted, state, created_at, updated_at) \
+                 VALUES ('c1', ?1, 'delegated', 't.o', 'a@b.c', 'work', 'read', '', '', 'active', ?2, ?2)",
+                rusqlite::params![reg.id, Utc::now()],
+            )
+            .unwrap();
+        let rt = SecretKey::new(SecretKind::RefreshToken, "c1");
+        secrets.set(&rt, &Sensitive::from("rt")).unwrap();
+
+        let err = delete(&store, &secrets, "a", false).unwrap_err();
+        assert_eq!(err.code(), ErrorCode::Conflict);
+        assert_eq!(err.message(), "1 connection uses \"a\".");
+        assert!(store.find_registration("a").is_ok(), "nothing was deleted");
+
+        delete(&store, &secrets, "a", true).unwrap();
+        assert!(store.find_registration("a").is_err());
+        assert!(store.list_connections().unwrap().is_empty());
+        assert!(
+            secrets.is_empty(),
+            "client secret and refresh token are gone"
+        );
+    }
+}
