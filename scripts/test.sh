@@ -22,7 +22,7 @@ log "Rust tests (inside a private D-Bus session with an unlocked GNOME Keyring)"
 "$ROOT/scripts/with-keyring.sh" cargo test --workspace --locked -- --include-ignored
 
 log "test identity provider self-tests"
-node --test tests/idp/
+node --test --test-timeout=120000 tests/idp/
 
 log "end-to-end tests of the real app"
 cargo build -p mailconn-desktop -p mailconn-cli --locked

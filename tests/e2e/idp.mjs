@@ -8,23 +8,37 @@ import { CLI, track } from './harness.mjs';
 const ROOT = resolve(import.meta.dirname, '../..');
 export const fixtures = JSON.parse(readFileSync(join(ROOT, 'tests/idp/fixtures.json'), 'utf8'));
 
+/** A start takes well under a second; one that takes longer has hung and is retried once. */
+const START_TIMEOUT_MS = 15000;
+
 export async function startIdp(env = {}) {
-  const proc = track(spawn('node', [join(ROOT, 'tests/idp/server.mjs'), '--port', '0'], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'ignore'],
-  }));
-  const line = await new Promise((ok, fail) => {
-    createInterface({ input: proc.stdout }).once('line', ok);
-    proc.once('exit', (code) => fail(new Error(`identity provider exited with ${code}`)));
-  });
-  const { base } = JSON.parse(line);
-  return {
-    base,
-    stop: () => proc.kill('SIGTERM'),
-    async log() {
-      return (await fetch(`${base}/_control/log`)).json();
-    },
-  };
+  for (let attempt = 1; ; attempt++) {
+    const proc = track(spawn('node', [join(ROOT, 'tests/idp/server.mjs'), '--port', '0'], {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }));
+    let timer;
+    const line = await Promise.race([
+      new Promise((ok, fail) => {
+        createInterface({ input: proc.stdout }).once('line', ok);
+        proc.once('exit', (code) => fail(new Error(`identity provider exited with ${code}`)));
+      }),
+      new Promise((ok) => { timer = setTimeout(() => ok(null), START_TIMEOUT_MS); }),
+    ]).finally(() => clearTimeout(timer));
+    if (line === null) {
+      proc.kill('SIGKILL');
+      if (attempt >= 2) throw new Error('the identity provider did not start');
+      continue;
+    }
+    const { base } = JSON.parse(line);
+    return {
+      base,
+      stop: () => proc.kill('SIGTERM'),
+      async log() {
+        return (await fetch(`${base}/_control/log`)).json();
+      },
+    };
+  }
 }
 
 /** Plays the user's browser: follows redirects from the authorization URL to the last page. */

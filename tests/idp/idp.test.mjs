@@ -20,8 +20,20 @@ const APP_PORT = 43917; // the app's loopback listener; nothing listens, the bro
 
 // ---- helpers ---------------------------------------------------------------------------------
 
-/** Starts the provider; resolves once its ready line is read. */
-function startIdp({ env = {}, port = 0 } = {}) {
+/** How long a start may take before it counts as hung (a start takes well under a second). */
+const START_TIMEOUT_MS = 15000;
+
+/** Starts the provider; resolves once its ready line is read. A start that hangs is retried once. */
+async function startIdp(options = {}) {
+  try {
+    return await startOnce(options);
+  } catch (e) {
+    if (!e.hung) throw e;
+    return startOnce(options);
+  }
+}
+
+function startOnce({ env = {}, port = 0 } = {}) {
   return new Promise((resolve, reject) => {
     const proc = spawn(process.execPath, [SERVER, '--port', String(port)], {
       env: { ...process.env, IDP_DEVICE_INTERVAL: '1', ...env },
@@ -29,9 +41,14 @@ function startIdp({ env = {}, port = 0 } = {}) {
     });
     let stderr = '';
     proc.stderr.on('data', (d) => { stderr += d; });
+    const timer = setTimeout(() => {
+      proc.kill('SIGKILL');
+      reject(Object.assign(new Error(`idp did not start within ${START_TIMEOUT_MS} ms: ${stderr}`), { hung: true }));
+    }, START_TIMEOUT_MS);
     const lines = createInterface({ input: proc.stdout });
     const extra = [];
     lines.once('line', (line) => {
+      clearTimeout(timer);
       const ready = JSON.parse(line);
       lines.on('line', (l) => extra.push(l));
       const exited = new Promise((r) => proc.once('exit', (code, signal) => r({ code, signal })));
@@ -43,7 +60,10 @@ function startIdp({ env = {}, port = 0 } = {}) {
         },
       });
     });
-    proc.once('exit', (code) => reject(new Error(`idp exited with ${code}: ${stderr}`)));
+    proc.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`idp exited with ${code}: ${stderr}`));
+    });
   });
 }
 

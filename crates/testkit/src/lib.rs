@@ -17,6 +17,9 @@ pub fn repo_root() -> PathBuf {
         .expect("repository root")
 }
 
+/// A start normally takes well under a second; one that takes this long has hung.
+const START_TIMEOUT: Duration = Duration::from_secs(15);
+
 /// A running identity provider; stopped when dropped.
 #[derive(Debug)]
 pub struct Idp {
@@ -32,8 +35,15 @@ impl Idp {
         Self::start_on(0, env)
     }
 
-    /// Starts on a given port (to restart "the same" provider after stopping it).
+    /// Starts on a given port (to restart "the same" provider after stopping it). A start that
+    /// hangs (it normally takes well under a second) is retried once.
     pub fn start_on(port: u16, env: &[(&str, &str)]) -> Self {
+        Self::try_start(port, env).unwrap_or_else(|| {
+            Self::try_start(port, env).expect("the identity provider did not start")
+        })
+    }
+
+    fn try_start(port: u16, env: &[(&str, &str)]) -> Option<Self> {
         let root = repo_root();
         let mut cmd = Command::new("node");
         cmd.arg(root.join("tests/idp/server.mjs"))
@@ -52,10 +62,17 @@ impl Idp {
             .spawn()
             .expect("node is installed by scripts/setup.sh test");
         let stdout = child.stdout.take().expect("piped stdout");
-        let mut line = String::new();
-        BufReader::new(stdout)
-            .read_line(&mut line)
-            .expect("read the ready line");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            let _ = BufReader::new(stdout).read_line(&mut line);
+            let _ = tx.send(line);
+        });
+        let Ok(line) = rx.recv_timeout(START_TIMEOUT) else {
+            let _ = child.kill();
+            let _ = child.wait();
+            return None;
+        };
         let ready: Value = serde_json::from_str(line.trim())
             .unwrap_or_else(|e| panic!("idp ready line {line:?}: {e}"));
         let port = u16::try_from(ready["port"].as_u64().expect("port")).expect("port fits");
@@ -64,12 +81,12 @@ impl Idp {
             &std::fs::read_to_string(root.join("tests/idp/fixtures.json")).expect("fixtures.json"),
         )
         .expect("fixtures JSON");
-        Self {
+        Some(Self {
             child,
             base,
             port,
             fixtures,
-        }
+        })
     }
 
     /// A fixture value by JSON pointer, e.g. `/clients/public/client_id`.
