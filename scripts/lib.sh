@@ -26,7 +26,7 @@ apt_ensure() {
 
 APP_PACKAGES=(build-essential pkg-config curl ca-certificates file libwebkit2gtk-4.1-dev libssl-dev
   libayatana-appindicator3-dev librsvg2-dev libxdo-dev libdbus-1-dev libsecret-1-0 gnome-keyring dbus
-  dbus-x11)
+  dbus-x11 desktop-file-utils xdg-utils)
 TEST_PACKAGES=(xvfb webkit2gtk-driver libsecret-tools imagemagick x11-utils)
 
 ensure_toolchain() {
