@@ -93,6 +93,11 @@ impl Env {
         out
     }
 
+    /// `mailconn --json app test NAME`, parsed.
+    fn test_app(&self, name: &str) -> Value {
+        serde_json::from_slice(&self.run(&["--json", "app", "test", name], None).stdout).unwrap()
+    }
+
     fn web_secret(&self) -> String {
         self.idp.fixture("/clients/web/secrets/0/value")
     }
@@ -234,8 +239,7 @@ fn testing_registrations_against_the_identity_provider() {
     );
     assert!(step["error"]["detail"]["correlation_id"].is_string());
 
-    let public = env.run(&["--json", "app", "test", "desktop"], None);
-    let report: Value = serde_json::from_slice(&public.stdout).unwrap();
+    let report = env.test_app("desktop");
     assert_eq!(report["ok"], true, "{report:#}");
     assert_eq!(report["steps"][1]["status"], "skipped");
 
@@ -246,8 +250,7 @@ fn testing_registrations_against_the_identity_provider() {
         &format!("/_control/clients/{web}/secrets/{key_id}/expire"),
         &serde_json::json!({}),
     );
-    let expired: Value =
-        serde_json::from_slice(&env.run(&["--json", "app", "test", "good"], None).stdout).unwrap();
+    let expired: Value = env.test_app("good");
     assert_eq!(
         expired["steps"][1]["error"]["detail"]["aadsts"], 7000222,
         "{expired:#}"
@@ -302,8 +305,7 @@ fn unknown_client_and_unknown_tenant_are_explained() {
         Some(&env.web_secret()),
     );
     assert!(out.status.success(), "{}", stderr(&out));
-    let report: Value =
-        serde_json::from_slice(&env.run(&["--json", "app", "test", "ghost"], None).stdout).unwrap();
+    let report: Value = env.test_app("ghost");
     assert_eq!(
         report["steps"][1]["error"]["detail"]["aadsts"], 700016,
         "{report:#}"
@@ -322,11 +324,7 @@ fn unknown_client_and_unknown_tenant_are_explained() {
         Some(&env.web_secret()),
         &["--usage", "both"],
     );
-    let report: Value = serde_json::from_slice(
-        &env.run(&["--json", "app", "test", "elsewhere"], None)
-            .stdout,
-    )
-    .unwrap();
+    let report = env.test_app("elsewhere");
     assert_eq!(report["steps"][0]["status"], "failed", "{report:#}");
     assert_eq!(report["steps"][0]["error"]["detail"]["aadsts"], 90002);
     assert!(
