@@ -7,6 +7,7 @@ use mailconn_core::connection::Connection;
 use mailconn_core::doctor::{CheckStatus, DoctorReport};
 use mailconn_core::registration::Registration;
 use mailconn_core::registration::check::{StepStatus, TestReport};
+use mailconn_core::store::enum_text;
 use serde::Serialize;
 
 #[derive(Debug, Clone, Copy)]
@@ -136,7 +137,7 @@ impl Output {
                 "{:<24} {:<38} {:<13} {:<14} {}",
                 r.name,
                 r.client_id,
-                enum_text(&r.kind),
+                enum_text(r.kind),
                 r.tenant,
                 r.secret_expires
                     .map_or_else(|| "-".to_owned(), |d| d.to_string())
@@ -151,14 +152,14 @@ impl Output {
         }
         println!("{} ({})", r.name, r.id);
         println!("  client ID:     {}", r.client_id);
-        println!("  kind:          {}", enum_text(&r.kind));
+        println!("  kind:          {}", enum_text(r.kind));
         println!("  tenant:        {}", r.tenant);
         println!("  cloud:         {}", r.cloud.as_str());
         if let (Some(a), Some(g)) = (&r.authority_url, &r.graph_url) {
             println!("  authority:     {a}");
             println!("  graph:         {g}");
         }
-        println!("  usage:         {}", enum_text(&r.usage));
+        println!("  usage:         {}", enum_text(r.usage));
         println!("  account types: {}", r.audience.portal_label());
         println!("  preset:        {}", r.preset.as_str());
         println!("  redirect URI:  {}", r.redirect_uri);
@@ -209,13 +210,6 @@ impl Output {
     }
 }
 
-fn enum_text(v: &impl Serialize) -> String {
-    serde_json::to_value(v)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default()
-}
-
 impl Output {
     /// The authorization link, on a line of its own that scripts and tests can find.
     pub fn open_line(url: &str) {
@@ -251,8 +245,8 @@ impl Output {
             None => println!("{} ({})", c.address, c.id),
         }
         println!("  app:      {}", c.registration_name);
-        println!("  account:  {}", enum_text(&c.account_type));
-        println!("  state:    {}", enum_text(&c.state));
+        println!("  account:  {}", enum_text(c.account_type));
+        println!("  state:    {}", enum_text(c.state));
         println!("  granted:  {}", c.scopes_granted.join(" "));
         if !c.scopes_missing.is_empty() {
             println!("  MISSING:  {}", c.scopes_missing.join(" "));
@@ -280,8 +274,8 @@ impl Output {
                 "{:<36} {:<32} {:<10} {:<12} {}",
                 c.id,
                 c.address,
-                enum_text(&c.kind),
-                enum_text(&c.state),
+                enum_text(c.kind),
+                enum_text(c.state),
                 c.registration_name
             );
         }

@@ -165,16 +165,6 @@ pub fn check_keychain(secrets: &dyn SecretStore) -> Check {
     }
 }
 
-impl Error {
-    fn with_fix_if_missing(self, fix: &str) -> Self {
-        if self.detail().and_then(|d| d.fix.as_ref()).is_some() {
-            self
-        } else {
-            self.with_fix(fix)
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -128,6 +128,16 @@ impl Error {
         self
     }
 
+    /// Adds a fix unless the error already carries a more specific one.
+    #[must_use]
+    pub fn with_fix_if_missing(self, fix: &str) -> Self {
+        if self.detail().and_then(|d| d.fix.as_ref()).is_some() {
+            self
+        } else {
+            self.with_fix(fix)
+        }
+    }
+
     #[must_use]
     pub fn with_source(mut self, source: impl std::error::Error + Send + Sync + 'static) -> Self {
         self.0.source = Some(Box::new(source));

@@ -29,7 +29,7 @@ CREATE TABLE connections (
 use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, Row, params};
 
-use super::Store;
+use super::{Store, enum_from, enum_text};
 use crate::connection::{Connection, ConnectionKind, TokenState, not_found};
 use crate::error::Result;
 use crate::flow::identity::AccountType;
@@ -59,19 +59,6 @@ pub struct NewConnection<'a> {
 const COLUMNS: &str = "c.id, c.registration_id, r.name, c.kind, c.account_key, c.address, c.display_name, c.tenant_id, \
     c.account_type, c.preset, c.scopes_requested, c.scopes_granted, c.has_refresh_token, c.state, c.state_reason, \
     c.created_at, c.updated_at, c.last_refresh_at, c.access_expires_at";
-
-fn enum_text<T: serde::Serialize>(v: T) -> String {
-    serde_json::to_value(v)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .expect("enum as string")
-}
-
-fn enum_from<T: serde::de::DeserializeOwned>(s: String) -> rusqlite::Result<T> {
-    serde_json::from_value(serde_json::Value::String(s)).map_err(|e| {
-        rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
-    })
-}
 
 fn words(s: &str) -> Vec<String> {
     s.split_whitespace().map(str::to_owned).collect()

@@ -21,12 +21,25 @@ use crate::error::Result;
 const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Every migration of every table, oldest first. Append only: a released step never changes.
+const MIGRATIONS: &[&str] = &[registrations::V1, connections::V1, events::V1];
+
 fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![
-        M::up(registrations::V1),
-        M::up(connections::V1),
-        M::up(events::V1),
-    ])
+    Migrations::new(MIGRATIONS.iter().map(|sql| M::up(sql)).collect())
+}
+
+/// A unit-like enum's serde name (`confidential`, `full-calendar`), as stored in a TEXT column.
+pub fn enum_text<T: serde::Serialize>(value: T) -> String {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::String(s)) => s,
+        other => panic!("not a unit-like enum: {other:?}"),
+    }
+}
+
+/// Reads back what [`enum_text`] stored.
+pub(crate) fn enum_from<T: serde::de::DeserializeOwned>(text: String) -> rusqlite::Result<T> {
+    serde_json::from_value(serde_json::Value::String(text)).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
+    })
 }
 
 /// The database, shared by the app's threads.
@@ -77,9 +90,9 @@ impl Store {
     }
 }
 
-/// The latest schema version this build knows.
+/// The latest schema version this build knows: one per migration.
 pub fn latest_schema_version() -> u32 {
-    3
+    u32::try_from(MIGRATIONS.len()).expect("fewer than 2^32 migrations")
 }
 
 #[cfg(test)]

@@ -31,7 +31,7 @@ CREATE TABLE registrations (
 use chrono::{DateTime, NaiveDate, Utc};
 use rusqlite::{OptionalExtension, Row, params};
 
-use super::Store;
+use super::{Store, enum_from, enum_text};
 use crate::cloud::CloudId;
 use crate::error::{Error, ErrorCode, Result};
 use crate::registration::{Audience, ClientKind, LastTest, Registration, Usage, Valid};
@@ -51,19 +51,6 @@ pub struct SecretMeta {
     pub expires: Option<NaiveDate>,
 }
 
-fn text<T: serde::Serialize>(v: T) -> String {
-    serde_json::to_value(v)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .expect("enum as string")
-}
-
-fn parse<T: serde::de::DeserializeOwned>(s: &str) -> rusqlite::Result<T> {
-    serde_json::from_value(serde_json::Value::String(s.to_owned())).map_err(|e| {
-        rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
-    })
-}
-
 fn from_row(row: &Row<'_>) -> rusqlite::Result<Registration> {
     let last_test = match row.get::<_, Option<DateTime<Utc>>>(16)? {
         Some(at) => Some(LastTest {
@@ -77,14 +64,14 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<Registration> {
         id: row.get(0)?,
         name: row.get(1)?,
         client_id: row.get(2)?,
-        kind: parse::<ClientKind>(&row.get::<_, String>(3)?)?,
+        kind: enum_from::<ClientKind>(row.get(3)?)?,
         tenant: row.get(4)?,
-        cloud: parse::<CloudId>(&row.get::<_, String>(5)?)?,
+        cloud: enum_from::<CloudId>(row.get(5)?)?,
         authority_url: row.get(6)?,
         graph_url: row.get(7)?,
-        usage: parse::<Usage>(&row.get::<_, String>(8)?)?,
-        audience: parse::<Audience>(&row.get::<_, String>(9)?)?,
-        preset: parse::<Preset>(&row.get::<_, String>(10)?)?,
+        usage: enum_from::<Usage>(row.get(8)?)?,
+        audience: enum_from::<Audience>(row.get(9)?)?,
+        preset: enum_from::<Preset>(row.get(10)?)?,
         redirect_uri: row.get(11)?,
         has_secret: row.get(12)?,
         secret_label: row.get(13)?,
@@ -130,9 +117,9 @@ impl Store {
                  audience, preset, redirect_uri, has_secret, secret_label, secret_hint, secret_expires, created_at, updated_at) \
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?17)",
                 params![
-                    id, v.name, v.client_id, text(v.kind), v.tenant, v.cloud.id.as_str(),
+                    id, v.name, v.client_id, enum_text(v.kind), v.tenant, v.cloud.id.as_str(),
                     custom.then_some(&v.cloud.authority), custom.then_some(&v.cloud.graph),
-                    text(v.usage), text(v.audience), v.preset.as_str(), v.redirect_uri,
+                    enum_text(v.usage), enum_text(v.audience), v.preset.as_str(), v.redirect_uri,
                     secret.present, secret.label, secret.hint, secret.expires, now,
                 ],
             )
@@ -155,9 +142,9 @@ impl Store {
                 "UPDATE registrations SET name = ?2, client_id = ?3, kind = ?4, tenant = ?5, cloud = ?6, authority_url = ?7, \
                  graph_url = ?8, usage = ?9, audience = ?10, preset = ?11, redirect_uri = ?12, updated_at = ?13 WHERE id = ?1",
                 params![
-                    id, v.name, v.client_id, text(v.kind), v.tenant, v.cloud.id.as_str(),
+                    id, v.name, v.client_id, enum_text(v.kind), v.tenant, v.cloud.id.as_str(),
                     custom.then_some(&v.cloud.authority), custom.then_some(&v.cloud.graph),
-                    text(v.usage), text(v.audience), v.preset.as_str(), v.redirect_uri, now,
+                    enum_text(v.usage), enum_text(v.audience), v.preset.as_str(), v.redirect_uri, now,
                 ],
             )
             .map_err(|e| name_taken(e, &v.name))?;
