@@ -3,15 +3,13 @@
 use std::time::Duration;
 
 use clap::Args;
-use mailconn_core::connect::{ConnectOptions, finish, prepare};
+use mailconn_core::connect::{ConnectOptions, begin_device, complete_device, finish, prepare};
 use mailconn_core::connection::disconnect;
-use mailconn_core::flow::identity::from_id_token;
-use mailconn_core::flow::{auth_code, device_code};
-use mailconn_core::registration::ClientKind;
+use mailconn_core::flow::auth_code;
 use mailconn_core::scopes::Preset;
 use mailconn_core::secret::SecretStore;
 use mailconn_core::store::Store;
-use mailconn_core::{Error, ErrorCode, Result};
+use mailconn_core::{Error, Result};
 use tokio_util::sync::CancellationToken;
 
 use crate::exit::Exit;
@@ -128,24 +126,22 @@ fn sign_in(
     let (tokens, identity) = runtime()?.block_on(async {
         let cancel = cancel_on_ctrl_c();
         if args.device_code {
-            if prepared.registration.kind == ClientKind::Confidential {
-                return Err(Error::invalid("device_code", "Device code sign-in works only with public apps (Mobile and desktop platform, public client flows allowed)."));
-            }
-            let s = &prepared.sign_in;
-            let pending = device_code::begin(&s.cloud, &s.tenant, &s.client_id, &prepared.scopes, &http).await?;
-            eprintln!("To sign in, open {} on any device and enter the code {}", pending.code.verification_uri, pending.code.user_code);
+            let pending = begin_device(&prepared, &http).await?;
+            eprintln!(
+                "To sign in, open {} on any device and enter the code {}",
+                pending.code.verification_uri, pending.code.user_code
+            );
             out.device_code(&pending.code);
-            let tokens = pending.complete(&http, &cancel).await?;
-            let id_token = tokens.id_token.as_ref().ok_or_else(|| Error::new(ErrorCode::IdentityProvider, "The sign-in returned no id_token, so the account is unknown."))?;
-            let identity = from_id_token(id_token, &s.client_id, None)?;
-            Ok((tokens, identity))
+            complete_device(pending, &prepared, &http, &cancel).await
         } else {
             let pending = auth_code::begin(prepared.sign_in.clone(), None).await?;
             Output::open_line(pending.url());
             if !args.no_browser && open::that_detached(pending.url()).is_err() {
                 eprintln!("Could not open a browser: open the link above yourself.");
             }
-            pending.complete(&http, Duration::from_secs(args.timeout), &cancel).await
+            pending
+                .complete(&http, Duration::from_secs(args.timeout), &cancel)
+                .await
         }
     })?;
     let (connection, created) = finish(store, secrets, &prepared, &tokens, &identity)?;

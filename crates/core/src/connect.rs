@@ -8,11 +8,13 @@ use crate::connection::{Connection, save_sign_in};
 use crate::error::{Error, Result};
 use crate::flow::Tokens;
 use crate::flow::auth_code::SignIn;
-use crate::flow::identity::Identity;
+use crate::flow::device_code;
+use crate::flow::identity::{Identity, of_tokens};
 use crate::registration::{ClientKind, Registration, classify_tenant, service::secret_key};
 use crate::scopes::Preset;
 use crate::secret::SecretStore;
 use crate::store::Store;
+use tokio_util::sync::CancellationToken;
 
 /// What the user chose in "Connect a mailbox".
 #[derive(Debug, Clone, Default, serde::Deserialize, ts_rs::TS)]
@@ -158,4 +160,31 @@ pub fn finish(
         }
     }
     save_sign_in(store, secrets, prepared, tokens, identity, Utc::now())
+}
+
+/// Starts a device-code sign-in. Microsoft allows it for public (desktop) apps only.
+pub async fn begin_device(
+    prepared: &Prepared,
+    http: &reqwest::Client,
+) -> Result<device_code::Pending> {
+    if prepared.registration.kind == ClientKind::Confidential {
+        return Err(Error::invalid(
+            "device_code",
+            "Device code sign-in works only with public apps (Mobile and desktop platform, public client flows allowed).",
+        ));
+    }
+    let s = &prepared.sign_in;
+    device_code::begin(&s.cloud, &s.tenant, &s.client_id, &prepared.scopes, http).await
+}
+
+/// Waits for a device-code sign-in and reads who signed in.
+pub async fn complete_device(
+    pending: device_code::Pending,
+    prepared: &Prepared,
+    http: &reqwest::Client,
+    cancel: &CancellationToken,
+) -> Result<(Tokens, Identity)> {
+    let tokens = pending.complete(http, cancel).await?;
+    let identity = of_tokens(&tokens, &prepared.sign_in.client_id, None)?;
+    Ok((tokens, identity))
 }

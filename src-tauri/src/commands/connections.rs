@@ -5,15 +5,15 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use mailconn_core::connect::{ConnectOptions, Prepared, finish, prepare};
+use mailconn_core::connect::{
+    ConnectOptions, Prepared, begin_device, complete_device, finish, prepare,
+};
 use mailconn_core::connection::{Connection, disconnect};
 use mailconn_core::flow::device_code::{self, DeviceCode};
 use mailconn_core::flow::identity::Identity;
-use mailconn_core::flow::identity::from_id_token;
 use mailconn_core::flow::{Tokens, auth_code};
-use mailconn_core::registration::ClientKind;
 use mailconn_core::store::events::Event;
-use mailconn_core::{Error, ErrorCode, Result};
+use mailconn_core::{Error, Result};
 use serde::Serialize;
 use tauri::State;
 use tauri_plugin_opener::OpenerExt;
@@ -118,18 +118,7 @@ pub async fn start_device_sign_in(
 ) -> IpcResult<DeviceSignIn> {
     let (store, secrets) = (state.store.clone(), state.secrets.clone());
     let prepared = blocking(move || prepare(&store, secrets.as_ref(), &options)).await?;
-    if prepared.registration.kind == ClientKind::Confidential {
-        return Err(Error::invalid("device_code", "Device code sign-in works only with public apps (Mobile and desktop platform, public client flows allowed).").into());
-    }
-    let s = &prepared.sign_in;
-    let pending = device_code::begin(
-        &s.cloud,
-        &s.tenant,
-        &s.client_id,
-        &prepared.scopes,
-        &state.http,
-    )
-    .await?;
+    let pending = begin_device(&prepared, &state.http).await?;
     let code = pending.code.clone();
     let attempt = sign_ins.add(prepared, Flow::Device(pending));
     Ok(DeviceSignIn { attempt, code })
@@ -180,17 +169,7 @@ async fn run(
 ) -> Result<(Tokens, Identity)> {
     match flow {
         Flow::Browser(pending) => pending.complete(http, BROWSER_TIMEOUT, cancel).await,
-        Flow::Device(pending) => {
-            let tokens = pending.complete(http, cancel).await?;
-            let id_token = tokens.id_token.as_ref().ok_or_else(|| {
-                Error::new(
-                    ErrorCode::IdentityProvider,
-                    "The sign-in returned no id_token, so the account is unknown.",
-                )
-            })?;
-            let identity = from_id_token(id_token, &prepared.sign_in.client_id, None)?;
-            Ok((tokens, identity))
-        }
+        Flow::Device(pending) => complete_device(pending, prepared, http, cancel).await,
     }
 }
 

@@ -17,7 +17,7 @@ use url::Url;
 
 use super::Tokens;
 use super::deep_link::{DeepLinks, REDIRECT_URI, is_deep_link};
-use super::identity::{Identity, from_id_token};
+use super::identity::{Identity, of_tokens};
 use super::loopback::{Callback, Loopback};
 use crate::Sensitive;
 use crate::cloud::Cloud;
@@ -210,14 +210,7 @@ impl Pending {
             .await
             .map_err(|e| token_error("The identity provider", &e))?;
         let tokens = Tokens::from_response(&response, &scopes, Utc::now());
-        let id_token = tokens.id_token.as_ref().ok_or_else(|| {
-            Error::new(
-                ErrorCode::IdentityProvider,
-                "The sign-in returned no id_token, so the account is unknown.",
-            )
-            .with_fix("Make sure the openid scope is allowed for the app.")
-        })?;
-        let identity = from_id_token(id_token, &client_id, Some(&nonce))?;
+        let identity = of_tokens(&tokens, &client_id, Some(&nonce))?;
         tracing::info!(account = %identity.address, "browser sign-in completed");
         Ok((tokens, identity))
     }

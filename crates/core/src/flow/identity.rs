@@ -48,6 +48,18 @@ struct Claims {
 }
 
 /// Reads and checks the `id_token`.
+/// Who signed in, from a token response's `id_token` (sign-ins always request `openid`).
+pub fn of_tokens(tokens: &super::Tokens, client_id: &str, nonce: Option<&str>) -> Result<Identity> {
+    let id_token = tokens.id_token.as_ref().ok_or_else(|| {
+        Error::new(
+            ErrorCode::IdentityProvider,
+            "The sign-in returned no id_token, so the account is unknown.",
+        )
+        .with_fix("Make sure the openid scope is allowed for the app.")
+    })?;
+    from_id_token(id_token, client_id, nonce)
+}
+
 /// `nonce` is `None` for flows that send none (device code).
 pub fn from_id_token(
     id_token: &Sensitive<String>,
