@@ -33,6 +33,9 @@ pub enum TokenState {
     NeedsConsent,
     /// The registration's client secret expired or is wrong: rotate it.
     SecretExpired,
+    /// Application access: the app's token works but this mailbox is out of its reach (unknown
+    /// address, or an Exchange application access policy / RBAC scope denies it).
+    NoAccess,
     Disconnected,
 }
 

@@ -95,6 +95,7 @@ describe('connections list', () => {
     ['retrying', 'Retrying', 'warn'],
     ['needs_consent', 'Needs consent', 'warn'],
     ['secret_expired', 'Secret expired', 'danger'],
+    ['no_access', 'No access', 'danger'],
     ['disconnected', 'Disconnected', 'neutral'],
   ] as const)('labels state %s', async (state, label, tone) => {
     serve([connection({ state })]);

@@ -10,6 +10,7 @@ const STATES: Record<TokenState, { label: string; tone: Tone }> = {
   needs_sign_in: { label: 'Needs sign-in', tone: 'danger' },
   needs_consent: { label: 'Needs consent', tone: 'warn' },
   secret_expired: { label: 'Secret expired', tone: 'danger' },
+  no_access: { label: 'No access', tone: 'danger' },
   disconnected: { label: 'Disconnected', tone: 'neutral' },
 };
 

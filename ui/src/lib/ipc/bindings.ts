@@ -167,7 +167,7 @@ reconnect?: string, };
 
 export type ConnectionKind = "delegated" | "application";
 
-export type TokenState = "active" | "refreshing" | "retrying" | "needs_sign_in" | "needs_consent" | "secret_expired" | "disconnected";
+export type TokenState = "active" | "refreshing" | "retrying" | "needs_sign_in" | "needs_consent" | "secret_expired" | "no_access" | "disconnected";
 
 export type AccountType = "personal" | "work";
 
