@@ -2,7 +2,8 @@
 //!
 //! Every error carries an [`ErrorCode`] the UI branches on (never on message text), a message a
 //! person can act on, and optional [`ErrorDetail`]: the form field it belongs to, the AADSTS code,
-//! trace and correlation IDs, and the fix. Messages never contain secret values.
+//! trace and correlation IDs, Microsoft Graph's error code and request IDs, and the fix. Messages
+//! never contain secret values.
 
 use std::fmt;
 
@@ -62,6 +63,18 @@ pub struct ErrorDetail {
     #[ts(optional)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub timestamp: Option<String>,
+    /// Microsoft Graph's error code (`ErrorAccessDenied`, `Request_ResourceNotFound`, ...).
+    #[ts(optional)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub graph_error: Option<String>,
+    /// Microsoft Graph's `request-id` of the failed call (support asks for it).
+    #[ts(optional)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+    /// The `client-request-id` the app sent with the failed Graph call.
+    #[ts(optional)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_request_id: Option<String>,
     /// What the user should do about it, in words.
     #[ts(optional)]
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -2,6 +2,7 @@
 //! storage. It has no dependency on the desktop shell, so the CLI and the tests use it directly.
 
 pub mod aadsts;
+pub mod application;
 pub mod cloud;
 pub mod connect;
 pub mod connection;

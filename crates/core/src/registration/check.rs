@@ -2,13 +2,11 @@
 //! and tenant answer (discovery document). Confidential apps with a specific tenant: a
 //! client-credentials token request proves client ID, tenant and secret together.
 
-use oauth2::{ClientId, ClientSecret, Scope, TokenUrl};
 use serde::Serialize;
 use ts_rs::TS;
 
 use super::{ClientKind, Registration, classify_tenant};
 use crate::error::{ErrorBody, Result};
-use crate::oauth::{Client, token_error};
 use crate::{Error, ErrorCode, Sensitive};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
@@ -94,18 +92,9 @@ pub async fn run(
             error: None,
         }),
         (ClientKind::Confidential, Some(secret)) => {
-            let client = Client::new(ClientId::new(reg.client_id.clone()))
-                .set_client_secret(ClientSecret::new(secret.expose().clone()))
-                .set_auth_type(oauth2::AuthType::RequestBody)
-                .set_token_uri(TokenUrl::new(cloud.token_url(&reg.tenant)).map_err(|e| Error::internal(e.to_string()))?);
-            let result = client
-                .exchange_client_credentials()
-                .add_scope(Scope::new(cloud.graph_default_scope()))
-                .request_async(http)
-                .await;
-            match result {
+            match crate::application::token::request(&cloud, &reg.tenant, &reg.client_id, secret, http).await {
                 Ok(_) => steps.push(passed(CREDENTIALS, "Client ID, tenant and secret work: Microsoft issued an app-only token.")),
-                Err(e) => steps.push(failed(CREDENTIALS, &token_error("The identity provider", &e))),
+                Err(e) => steps.push(failed(CREDENTIALS, &e)),
             }
         }
     }

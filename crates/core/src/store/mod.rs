@@ -6,6 +6,7 @@
 
 pub mod connections;
 pub mod events;
+pub mod mailboxes;
 pub mod registrations;
 
 use std::path::Path;
