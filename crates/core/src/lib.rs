@@ -2,10 +2,12 @@
 //! storage. It has no dependency on the desktop shell, so the CLI and the tests use it directly.
 
 pub mod aadsts;
+pub mod clock;
 pub mod cloud;
 pub mod connect;
 pub mod connection;
 pub mod doctor;
+pub mod engine;
 pub mod error;
 pub mod flow;
 pub mod http;
