@@ -1,6 +1,7 @@
 //! `mailconn status`, `refresh`, `history`: how connections stand, keeping them alive by hand,
 //! and what happened to them. The same engine and the same stored states as the desktop app.
 
+use std::fmt::Write as _;
 use std::sync::Arc;
 
 use chrono::{DateTime, Local, Utc};
@@ -10,8 +11,8 @@ use mailconn_core::engine::{Config, Engine, RefreshReport};
 use mailconn_core::paths::DataDir;
 use mailconn_core::secret::SecretStore;
 use mailconn_core::store::Store;
-use mailconn_core::store::events::Event;
 use mailconn_core::store::enum_text;
+use mailconn_core::store::events::Event;
 use mailconn_core::{Error, ErrorBody, Result};
 
 use crate::exit::Exit;
@@ -51,11 +52,7 @@ pub fn state_line(c: &Connection) -> String {
     }
 }
 
-pub fn status(
-    id: Option<&str>,
-    store: &Store,
-    out: Output,
-) -> Result<Exit> {
+pub fn status(id: Option<&str>, store: &Store, out: Output) -> Result<Exit> {
     let list = match id {
         Some(id) => vec![store.get_connection(id)?],
         None => store.list_connections()?,
@@ -72,7 +69,12 @@ pub fn status(
     } else {
         let now = Utc::now();
         for c in &list {
-            println!("{}  ({}, {})", c.address, c.registration_name, enum_text(c.kind));
+            println!(
+                "{}  ({}, {})",
+                c.address,
+                c.registration_name,
+                enum_text(c.kind)
+            );
             println!("  state:          {}", state_line(c));
             if let Some(reason) = &c.state_reason {
                 println!("  reason:         {reason}");
@@ -124,7 +126,9 @@ pub fn refresh(
         for r in &reports {
             let c = &r.connection;
             match &r.error {
-                None if !r.requested => println!("{}: refreshed a moment ago by another process", c.address),
+                None if !r.requested => {
+                    println!("{}: refreshed a moment ago by another process", c.address);
+                }
                 None if r.rotated => println!("{}: refreshed, new refresh token stored", c.address),
                 None => println!("{}: refreshed", c.address),
                 Some(e) => {
@@ -151,13 +155,13 @@ pub fn history(id: &str, limit: u32, store: &Store, out: Output) -> Result<Exit>
     for e in &events {
         let mut line = format!("{}  {:<16} {}", when(Some(e.at)), e.kind, e.summary);
         if let Some(code) = e.aadsts {
-            line.push_str(&format!("  [AADSTS{code}]"));
+            let _ = write!(line, "  [AADSTS{code}]");
         }
         if let Some(trace) = &e.trace_id {
-            line.push_str(&format!("  trace {trace}"));
+            let _ = write!(line, "  trace {trace}");
         }
         if let Some(corr) = &e.correlation_id {
-            line.push_str(&format!("  correlation {corr}"));
+            let _ = write!(line, "  correlation {corr}");
         }
         println!("{line}");
     }

@@ -178,4 +178,3 @@ pub fn dir_contains(dir: &Path, needle: &str) -> bool {
 pub fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
-

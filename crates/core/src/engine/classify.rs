@@ -126,7 +126,9 @@ mod tests {
 
     #[test]
     fn permanent_codes_ask_for_sign_in() {
-        for code in [700082, 70008, 50173, 70000, 54005, 50076, 50079, 53003, 70043] {
+        for code in [
+            700082, 70008, 50173, 70000, 54005, 50076, 50079, 53003, 70043,
+        ] {
             let f = classify(ms("invalid_grant", code), Some(400), None);
             assert_eq!(state(&f), Some(TokenState::NeedsSignIn), "AADSTS{code}");
         }
@@ -181,6 +183,9 @@ mod tests {
         let ra = Some(Duration::from_secs(300));
         assert_eq!(secs(retry_at(now, 1, base, max, ra, 0.5)), 300);
         let ra = Some(Duration::from_secs(5));
-        assert_eq!(secs(retry_at(now, 1, Duration::from_secs(1), max, ra, 0.5)), 5);
+        assert_eq!(
+            secs(retry_at(now, 1, Duration::from_secs(1), max, ra, 0.5)),
+            5
+        );
     }
 }

@@ -15,7 +15,13 @@ pub struct Held(#[allow(dead_code, reason = "closing the file releases the lock"
 pub async fn acquire(dir: &Path, id: &str, wait: Duration) -> Result<Held> {
     let safe: String = id
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     std::fs::create_dir_all(dir).map_err(|e| lock_error(dir, &e))?;
     let path = dir.join(format!("{safe}.lock"));
@@ -58,7 +64,9 @@ mod tests {
     #[tokio::test]
     async fn a_second_holder_waits_then_times_out() {
         let dir = tempfile::tempdir().unwrap();
-        let first = acquire(dir.path(), "c1", Duration::from_secs(1)).await.unwrap();
+        let first = acquire(dir.path(), "c1", Duration::from_secs(1))
+            .await
+            .unwrap();
         let e = acquire(dir.path(), "c1", Duration::from_millis(100))
             .await
             .unwrap_err();

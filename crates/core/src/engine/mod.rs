@@ -62,7 +62,7 @@ pub struct Notice {
 #[derive(Debug, Clone)]
 pub enum EngineEvent {
     /// A connection's state or schedule changed.
-    Changed(Connection),
+    Changed(Box<Connection>),
     /// A new problem to tell the user about (never repeated while it stays the same).
     Notice(Notice),
     /// A problem the user was told about is gone.
@@ -306,7 +306,22 @@ impl Engine {
         }
     }
 
-    async fn request(&self, conn: &Connection, now: DateTime<Utc>) -> Result<Got, Failure> {
+    /// The registration, the stored refresh token and (confidential apps) the client secret.
+    #[allow(
+        clippy::type_complexity,
+        reason = "a private triple, named at its one call site"
+    )]
+    fn credentials(
+        &self,
+        conn: &Connection,
+    ) -> Result<
+        (
+            crate::registration::Registration,
+            Sensitive<String>,
+            Option<Sensitive<String>>,
+        ),
+        Failure,
+    > {
         let keychain = |e: crate::secret::SecretError| Failure::Transient {
             error: e.into(),
             retry_after: None,
@@ -347,6 +362,15 @@ impl Engine {
                     })?,
             ),
             ClientKind::Public => None,
+        };
+        Ok((reg, refresh_token, secret))
+    }
+
+    async fn request(&self, conn: &Connection, now: DateTime<Utc>) -> Result<Got, Failure> {
+        let (reg, refresh_token, secret) = self.credentials(conn)?;
+        let keychain = |e: crate::secret::SecretError| Failure::Transient {
+            error: e.into(),
+            retry_after: None,
         };
         let cloud = reg.cloud().map_err(|error| Failure::Permanent {
             state: TokenState::NeedsSignIn,
@@ -400,7 +424,9 @@ impl Engine {
         } else {
             "Refreshed; the refresh token did not change"
         };
-        let _ = self.store.add_event(&conn.id, done, "refreshed", summary, None);
+        let _ = self
+            .store
+            .add_event(&conn.id, done, "refreshed", summary, None);
         if conn.state == TokenState::Retrying || conn.needs_attention() {
             let _ = self.store.add_event(
                 &conn.id,
@@ -419,10 +445,11 @@ impl Engine {
             },
         );
         tracing::info!(connection = %conn.id, rotated, "refreshed");
-        self.reschedule(&conn.id).map_err(|error| Failure::Transient {
-            error,
-            retry_after: None,
-        })?;
+        self.reschedule(&conn.id)
+            .map_err(|error| Failure::Transient {
+                error,
+                retry_after: None,
+            })?;
         self.after_change(&conn.id);
         Ok(Got::Token {
             token: tokens.access_token,
@@ -436,7 +463,11 @@ impl Engine {
         let now = self.clock.now();
         let error = failure.error();
         let aadsts = error.detail().and_then(|d| d.aadsts);
-        let summary = format!("Refresh failed ({}): {}", failure.class_label(), error.message());
+        let summary = format!(
+            "Refresh failed ({}): {}",
+            failure.class_label(),
+            error.message()
+        );
         tracing::warn!(connection = %conn.id, class = failure.class_label(), aadsts = ?aadsts, "refresh failed");
         match failure {
             Failure::Transient { retry_after, .. } => {
@@ -475,7 +506,8 @@ impl Engine {
                 };
                 // An expired or wrong client secret breaks every connection of the app at once.
                 let affected = if *state == TokenState::SecretExpired {
-                    self.store.connections_of_registration(&conn.registration_id)?
+                    self.store
+                        .connections_of_registration(&conn.registration_id)?
                 } else {
                     vec![conn.clone()]
                 };
@@ -524,7 +556,7 @@ impl Engine {
 
     fn emit_changed(&self, id: &str) {
         if let Ok(conn) = self.store.get_connection(id) {
-            let _ = self.events.send(EngineEvent::Changed(conn));
+            let _ = self.events.send(EngineEvent::Changed(Box::new(conn)));
         }
     }
 
@@ -536,7 +568,7 @@ impl Engine {
         if let Err(e) = self.notice(&conn) {
             tracing::warn!(connection = %id, error = %e, "cannot record the notification");
         }
-        let _ = self.events.send(EngineEvent::Changed(conn));
+        let _ = self.events.send(EngineEvent::Changed(Box::new(conn)));
     }
 
     fn notice(&self, conn: &Connection) -> Result<()> {
@@ -586,16 +618,23 @@ impl Engine {
             tracing::debug!(count = n, "refreshing due connections");
             for report in self.refresh_many(due).await? {
                 // A refresh that failed without recording a state (e.g. the lock) must not spin.
-                if report.error.is_some() && report.connection.next_refresh_at.is_some_and(|at| at <= now) {
-                    let at = now + chrono::TimeDelta::from_std(self.config.retry_base).unwrap_or_default();
-                    self.store.set_next_refresh(&report.connection.id, Some(at))?;
+                if report.error.is_some()
+                    && report
+                        .connection
+                        .next_refresh_at
+                        .is_some_and(|at| at <= now)
+                {
+                    let at = now
+                        + chrono::TimeDelta::from_std(self.config.retry_base).unwrap_or_default();
+                    self.store
+                        .set_next_refresh(&report.connection.id, Some(at))?;
                 }
             }
         }
-        if let Ok(pruned) = self.store.prune_events(now - self.config.history) {
-            if pruned > 0 {
-                tracing::debug!(pruned, "old history pruned");
-            }
+        if let Ok(pruned) = self.store.prune_events(now - self.config.history)
+            && pruned > 0
+        {
+            tracing::debug!(pruned, "old history pruned");
         }
         Ok(n)
     }

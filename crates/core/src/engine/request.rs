@@ -33,7 +33,10 @@ struct Seen {
 
 /// `Retry-After` in seconds (Microsoft's form); an HTTP date is read as "a minute".
 fn retry_after(headers: &oauth2::http::HeaderMap) -> Option<Duration> {
-    let value = headers.get(oauth2::http::header::RETRY_AFTER)?.to_str().ok()?;
+    let value = headers
+        .get(oauth2::http::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?;
     Some(
         value
             .trim()

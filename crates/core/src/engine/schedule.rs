@@ -101,8 +101,14 @@ pub fn next_refresh(
         .last_used_at
         .is_some_and(|used| now - used < config.in_use);
     let before_expiry = cached_expiry.filter(|_| in_use).map(|expiry| {
-        let early = config.jitter.as_seconds_f64() * jitter.clamp(0.0, 1.0);
-        expiry - config.margin - TimeDelta::milliseconds((early * 1000.0) as i64)
+        let early = config
+            .jitter
+            .to_std()
+            .map(|j| j.mul_f64(jitter.clamp(0.0, 1.0)))
+            .ok()
+            .and_then(|d| TimeDelta::from_std(d).ok())
+            .unwrap_or_default();
+        expiry - config.margin - early
     });
     Some(before_expiry.map_or(keep_alive, |at| at.min(keep_alive)))
 }
@@ -188,7 +194,10 @@ mod tests {
             TokenState::NoAccess,
             TokenState::Disconnected,
         ] {
-            assert_eq!(next_refresh(&conn(s), None, &Config::default(), now, 0.5), None);
+            assert_eq!(
+                next_refresh(&conn(s), None, &Config::default(), now, 0.5),
+                None
+            );
         }
         let mut c = conn(TokenState::Retrying);
         c.next_refresh_at = Some(now + TimeDelta::seconds(40));
