@@ -129,11 +129,12 @@ export async function handleControl(app, req, res, path, body) {
     if (method === 'GET') return json(res, 200, control.tokenMode);
     if (method === 'POST') {
       const mode = String(body.mode ?? 'normal');
-      if (!['normal', '5xx', '429', 'hang'].includes(mode)) return json(res, 400, { error: `unknown mode '${mode}'` });
+      if (!['normal', '5xx', '429', 'hang', 'delay'].includes(mode)) return json(res, 400, { error: `unknown mode '${mode}'` });
       control.tokenMode = mode === 'normal' ? { mode } : {
         mode,
         ...(body.count != null ? { count: Number(body.count) } : {}),
         ...(mode === '429' ? { retry_after: Number(body.retry_after ?? 5) } : {}),
+        ...(mode === 'delay' ? { delay_ms: Number(body.delay_ms ?? 1000) } : {}),
         ...(mode === '5xx' ? { status: Number(body.status ?? 503), ...(body.retry_after != null ? { retry_after: Number(body.retry_after) } : {}) } : {}),
       };
       return json(res, 200, control.tokenMode);

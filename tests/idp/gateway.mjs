@@ -193,7 +193,13 @@ export async function token(app, req, res, tenant, body, mc) {
   mc.entry = entry;
   const finish = (p, headers) => sendProblem(app, res, p, mc, headers);
 
-  const injected = app.control.takeTokenMode();
+  let injected = app.control.takeTokenMode();
+  if (injected?.mode === 'delay') {
+    // A slow but normal answer (for overlapping requests from two processes).
+    entry.injected = 'delay';
+    await new Promise((resolve) => setTimeout(resolve, injected.delay_ms));
+    injected = null;
+  }
   if (injected) {
     entry.injected = injected.mode;
     if (injected.mode === 'hang') return; // never answered: for client timeouts

@@ -634,7 +634,7 @@ describe('control API', () => {
     assert.deepEqual(e.error_codes, [7000215]);
   });
 
-  test('token endpoint failure injection: 5xx, 429, hang', async () => {
+  test('token endpoint failure injection: 5xx, 429, hang, delay', async () => {
     const form = { client_id: web.client_id, client_secret: web.secrets[0].value, grant_type: 'client_credentials', scope: 'https://graph.microsoft.com/.default' };
     await c.json('POST', '/_control/token-endpoint', { mode: '5xx', count: 2 });
     assert.equal((await c.token(CONTOSO, form)).status, 503);
@@ -651,6 +651,14 @@ describe('control API', () => {
     await c.json('POST', '/_control/token-endpoint', { mode: 'hang', count: 1 });
     await assert.rejects(fetch(`${idp.base}/${CONTOSO}/oauth2/v2.0/token`, { method: 'POST', body: new URLSearchParams(form), signal: AbortSignal.timeout(300) }), /TimeoutError|aborted/);
     assert.equal((await c.token(CONTOSO, form)).status, 200);
+
+    await c.json('POST', '/_control/token-endpoint', { mode: 'delay', delay_ms: 400, count: 1 });
+    const started = Date.now();
+    assert.equal((await c.token(CONTOSO, form)).status, 200, 'a delayed answer is a normal one');
+    assert.ok(Date.now() - started >= 380, 'answered after the delay');
+    const fast = Date.now();
+    assert.equal((await c.token(CONTOSO, form)).status, 200);
+    assert.ok(Date.now() - fast < 380, 'back to normal after count');
   });
 
   test('unknown control path is 404', async () => {

@@ -53,7 +53,7 @@ pub fn parse_preset(s: &str) -> Result<Preset, String> {
     })
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime> {
+pub fn runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

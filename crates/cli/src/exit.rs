@@ -33,7 +33,11 @@ pub enum Exit {
 
 impl Exit {
     pub fn from_error(e: &Error) -> Self {
-        match e.code() {
+        Self::from_code(e.code())
+    }
+
+    pub fn from_code(code: ErrorCode) -> Self {
+        match code {
             ErrorCode::Validation | ErrorCode::Conflict => Exit::Usage,
             ErrorCode::KeychainUnavailable | ErrorCode::KeychainLocked | ErrorCode::Keychain => {
                 Exit::Keychain

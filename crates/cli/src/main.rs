@@ -3,10 +3,12 @@
 mod app;
 mod connect;
 mod exit;
+mod health;
 mod output;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
 use mailconn_core::paths::{DATA_DIR_ENV, DataDir, resolve_data_dir};
@@ -63,6 +65,28 @@ enum Command {
         /// Connection id or address
         connection: String,
     },
+    /// How connections stand: state and reason, last and next refresh, expiry, inactivity limit
+    /// (exit code 1 when one needs attention)
+    Status {
+        /// Connection id or address [default: all]
+        connection: Option<String>,
+    },
+    /// Refresh a connection's token now (or every connection with --all)
+    Refresh {
+        /// Connection id or address
+        #[arg(required_unless_present = "all", conflicts_with = "all")]
+        connection: Option<String>,
+        #[arg(long)]
+        all: bool,
+    },
+    /// A connection's history: connected, refreshed, failed (with AADSTS and support IDs), ...
+    History {
+        /// Connection id or address
+        connection: String,
+        /// How many entries, newest first
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+    },
 }
 
 fn main() -> ExitCode {
@@ -83,9 +107,9 @@ fn run(cli: &Cli, out: Output) -> Result<Exit, Error> {
     let _log_guard = DataDir::open(&data_dir)
         .ok()
         .and_then(|dir| mailconn_core::logging::init(Some(&dir.logs()), "warn").ok());
-    let secrets: Box<dyn SecretStore> = match cli.keychain {
-        Keychain::System => Box::new(KeyringStore::new()),
-        Keychain::Memory => Box::new(MemoryStore::new()),
+    let secrets: Arc<dyn SecretStore> = match cli.keychain {
+        Keychain::System => Arc::new(KeyringStore::new()),
+        Keychain::Memory => Arc::new(MemoryStore::new()),
     };
     match &cli.command {
         Command::Doctor => {
@@ -111,6 +135,17 @@ fn run(cli: &Cli, out: Output) -> Result<Exit, Error> {
         Command::List => connect::list(&open_store(&data_dir)?, out),
         Command::Disconnect { connection } => {
             connect::remove(connection, &open_store(&data_dir)?, secrets.as_ref(), out)
+        }
+        Command::Status { connection } => {
+            health::status(connection.as_deref(), &open_store(&data_dir)?, out)
+        }
+        Command::Refresh { connection, all } => {
+            let dir = DataDir::open(&data_dir)?;
+            let store = Arc::new(Store::open(&dir.database())?);
+            health::refresh(connection.as_deref(), *all, &dir, store, secrets, out)
+        }
+        Command::History { connection, limit } => {
+            health::history(connection, *limit, &open_store(&data_dir)?, out)
         }
     }
 }

@@ -20,7 +20,11 @@ impl Output {
         Self { json }
     }
 
-    fn print_json(value: &impl Serialize) {
+    pub fn json(self) -> bool {
+        self.json
+    }
+
+    pub fn print_json(value: &impl Serialize) {
         println!(
             "{}",
             serde_json::to_string_pretty(value).expect("serializable output")

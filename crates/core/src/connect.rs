@@ -147,17 +147,17 @@ pub fn finish(
     tokens: &Tokens,
     identity: &Identity,
 ) -> Result<(Connection, bool)> {
-    if let Some(old) = &prepared.reconnect {
-        if old.account_key != identity.account_key() {
-            return Err(Error::invalid(
-                "login_hint",
-                format!(
-                    "You signed in as {}, but this connection is {}. Nothing was changed.",
-                    identity.address, old.address
-                ),
-            )
-            .with_fix(format!("Sign in again as {}.", old.address)));
-        }
+    if let Some(old) = &prepared.reconnect
+        && old.account_key != identity.account_key()
+    {
+        return Err(Error::invalid(
+            "login_hint",
+            format!(
+                "You signed in as {}, but this connection is {}. Nothing was changed.",
+                identity.address, old.address
+            ),
+        )
+        .with_fix(format!("Sign in again as {}.", old.address)));
     }
     save_sign_in(store, secrets, prepared, tokens, identity, Utc::now())
 }

@@ -67,6 +67,37 @@ pub struct Connection {
     pub last_refresh_at: Option<DateTime<Utc>>,
     #[ts(type = "string | null")]
     pub access_expires_at: Option<DateTime<Utc>>,
+    /// Failed attempts in a row while `Retrying`.
+    pub retry_attempt: u32,
+    /// When the engine next refreshes: before the access token expires, the keep-alive, or the
+    /// next retry. None when nothing is scheduled (e.g. it needs sign-in).
+    #[ts(type = "string | null")]
+    pub next_refresh_at: Option<DateTime<Utc>>,
+    /// When an access token was last handed out (verification, a program, the app).
+    #[ts(type = "string | null")]
+    pub last_used_at: Option<DateTime<Utc>>,
+    /// The AADSTS code behind the current state, when there is one.
+    pub state_aadsts: Option<u32>,
+    /// Delegated connections: when Microsoft forgets the refresh token if it is never used
+    /// (90 days after the last refresh).
+    #[ts(type = "string | null")]
+    pub inactivity_deadline: Option<DateTime<Utc>>,
+}
+
+/// Microsoft revokes a refresh token that has not been used for 90 days.
+pub const INACTIVITY_LIMIT: chrono::TimeDelta = chrono::TimeDelta::days(90);
+
+impl Connection {
+    /// Whether the user must act (sign in, consent, rotate a secret, grant access).
+    pub fn needs_attention(&self) -> bool {
+        matches!(
+            self.state,
+            TokenState::NeedsSignIn
+                | TokenState::NeedsConsent
+                | TokenState::SecretExpired
+                | TokenState::NoAccess
+        )
+    }
 }
 
 pub fn refresh_token_key(connection_id: &str) -> SecretKey {

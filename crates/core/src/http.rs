@@ -37,10 +37,10 @@ pub fn network_error(what: &str, e: &(dyn std::error::Error + 'static)) -> Error
 fn is_timeout(e: &(dyn std::error::Error + 'static)) -> bool {
     let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
     while let Some(err) = cur {
-        if let Some(r) = err.downcast_ref::<reqwest::Error>() {
-            if r.is_timeout() {
-                return true;
-            }
+        if let Some(r) = err.downcast_ref::<reqwest::Error>()
+            && r.is_timeout()
+        {
+            return true;
         }
         cur = err.source();
     }

@@ -3,10 +3,12 @@
 
 pub mod aadsts;
 pub mod application;
+pub mod clock;
 pub mod cloud;
 pub mod connect;
 pub mod connection;
 pub mod doctor;
+pub mod engine;
 pub mod error;
 pub mod flow;
 pub mod http;

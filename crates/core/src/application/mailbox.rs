@@ -463,10 +463,10 @@ impl Mailboxes<'_> {
         let same = self.store.find_connection_by_account(&reg.id, &user.id)?;
         let earlier = lookup.existing.as_ref();
         // An earlier no-access row for this address gives way to the row of the same mailbox.
-        if let (Some(c), Some(e)) = (&same, earlier) {
-            if c.id != e.id {
-                self.store.delete_connection(&e.id)?;
-            }
+        if let (Some(c), Some(e)) = (&same, earlier)
+            && c.id != e.id
+        {
+            self.store.delete_connection(&e.id)?;
         }
         let id = match (same, earlier.cloned()) {
             // The same mailbox is connected already, under this or another address.

@@ -241,10 +241,11 @@ impl AppTokenCache {
         let fingerprint = Fingerprint::of(registration, &cloud);
         let slot = self.slot(&registration.id);
         let mut held = slot.lock().await;
-        if let Some(entry) = held.as_ref() {
-            if entry.fingerprint == fingerprint && entry.token.is_fresh(Utc::now()) {
-                return Ok(entry.token.clone());
-            }
+        if let Some(entry) = held.as_ref()
+            && entry.fingerprint == fingerprint
+            && entry.token.is_fresh(Utc::now())
+        {
+            return Ok(entry.token.clone());
         }
         *held = None;
         let secret = secrets.get(&secret_key(&registration.id))?.ok_or_else(|| {

@@ -26,11 +26,24 @@ CREATE TABLE connections (
 );
 ";
 
+/// Schema version 4: what the refresh engine needs. `next_refresh_at` is when the scheduler next
+/// acts on the connection (refresh before expiry, keep-alive, or the next retry); `last_used_at`
+/// when an access token was last handed out; `notified_problem` the problem the user was last
+/// told about (one notification per problem).
+pub(super) const V2: &str = "
+ALTER TABLE connections ADD COLUMN retry_attempt INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE connections ADD COLUMN next_refresh_at TEXT;
+ALTER TABLE connections ADD COLUMN last_used_at TEXT;
+ALTER TABLE connections ADD COLUMN state_aadsts INTEGER;
+ALTER TABLE connections ADD COLUMN notified_problem TEXT;
+CREATE INDEX connections_by_next_refresh ON connections (next_refresh_at) WHERE next_refresh_at IS NOT NULL;
+";
+
 use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, Row, params};
 
 use super::{Store, enum_from, enum_text};
-use crate::connection::{Connection, ConnectionKind, TokenState, not_found};
+use crate::connection::{Connection, ConnectionKind, INACTIVITY_LIMIT, TokenState, not_found};
 use crate::error::Result;
 use crate::flow::identity::AccountType;
 use crate::flow::missing_scopes;
@@ -56,22 +69,32 @@ pub struct NewConnection<'a> {
     pub access_expires_at: Option<DateTime<Utc>>,
 }
 
-const COLUMNS: &str = "c.id, c.registration_id, r.name, c.kind, c.account_key, c.address, c.display_name, c.tenant_id, \
+pub(super) const COLUMNS: &str = "c.id, c.registration_id, r.name, c.kind, c.account_key, c.address, c.display_name, c.tenant_id, \
     c.account_type, c.preset, c.scopes_requested, c.scopes_granted, c.has_refresh_token, c.state, c.state_reason, \
-    c.created_at, c.updated_at, c.last_refresh_at, c.access_expires_at";
+    c.created_at, c.updated_at, c.last_refresh_at, c.access_expires_at, c.retry_attempt, c.next_refresh_at, c.last_used_at, \
+    c.state_aadsts";
 
 fn words(s: &str) -> Vec<String> {
     s.split_whitespace().map(str::to_owned).collect()
 }
 
-fn from_row(row: &Row<'_>) -> rusqlite::Result<Connection> {
+pub(super) fn from_row(row: &Row<'_>) -> rusqlite::Result<Connection> {
     let requested = words(&row.get::<_, String>(10)?);
     let granted = words(&row.get::<_, String>(11)?);
+    let kind: ConnectionKind = enum_from(row.get(3)?)?;
+    let has_refresh_token: bool = row.get(12)?;
+    let last_refresh_at: Option<DateTime<Utc>> = row.get(17)?;
+    let inactivity_deadline = match kind {
+        ConnectionKind::Delegated if has_refresh_token => {
+            last_refresh_at.map(|at| at + INACTIVITY_LIMIT)
+        }
+        _ => None,
+    };
     Ok(Connection {
         id: row.get(0)?,
         registration_id: row.get(1)?,
         registration_name: row.get(2)?,
-        kind: enum_from(row.get(3)?)?,
+        kind,
         account_key: row.get(4)?,
         address: row.get(5)?,
         display_name: row.get(6)?,
@@ -81,13 +104,18 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<Connection> {
         scopes_missing: missing_scopes(&requested, &granted),
         scopes_requested: requested,
         scopes_granted: granted,
-        has_refresh_token: row.get(12)?,
+        has_refresh_token,
         state: enum_from(row.get(13)?)?,
         state_reason: row.get(14)?,
         created_at: row.get(15)?,
         updated_at: row.get(16)?,
-        last_refresh_at: row.get(17)?,
+        last_refresh_at,
         access_expires_at: row.get(18)?,
+        retry_attempt: row.get(19)?,
+        next_refresh_at: row.get(20)?,
+        last_used_at: row.get(21)?,
+        state_aadsts: row.get(22)?,
+        inactivity_deadline,
     })
 }
 
@@ -115,7 +143,8 @@ impl Store {
         self.conn().execute(
             "UPDATE connections SET address = ?2, display_name = ?3, tenant_id = ?4, account_type = ?5, preset = ?6, \
              scopes_requested = ?7, scopes_granted = ?8, has_refresh_token = ?9, state = ?10, state_reason = ?11, \
-             updated_at = ?12, last_refresh_at = ?12, access_expires_at = ?13 WHERE id = ?1",
+             updated_at = ?12, last_refresh_at = ?12, access_expires_at = ?13, retry_attempt = 0, next_refresh_at = NULL, \
+             state_aadsts = NULL, notified_problem = NULL WHERE id = ?1",
             params![
                 c.id, c.address, c.display_name, c.tenant_id, enum_text(c.account_type), c.preset.as_str(),
                 c.scopes_requested.join(" "), c.scopes_granted.join(" "), c.has_refresh_token, enum_text(c.state),

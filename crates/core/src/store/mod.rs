@@ -6,6 +6,7 @@
 
 pub mod connections;
 pub mod events;
+pub mod lifecycle;
 pub mod mailboxes;
 pub mod registrations;
 
@@ -22,7 +23,12 @@ use crate::error::Result;
 const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Every migration of every table, oldest first. Append only: a released step never changes.
-const MIGRATIONS: &[&str] = &[registrations::V1, connections::V1, events::V1];
+const MIGRATIONS: &[&str] = &[
+    registrations::V1,
+    connections::V1,
+    events::V1,
+    connections::V2,
+];
 
 fn migrations() -> Migrations<'static> {
     Migrations::new(MIGRATIONS.iter().map(|sql| M::up(sql)).collect())

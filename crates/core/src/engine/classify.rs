@@ -1,0 +1,191 @@
+//! What a failed refresh means: wait and retry (the network, Microsoft having a bad minute), or
+//! stop and ask someone to act (sign in, consent, rotate the client secret).
+
+use std::time::Duration;
+
+use chrono::{DateTime, TimeDelta, Utc};
+
+use crate::aadsts::{ErrorClass, lookup};
+use crate::connection::TokenState;
+use crate::error::{Error, ErrorCode};
+
+/// A failed refresh, sorted.
+#[derive(Debug)]
+pub enum Failure {
+    /// Retry later; keep the refresh token. `retry_after` is the server's `Retry-After`.
+    Transient {
+        error: Error,
+        retry_after: Option<Duration>,
+    },
+    /// Stop until someone acts; `state` says who and how.
+    Permanent { state: TokenState, error: Error },
+}
+
+impl Failure {
+    pub fn error(&self) -> &Error {
+        match self {
+            Self::Transient { error, .. } | Self::Permanent { error, .. } => error,
+        }
+    }
+
+    pub fn into_error(self) -> Error {
+        match self {
+            Self::Transient { error, .. } | Self::Permanent { error, .. } => error,
+        }
+    }
+
+    /// The words for the event history: "temporary" or what must happen.
+    pub fn class_label(&self) -> &'static str {
+        match self {
+            Self::Transient { .. } => "temporary",
+            Self::Permanent { state, .. } => match state {
+                TokenState::NeedsConsent => "needs consent",
+                TokenState::SecretExpired => "client secret",
+                TokenState::NoAccess => "no access",
+                _ => "needs sign-in",
+            },
+        }
+    }
+}
+
+/// AADSTS codes that end a refresh token's life: only a new sign-in helps.
+const SIGN_IN_CODES: &[u32] = &[
+    700082, 70008, 50173, 70000, 54005, 50076, 50079, 53003, 70043, 50078, 50158, 50133, 50089,
+];
+const CONSENT_CODES: &[u32] = &[65001, 90094, 65004, 7000229];
+const SECRET_CODES: &[u32] = &[7000222, 7000215, 7000218];
+
+/// Sorts a token-endpoint failure. `status` and `retry_after` are what the HTTP response carried
+/// (none when no response arrived).
+pub fn classify(error: Error, status: Option<u16>, retry_after: Option<Duration>) -> Failure {
+    let transient = |error| Failure::Transient { error, retry_after };
+    // No answer at all, or a timeout: the network or the service is down.
+    if matches!(error.code(), ErrorCode::Network | ErrorCode::Timeout) {
+        return transient(error);
+    }
+    if status.is_some_and(|s| s == 429 || s >= 500) {
+        return transient(error);
+    }
+    let detail = error.detail();
+    let aadsts = detail.and_then(|d| d.aadsts);
+    let oauth_error = detail.and_then(|d| d.oauth_error.as_deref()).unwrap_or("");
+    if matches!(oauth_error, "temporarily_unavailable" | "server_error") {
+        return transient(error);
+    }
+    let state = match aadsts {
+        Some(code) if SECRET_CODES.contains(&code) => TokenState::SecretExpired,
+        Some(code) if CONSENT_CODES.contains(&code) => TokenState::NeedsConsent,
+        Some(code) if SIGN_IN_CODES.contains(&code) => TokenState::NeedsSignIn,
+        Some(code) => match lookup(code).map(|e| e.class) {
+            Some(ErrorClass::Secret) => TokenState::SecretExpired,
+            Some(ErrorClass::Consent) => TokenState::NeedsConsent,
+            _ => TokenState::NeedsSignIn,
+        },
+        None if oauth_error == "consent_required" => TokenState::NeedsConsent,
+        None if oauth_error == "invalid_client" => TokenState::SecretExpired,
+        None => TokenState::NeedsSignIn,
+    };
+    Failure::Permanent { state, error }
+}
+
+/// When to retry after `attempt` failures in a row: exponential from `base`, capped at `max`,
+/// with ±20 % jitter (`jitter` in 0..1), and never sooner than the server's `Retry-After`.
+pub fn retry_at(
+    now: DateTime<Utc>,
+    attempt: u32,
+    base: Duration,
+    max: Duration,
+    retry_after: Option<Duration>,
+    jitter: f64,
+) -> DateTime<Utc> {
+    let exp = base.saturating_mul(2u32.saturating_pow(attempt.saturating_sub(1).min(20)));
+    let backoff = exp.min(max).mul_f64(0.8 + 0.4 * jitter.clamp(0.0, 1.0));
+    let wait = retry_after.map_or(backoff, |ra| ra.max(backoff));
+    now + TimeDelta::from_std(wait).unwrap_or(TimeDelta::hours(1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::aadsts::MicrosoftError;
+
+    fn ms(error: &str, code: u32) -> Error {
+        serde_json::from_value::<MicrosoftError>(serde_json::json!({
+            "error": error, "error_description": format!("AADSTS{code}: text"), "error_codes": [code]
+        }))
+        .unwrap()
+        .to_error()
+    }
+
+    fn state(f: &Failure) -> Option<TokenState> {
+        match f {
+            Failure::Permanent { state, .. } => Some(*state),
+            Failure::Transient { .. } => None,
+        }
+    }
+
+    #[test]
+    fn permanent_codes_ask_for_sign_in() {
+        for code in [
+            700082, 70008, 50173, 70000, 54005, 50076, 50079, 53003, 70043,
+        ] {
+            let f = classify(ms("invalid_grant", code), Some(400), None);
+            assert_eq!(state(&f), Some(TokenState::NeedsSignIn), "AADSTS{code}");
+        }
+        let f = classify(ms("interaction_required", 50076), Some(400), None);
+        assert_eq!(state(&f), Some(TokenState::NeedsSignIn));
+    }
+
+    #[test]
+    fn consent_and_secret_codes_have_their_own_states() {
+        for code in [65001, 90094] {
+            let f = classify(ms("invalid_grant", code), Some(400), None);
+            assert_eq!(state(&f), Some(TokenState::NeedsConsent), "AADSTS{code}");
+        }
+        for code in [7000222, 7000215] {
+            let f = classify(ms("invalid_client", code), Some(401), None);
+            assert_eq!(state(&f), Some(TokenState::SecretExpired), "AADSTS{code}");
+        }
+    }
+
+    #[test]
+    fn network_5xx_and_429_are_transient() {
+        let net = Error::new(ErrorCode::Network, "down");
+        assert!(state(&classify(net, None, None)).is_none());
+        let f = classify(ms("temporarily_unavailable", 90033), Some(503), None);
+        assert!(state(&f).is_none());
+        let f = classify(
+            ms("invalid_request", 90055),
+            Some(429),
+            Some(Duration::from_secs(7)),
+        );
+        match f {
+            Failure::Transient { retry_after, .. } => {
+                assert_eq!(retry_after, Some(Duration::from_secs(7)));
+            }
+            Failure::Permanent { .. } => panic!("429 must be retried"),
+        }
+    }
+
+    #[test]
+    fn backoff_grows_caps_and_honours_retry_after() {
+        let now = Utc::now();
+        let base = Duration::from_secs(30);
+        let max = Duration::from_secs(1800);
+        let secs = |at: DateTime<Utc>| (at - now).num_seconds();
+        assert_eq!(secs(retry_at(now, 1, base, max, None, 0.5)), 30);
+        assert_eq!(secs(retry_at(now, 2, base, max, None, 0.5)), 60);
+        assert_eq!(secs(retry_at(now, 3, base, max, None, 0.5)), 120);
+        assert_eq!(secs(retry_at(now, 30, base, max, None, 0.5)), 1800);
+        assert_eq!(secs(retry_at(now, 1, base, max, None, 0.0)), 24);
+        assert_eq!(secs(retry_at(now, 1, base, max, None, 1.0)), 36);
+        // Retry-After wins when it is longer, and is never cut short.
+        let ra = Some(Duration::from_secs(300));
+        assert_eq!(secs(retry_at(now, 1, base, max, ra, 0.5)), 300);
+        let ra = Some(Duration::from_secs(5));
+        assert_eq!(
+            secs(retry_at(now, 1, Duration::from_secs(1), max, ra, 0.5)),
+            5
+        );
+    }
+}

@@ -1,0 +1,83 @@
+//! A lock file per connection in the data directory, so the app and the CLI never refresh the
+//! same connection at the same time. The operating system releases it when the holder exits,
+//! even after `kill -9`.
+
+use std::fs::{File, OpenOptions, TryLockError};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use crate::error::{Error, ErrorCode, Result};
+
+/// Held while refreshing; dropping it (closing the file) unlocks.
+#[derive(Debug)]
+pub struct Held(#[allow(dead_code, reason = "closing the file releases the lock")] File);
+
+pub async fn acquire(dir: &Path, id: &str, wait: Duration) -> Result<Held> {
+    let safe: String = id
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    std::fs::create_dir_all(dir).map_err(|e| lock_error(dir, &e))?;
+    let path = dir.join(format!("{safe}.lock"));
+    let file = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| lock_error(&path, &e))?;
+    let deadline = Instant::now() + wait;
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Ok(Held(file)),
+            Err(TryLockError::WouldBlock) if Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(25)).await;
+            }
+            Err(TryLockError::WouldBlock) => {
+                return Err(Error::new(
+                    ErrorCode::Timeout,
+                    "Another Mail Connections process has been refreshing this connection for too long.",
+                )
+                .with_fix("Try again in a minute; if it persists, quit the other process."));
+            }
+            Err(TryLockError::Error(e)) => return Err(lock_error(&path, &e)),
+        }
+    }
+}
+
+fn lock_error(path: &Path, e: &std::io::Error) -> Error {
+    Error::new(
+        ErrorCode::DataDir,
+        format!("Cannot use the lock file {}: {e}", path.display()),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_second_holder_waits_then_times_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = acquire(dir.path(), "c1", Duration::from_secs(1))
+            .await
+            .unwrap();
+        let e = acquire(dir.path(), "c1", Duration::from_millis(100))
+            .await
+            .unwrap_err();
+        assert_eq!(e.code(), ErrorCode::Timeout);
+        // Another connection is not blocked.
+        acquire(dir.path(), "c2", Duration::from_millis(100))
+            .await
+            .unwrap();
+        drop(first);
+        acquire(dir.path(), "c1", Duration::from_millis(100))
+            .await
+            .unwrap();
+    }
+}
