@@ -30,6 +30,10 @@ fn mailconn_desktop_commands() -> &'static [&'static str] {
         "list_connections",
         "disconnect_connection",
         "connection_history",
+        "check_mailbox_list",
+        "app_access",
+        "add_mailboxes",
+        "cancel_mailbox_add",
     ]
 }
 

@@ -21,6 +21,12 @@ use mailconn_core::flow::device_code::DeviceCode;
 use mailconn_core::flow::identity::AccountType;
 use mailconn_core::store::events::Event;
 
+use mailconn_core::application::addresses::CheckedEntry;
+use mailconn_core::application::mailbox::{
+    AccessReport, BulkProgress, BulkReport, MailboxRow, RowStatus,
+};
+use mailconn_core::application::permissions::{MailboxUse, PermissionCheck, RoleStatus};
+
 use crate::commands::connections::{BrowserSignIn, Connected, DeviceSignIn};
 use crate::commands::registrations::Saved;
 use crate::commands::system::AppInfo;
@@ -46,6 +52,8 @@ pub fn render() -> String {
         Saved, StepStatus, TestStep, TestReport,
         ConnectOptions, ConnectionKind, TokenState, AccountType, Connection, Event, DeviceCode,
         BrowserSignIn, DeviceSignIn, Connected,
+        MailboxUse, RoleStatus, PermissionCheck, CheckedEntry, RowStatus, MailboxRow, BulkProgress,
+        BulkReport, AccessReport,
     ];
     let mut out = String::from(
         "// Generated from the Rust types by src-tauri/src/bindings.rs. Do not edit by hand.\n",

@@ -90,5 +90,6 @@ pub fn builder<R: tauri::Runtime>(state: AppState) -> tauri::Builder<R> {
         })
         .manage(state)
         .manage(commands::connections::SignIns::default())
+        .manage(commands::mailboxes::MailboxRuns::default())
         .invoke_handler(commands::handler())
 }

@@ -1,6 +1,7 @@
 use std::sync::Arc;
 
 use mailconn_core::Result;
+use mailconn_core::application::AppTokenCache;
 use mailconn_core::flow::deep_link::DeepLinks;
 use mailconn_core::paths::DataDir;
 use mailconn_core::secret::SecretStore;
@@ -16,6 +17,8 @@ pub struct AppState {
     pub http: reqwest::Client,
     /// Sign-ins waiting for a `mailconn://auth` redirect.
     pub deep_links: Arc<DeepLinks>,
+    /// App-only tokens of application-access registrations, in memory.
+    pub app_tokens: Arc<AppTokenCache>,
 }
 
 impl AppState {
@@ -27,6 +30,7 @@ impl AppState {
             secrets,
             http: mailconn_core::http::client(),
             deep_links: Arc::new(DeepLinks::new()),
+            app_tokens: Arc::new(AppTokenCache::new()),
         })
     }
 }

@@ -61,7 +61,7 @@ pub fn runtime() -> Result<tokio::runtime::Runtime> {
 }
 
 /// Ctrl-C cancels the wait instead of killing the process mid-way.
-fn cancel_on_ctrl_c() -> CancellationToken {
+pub fn cancel_on_ctrl_c() -> CancellationToken {
     let cancel = CancellationToken::new();
     let token = cancel.clone();
     tokio::spawn(async move {

@@ -4,6 +4,7 @@ mod app;
 mod connect;
 mod exit;
 mod health;
+mod mailbox;
 mod output;
 
 use std::path::PathBuf;
@@ -58,6 +59,9 @@ enum Command {
     Connect(connect::ConnectArgs),
     /// Sign in again to a connection, e.g. to change its scopes (`--preset`)
     Reconnect(connect::ReconnectArgs),
+    /// Organisation and shared mailboxes through application access (no sign-in)
+    #[command(subcommand)]
+    Mailbox(mailbox::MailboxCommand),
     /// List connections
     List,
     /// Remove a connection and its refresh token
@@ -132,6 +136,13 @@ fn run(cli: &Cli, out: Output) -> Result<Exit, Error> {
         Command::Reconnect(args) => {
             connect::reconnect(args, &open_store(&data_dir)?, secrets.as_ref(), out)
         }
+        Command::Mailbox(cmd) => mailbox::run(
+            cmd,
+            &open_store(&data_dir)?,
+            secrets.as_ref(),
+            out,
+            cli.json,
+        ),
         Command::List => connect::list(&open_store(&data_dir)?, out),
         Command::Disconnect { connection } => {
             connect::remove(connection, &open_store(&data_dir)?, secrets.as_ref(), out)

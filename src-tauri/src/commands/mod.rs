@@ -4,6 +4,7 @@
 #![allow(clippy::needless_pass_by_value)]
 
 pub mod connections;
+pub mod mailboxes;
 pub mod registrations;
 pub mod system;
 
@@ -30,5 +31,9 @@ pub fn handler<R: tauri::Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + 
         connections::list_connections,
         connections::disconnect_connection,
         connections::connection_history,
+        mailboxes::check_mailbox_list,
+        mailboxes::app_access,
+        mailboxes::add_mailboxes,
+        mailboxes::cancel_mailbox_add,
     ]
 }

@@ -25,3 +25,29 @@ pub mod token;
 mod testing;
 
 pub use token::{AppToken, AppTokenCache};
+
+use crate::error::{Error, Result};
+use crate::registration::Registration;
+
+/// The link an administrator opens to consent to the app's permissions for its tenant.
+pub fn admin_consent_url(reg: &Registration) -> Result<String> {
+    token::require_specific_tenant(&reg.tenant)?;
+    Ok(reg
+        .cloud()?
+        .admin_consent_url(&reg.tenant, &reg.client_id, &reg.redirect_uri))
+}
+
+/// Adds the admin consent link to an error that an administrator's consent resolves.
+pub fn with_consent_link(e: Error, reg: &Registration) -> Error {
+    if e.code() != crate::ErrorCode::NeedsConsent {
+        return e;
+    }
+    let Ok(url) = admin_consent_url(reg) else {
+        return e;
+    };
+    let fix = e
+        .detail()
+        .and_then(|d| d.fix.clone())
+        .unwrap_or_else(|| "Have an administrator grant admin consent.".to_owned());
+    e.with_fix(format!("{fix} Admin consent link: {url}"))
+}

@@ -16,7 +16,7 @@ use serde::Deserialize;
 
 use crate::Sensitive;
 use crate::cloud::Cloud;
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorCode, Result};
 use crate::oauth::{Client, token_error};
 use crate::registration::service::secret_key;
 use crate::registration::{ClientKind, Registration, TenantKind, classify_tenant};
@@ -164,7 +164,7 @@ pub async fn request(
         .add_scope(Scope::new(cloud.graph_default_scope()))
         .request_async(http)
         .await
-        .map_err(|e| token_error("The identity provider", &e))?;
+        .map_err(|e| app_only(token_error("The identity provider", &e)))?;
     let lifetime = response
         .expires_in()
         .and_then(|d| TimeDelta::from_std(d).ok())
@@ -175,6 +175,16 @@ pub async fn request(
         issued,
         lifetime,
     ))
+}
+
+/// Consent for application permissions is an administrator's, for the whole tenant; nobody signs
+/// in, so the catalogue's "sign in again and accept" does not apply.
+fn app_only(e: Error) -> Error {
+    if e.code() == ErrorCode::NeedsConsent {
+        e.with_fix("An administrator of the tenant must grant admin consent to the app's application permissions: send them the admin consent link, then check again.")
+    } else {
+        e
+    }
 }
 
 /// What a cached token was issued for; an edited registration (new secret, tenant, cloud) no
@@ -311,7 +321,6 @@ mod tests {
 
     use super::*;
     use crate::application::testing::{Fake, setup};
-    use crate::error::ErrorCode;
     use crate::secret::MemoryStore;
 
     #[test]
@@ -434,6 +443,14 @@ mod tests {
         idp.shared.fail.store(1, Ordering::SeqCst);
         let e = cache.token(&reg, &secrets, &http).await.unwrap_err();
         assert_eq!(e.code(), ErrorCode::NeedsConsent, "{e}");
+        assert!(
+            e.detail()
+                .unwrap()
+                .fix
+                .as_deref()
+                .unwrap()
+                .contains("admin consent link")
+        );
         idp.shared.fail.store(0, Ordering::SeqCst);
         cache.token(&reg, &secrets, &http).await.unwrap();
         assert_eq!(idp.shared.token_hits.load(Ordering::SeqCst), 2);

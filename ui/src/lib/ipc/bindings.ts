@@ -16,6 +16,18 @@ aadsts?: number,
  */
 oauth_error?: string, trace_id?: string, correlation_id?: string, timestamp?: string, 
 /**
+ * Microsoft Graph's error code (`ErrorAccessDenied`, `Request_ResourceNotFound`, ...).
+ */
+graph_error?: string, 
+/**
+ * Microsoft Graph's `request-id` of the failed call (support asks for it).
+ */
+request_id?: string, 
+/**
+ * The `client-request-id` the app sent with the failed Graph call.
+ */
+client_request_id?: string, 
+/**
  * What the user should do about it, in words.
  */
 fix?: string, };
@@ -175,7 +187,29 @@ export type Connection = { id: string, registration_id: string, registration_nam
 /**
  * Requested but not granted (`offline_access` missing means no refresh token).
  */
-scopes_missing: Array<string>, has_refresh_token: boolean, state: TokenState, state_reason: string | null, created_at: string, updated_at: string, last_refresh_at: string | null, access_expires_at: string | null, };
+scopes_missing: Array<string>, has_refresh_token: boolean, state: TokenState, state_reason: string | null, created_at: string, updated_at: string, last_refresh_at: string | null, access_expires_at: string | null, 
+/**
+ * Failed attempts in a row while `Retrying`.
+ */
+retry_attempt: number, 
+/**
+ * When the engine next refreshes: before the access token expires, the keep-alive, or the
+ * next retry. None when nothing is scheduled (e.g. it needs sign-in).
+ */
+next_refresh_at: string | null, 
+/**
+ * When an access token was last handed out (verification, a program, the app).
+ */
+last_used_at: string | null, 
+/**
+ * The AADSTS code behind the current state, when there is one.
+ */
+state_aadsts: number | null, 
+/**
+ * Delegated connections: when Microsoft forgets the refresh token if it is never used
+ * (90 days after the last refresh).
+ */
+inactivity_deadline: string | null, };
 
 export type Event = { at: string, kind: string, summary: string, aadsts: number | null, trace_id: string | null, correlation_id: string | null, };
 
@@ -202,3 +236,77 @@ export type Connected = { connection: Connection,
  * False when the same account was already connected with this app and was updated.
  */
 created: boolean, };
+
+export type MailboxUse = "read" | "send" | "full";
+
+export type RoleStatus = { name: string, purpose: string, needed: boolean, 
+/**
+ * Held as such, or through a broader permission (`covered_by`).
+ */
+granted: boolean, 
+/**
+ * The broader permission that includes this one, when only that is held.
+ */
+covered_by: string | null, };
+
+export type PermissionCheck = { mailbox_use: MailboxUse, 
+/**
+ * Every role the token carries, as Microsoft names them.
+ */
+roles: Array<string>, permissions: Array<RoleStatus>, 
+/**
+ * Needed but not held.
+ */
+missing: Array<string>, ok: boolean, summary: string, };
+
+export type CheckedEntry = { line: number, input: string, 
+/**
+ * The normalised address (lower case), when the syntax is right.
+ */
+address: string | null, 
+/**
+ * Why it will not be looked up: bad syntax, or already listed on an earlier line.
+ */
+problem: string | null, 
+/**
+ * The earlier line with the same address.
+ */
+duplicate_of: number | null, };
+
+export type RowStatus = "connected" | "already_added" | "no_access" | "invalid" | "duplicate" | "failed" | "cancelled";
+
+export type MailboxRow = { 
+/**
+ * 1-based line of the list (position for command-line arguments).
+ */
+line: number, 
+/**
+ * The text as given.
+ */
+input: string, 
+/**
+ * The mailbox's address: Graph's primary address when found, else the normalised input.
+ */
+address: string | null, display_name: string | null, status: RowStatus, connection_id: string | null, 
+/**
+ * What is wrong and what to do (message, fix, Graph request IDs).
+ */
+problem: ErrorBody | null, };
+
+export type BulkProgress = { done: number, total: number, row: MailboxRow, };
+
+export type BulkReport = { registration_id: string, registration_name: string, permissions: PermissionCheck, 
+/**
+ * In list order.
+ */
+rows: Array<MailboxRow>, connected: number, already_added: number, 
+/**
+ * Rows with a problem: no access, invalid, failed.
+ */
+problems: number, cancelled: boolean, summary: string, };
+
+export type AccessReport = { registration_id: string, registration_name: string, 
+/**
+ * The tenant that issued the token.
+ */
+tenant_id: string | null, token_expires_at: string, permissions: PermissionCheck, };
