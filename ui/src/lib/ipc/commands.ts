@@ -1,5 +1,10 @@
 // One typed wrapper per Tauri command. Names and shapes match src-tauri/src/commands.
+import { Channel } from '@tauri-apps/api/core';
 import type {
+  AccessReport,
+  BulkProgress,
+  BulkReport,
+  CheckedEntry,
   AppInfo,
   BrowserSignIn,
   ConnectOptions,
@@ -8,6 +13,7 @@ import type {
   DeviceSignIn,
   DoctorReport,
   Event,
+  MailboxUse,
   PlanInfo,
   PlanInput,
   PresetInfo,
@@ -54,3 +60,29 @@ export const disconnectConnection = (id: string): Promise<void> =>
   call('disconnect_connection', { id });
 export const connectionHistory = (id: string): Promise<Event[]> =>
   call('connection_history', { id });
+
+// Organisation mailboxes (application access)
+export const checkMailboxList = (text: string): Promise<CheckedEntry[]> =>
+  call('check_mailbox_list', { text });
+export const appAccess = (
+  registration: string,
+  mailboxUse: MailboxUse,
+  fresh: boolean,
+): Promise<AccessReport> => call('app_access', { registration, mailboxUse, fresh });
+/** Adds the mailboxes of `text`; each finished row arrives at `onProgress` while it runs. */
+export const addMailboxes = (
+  registration: string,
+  text: string,
+  mailboxUse: MailboxUse,
+  run: string,
+  onProgress: (progress: BulkProgress) => void,
+): Promise<BulkReport> =>
+  call('add_mailboxes', {
+    registration,
+    text,
+    mailboxUse,
+    run,
+    progress: new Channel<BulkProgress>(onProgress),
+  });
+export const cancelMailboxAdd = (run: string): Promise<void> =>
+  call('cancel_mailbox_add', { run });

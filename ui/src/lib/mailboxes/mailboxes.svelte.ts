@@ -1,0 +1,232 @@
+import type {
+  AccessReport,
+  BulkReport,
+  CheckedEntry,
+  MailboxRow,
+  MailboxUse,
+  Registration,
+} from '../ipc/bindings';
+import {
+  addMailboxes,
+  adminConsentUrl,
+  appAccess,
+  cancelMailboxAdd,
+  checkMailboxList,
+} from '../ipc/commands';
+import { type IpcError, toIpcError } from '../ipc/invoke';
+
+export type Mode = 'single' | 'list';
+
+export type Access =
+  | { status: 'loading' }
+  | { status: 'ready'; report: AccessReport }
+  | { status: 'failed'; error: IpcError; consentUrl: string | null };
+
+export type Phase =
+  | { kind: 'form' }
+  | { kind: 'running'; run: string; done: number; total: number; cancelling: boolean }
+  | { kind: 'done'; report: BulkReport }
+  | { kind: 'failed'; error: IpcError };
+
+/** A file's text (FileReader: every webview has it). */
+function readText(file: Blob): Promise<string> {
+  return new Promise((ok, fail) => {
+    const reader = new FileReader();
+    reader.onload = () => ok(String(reader.result ?? ''));
+    reader.onerror = () => fail(reader.error);
+    reader.readAsText(file);
+  });
+}
+
+function newRunId(): string {
+  return globalThis.crypto?.randomUUID?.() ?? `${Date.now()}-${Math.random().toString(16).slice(2)}`;
+}
+
+/**
+ * "Add organisation mailboxes" for one registration: the app's permissions (with the admin
+ * consent link when consent is missing), one address or a list, the run with its progress, and the
+ * per-address results. Answers for an older run or check than the latest are dropped.
+ */
+export class AddMailboxes {
+  readonly #registration: () => Pick<Registration, 'id' | 'name'>;
+  readonly #changed: () => void;
+
+  mode = $state<Mode>('single');
+  address = $state('');
+  list = $state('');
+  mailboxUse = $state<MailboxUse>('full');
+  access = $state<Access>({ status: 'loading' });
+  rechecking = $state(false);
+  /** The list as core reads it (syntax and repeats), for the preview under the text box. */
+  checked = $state<CheckedEntry[]>([]);
+  /** Why the typed address or list cannot be added as it is. */
+  inputProblem = $state<string | null>(null);
+  phase = $state<Phase>({ kind: 'form' });
+  /** Finished rows, as they arrive during a run; the final report's rows afterwards. */
+  rows = $state<MailboxRow[]>([]);
+
+  readonly sortedRows = $derived([...this.rows].sort((a, b) => a.line - b.line));
+  readonly needsConsent = $derived(
+    this.access.status === 'failed' && this.access.error.code === 'needs_consent',
+  );
+  readonly running = $derived(this.phase.kind === 'running');
+  readonly listProblems = $derived(this.checked.filter((c) => c.problem !== null).length);
+
+  #access = 0;
+  #preview = 0;
+
+  /** `registration` is read when needed, so a component can pass its (changing) prop. */
+  constructor(
+    registration: () => Pick<Registration, 'id' | 'name'>,
+    onchanged: () => void = () => {},
+  ) {
+    this.#registration = registration;
+    this.#changed = onchanged;
+  }
+
+  get registration(): Pick<Registration, 'id' | 'name'> {
+    return this.#registration();
+  }
+
+  /** Gets the app's token and permissions; `fresh` asks Microsoft again (after admin consent). */
+  async checkAccess(fresh = false): Promise<void> {
+    const call = ++this.#access;
+    if (this.access.status !== 'ready') this.access = { status: 'loading' };
+    this.rechecking = fresh;
+    try {
+      const report = await appAccess(this.registration.id, this.mailboxUse, fresh);
+      if (call === this.#access) this.access = { status: 'ready', report };
+    } catch (raw) {
+      if (call === this.#access) await this.#accessFailed(toIpcError(raw), call);
+    } finally {
+      if (call === this.#access) this.rechecking = false;
+    }
+  }
+
+  async #accessFailed(error: IpcError, call: number): Promise<void> {
+    let consentUrl: string | null = null;
+    if (error.code === 'needs_consent') {
+      try {
+        consentUrl = await adminConsentUrl(this.registration.id);
+      } catch {
+        consentUrl = null;
+      }
+    }
+    if (call === this.#access) this.access = { status: 'failed', error, consentUrl };
+  }
+
+  /** While consent is missing, a return to the window (from the browser) checks again. */
+  recheckIfWaiting(): void {
+    if (this.needsConsent && !this.rechecking) void this.checkAccess(true);
+  }
+
+  setUse(use: MailboxUse): void {
+    this.mailboxUse = use;
+    void this.checkAccess(false);
+  }
+
+  setMode(mode: Mode): void {
+    this.mode = mode;
+    this.inputProblem = null;
+  }
+
+  /** Reads the list as core will (syntax, repeats) for the preview. */
+  async preview(): Promise<void> {
+    const call = ++this.#preview;
+    this.inputProblem = null;
+    const text = this.list;
+    if (text.trim() === '') {
+      this.checked = [];
+      return;
+    }
+    try {
+      const checked = await checkMailboxList(text);
+      if (call === this.#preview) this.checked = checked;
+    } catch {
+      if (call === this.#preview) this.checked = [];
+    }
+  }
+
+  /** Takes the addresses of a text or CSV file into the list. */
+  async importFile(file: File): Promise<void> {
+    this.list = await readText(file);
+    this.mode = 'list';
+    await this.preview();
+  }
+
+  /** Checks the typed address or list; returns the text to send, or null with a reason shown. */
+  async #input(): Promise<string | null> {
+    const text = this.mode === 'single' ? this.address : this.list;
+    if (text.trim() === '') {
+      this.inputProblem =
+        this.mode === 'single'
+          ? 'Enter the address of a user or shared mailbox.'
+          : 'Paste addresses, one a line, or import a file.';
+      return null;
+    }
+    if (this.mode === 'single') {
+      const [entry] = await checkMailboxList(text);
+      if (!entry || entry.problem) {
+        this.inputProblem = entry?.problem ?? 'Enter one email address.';
+        return null;
+      }
+    }
+    this.inputProblem = null;
+    return text;
+  }
+
+  async start(): Promise<void> {
+    if (this.running) return;
+    const text = await this.#input();
+    if (text === null) return;
+    const run = newRunId();
+    this.rows = [];
+    this.phase = { kind: 'running', run, done: 0, total: 0, cancelling: false };
+    try {
+      const report = await addMailboxes(this.registration.id, text, this.mailboxUse, run, (p) => {
+        if (this.phase.kind !== 'running' || this.phase.run !== run) return;
+        this.rows.push(p.row);
+        this.phase = { ...this.phase, done: p.done, total: p.total };
+      });
+      if (this.phase.kind !== 'running' || this.phase.run !== run) return;
+      this.rows = report.rows;
+      this.phase = { kind: 'done', report };
+      if (this.access.status === 'ready') {
+        this.access = {
+          status: 'ready',
+          report: { ...this.access.report, permissions: report.permissions },
+        };
+      } else {
+        void this.checkAccess(false);
+      }
+      this.#changed();
+    } catch (raw) {
+      if (this.phase.kind !== 'running' || this.phase.run !== run) return;
+      const error = toIpcError(raw);
+      this.phase = { kind: 'failed', error };
+      if (error.code === 'needs_consent') await this.#accessFailed(error, ++this.#access);
+    }
+  }
+
+  /** Stops the lookups not yet started; the rows finished so far are kept. */
+  async cancel(): Promise<void> {
+    if (this.phase.kind !== 'running' || this.phase.cancelling) return;
+    this.phase = { ...this.phase, cancelling: true };
+    try {
+      await cancelMailboxAdd(this.phase.run);
+    } catch {
+      // The run ends by itself; nothing to undo.
+    }
+  }
+
+  /** Back to the form for more addresses; the typed text is cleared after a finished run. */
+  again(): void {
+    if (this.phase.kind === 'done') {
+      this.address = '';
+      this.list = '';
+      this.checked = [];
+    }
+    this.rows = [];
+    this.phase = { kind: 'form' };
+  }
+}
