@@ -30,6 +30,11 @@ fn mailconn_desktop_commands() -> &'static [&'static str] {
         "list_connections",
         "disconnect_connection",
         "connection_history",
+        "refresh_connection",
+        "refresh_all_connections",
+        "watch_connections",
+        "autostart_enabled",
+        "set_autostart",
     ]
 }
 

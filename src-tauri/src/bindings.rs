@@ -17,10 +17,12 @@ use mailconn_core::scopes::{Permission, PermissionKind, Preset, PresetInfo};
 
 use mailconn_core::connect::ConnectOptions;
 use mailconn_core::connection::{Connection, ConnectionKind, TokenState};
+use mailconn_core::engine::{Notice, RefreshReport};
 use mailconn_core::flow::device_code::DeviceCode;
 use mailconn_core::flow::identity::AccountType;
 use mailconn_core::store::events::Event;
 
+use crate::ConnectionEvent;
 use crate::commands::connections::{BrowserSignIn, Connected, DeviceSignIn};
 use crate::commands::registrations::Saved;
 use crate::commands::system::AppInfo;
@@ -46,6 +48,7 @@ pub fn render() -> String {
         Saved, StepStatus, TestStep, TestReport,
         ConnectOptions, ConnectionKind, TokenState, AccountType, Connection, Event, DeviceCode,
         BrowserSignIn, DeviceSignIn, Connected,
+        Notice, RefreshReport, ConnectionEvent,
     ];
     let mut out = String::from(
         "// Generated from the Rust types by src-tauri/src/bindings.rs. Do not edit by hand.\n",

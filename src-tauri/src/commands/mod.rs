@@ -30,5 +30,10 @@ pub fn handler<R: tauri::Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + 
         connections::list_connections,
         connections::disconnect_connection,
         connections::connection_history,
+        connections::refresh_connection,
+        connections::refresh_all_connections,
+        connections::watch_connections,
+        system::autostart_enabled,
+        system::set_autostart,
     ]
 }

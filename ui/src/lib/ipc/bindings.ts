@@ -175,7 +175,29 @@ export type Connection = { id: string, registration_id: string, registration_nam
 /**
  * Requested but not granted (`offline_access` missing means no refresh token).
  */
-scopes_missing: Array<string>, has_refresh_token: boolean, state: TokenState, state_reason: string | null, created_at: string, updated_at: string, last_refresh_at: string | null, access_expires_at: string | null, };
+scopes_missing: Array<string>, has_refresh_token: boolean, state: TokenState, state_reason: string | null, created_at: string, updated_at: string, last_refresh_at: string | null, access_expires_at: string | null, 
+/**
+ * Failed attempts in a row while `Retrying`.
+ */
+retry_attempt: number, 
+/**
+ * When the engine next refreshes: before the access token expires, the keep-alive, or the
+ * next retry. None when nothing is scheduled (e.g. it needs sign-in).
+ */
+next_refresh_at: string | null, 
+/**
+ * When an access token was last handed out (verification, a program, the app).
+ */
+last_used_at: string | null, 
+/**
+ * The AADSTS code behind the current state, when there is one.
+ */
+state_aadsts: number | null, 
+/**
+ * Delegated connections: when Microsoft forgets the refresh token if it is never used
+ * (90 days after the last refresh).
+ */
+inactivity_deadline: string | null, };
 
 export type Event = { at: string, kind: string, summary: string, aadsts: number | null, trace_id: string | null, correlation_id: string | null, };
 
@@ -202,3 +224,17 @@ export type Connected = { connection: Connection,
  * False when the same account was already connected with this app and was updated.
  */
 created: boolean, };
+
+export type Notice = { connection_id: string, address: string, state: TokenState, title: string, body: string, };
+
+export type RefreshReport = { connection: Connection, 
+/**
+ * Whether this call made the token request (false: shared one that had just finished).
+ */
+requested: boolean, 
+/**
+ * Whether Microsoft sent a new refresh token (stored).
+ */
+rotated: boolean, error: ErrorBody | null, };
+
+export type ConnectionEvent = { "kind": "changed", connection: Connection, } | { "kind": "notice", notice: Notice, };
