@@ -17,10 +17,12 @@ use mailconn_core::scopes::{Permission, PermissionKind, Preset, PresetInfo};
 
 use mailconn_core::connect::ConnectOptions;
 use mailconn_core::connection::{Connection, ConnectionKind, TokenState};
+use mailconn_core::engine::{Notice, RefreshReport};
 use mailconn_core::flow::device_code::DeviceCode;
 use mailconn_core::flow::identity::AccountType;
 use mailconn_core::store::events::Event;
 
+use crate::ConnectionEvent;
 use mailconn_core::application::addresses::CheckedEntry;
 use mailconn_core::application::mailbox::{
     AccessReport, BulkProgress, BulkReport, MailboxRow, RowStatus,
@@ -52,6 +54,7 @@ pub fn render() -> String {
         Saved, StepStatus, TestStep, TestReport,
         ConnectOptions, ConnectionKind, TokenState, AccountType, Connection, Event, DeviceCode,
         BrowserSignIn, DeviceSignIn, Connected,
+        Notice, RefreshReport, ConnectionEvent,
         MailboxUse, RoleStatus, PermissionCheck, CheckedEntry, RowStatus, MailboxRow, BulkProgress,
         BulkReport, AccessReport,
     ];

@@ -1,10 +1,12 @@
 //! The desktop shell: window, commands and plugins. Glue only; the domain is `mailconn-core`.
 
+mod background;
 pub mod bindings;
 pub mod commands;
 mod deep_links;
 pub mod ipc;
 mod state;
+mod tray;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -13,6 +15,7 @@ use clap::Parser;
 use mailconn_core::paths::{DATA_DIR_ENV, DataDir, resolve_data_dir};
 use mailconn_core::secret::{KeyringStore, MemoryStore, SecretStore};
 
+pub use background::ConnectionEvent;
 pub use state::AppState;
 
 /// Command-line options of the desktop app.
@@ -30,6 +33,10 @@ struct Options {
     /// Keep secrets in memory instead of the OS keychain (tests only; nothing persists)
     #[arg(long, env = "MAILCONN_KEYCHAIN", hide = true, default_value = "system")]
     keychain: String,
+
+    /// Start without showing the window (start at login: the app waits in the tray)
+    #[arg(long)]
+    hidden: bool,
 
     /// `mailconn://` links the desktop hands over; a second launch forwards them to the running app
     #[arg(hide = true)]
@@ -62,7 +69,13 @@ pub fn run() -> ExitCode {
     };
     tracing::info!(data_dir = %state.data_dir.root().display(), "starting");
 
-    let result = builder::<tauri::Wry>(state).run(tauri::generate_context!());
+    let hidden = options.hidden;
+    let result = builder::<tauri::Wry>(state)
+        .setup(move |app| {
+            desktop_setup(app, hidden);
+            Ok(())
+        })
+        .run(tauri::generate_context!());
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -76,20 +89,50 @@ pub fn run() -> ExitCode {
 pub fn builder<R: tauri::Runtime>(state: AppState) -> tauri::Builder<R> {
     tauri::Builder::<R>::new()
         .plugin(tauri_plugin_single_instance::init(|app, _argv, _cwd| {
-            use tauri::Manager;
-            if let Some(window) = app.get_webview_window("main") {
-                let _ = window.unminimize();
-                let _ = window.set_focus();
-            }
+            tray::show_window(app);
         }))
         .plugin(tauri_plugin_deep_link::init())
         .plugin(tauri_plugin_opener::init())
-        .setup(|app| {
-            deep_links::listen(app);
-            Ok(())
+        .plugin(tauri_plugin_notification::init())
+        .plugin(tauri_plugin_autostart::init(
+            tauri_plugin_autostart::MacosLauncher::LaunchAgent,
+            Some(vec!["--hidden"]),
+        ))
+        .on_window_event(|window, event| {
+            use tauri::Manager;
+            // With a tray, closing the window keeps the app and its refreshes running.
+            if let tauri::WindowEvent::CloseRequested { api, .. } = event {
+                let tray = window.app_handle().state::<tray::TrayPresent>();
+                if tray.0.load(std::sync::atomic::Ordering::SeqCst) {
+                    api.prevent_close();
+                    let _ = window.hide();
+                }
+            }
         })
         .manage(state)
+        .manage(tray::TrayPresent::default())
         .manage(commands::connections::SignIns::default())
         .manage(commands::mailboxes::MailboxRuns::default())
         .invoke_handler(commands::handler())
+}
+
+/// What only the real desktop app does (not the mock runtime of tests): deep links, the tray,
+/// and the background refresh engine.
+fn desktop_setup(app: &mut tauri::App, hidden: bool) {
+    use tauri::Manager;
+    deep_links::listen(app);
+    let handle = app.handle().clone();
+    if let Err(e) = tray::build(&handle) {
+        tracing::warn!(error = %e, "no tray icon; closing the window quits the app");
+    }
+    if hidden
+        && handle
+            .state::<tray::TrayPresent>()
+            .0
+            .load(std::sync::atomic::Ordering::SeqCst)
+        && let Some(window) = app.get_webview_window("main")
+    {
+        let _ = window.hide();
+    }
+    background::start(&handle);
 }

@@ -9,6 +9,7 @@ use mailconn_core::connect::{
     ConnectOptions, Prepared, begin_device, complete_device, finish, prepare,
 };
 use mailconn_core::connection::{Connection, disconnect};
+use mailconn_core::engine::RefreshReport;
 use mailconn_core::flow::device_code::{self, DeviceCode};
 use mailconn_core::flow::identity::Identity;
 use mailconn_core::flow::{Tokens, auth_code};
@@ -16,12 +17,13 @@ use mailconn_core::store::events::Event;
 use mailconn_core::{Error, Result};
 use serde::Serialize;
 use tauri::State;
+use tauri::ipc::Channel;
 use tauri_plugin_opener::OpenerExt;
 use tokio_util::sync::CancellationToken;
 use ts_rs::TS;
 
-use crate::AppState;
 use crate::ipc::{IpcResult, blocking};
+use crate::{AppState, ConnectionEvent};
 
 enum Flow {
     Browser(auth_code::Pending),
@@ -155,6 +157,7 @@ pub async fn finish_sign_in(
     let (store, secrets) = (state.store.clone(), state.secrets.clone());
     let (connection, created) =
         blocking(move || finish(&store, secrets.as_ref(), &prepared, &tokens, &identity)).await?;
+    state.engine.connected(&connection.id)?;
     Ok(Connected {
         connection,
         created,
@@ -199,7 +202,30 @@ pub async fn list_connections(state: State<'_, AppState>) -> IpcResult<Vec<Conne
 #[tauri::command]
 pub async fn disconnect_connection(state: State<'_, AppState>, id: String) -> IpcResult<()> {
     let (store, secrets) = (state.store.clone(), state.secrets.clone());
-    blocking(move || disconnect(&store, secrets.as_ref(), &id).map(|_| ())).await
+    let gone = blocking(move || disconnect(&store, secrets.as_ref(), &id)).await?;
+    state.engine.forget(&gone.id);
+    Ok(())
+}
+
+/// "Refresh now": the report says whether it worked and, if not, why (also stored as the state).
+#[tauri::command]
+pub async fn refresh_connection(
+    state: State<'_, AppState>,
+    id: String,
+) -> IpcResult<RefreshReport> {
+    Ok(state.engine.refresh(&id).await?)
+}
+
+/// "Refresh all", a few at a time.
+#[tauri::command]
+pub async fn refresh_all_connections(state: State<'_, AppState>) -> IpcResult<Vec<RefreshReport>> {
+    Ok(state.engine.refresh_all().await?)
+}
+
+/// Subscribes the page to connection changes (states, schedules, new problems).
+#[tauri::command]
+pub fn watch_connections(state: State<'_, AppState>, on_event: Channel<ConnectionEvent>) {
+    state.watchers.add(on_event);
 }
 
 /// How many history entries the detail page shows.

@@ -4,11 +4,12 @@ use mailconn_core::doctor::{self, Check, DoctorReport};
 use mailconn_core::{Error, ErrorCode};
 use serde::Serialize;
 use tauri::State;
+use tauri_plugin_autostart::ManagerExt;
 use tauri_plugin_opener::OpenerExt;
 use ts_rs::TS;
 
 use crate::AppState;
-use crate::ipc::{IpcResult, blocking};
+use crate::ipc::{IpcError, IpcResult, blocking};
 
 /// What the status bar shows.
 #[derive(Debug, Clone, Serialize, TS)]
@@ -52,4 +53,35 @@ pub fn open_url<R: tauri::Runtime>(app: tauri::AppHandle<R>, url: String) -> Ipc
         .with_fix("Copy the link and open it in your browser yourself.")
         .into()
     })
+}
+
+/// Whether the app starts (in the tray) when the user logs in.
+#[tauri::command]
+pub fn autostart_enabled<R: tauri::Runtime>(app: tauri::AppHandle<R>) -> IpcResult<bool> {
+    app.autolaunch()
+        .is_enabled()
+        .map_err(|e| autostart_error(&e).into())
+}
+
+#[tauri::command]
+pub fn set_autostart<R: tauri::Runtime>(
+    app: tauri::AppHandle<R>,
+    enabled: bool,
+) -> IpcResult<bool> {
+    let launch = app.autolaunch();
+    let result = if enabled {
+        launch.enable()
+    } else {
+        launch.disable()
+    };
+    result.map_err(|e| IpcError::from(autostart_error(&e)))?;
+    launch.is_enabled().map_err(|e| autostart_error(&e).into())
+}
+
+fn autostart_error(e: &dyn std::fmt::Display) -> Error {
+    Error::new(
+        ErrorCode::Internal,
+        format!("Start at login could not be changed: {e}"),
+    )
+    .with_fix("Add Mail Connections to your desktop's startup applications yourself.")
 }

@@ -154,3 +154,14 @@ impl Store {
             .execute("DELETE FROM events WHERE at < ?1", params![before])?)
     }
 }
+
+impl Store {
+    /// How many connections need someone to act (sign in, consent, rotate, grant access).
+    pub fn count_needing_attention(&self) -> Result<u32> {
+        Ok(self.conn().query_row(
+            "SELECT COUNT(*) FROM connections WHERE state IN ('needs_sign_in', 'needs_consent', 'secret_expired', 'no_access')",
+            [],
+            |r| r.get(0),
+        )?)
+    }
+}

@@ -1,7 +1,13 @@
 import { cleanup, fireEvent, render, screen, within } from '@testing-library/svelte';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 
-vi.mock('@tauri-apps/api/core', () => ({ invoke: vi.fn() }));
+vi.mock('@tauri-apps/api/core', () => ({
+  invoke: vi.fn(),
+  // The engine's live updates arrive through a Channel; tests push into it by hand.
+  Channel: class {
+    onmessage: (event: unknown) => void = () => {};
+  },
+}));
 
 import type { Connection, Event } from '../ipc/bindings';
 import { nav } from '../nav/nav.svelte';
@@ -48,6 +54,7 @@ function serve(connections: Connection[], extra: Record<string, (args?: Record<s
     list_registrations: vi.fn(() => [registration()]),
     list_connections: vi.fn(() => current),
     connection_history: vi.fn(() => history),
+    watch_connections: vi.fn(),
     disconnect_connection: vi.fn((args?: Record<string, unknown>) => {
       current = current.filter((c) => c.id !== args?.id);
     }),
@@ -235,5 +242,89 @@ describe('connection detail', () => {
     expect(screen.getByTestId('connect-dialog')).toBeTruthy();
     expect((screen.getByTestId('connect-registration') as HTMLSelectElement).value).toBe('reg-contoso');
     expect((screen.getByTestId('connect-login-hint') as HTMLInputElement).value).toBe('grace@outlook.com');
+  });
+});
+
+describe('keeping connections alive', () => {
+  it('shows last and next refresh, expiry and the inactivity limit on each row', async () => {
+    const soon = (ms: number) => new Date(Date.now() + ms).toISOString();
+    serve([
+      connection({
+        last_refresh_at: soon(-5 * 60_000),
+        next_refresh_at: soon(7 * 86_400_000 + 60_000),
+        access_expires_at: soon(55 * 60_000 + 20_000),
+        inactivity_deadline: soon(85 * 86_400_000 + 60_000),
+      }),
+    ]);
+    render(ConnectionsPage);
+    const row = await screen.findByTestId('connection-row');
+    expect(within(row).getByTestId('row-last').textContent).toContain('5 minutes ago');
+    expect(within(row).getByTestId('row-next').textContent).toContain('in 7 days');
+    expect(within(row).getByTestId('row-expires').textContent).toContain('in 55 minutes');
+    expect(within(row).getByTestId('row-inactivity').textContent).toContain('in 85 days');
+  });
+
+  it('updates a row as the background engine reports, including retrying', async () => {
+    const handlers = serve([ada]);
+    render(ConnectionsPage);
+    await screen.findByTestId('connection-row');
+    await vi.waitFor(() => expect(handlers.watch_connections).toHaveBeenCalled());
+    const channel = handlers.watch_connections.mock.calls[0]?.[0]?.onEvent as {
+      onmessage: (e: unknown) => void;
+    };
+    channel.onmessage({
+      kind: 'changed',
+      connection: { ...ada, state: 'retrying', retry_attempt: 2, next_refresh_at: new Date().toISOString(), state_reason: 'The identity provider could not be reached.' },
+    });
+    const row = await screen.findByTestId('connection-row');
+    await vi.waitFor(() => expect(row.dataset.state).toBe('retrying'));
+    expect(within(row).getByTestId('row-retry').textContent).toMatch(/Offline, retrying at .+ \(attempt 2\)/);
+    expect(within(row).getByText('Retrying')).toBeTruthy();
+    channel.onmessage({ kind: 'changed', connection: ada });
+    await vi.waitFor(() => expect(row.dataset.state).toBe('active'));
+    expect(within(row).queryByTestId('row-retry')).toBeNull();
+  });
+
+  it('refreshes all and says how many failed', async () => {
+    const broken = { ...grace, state: 'needs_sign_in' as const };
+    const handlers = serve([ada, grace], {
+      refresh_all_connections: vi.fn(() => [
+        { connection: ada, requested: true, rotated: true, error: null },
+        { connection: broken, requested: true, rotated: false, error: { code: 'needs_sign_in', message: 'The refresh token has expired.' } },
+      ]),
+    });
+    render(ConnectionsPage);
+    await fireEvent.click(await screen.findByTestId('refresh-all'));
+    expect(handlers.refresh_all_connections).toHaveBeenCalledOnce();
+    const result = await screen.findByTestId('refresh-all-result');
+    expect(result.textContent).toContain('1 of 2 could not be refreshed');
+  });
+
+  it('refreshes one connection from its detail page and shows the outcome', async () => {
+    const handlers = serve([ada], {
+      refresh_connection: vi.fn(() => ({ connection: ada, requested: true, rotated: true, error: null })),
+    });
+    render(ConnectionsPage);
+    await fireEvent.click(await screen.findByTestId('connection-open'));
+    await fireEvent.click(await screen.findByTestId('detail-refresh'));
+    expect(handlers.refresh_connection).toHaveBeenCalledWith({ id: ada.id });
+    expect((await screen.findByTestId('detail-refresh-result')).textContent).toContain('new refresh token');
+  });
+
+  it('shows why a refresh failed, with the fix', async () => {
+    serve([ada], {
+      refresh_connection: vi.fn(() => ({
+        connection: { ...ada, state: 'needs_sign_in', state_aadsts: 50173 },
+        requested: true,
+        rotated: false,
+        error: { code: 'needs_sign_in', message: 'The grant was revoked (AADSTS50173)', detail: { aadsts: 50173, fix: 'Sign in again.' } },
+      })),
+    });
+    render(ConnectionsPage);
+    await fireEvent.click(await screen.findByTestId('connection-open'));
+    await fireEvent.click(await screen.findByTestId('detail-refresh'));
+    const detail = await screen.findByTestId('connection-detail');
+    await vi.waitFor(() => expect(detail.textContent).toContain('AADSTS50173'));
+    expect(detail.textContent).toContain('Sign in again.');
   });
 });

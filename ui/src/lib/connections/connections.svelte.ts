@@ -1,9 +1,12 @@
-import type { Connection, Event, Registration } from '../ipc/bindings';
+import type { Connection, ConnectionEvent, Event, RefreshReport, Registration } from '../ipc/bindings';
 import {
   connectionHistory,
   disconnectConnection,
   listConnections,
   listRegistrations,
+  refreshAllConnections,
+  refreshConnection,
+  watchConnections,
 } from '../ipc/commands';
 import { type IpcError, toIpcError } from '../ipc/invoke';
 
@@ -23,6 +26,14 @@ export class ConnectionsState {
   historyError = $state<IpcError | null>(null);
   disconnecting = $state(false);
   disconnectError = $state<IpcError | null>(null);
+
+  /** The connection being refreshed by hand, or 'all'. */
+  refreshing = $state<string | null>(null);
+  refreshError = $state<IpcError | null>(null);
+  /** The last "refresh now" of the open connection. */
+  lastRefresh = $state<RefreshReport | null>(null);
+  /** Refresh all: how many of how many failed. */
+  refreshAllResult = $state<{ total: number; failed: number } | null>(null);
 
   /** Registrations people can sign in with (usage delegated or both). */
   readonly delegated = $derived((this.registrations ?? []).filter((r) => r.usage !== 'application'));
@@ -57,6 +68,70 @@ export class ConnectionsState {
     }
   }
 
+  /** Follows the background engine: each change replaces its row as it happens. */
+  async watch(): Promise<void> {
+    try {
+      await watchConnections((event) => this.apply(event));
+    } catch {
+      // Without live updates the page still works; it reloads after every action.
+    }
+  }
+
+  apply(event: ConnectionEvent): void {
+    if (event.kind !== 'changed' || this.connections === null) return;
+    const changed = event.connection;
+    const at = this.connections.findIndex((c) => c.id === changed.id);
+    if (at >= 0) this.connections[at] = changed;
+    else this.connections = [...this.connections, changed].sort((a, b) =>
+      a.address.localeCompare(b.address, undefined, { sensitivity: 'base' }),
+    );
+    if (this.selectedId === changed.id) void this.reloadHistory(changed.id);
+  }
+
+  /** "Refresh now": the new state arrives with the report (and through `watch`). */
+  async refresh(id: string): Promise<void> {
+    this.refreshing = id;
+    this.refreshError = null;
+    this.lastRefresh = null;
+    try {
+      const report = await refreshConnection(id);
+      this.lastRefresh = report;
+      this.apply({ kind: 'changed', connection: report.connection });
+    } catch (raw) {
+      this.refreshError = toIpcError(raw);
+    } finally {
+      this.refreshing = null;
+    }
+  }
+
+  async refreshAll(): Promise<void> {
+    this.refreshing = 'all';
+    this.refreshError = null;
+    this.refreshAllResult = null;
+    try {
+      const reports = await refreshAllConnections();
+      for (const r of reports) this.apply({ kind: 'changed', connection: r.connection });
+      this.refreshAllResult = {
+        total: reports.length,
+        failed: reports.filter((r) => r.error !== null).length,
+      };
+    } catch (raw) {
+      this.refreshError = toIpcError(raw);
+    } finally {
+      this.refreshing = null;
+    }
+  }
+
+  private async reloadHistory(id: string): Promise<void> {
+    const run = ++this.#history;
+    try {
+      const events = await connectionHistory(id);
+      if (run === this.#history && this.selectedId === id) this.history = events;
+    } catch {
+      // The timeline keeps what it shows.
+    }
+  }
+
   /** Opens the detail view of one connection and loads its history. */
   async open(id: string): Promise<void> {
     const run = ++this.#history;
@@ -64,6 +139,8 @@ export class ConnectionsState {
     this.history = null;
     this.historyError = null;
     this.disconnectError = null;
+    this.lastRefresh = null;
+    this.refreshError = null;
     try {
       const events = await connectionHistory(id);
       if (run === this.#history) this.history = events;

@@ -237,6 +237,20 @@ export type Connected = { connection: Connection,
  */
 created: boolean, };
 
+export type Notice = { connection_id: string, address: string, state: TokenState, title: string, body: string, };
+
+export type RefreshReport = { connection: Connection, 
+/**
+ * Whether this call made the token request (false: shared one that had just finished).
+ */
+requested: boolean, 
+/**
+ * Whether Microsoft sent a new refresh token (stored).
+ */
+rotated: boolean, error: ErrorBody | null, };
+
+export type ConnectionEvent = { "kind": "changed", connection: Connection, } | { "kind": "notice", notice: Notice, };
+
 export type MailboxUse = "read" | "send" | "full";
 
 export type RoleStatus = { name: string, purpose: string, needed: boolean, 

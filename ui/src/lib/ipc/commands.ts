@@ -1,15 +1,15 @@
 // One typed wrapper per Tauri command. Names and shapes match src-tauri/src/commands.
-import { Channel } from '@tauri-apps/api/core';
 import type {
   AccessReport,
+  AppInfo,
+  BrowserSignIn,
   BulkProgress,
   BulkReport,
   CheckedEntry,
-  AppInfo,
-  BrowserSignIn,
   ConnectOptions,
   Connected,
   Connection,
+  ConnectionEvent,
   DeviceSignIn,
   DoctorReport,
   Event,
@@ -17,15 +17,20 @@ import type {
   PlanInfo,
   PlanInput,
   PresetInfo,
+  RefreshReport,
   Registration,
   RegistrationInput,
   Saved,
   TestReport,
   ValidationReport,
 } from './bindings';
+import { Channel } from '@tauri-apps/api/core';
 import { call } from './invoke';
 
 // System
+export const autostartEnabled = (): Promise<boolean> => call('autostart_enabled');
+export const setAutostart = (enabled: boolean): Promise<boolean> =>
+  call('set_autostart', { enabled });
 export const appInfo = (): Promise<AppInfo> => call('app_info');
 export const runDoctor = (): Promise<DoctorReport> => call('run_doctor');
 export const openUrl = (url: string): Promise<void> => call('open_url', { url });
@@ -60,6 +65,17 @@ export const disconnectConnection = (id: string): Promise<void> =>
   call('disconnect_connection', { id });
 export const connectionHistory = (id: string): Promise<Event[]> =>
   call('connection_history', { id });
+export const refreshConnection = (id: string): Promise<RefreshReport> =>
+  call('refresh_connection', { id });
+export const refreshAllConnections = (): Promise<RefreshReport[]> =>
+  call('refresh_all_connections');
+
+/** Calls `onEvent` for every connection change the background engine makes, until reload. */
+export function watchConnections(onEvent: (event: ConnectionEvent) => void): Promise<void> {
+  const channel = new Channel<ConnectionEvent>();
+  channel.onmessage = onEvent;
+  return call('watch_connections', { onEvent: channel });
+}
 
 // Organisation mailboxes (application access)
 export const checkMailboxList = (text: string): Promise<CheckedEntry[]> =>

@@ -1,0 +1,86 @@
+//! The tray icon: open, refresh all, quit; a different icon and tooltip when a connection needs
+//! attention. With a tray, closing the window keeps the app (and its refreshes) running.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use tauri::menu::{Menu, MenuItem, PredefinedMenuItem};
+use tauri::tray::TrayIconBuilder;
+use tauri::{AppHandle, Manager, Runtime, include_image};
+
+use crate::AppState;
+
+const TRAY_ID: &str = "main";
+
+/// Whether the tray exists (then closing the window hides it instead of quitting).
+#[derive(Debug, Default)]
+pub struct TrayPresent(pub AtomicBool);
+
+pub fn build<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
+    let open = MenuItem::with_id(app, "open", "Open Mail Connections", true, None::<&str>)?;
+    let refresh = MenuItem::with_id(app, "refresh_all", "Refresh all", true, None::<&str>)?;
+    let quit_item = MenuItem::with_id(app, "quit", "Quit", true, None::<&str>)?;
+    let separator = PredefinedMenuItem::separator(app)?;
+    let menu = Menu::with_items(app, &[&open, &refresh, &separator, &quit_item])?;
+    TrayIconBuilder::with_id(TRAY_ID)
+        .icon(include_image!("../icons/tray.png"))
+        .tooltip("Mail Connections")
+        .menu(&menu)
+        .on_menu_event(|app, event| match event.id.as_ref() {
+            "open" => show_window(app),
+            "refresh_all" => {
+                let engine = app.state::<AppState>().engine.clone();
+                tauri::async_runtime::spawn(async move {
+                    if let Err(e) = engine.refresh_all().await {
+                        tracing::warn!(error = %e, "refresh all from the tray failed");
+                    }
+                });
+            }
+            "quit" => quit(app),
+            _ => {}
+        })
+        .build(app)?;
+    app.state::<TrayPresent>().0.store(true, Ordering::SeqCst);
+    Ok(())
+}
+
+pub fn show_window<R: Runtime>(app: &AppHandle<R>) {
+    if let Some(window) = app.get_webview_window("main") {
+        let _ = window.show();
+        let _ = window.unminimize();
+        let _ = window.set_focus();
+    }
+}
+
+pub fn quit<R: Runtime>(app: &AppHandle<R>) {
+    app.state::<AppState>().shutdown.cancel();
+    app.exit(0);
+}
+
+/// The attention icon and a tooltip counting connections that need someone to act.
+pub fn update<R: Runtime>(app: &AppHandle<R>) {
+    let Some(tray) = app.tray_by_id(TRAY_ID) else {
+        return;
+    };
+    let count = app
+        .state::<AppState>()
+        .store
+        .count_needing_attention()
+        .unwrap_or(0);
+    let (icon, tooltip) = if count == 0 {
+        (
+            include_image!("../icons/tray.png"),
+            "Mail Connections".to_owned(),
+        )
+    } else {
+        (
+            include_image!("../icons/tray-attention.png"),
+            format!(
+                "Mail Connections: {count} connection{} need{} attention",
+                if count == 1 { "" } else { "s" },
+                if count == 1 { "s" } else { "" }
+            ),
+        )
+    };
+    let _ = tray.set_icon(Some(icon));
+    let _ = tray.set_tooltip(Some(&tooltip));
+}
