@@ -48,7 +48,10 @@ const history: Event[] = [
   },
 ];
 
-function serve(connections: Connection[], extra: Record<string, (args?: Record<string, unknown>) => unknown> = {}) {
+function serve<E extends Record<string, (args?: Record<string, unknown>) => unknown>>(
+  connections: Connection[],
+  extra: E = {} as E,
+) {
   let current = connections;
   const handlers = {
     list_registrations: vi.fn(() => [registration()]),
