@@ -6,8 +6,23 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startApp, byTestId, textOf, waitForText } from './harness.mjs';
+import { spawn } from 'node:child_process';
+import { startApp, byTestId, textOf, track, waitForText } from './harness.mjs';
 import { startIdp, cli, cliConnect, fixtures } from './idp.mjs';
+
+/** Watches the session bus for desktop notifications (org.freedesktop.Notifications.Notify)
+ * the app sends; returns { titles() } with the summary of each one seen so far. */
+function watchNotifications() {
+  const monitor = track(spawn('dbus-monitor', ['--session',
+    "type='method_call',interface='org.freedesktop.Notifications',member='Notify'"], { stdio: ['ignore', 'pipe', 'ignore'] }));
+  let out = '';
+  monitor.stdout.on('data', (d) => { out += String(d); });
+  return {
+    // Notify(app_name, replaces_id, app_icon, summary, body, ...): the summary is the third string.
+    titles: () => out.split(/^method call/m).slice(1).map((call) => [...call.matchAll(/^\s+string "(.*)"$/gm)][2]?.[1]),
+    stop: () => monitor.kill('SIGTERM'),
+  };
+}
 
 async function rowState(browser) {
   const row = await byTestId(browser, 'connection-row');
@@ -70,6 +85,26 @@ test('the dashboard follows a connection from active to retrying and back', asyn
     const tokens = (await idp.log()).filter((e) => e.endpoint === 'token' && e.grant_type === 'refresh_token');
     assert.ok(tokens.length >= 1, 'the recovery was a refresh, not a sign-in');
     assert.equal((await idp.log()).filter((e) => e.endpoint === 'authorize').length, 0, 'no sign-in');
+
+    // A permanent failure (the grant was revoked): "needs sign-in", one notification, and no
+    // second one while the problem stays the same.
+    const notifications = watchNotifications();
+    t.after(() => notifications.stop());
+    await browser.pause(500);
+    await (await byTestId(browser, 'detail-back')).click();
+    await fetch(`${idp.base}/_control/users/alice@contoso.test/revoke`, { method: 'POST' });
+    await (await byTestId(browser, 'refresh-all')).click();
+    await waitForState(browser, 'needs_sign_in');
+    await waitForText(await byTestId(browser, 'row-reason'), /Sign in again/);
+    await browser.waitUntil(() => notifications.titles().length === 1, {
+      timeout: 10000, timeoutMsg: `no notification: ${notifications.titles()}`,
+    });
+    assert.equal(notifications.titles()[0], 'alice@contoso.test needs you to sign in again');
+    await app.screenshot('needs-sign-in');
+    await (await byTestId(browser, 'refresh-all')).click();
+    await waitForText(await byTestId(browser, 'refresh-all-result'), /1 of 1 could not be refreshed/);
+    await browser.pause(1500);
+    assert.equal(notifications.titles().length, 1, 'the same problem is not notified twice');
 
     // Start at login, from Settings: the desktop's autostart entry appears and goes again.
     await (await byTestId(browser, 'nav-settings')).click();
