@@ -8,6 +8,8 @@ repeated runs; nothing here asserts a time, it only reports.
 """
 import json
 import os
+import sqlite3
+import uuid
 import statistics
 import subprocess
 import sys
@@ -95,6 +97,30 @@ def app_start(data):
     return mapped, pss
 
 
+def seed_connections(n):
+    """A data directory with one app and `n` connections written straight into the database
+    (display only: no tokens), for the list's figures."""
+    data = tempfile.mkdtemp() + "/data"
+    cli(data, "app", "add", "--name", "bulk", "--client-id", FIX["clients"]["public"]["client_id"],
+        "--tenant", "common", "--public", "--authority-url", "http://127.0.0.1:9", "--graph-url", "http://127.0.0.1:9")
+    db = sqlite3.connect(os.path.join(data, "mailconn.sqlite3"))
+    reg = db.execute("SELECT id FROM registrations").fetchone()[0]
+    now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    states = ["active"] * 17 + ["retrying", "needs_sign_in", "needs_consent"]
+    for i in range(n):
+        db.execute(
+            "INSERT INTO connections (id, registration_id, kind, account_key, address, display_name, tenant_id, "
+            "account_type, preset, scopes_requested, scopes_granted, state, state_reason, created_at, updated_at, "
+            "last_refresh_at, access_expires_at, has_refresh_token, next_refresh_at) "
+            "VALUES (?, ?, 'delegated', ?, ?, ?, NULL, 'work', 'read', 'openid offline_access User.Read Mail.Read', "
+            "'openid offline_access User.Read Mail.Read', ?, NULL, ?, ?, ?, ?, 1, ?)",
+            (str(uuid.uuid4()), reg, f"key-{i}", f"user{i:04}@contoso.test", f"User {i}", states[i % len(states)],
+             now, now, now, now, now))
+    db.commit()
+    db.close()
+    return data
+
+
 def main():
     idp, base = start_idp()
     rows = []
@@ -117,6 +143,22 @@ def main():
         for _ in range(2):
             sign_in(data, "desktop", "bob@contoso.test")
         rows.append(("`mailconn list --json` (2 connections)", median_ms(timed(lambda: cli(data, "--json", "list"), 15)), "ms"))
+
+        rows.append(("`mailconn refresh` (token request, rotation stored in the keychain, history)",
+                     median_ms(timed(lambda: cli(data, "refresh", "alice@contoso.test"), 10)), "ms"))
+
+        big = seed_connections(1000)
+        rows.append(("`mailconn status --json` (1,000 connections)",
+                     median_ms(timed(lambda: cli(big, "--json", "status"), 10)), "ms"))
+        rows.append(("`mailconn list --json` (1,000 connections)",
+                     median_ms(timed(lambda: cli(big, "--json", "list"), 10)), "ms"))
+        out = subprocess.run(["node", str(ROOT / "tests/e2e/bench-list.mjs"), big, "1000"], check=True,
+                             capture_output=True, text=True, env={**os.environ, "MAILCONN_APP": str(APP),
+                                                                  "MAILCONN_CLI": str(CLI)}).stdout
+        shown = json.loads([l for l in out.splitlines() if l.startswith("{")][-1])
+        rows.append(("desktop app: Connections page showing 1,000 connections (click to all rows)",
+                     shown["median_ms"], "ms"))
+        rows.append(("desktop app: scrolling through 1,000 connections (20 frames)", shown["scroll_ms"], "ms"))
 
         starts, pss = [], []
         for _ in range(5):

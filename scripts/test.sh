@@ -24,6 +24,9 @@ log "Rust tests (inside a private D-Bus session with an unlocked GNOME Keyring)"
 log "test identity provider self-tests"
 node --test --test-timeout=120000 tests/idp/
 
+log "Graph stand-in self-tests"
+node --test --test-timeout=120000 tests/graph/
+
 log "end-to-end tests of the real app"
 cargo build -p mailconn-desktop -p mailconn-cli --locked
 export MAILCONN_APP="$CARGO_TARGET_DIR/debug/mailconn-desktop"

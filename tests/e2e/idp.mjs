@@ -11,9 +11,9 @@ export const fixtures = JSON.parse(readFileSync(join(ROOT, 'tests/idp/fixtures.j
 /** A start takes well under a second; one that takes longer has hung and is retried once. */
 const START_TIMEOUT_MS = 15000;
 
-export async function startIdp(env = {}) {
+export async function startIdp(env = {}, { port = 0 } = {}) {
   for (let attempt = 1; ; attempt++) {
-    const proc = track(spawn('node', [join(ROOT, 'tests/idp/server.mjs'), '--port', '0'], {
+    const proc = track(spawn('node', [join(ROOT, 'tests/idp/server.mjs'), '--port', String(port)], {
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'ignore'],
     }));
@@ -30,10 +30,18 @@ export async function startIdp(env = {}) {
       if (attempt >= 2) throw new Error('the identity provider did not start');
       continue;
     }
-    const { base } = JSON.parse(line);
+    const ready = JSON.parse(line);
+    const { base } = ready;
     return {
       base,
-      stop: () => proc.kill('SIGTERM'),
+      port: ready.port,
+      /** Stops it and resolves once the process has exited (its port is free again). */
+      stop: () =>
+        new Promise((ok) => {
+          if (proc.exitCode !== null) return ok();
+          proc.once('exit', () => ok());
+          proc.kill('SIGTERM');
+        }),
       async log() {
         return (await fetch(`${base}/_control/log`)).json();
       },
@@ -50,6 +58,24 @@ export async function browse(url) {
 /** Runs the CLI against a data directory; returns stdout. Secrets go through stdin. */
 export function cli(dataDir, args, input) {
   return execFileSync(CLI, ['--data-dir', dataDir, ...args], { input: input ?? '', encoding: 'utf8' });
+}
+
+/** `mailconn connect --no-browser`: plays the browser for its `open:` line; resolves to the
+ * connection (parsed `--json` output). */
+export async function cliConnect(dataDir, appName, loginHint) {
+  const proc = track(spawn(CLI, ['--data-dir', dataDir, '--json', 'connect', '--no-browser', '--app', appName,
+    '--login-hint', loginHint], { stdio: ['ignore', 'pipe', 'pipe'] }));
+  const lines = createInterface({ input: proc.stdout });
+  let out = '';
+  let browsed = null;
+  for await (const line of lines) {
+    if (line.startsWith('open: ')) browsed = browse(line.slice(6).trim());
+    else out += `${line}\n`;
+  }
+  await browsed;
+  const code = proc.exitCode ?? await new Promise((ok) => proc.once('exit', ok));
+  if (code !== 0) throw new Error(`mailconn connect exited with ${code}: ${out}`);
+  return JSON.parse(out);
 }
 
 /** Follows redirects by hand until one points at the app's custom scheme; returns that URL. */

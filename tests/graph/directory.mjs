@@ -160,12 +160,6 @@ export function mailboxByAddress(address) {
   return null;
 }
 
-/** Does `list` (addresses or ids, any case) name this user? */
-export function userMatches(u, list) {
-  const names = new Set([u.props.id, u.props.userPrincipalName.toLowerCase(), ...addressesOf(u)]);
-  return list.some((x) => names.has(String(x).toLowerCase()));
-}
-
 // ---- messages --------------------------------------------------------------------------------
 
 export const MESSAGE_DEFAULT = ['id', 'createdDateTime', 'lastModifiedDateTime', 'changeKey', 'categories', 'receivedDateTime', 'sentDateTime', 'hasAttachments', 'internetMessageId', 'subject', 'bodyPreview', 'importance', 'parentFolderId', 'conversationId', 'isDeliveryReceiptRequested', 'isReadReceiptRequested', 'isRead', 'isDraft', 'webLink', 'inferenceClassification', 'body', 'sender', 'from', 'toRecipients', 'ccRecipients', 'bccRecipients', 'replyTo', 'flag'];
@@ -182,8 +176,8 @@ const SENDERS = [
 ];
 const SUBJECTS = ['Quarterly report', 'Your order has shipped', 'Team lunch on Friday', 'Password expiry notice', 'Invoice INV-{n}', 'Welcome aboard', 'Meeting notes', 'Re: project timeline'];
 
-const b64 = (buf) => buf.toString('base64').replace(/\//g, '_').replace(/\+/g, '-');
-export const messageId = (seed) => `AAMkAD${b64(sha(`msg|${seed}`)).slice(0, 60)}AAA=`;
+const b64 = (buf) => buf.toString('base64url');
+export const messageId = (seed) => `AAMkAD${b64(Buffer.concat([sha(`msg|${seed}`), sha(`msg2|${seed}`)])).slice(0, 60)}AAA=`;
 export const folderId = (userId, name) => `AAMkAD${b64(sha(`folder|${userId}|${name}`)).slice(0, 40)}AAAA==`;
 const addr = (name, address) => ({ emailAddress: { name, address } });
 

@@ -165,6 +165,9 @@ fn identity_provider_down_then_back_needs_no_sign_in() {
     let (engine, store) = engine(&env, Arc::new(SystemClock), test_config());
     let rt = runtime();
 
+    // The scheduler runs the whole time, asleep until something is due (a keep-alive in 7 days).
+    let cancel = tokio_util::sync::CancellationToken::new();
+    rt.spawn(engine.clone().run(cancel.clone()));
     let port = env.idp.port;
     env.idp.stop();
     let report = rt.block_on(engine.refresh(id)).unwrap();
@@ -182,9 +185,16 @@ fn identity_provider_down_then_back_needs_no_sign_in() {
     let text = String::from_utf8_lossy(&env.run(&["status", id], None).stdout).into_owned();
     assert!(text.contains("offline, retrying (attempt 1) at"), "{text}");
 
-    // Still down at the next attempt: backoff grows, nothing is lost.
-    std::thread::sleep(Duration::from_millis(1300));
-    rt.block_on(engine.run_due()).unwrap();
+    // The failure woke the scheduler, which retries by itself. Still down: backoff grows,
+    // nothing is lost.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while store.get_connection(id).unwrap().retry_attempt < 2 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the scheduler did not retry"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
     let conn = store.get_connection(id).unwrap();
     assert_eq!(conn.state, TokenState::Retrying);
     assert_eq!(conn.retry_attempt, 2);
@@ -194,11 +204,12 @@ fn identity_provider_down_then_back_needs_no_sign_in() {
     );
 
     env.idp = Idp::start_on(port, &idp_env);
-    let wait = (conn.next_refresh_at.unwrap() - Utc::now())
-        .to_std()
-        .unwrap_or_default();
-    std::thread::sleep(wait + Duration::from_millis(100));
-    assert_eq!(rt.block_on(engine.run_due()).unwrap(), 1);
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while store.get_connection(id).unwrap().state != TokenState::Active {
+        assert!(std::time::Instant::now() < deadline, "never recovered");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    cancel.cancel();
     let conn = store.get_connection(id).unwrap();
     assert_eq!(conn.state, TokenState::Active, "{:?}", conn.state_reason);
     assert_eq!(conn.retry_attempt, 0);

@@ -560,8 +560,10 @@ impl Engine {
         }
     }
 
-    /// Tells listeners about a change, and about a new problem once.
+    /// Tells listeners about a change, and about a new problem once; the scheduler looks at the
+    /// (possibly new) schedule again.
     fn after_change(&self, id: &str) {
+        self.wake();
         let Ok(conn) = self.store.get_connection(id) else {
             return;
         };

@@ -48,7 +48,10 @@ const history: Event[] = [
   },
 ];
 
-function serve(connections: Connection[], extra: Record<string, (args?: Record<string, unknown>) => unknown> = {}) {
+function serve<E extends Record<string, (args?: Record<string, unknown>) => unknown>>(
+  connections: Connection[],
+  extra: E = {} as E,
+) {
   let current = connections;
   const handlers = {
     list_registrations: vi.fn(() => [registration()]),
@@ -326,5 +329,16 @@ describe('keeping connections alive', () => {
     const detail = await screen.findByTestId('connection-detail');
     await vi.waitFor(() => expect(detail.textContent).toContain('AADSTS50173'));
     expect(detail.textContent).toContain('Sign in again.');
+  });
+
+  it('offers the admin consent link when a connection needs consent', async () => {
+    const handlers = serve([{ ...ada, state: 'needs_consent', state_reason: 'An administrator must approve these permissions (AADSTS90094)' }], {
+      admin_consent_url: vi.fn(() => 'https://login.example/adminconsent?client_id=x'),
+    });
+    render(ConnectionsPage);
+    await fireEvent.click(await screen.findByTestId('connection-open'));
+    const link = await screen.findByTestId('admin-consent-url');
+    expect(handlers.admin_consent_url).toHaveBeenCalledWith({ id: ada.registration_id });
+    expect(link).toHaveProperty('value', 'https://login.example/adminconsent?client_id=x');
   });
 });
