@@ -223,6 +223,31 @@ pub async fn get_user(
     get_json(http, &url, token, cancel).await
 }
 
+/// `{graph}/v1.0/users/{id}/mailFolders/inbox/messages?$top=1&$select=id`: the cheapest call that
+/// opens the mailbox itself (the directory answers for users without one, or closed to the app).
+pub fn inbox_url(graph_base: &str, user_id: &str) -> Result<Url> {
+    let mut url = user_url(graph_base, user_id)?;
+    url.path_segments_mut()
+        .map_err(|()| Error::invalid("graph_url", "The Graph address cannot hold a path."))?
+        .extend(["mailFolders", "inbox", "messages"]);
+    url.set_query(Some("$top=1&$select=id"));
+    Ok(url)
+}
+
+/// Opens the mailbox's inbox (reads at most one message id) to learn whether the app may.
+pub async fn probe_mailbox(
+    http: &reqwest::Client,
+    graph_base: &str,
+    token: &Sensitive<String>,
+    user_id: &str,
+    cancel: &CancellationToken,
+) -> std::result::Result<(), Failure> {
+    let url = inbox_url(graph_base, user_id).map_err(|e| Failure::new(Problem::Other, e))?;
+    get_json::<serde_json::Value>(http, &url, token, cancel)
+        .await
+        .map(drop)
+}
+
 /// `Retry-After` as seconds or an HTTP date.
 pub fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
     let value = headers
@@ -444,6 +469,15 @@ mod tests {
         );
         let url = user_url("http://127.0.0.1:9/graph/", "a/b?c#d@x.test").unwrap();
         assert_eq!(url.path(), "/graph/v1.0/users/a%2Fb%3Fc%23d@x.test");
+        let url = inbox_url(
+            "https://graph.microsoft.com",
+            "5a000000-0000-4000-8000-000000000001",
+        )
+        .unwrap();
+        assert_eq!(
+            url.as_str(),
+            "https://graph.microsoft.com/v1.0/users/5a000000-0000-4000-8000-000000000001/mailFolders/inbox/messages?$top=1&$select=id"
+        );
     }
 
     #[test]

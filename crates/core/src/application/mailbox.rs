@@ -352,42 +352,49 @@ impl Mailboxes<'_> {
         Ok(lookups)
     }
 
-    /// Looks one address up with the app's current token; a token Graph refuses is renewed once.
+    /// Looks one address up with the app's current token, then (when the app may read mail)
+    /// opens the mailbox's inbox: Exchange's application access policies and RBAC scopes, and a
+    /// missing mailbox, show only there. A token Graph refuses is renewed once.
     async fn resolve(
         &self,
         reg: &Registration,
         graph_base: &str,
         address: &str,
         cancel: &CancellationToken,
-    ) -> std::result::Result<GraphUser, Failure> {
+    ) -> Outcome {
         if cancel.is_cancelled() {
-            return Err(Failure {
+            return Outcome::Failed(Failure {
                 problem: Problem::Cancelled,
                 error: Error::new(ErrorCode::Cancelled, "Cancelled."),
             });
         }
-        let token_failure = |error: Error| Failure {
-            problem: Problem::Other,
-            error,
-        };
-        let mut token = self
-            .tokens
-            .token(reg, self.secrets, self.http)
-            .await
-            .map_err(token_failure)?;
         let mut renewed = false;
         loop {
-            match graph::get_user(self.http, graph_base, &token.access_token, address, cancel).await
-            {
-                Err(f) if f.problem == Problem::Unauthorized && !renewed => {
-                    self.tokens
-                        .invalidate_if(&reg.id, &token.access_token)
-                        .await;
-                    token = self
-                        .tokens
-                        .token(reg, self.secrets, self.http)
-                        .await
-                        .map_err(token_failure)?;
+            let token = match self.tokens.token(reg, self.secrets, self.http).await {
+                Ok(t) => t,
+                Err(error) => {
+                    return Outcome::Failed(Failure {
+                        problem: Problem::Other,
+                        error,
+                    });
+                }
+            };
+            let bearer = &token.access_token;
+            let found = graph::get_user(self.http, graph_base, bearer, address, cancel).await;
+            let probed = match &found {
+                Ok(user) if can_read_mail(&token) => {
+                    graph::probe_mailbox(self.http, graph_base, bearer, &user.id, cancel).await
+                }
+                _ => Ok(()),
+            };
+            let outcome = match (found, probed) {
+                (Ok(user), Ok(())) => Outcome::Reachable(user),
+                (Ok(user), Err(failure)) => Outcome::from_failure(Some(user), failure),
+                (Err(failure), _) => Outcome::from_failure(None, failure),
+            };
+            match outcome {
+                Outcome::Failed(f) if f.problem == Problem::Unauthorized && !renewed => {
+                    self.tokens.invalidate_if(&reg.id, bearer).await;
                     renewed = true;
                 }
                 other => return other,
@@ -400,7 +407,7 @@ impl Mailboxes<'_> {
         &self,
         reg: &Registration,
         lookup: &Lookup,
-        found: std::result::Result<GraphUser, Failure>,
+        outcome: Outcome,
         token: &AppToken,
         permissions: &PermissionCheck,
         now: DateTime<Utc>,
@@ -412,21 +419,16 @@ impl Mailboxes<'_> {
             note: (!permissions.ok).then_some(permissions.summary.as_str()),
             now,
         };
-        match found {
-            Ok(user) => self.save_found(reg, lookup, &user, &stored),
-            Err(f)
-                if matches!(
-                    f.problem,
-                    Problem::NotFound | Problem::NoMailbox | Problem::AccessDenied
-                ) =>
-            {
-                self.save_unreachable(reg, lookup, &f.error, &stored)
+        match outcome {
+            Outcome::Reachable(user) => self.save_found(reg, lookup, &user, &stored),
+            Outcome::Unreachable { user, failure } => {
+                self.save_unreachable(reg, lookup, user.as_ref(), &failure.error, &stored)
             }
-            Err(f) if f.problem == Problem::Cancelled => Ok(MailboxRow {
+            Outcome::Failed(f) if f.problem == Problem::Cancelled => Ok(MailboxRow {
                 status: RowStatus::Cancelled,
                 ..lookup.row()
             }),
-            Err(f) => Ok(MailboxRow {
+            Outcome::Failed(f) => Ok(MailboxRow {
                 status: RowStatus::Failed,
                 problem: Some(f.error.body()),
                 ..lookup.row()
@@ -497,23 +499,43 @@ impl Mailboxes<'_> {
     }
 
     /// A mailbox the app cannot reach: stored with the reason, so it can be rechecked once an
-    /// administrator has changed what stood in the way.
+    /// administrator has changed what stood in the way. `user` is known when the directory found
+    /// it but its mailbox was closed to the app.
     fn save_unreachable(
         &self,
         reg: &Registration,
         lookup: &Lookup,
+        user: Option<&GraphUser>,
         error: &Error,
         s: &Stored<'_>,
     ) -> Result<MailboxRow> {
         let reason = reason_of(error);
-        let key = unresolved_key(&lookup.address);
+        let same = match user {
+            Some(u) => self.store.find_connection_by_account(&reg.id, &u.id)?,
+            None => None,
+        };
+        if let (Some(c), Some(e)) = (&same, &lookup.existing)
+            && c.id != e.id
+        {
+            self.store.delete_connection(&e.id)?;
+        }
+        let target = same.or_else(|| lookup.existing.clone());
+        let key = match (user, &target) {
+            (Some(u), _) => u.id.clone(),
+            (None, Some(t)) => t.account_key.clone(),
+            (None, None) => unresolved_key(&lookup.address),
+        };
+        let address = user
+            .and_then(GraphUser::address)
+            .unwrap_or(&lookup.address)
+            .to_owned();
+        let display_name = user
+            .and_then(|u| u.display_name.clone())
+            .or_else(|| target.as_ref().and_then(|t| t.display_name.clone()));
         let update = MailboxUpdate {
-            account_key: lookup.existing.as_ref().map_or(&key, |e| &e.account_key),
-            address: &lookup.address,
-            display_name: lookup
-                .existing
-                .as_ref()
-                .and_then(|e| e.display_name.as_deref()),
+            account_key: &key,
+            address: &address,
+            display_name: display_name.as_deref(),
             tenant_id: s.token.tenant_id.as_deref(),
             scopes_requested: s.requested,
             scopes_granted: &s.token.roles,
@@ -521,10 +543,10 @@ impl Mailboxes<'_> {
             state_reason: Some(&reason),
             access_expires_at: None,
         };
-        let id = if let Some(e) = &lookup.existing {
+        let id = if let Some(t) = &target {
             self.store
-                .update_application_mailbox(&e.id, &update, s.now)?;
-            e.id.clone()
+                .update_application_mailbox(&t.id, &update, s.now)?;
+            t.id.clone()
         } else {
             let id = uuid::Uuid::new_v4().to_string();
             self.store
@@ -534,12 +556,52 @@ impl Mailboxes<'_> {
         self.store
             .add_event(&id, s.now, "failed", &event_summary(error), error.detail())?;
         Ok(MailboxRow {
+            address: Some(address),
+            display_name,
             status: RowStatus::NoAccess,
             connection_id: Some(id),
             problem: Some(error.body()),
             ..lookup.row()
         })
     }
+}
+
+/// How one lookup ended.
+#[derive(Debug)]
+enum Outcome {
+    /// Found, and (when the app may read mail) its inbox opened.
+    Reachable(GraphUser),
+    /// Unknown address, no mailbox, or closed to the app.
+    Unreachable {
+        user: Option<GraphUser>,
+        failure: Failure,
+    },
+    /// Not decided: Graph unavailable, throttled too long, token refused, cancelled.
+    Failed(Failure),
+}
+
+impl Outcome {
+    fn from_failure(user: Option<GraphUser>, failure: Failure) -> Self {
+        match failure.problem {
+            Problem::NotFound | Problem::NoMailbox | Problem::AccessDenied => {
+                Outcome::Unreachable { user, failure }
+            }
+            _ => Outcome::Failed(failure),
+        }
+    }
+}
+
+/// Mail roles that open a mailbox's inbox. Without one, "access denied" there would only mean the
+/// permission is missing, so the mailbox is not opened.
+const READ_ROLES: [&str; 4] = [
+    "Mail.Read",
+    "Mail.ReadWrite",
+    "Mail.ReadBasic",
+    "Mail.ReadBasic.All",
+];
+
+fn can_read_mail(token: &AppToken) -> bool {
+    READ_ROLES.iter().any(|r| token.has_role(r))
 }
 
 /// What every stored row of a run shares.

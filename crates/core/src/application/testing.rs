@@ -78,6 +78,7 @@ impl Fake {
         let app = Router::new()
             .route("/{tenant}/oauth2/v2.0/token", post(token))
             .route("/v1.0/users/{address}", get(user))
+            .route("/v1.0/users/{id}/mailFolders/inbox/messages", get(inbox))
             .with_state(shared.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
@@ -178,6 +179,28 @@ async fn user(
     };
     s.seen.lock().unwrap().push(Seen {
         address,
+        at: Instant::now(),
+        status: answer.status().as_u16(),
+    });
+    s.in_flight.fetch_sub(1, Ordering::SeqCst);
+    answer
+}
+
+/// The inbox of a user found by [`user`]: closed for `closed*`, missing for `nomailbox*`.
+async fn inbox(State(s): State<Arc<Shared>>, Path(id): Path<String>) -> Response {
+    let now = s.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+    s.max_in_flight.fetch_max(now, Ordering::SeqCst);
+    tokio::time::sleep(Duration::from_millis(10)).await;
+    let local = id.trim_start_matches("id-");
+    let answer = if local.starts_with("closed") {
+        graph_error(StatusCode::FORBIDDEN, "ErrorAccessDenied", &[])
+    } else if local.starts_with("nomailbox") {
+        graph_error(StatusCode::NOT_FOUND, "MailboxNotEnabledForRESTAPI", &[])
+    } else {
+        json(StatusCode::OK, &serde_json::json!({"value": []}), &[])
+    };
+    s.seen.lock().unwrap().push(Seen {
+        address: format!("inbox:{id}"),
         at: Instant::now(),
         status: answer.status().as_u16(),
     });

@@ -184,6 +184,50 @@ fn what_was_stored(env: &Env) {
 }
 
 #[tokio::test]
+async fn a_mailbox_closed_to_the_app_is_found_but_not_reachable() {
+    let env = Env::new().await;
+    let report = env
+        .add("closed1@contoso.test\nnomailbox@contoso.test")
+        .await
+        .0
+        .unwrap();
+    assert_eq!(report.rows[0].status, RowStatus::NoAccess);
+    assert_eq!(report.rows[0].display_name.as_deref(), Some("closed1"));
+    let problem = report.rows[0].problem.as_ref().unwrap();
+    assert_eq!(
+        problem.detail.as_ref().unwrap().graph_error.as_deref(),
+        Some("ErrorAccessDenied")
+    );
+    assert_eq!(report.rows[1].status, RowStatus::NoAccess);
+    assert!(
+        report.rows[1]
+            .problem
+            .as_ref()
+            .unwrap()
+            .message
+            .contains("no Exchange Online mailbox")
+    );
+    let stored = env.store.get_connection("closed1@contoso.test").unwrap();
+    assert_eq!(
+        stored.account_key, "id-closed1",
+        "the directory's id is kept"
+    );
+    assert_eq!(stored.state, TokenState::NoAccess);
+
+    // Without a mail-reading permission the inbox is not opened (a refusal would prove nothing).
+    *env.fake.shared.roles.lock().unwrap() = vec!["Mail.Send".into(), "User.Read.All".into()];
+    env.tokens.invalidate(&env.reg.id);
+    let report = env.add("closed2@contoso.test").await.0.unwrap();
+    assert_eq!(report.rows[0].status, RowStatus::Connected);
+    assert!(
+        !env.fake
+            .seen()
+            .iter()
+            .any(|s| s.address == "inbox:id-closed2")
+    );
+}
+
+#[tokio::test]
 async fn adding_again_skips_working_mailboxes_and_rechecks_the_others() {
     let env = Env::new().await;
     let (first, _) = env
