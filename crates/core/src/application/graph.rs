@@ -146,8 +146,8 @@ pub fn explain(status: StatusCode, body: &GraphError, client_request_id: &str) -
         (403, _) => (
             Problem::AccessDenied,
             ErrorCode::NeedsConsent,
-            "Exchange keeps the app out of this mailbox (an application access policy or an RBAC for Applications scope).",
-            "An Exchange administrator can let the app in: add the mailbox to the group the app's application access policy allows (Test-ApplicationAccessPolicy shows the result), or widen the app's management scope in RBAC for Applications. Then add the mailbox again to recheck.",
+            "Exchange keeps the app out of this mailbox.",
+            "An Exchange administrator can let the app in through its application access policy or RBAC for Applications scope (Test-ApplicationAccessPolicy shows the result); then add the mailbox again.",
         ),
         (401, _) => (
             Problem::Unauthorized,

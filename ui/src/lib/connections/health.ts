@@ -28,6 +28,17 @@ export function daysToInactivityLimit(c: Connection, now: number = Date.now()): 
 }
 
 export function healthItems(c: Connection, now: number = Date.now()): HealthItem[] {
+  // Application access: the app's own token serves all its mailboxes; only the last check is
+  // the mailbox's own.
+  if (c.kind === 'application') {
+    return [
+      {
+        key: 'last',
+        label: 'Last checked',
+        value: c.last_refresh_at ? formatRelative(c.last_refresh_at, now) : 'never',
+      },
+    ];
+  }
   const items: HealthItem[] = [
     {
       key: 'last',

@@ -49,6 +49,9 @@ describe('application-access mailboxes among the connections', () => {
     const info = rows.find((r) => r.dataset.address === 'info@contoso.test') as HTMLElement;
     expect(within(info).getByTestId('row-application').textContent).toContain('Application access');
     for (const role of roles) expect(info.textContent).toContain(role);
+    const health = within(info).getByTestId('row-health').textContent ?? '';
+    expect(health).toContain('Last checked');
+    expect(health).not.toContain('Next refresh');
     const out = rows.find((r) => r.dataset.address === 'denied@contoso.test') as HTMLElement;
     expect(out.dataset.state).toBe('no_access');
     expect(within(out).getByTestId('row-reason').textContent).toContain('Exchange administrator');
@@ -57,5 +60,7 @@ describe('application-access mailboxes among the connections', () => {
     const detail = await screen.findByTestId('connection-detail');
     expect(within(detail).queryByTestId('detail-signin')).toBeNull();
     expect(within(detail).getByTestId('detail-refresh-token').textContent).toContain('Not needed');
+    expect(within(detail).getByTestId('detail-app-token').textContent).toContain("The app's own");
+    expect(within(detail).queryByTestId('detail-refresh')).toBeNull();
   });
 });
