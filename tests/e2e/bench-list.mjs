@@ -70,7 +70,7 @@ try {
     }
     return Math.round(total / frames);
   }, wheelFrames);
-  await browser.execute(() => { document.querySelector('main').scrollTop = 600 * 150; });
+  await browser.execute(() => { document.querySelector('main').scrollTop = 600 * 172; });
   await app.screenshot('scrolled');
   const sorted = times.slice(1).sort((a, b) => a - b);
   console.log(JSON.stringify({ rows: expected, first_ms: times[0], median_ms: sorted[Math.floor(sorted.length / 2)], scroll_ms: scrollMs, idle_frames_ms: idleMs, wheel_frame_ms: Math.round(wheelMs / Math.max(1, wheelFrames)), wheel_frames: wheelFrames, wheel_script_layout_ms: layoutMs, idle_frame_ms: Math.round(idleMs / 20), jump_frame_ms: Math.round(scrollMs / 20) }));

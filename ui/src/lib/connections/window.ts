@@ -3,7 +3,7 @@
 /** Lists this long render only the rows in view. */
 export const VIRTUAL_FROM = 150;
 /** Every row's height in a windowed list (px), its border included. */
-export const ROW_HEIGHT = 150;
+export const ROW_HEIGHT = 172;
 /** Rows rendered above and below the view, so fast scrolling does not show blank space. */
 export const OVERSCAN = 6;
 
