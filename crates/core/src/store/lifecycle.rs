@@ -165,3 +165,101 @@ impl Store {
         )?)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeDelta;
+
+    use super::*;
+
+    /// A registration and `states.len()` connections, written directly (no keychain involved).
+    fn store_with(states: &[&str]) -> (Store, DateTime<Utc>) {
+        let store = Store::open_in_memory().unwrap();
+        let now = Utc::now();
+        {
+            let conn = store.conn();
+            conn.execute(
+                "INSERT INTO registrations (id, name, client_id, kind, tenant, cloud, usage, audience, preset, redirect_uri, \
+                 has_secret, created_at, updated_at) VALUES ('r', 'App', 'cid', 'public', 'common', 'global', 'delegated', \
+                 'my_organization', 'read', 'http://localhost', 0, ?1, ?1)",
+                [now],
+            )
+            .unwrap();
+            for (i, state) in states.iter().enumerate() {
+                conn.execute(
+                    "INSERT INTO connections (id, registration_id, kind, account_key, address, account_type, preset, \
+                     scopes_requested, scopes_granted, state, created_at, updated_at) VALUES (?1, 'r', 'delegated', ?1, ?2, \
+                     'work', 'read', '', '', ?3, ?4, ?4)",
+                    params![format!("c{i}"), format!("u{i}@contoso.test"), state, now],
+                )
+                .unwrap();
+            }
+        }
+        (store, now)
+    }
+
+    #[test]
+    fn history_older_than_the_limit_is_pruned() {
+        let (store, now) = store_with(&["active"]);
+        store
+            .add_event("c0", now - TimeDelta::days(200), "refreshed", "old", None)
+            .unwrap();
+        store
+            .add_event("c0", now - TimeDelta::days(10), "refreshed", "recent", None)
+            .unwrap();
+        assert_eq!(store.prune_events(now - TimeDelta::days(180)).unwrap(), 1);
+        let left: Vec<String> = store
+            .events("c0", 10)
+            .unwrap()
+            .into_iter()
+            .map(|e| e.summary)
+            .collect();
+        assert_eq!(left, ["recent"]);
+    }
+
+    #[test]
+    fn attention_counts_states_someone_must_act_on_and_due_lists_the_schedule() {
+        let (store, now) = store_with(&[
+            "active",
+            "retrying",
+            "needs_sign_in",
+            "needs_consent",
+            "secret_expired",
+            "no_access",
+        ]);
+        assert_eq!(store.count_needing_attention().unwrap(), 4);
+        store
+            .set_next_refresh("c1", Some(now - TimeDelta::seconds(1)))
+            .unwrap();
+        store
+            .set_next_refresh("c0", Some(now + TimeDelta::hours(1)))
+            .unwrap();
+        let due: Vec<String> = store
+            .connections_due(now, 10)
+            .unwrap()
+            .into_iter()
+            .map(|c| c.id)
+            .collect();
+        assert_eq!(due, ["c1"]);
+        assert_eq!(
+            store.next_refresh_due().unwrap(),
+            Some(now - TimeDelta::seconds(1))
+        );
+        // Active or retrying without a schedule are picked up; stopped states are not.
+        let unscheduled: Vec<String> = store
+            .connections_unscheduled()
+            .unwrap()
+            .into_iter()
+            .map(|c| c.id)
+            .collect();
+        assert!(unscheduled.is_empty(), "{unscheduled:?}");
+        store.set_next_refresh("c0", None).unwrap();
+        let unscheduled: Vec<String> = store
+            .connections_unscheduled()
+            .unwrap()
+            .into_iter()
+            .map(|c| c.id)
+            .collect();
+        assert_eq!(unscheduled, ["c0"]);
+    }
+}

@@ -341,4 +341,18 @@ describe('keeping connections alive', () => {
     expect(handlers.admin_consent_url).toHaveBeenCalledWith({ id: ada.registration_id });
     expect(link).toHaveProperty('value', 'https://login.example/adminconsent?client_id=x');
   });
+
+  it('renders only the rows in view of a list of 1,000', async () => {
+    const many = Array.from({ length: 1000 }, (_, i) =>
+      connection({ id: `conn-${i}`, address: `user${String(i).padStart(4, '0')}@contoso.com` }),
+    );
+    serve(many);
+    render(ConnectionsPage);
+    const list = await screen.findByTestId('connections-list');
+    expect(list.dataset.windowed).toBe('true');
+    const rows = await screen.findAllByTestId('connection-row');
+    expect(rows.length).toBeGreaterThan(0);
+    expect(rows.length).toBeLessThan(50);
+    expect(rows[0]?.dataset.address).toBe('user0000@contoso.com');
+  });
 });
