@@ -32,6 +32,7 @@ fn mailconn_desktop_commands() -> &'static [&'static str] {
         "connection_history",
         "refresh_connection",
         "refresh_all_connections",
+        "verify_connection",
         "watch_connections",
         "autostart_enabled",
         "set_autostart",

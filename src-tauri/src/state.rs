@@ -60,14 +60,18 @@ impl AppState {
     pub fn new(data_dir: DataDir, secrets: Arc<dyn SecretStore>) -> Result<Self> {
         let store = Arc::new(Store::open(&data_dir.database())?);
         let http = mailconn_core::http::client();
-        let engine = Arc::new(Engine::new(
-            store.clone(),
-            secrets.clone(),
-            http.clone(),
-            Arc::new(SystemClock),
-            data_dir.locks(),
-            Config::from_env(),
-        ));
+        let app_tokens = Arc::new(AppTokenCache::new());
+        let engine = Arc::new(
+            Engine::new(
+                store.clone(),
+                secrets.clone(),
+                http.clone(),
+                Arc::new(SystemClock),
+                data_dir.locks(),
+                Config::from_env(),
+            )
+            .with_app_tokens(app_tokens.clone()),
+        );
         Ok(Self {
             data_dir,
             store,
@@ -77,7 +81,7 @@ impl AppState {
             engine,
             shutdown: CancellationToken::new(),
             watchers: Arc::new(Watchers::default()),
-            app_tokens: Arc::new(AppTokenCache::new()),
+            app_tokens,
         })
     }
 }

@@ -144,6 +144,40 @@ pub fn refresh(
     Ok(first_error.map_or(Exit::Ok, |e| Exit::from_code(e.code)))
 }
 
+pub fn verify(
+    id: &str,
+    dir: &DataDir,
+    store: Arc<Store>,
+    secrets: Arc<dyn SecretStore>,
+    out: Output,
+) -> Result<Exit> {
+    let engine = engine(dir, store, secrets);
+    let report = crate::connect::runtime()?.block_on(engine.verify(id))?;
+    if out.json() {
+        Output::print_json(&report);
+    } else {
+        match &report.error {
+            None => println!(
+                "{}: verified through Microsoft Graph",
+                report.connection.address
+            ),
+            Some(e) => {
+                println!(
+                    "{}: not verified - {}",
+                    report.connection.address, e.message
+                );
+                if let Some(fix) = e.detail.as_ref().and_then(|d| d.fix.as_ref()) {
+                    println!("  fix: {fix}");
+                }
+            }
+        }
+    }
+    Ok(report
+        .error
+        .as_ref()
+        .map_or(Exit::Ok, |e| Exit::from_code(e.code)))
+}
+
 pub fn history(id: &str, limit: u32, store: &Store, out: Output) -> Result<Exit> {
     let conn = store.get_connection(id)?;
     let events: Vec<Event> = store.events(&conn.id, limit)?;

@@ -83,6 +83,11 @@ enum Command {
         #[arg(long)]
         all: bool,
     },
+    /// Prove a connection works: a Microsoft Graph call with its token (recorded in its history)
+    Verify {
+        /// Connection id or address
+        connection: String,
+    },
     /// A connection's history: connected, refreshed, failed (with AADSTS and support IDs), ...
     History {
         /// Connection id or address
@@ -154,6 +159,11 @@ fn run(cli: &Cli, out: Output) -> Result<Exit, Error> {
             let dir = DataDir::open(&data_dir)?;
             let store = Arc::new(Store::open(&dir.database())?);
             health::refresh(connection.as_deref(), *all, &dir, store, secrets, out)
+        }
+        Command::Verify { connection } => {
+            let dir = DataDir::open(&data_dir)?;
+            let store = Arc::new(Store::open(&dir.database())?);
+            health::verify(connection, &dir, store, secrets, out)
         }
         Command::History { connection, limit } => {
             health::history(connection, *limit, &open_store(&data_dir)?, out)

@@ -549,3 +549,131 @@ fn idle_connections_get_a_keep_alive_refresh_every_seven_days() {
         "the 90-day limit starts again"
     );
 }
+
+/// The confidential app on Contoso with Graph at the stand-in, for sign-in and application access.
+fn web_app_with_graph(env: &Env, graph: &mailconn_testkit::graph::Graph) {
+    let client_id = env.idp.fixture("/clients/web/client_id");
+    let out = env.run(
+        &[
+            "app",
+            "add",
+            "--name",
+            "web",
+            "--client-id",
+            &client_id,
+            "--tenant",
+            "contoso.test",
+            "--authority-url",
+            &env.idp.base,
+            "--graph-url",
+            graph.base(),
+            "--usage",
+            "both",
+            "--secret-stdin",
+            "--secret-expires",
+            "2099-01-01",
+        ],
+        Some(&env.web_secret()),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+}
+
+#[test]
+#[ignore = "needs the test identity provider (node) and a Secret Service: run scripts/test.sh"]
+fn verify_calls_graph_with_the_connections_token() {
+    let env = Env::new(&[]);
+    let graph = mailconn_testkit::graph::Graph::start(&env.idp);
+    web_app_with_graph(&env, &graph);
+    let (out, json) = env.connect("web", "alice@contoso.test");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let id = json["id"].as_str().unwrap().to_owned();
+
+    let out = env.run(&["verify", "alice@contoso.test"], None);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("verified through Microsoft Graph"));
+    let me: Vec<Value> = graph
+        .log()
+        .into_iter()
+        .filter(|e| e["path"] == "/v1.0/me")
+        .collect();
+    assert_eq!(me.len(), 1, "one Graph call");
+    assert_eq!(me[0]["status"], 200);
+    assert_eq!(me[0]["auth"], "delegated");
+    let history = String::from_utf8_lossy(&env.run(&["history", &id], None).stdout).into_owned();
+    assert!(
+        history.contains("verified")
+            && history.contains("Microsoft Graph answered for alice@contoso.test"),
+        "{history}"
+    );
+
+    // Graph down: the verification fails with Graph's words and the history says so.
+    graph.fault(&json!({"status": 503, "count": 10}));
+    let out = env.run(&["--json", "verify", &id], None);
+    assert_eq!(
+        out.status.code(),
+        Some(5),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(report["error"]["message"].is_string(), "{report}");
+    graph.clear_faults();
+    let history = String::from_utf8_lossy(&env.run(&["history", &id], None).stdout).into_owned();
+    assert!(history.contains("Verification failed"), "{history}");
+}
+
+#[test]
+#[ignore = "needs the test identity provider (node) and a Secret Service: run scripts/test.sh"]
+fn application_mailboxes_are_checked_by_the_same_engine() {
+    let env = Env::new(&[]);
+    let graph = mailconn_testkit::graph::Graph::start(&env.idp);
+    web_app_with_graph(&env, &graph);
+    let out = env.run(
+        &["mailbox", "add", "--app", "web", "user01@contoso.test"],
+        None,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let (engine, store) = engine(&env, Arc::new(SystemClock), test_config());
+    let mut events = engine.subscribe();
+    let rt = runtime();
+    let conn = store.get_connection("user01@contoso.test").unwrap();
+    assert_eq!(conn.state, TokenState::Active);
+    // The scheduler checks application mailboxes daily.
+    rt.block_on(engine.run_due()).unwrap();
+    let next = store
+        .get_connection(&conn.id)
+        .unwrap()
+        .next_refresh_at
+        .unwrap();
+    assert_eq!(next, conn.last_refresh_at.unwrap() + TimeDelta::days(1));
+
+    // Exchange closes the mailbox to the app: the check says so, with one notification.
+    graph.access_denied(&["user01@contoso.test"]);
+    let report = rt.block_on(engine.refresh(&conn.id)).unwrap();
+    assert_eq!(report.connection.state, TokenState::NoAccess, "{report:?}");
+    assert!(report.connection.state_reason.is_some());
+    rt.block_on(engine.refresh(&conn.id)).unwrap();
+    let notices = std::iter::from_fn(|| events.try_recv().ok())
+        .filter(|e| matches!(e, EngineEvent::Notice(_)))
+        .count();
+    assert_eq!(notices, 1, "one notification while the problem stays");
+
+    // Open again: `refresh --all` (the same engine, through the CLI) brings it back.
+    graph.clear_access_denied();
+    let out = env.run(&["--json", "refresh", "--all"], None);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let reports: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(reports[0]["connection"]["kind"], "application");
+    assert_eq!(reports[0]["connection"]["state"], "active");
+    // No refresh token exists in this flow: only client-credentials requests were made.
+    assert!(
+        env.idp
+            .token_requests()
+            .iter()
+            .all(|e| e["grant_type"] == "client_credentials")
+    );
+}

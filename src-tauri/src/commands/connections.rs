@@ -216,6 +216,12 @@ pub async fn refresh_connection(
     Ok(state.engine.refresh(&id).await?)
 }
 
+/// "Verify": a call to Microsoft Graph with the connection's token, recorded in its history.
+#[tauri::command]
+pub async fn verify_connection(state: State<'_, AppState>, id: String) -> IpcResult<RefreshReport> {
+    Ok(state.engine.verify(&id).await?)
+}
+
 /// "Refresh all", a few at a time.
 #[tauri::command]
 pub async fn refresh_all_connections(state: State<'_, AppState>) -> IpcResult<Vec<RefreshReport>> {

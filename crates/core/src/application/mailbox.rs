@@ -293,6 +293,31 @@ impl Mailboxes<'_> {
         Ok(report)
     }
 
+    /// Looks one stored mailbox up again (the refresh engine's check of an application-access
+    /// connection) and stores what Graph says: active again, or no access with the reason.
+    pub async fn recheck(
+        &self,
+        conn: &Connection,
+        cancel: &CancellationToken,
+    ) -> Result<MailboxRow> {
+        let reg = self.registration(&conn.registration_id)?;
+        let token = self.tokens.token(&reg, self.secrets, self.http).await?;
+        let permissions = PermissionCheck::of(
+            &token.roles,
+            MailboxUse::of_requested(&conn.scopes_requested),
+        );
+        let graph_base = reg.cloud()?.graph;
+        let lookup = Lookup {
+            order: 0,
+            line: 0,
+            input: conn.address.clone(),
+            address: conn.address.clone(),
+            existing: Some(conn.clone()),
+        };
+        let found = self.resolve(&reg, &graph_base, &conn.address, cancel).await;
+        self.save(&reg, &lookup, found, &token, &permissions, Utc::now())
+    }
+
     /// Settles what needs no lookup (bad syntax, repeats, mailboxes that already work) and
     /// returns the rest.
     fn sort_out(

@@ -36,6 +36,17 @@ impl MailboxUse {
         Self::ALL.into_iter().find(|u| u.as_str() == s)
     }
 
+    /// The use a stored mailbox was added for, read back from the permissions it asked for.
+    pub fn of_requested(requested: &[String]) -> Self {
+        Self::ALL
+            .into_iter()
+            .find(|u| {
+                u.needs().len() == requested.len()
+                    && u.needs().iter().all(|n| requested.iter().any(|r| r == n))
+            })
+            .unwrap_or_default()
+    }
+
     pub fn label(self) -> &'static str {
         match self {
             MailboxUse::Read => "reading mail",

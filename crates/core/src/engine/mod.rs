@@ -29,6 +29,9 @@ use tokio_util::sync::CancellationToken;
 use ts_rs::TS;
 
 use crate::Sensitive;
+use crate::application::AppTokenCache;
+use crate::application::graph::{self as graph_api, GraphUser};
+use crate::application::mailbox::{Mailboxes, RowStatus};
 use crate::clock::Clock;
 use crate::connection::{Connection, ConnectionKind, TokenState, refresh_token_key};
 use crate::error::{Error, ErrorCode, Result};
@@ -112,6 +115,9 @@ pub struct Engine {
     wake: Notify,
     events: broadcast::Sender<EngineEvent>,
     token_requests: AtomicU64,
+    /// Application access: the app-only token per registration (shared with the shell's
+    /// "add mailboxes"), used to check application-access mailboxes.
+    app_tokens: Arc<AppTokenCache>,
 }
 
 impl Engine {
@@ -135,7 +141,16 @@ impl Engine {
             wake: Notify::new(),
             events: broadcast::channel(1024).0,
             token_requests: AtomicU64::new(0),
+            app_tokens: Arc::new(AppTokenCache::new()),
         }
+    }
+
+    /// Shares the shell's app-only token cache, so a mailbox check and "add mailboxes" use one
+    /// token per registration.
+    #[must_use]
+    pub fn with_app_tokens(mut self, app_tokens: Arc<AppTokenCache>) -> Self {
+        self.app_tokens = app_tokens;
+        self
     }
 
     pub fn subscribe(&self) -> broadcast::Receiver<EngineEvent> {
@@ -214,7 +229,7 @@ impl Engine {
             .store
             .list_connections()?
             .into_iter()
-            .filter(|c| c.kind == ConnectionKind::Delegated && c.has_refresh_token)
+            .filter(|c| c.kind == ConnectionKind::Application || c.has_refresh_token)
             .map(|c| c.id)
             .collect();
         self.refresh_many(ids).await
@@ -289,10 +304,7 @@ impl Engine {
 
     async fn refresh_locked(&self, conn: &Connection) -> Result<Got> {
         if conn.kind == ConnectionKind::Application {
-            return Err(Error::invalid(
-                "connection",
-                "Application-access mailboxes have no refresh token; their app token is renewed on its own.",
-            ));
+            return self.check_application(conn).await;
         }
         let now = self.clock.now();
         self.store.record_refreshing(&conn.id, now)?;
@@ -531,6 +543,130 @@ impl Engine {
             }
         }
         Ok(())
+    }
+
+    /// An application-access mailbox has no refresh token: its "refresh" is a check through
+    /// Graph with the app-only token (renewed by the cache before it expires), which stores the
+    /// mailbox's state (active, or no access with the reason).
+    async fn check_application(&self, conn: &Connection) -> Result<Got> {
+        let mailboxes = Mailboxes {
+            store: &self.store,
+            secrets: self.secrets.as_ref(),
+            http: &self.http,
+            tokens: &self.app_tokens,
+        };
+        let cancel = CancellationToken::new();
+        let checked = mailboxes.recheck(conn, &cancel).await;
+        let failure = match checked {
+            Ok(row) if row.status != RowStatus::Failed => {
+                self.reschedule(&conn.id)?;
+                self.after_change(&conn.id);
+                let token = self
+                    .app_tokens
+                    .token(
+                        &self.store.find_registration(&conn.registration_id)?,
+                        self.secrets.as_ref(),
+                        &self.http,
+                    )
+                    .await?;
+                return Ok(Got::Token {
+                    token: token.access_token.clone(),
+                    expires_at: token.expires_at,
+                    rotated: false,
+                    requested: true,
+                });
+            }
+            Ok(row) => {
+                let body = row
+                    .problem
+                    .unwrap_or_else(|| Error::internal("the mailbox could not be checked").body());
+                Failure::Transient {
+                    error: Error::new(body.code, body.message)
+                        .with_detail(body.detail.unwrap_or_default()),
+                    retry_after: None,
+                }
+            }
+            Err(error) => match classify::classify(error, None, None) {
+                Failure::Permanent {
+                    state: TokenState::NeedsSignIn,
+                    error,
+                } => Failure::Permanent {
+                    state: TokenState::NoAccess,
+                    error,
+                },
+                other => other,
+            },
+        };
+        self.record_failure(conn, &failure)?;
+        Err(failure.into_error())
+    }
+
+    /// Proves a connection works end to end: a call to Microsoft Graph with its access token
+    /// (`/me` for someone who signed in; the mailbox itself for application access). Recorded in
+    /// the history as `verified` or `failed`.
+    pub async fn verify(&self, id: &str) -> Result<RefreshReport> {
+        let conn = self.store.get_connection(id)?;
+        if conn.kind == ConnectionKind::Application {
+            return self.refresh(id).await;
+        }
+        let token = match self.access_token(id).await {
+            Ok(t) => t,
+            Err(e) => {
+                return Ok(RefreshReport {
+                    connection: self.store.get_connection(id)?,
+                    requested: true,
+                    rotated: false,
+                    error: Some(e.body()),
+                });
+            }
+        };
+        let graph = self
+            .store
+            .find_registration(&conn.registration_id)?
+            .cloud()?
+            .graph;
+        let mut url = url::Url::parse(&graph).map_err(|e| {
+            Error::invalid("graph_url", format!("The Graph address is not a URL: {e}"))
+        })?;
+        url.path_segments_mut()
+            .map_err(|()| Error::invalid("graph_url", "The Graph address cannot hold a path."))?
+            .pop_if_empty()
+            .extend(["v1.0", "me"]);
+        url.set_query(Some("$select=id,displayName,mail,userPrincipalName"));
+        let now = self.clock.now();
+        let answer = graph_api::get_json::<GraphUser>(
+            &self.http,
+            &url,
+            &token.token,
+            &CancellationToken::new(),
+        )
+        .await;
+        let error = match answer {
+            Ok(me) => {
+                let who = me.address().unwrap_or(&conn.address).to_owned();
+                self.store.add_event(
+                    &conn.id,
+                    now,
+                    "verified",
+                    &format!("Microsoft Graph answered for {who}"),
+                    None,
+                )?;
+                None
+            }
+            Err(f) => {
+                let summary = format!("Verification failed: {}", f.error.message());
+                self.store
+                    .add_event(&conn.id, now, "failed", &summary, f.error.detail())?;
+                Some(f.error.body())
+            }
+        };
+        self.emit_changed(&conn.id);
+        Ok(RefreshReport {
+            connection: self.store.get_connection(id)?,
+            requested: true,
+            rotated: false,
+            error,
+        })
     }
 
     /// Stores when the scheduler should next act on a connection, from its state and cache.

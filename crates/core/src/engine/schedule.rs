@@ -16,6 +16,9 @@ pub struct Config {
     pub jitter: TimeDelta,
     /// Refresh idle delegated connections this often (well inside the 90-day inactivity limit).
     pub keep_alive: TimeDelta,
+    /// Check application-access mailboxes through Graph this often (an Exchange policy or a
+    /// removed mailbox shows within a day).
+    pub app_check: TimeDelta,
     /// A connection counts as in use this long after an access token was handed out.
     pub in_use: TimeDelta,
     /// First retry delay after a transient failure; doubles per attempt up to `retry_max`.
@@ -37,6 +40,7 @@ impl Default for Config {
             margin: TimeDelta::minutes(5),
             jitter: TimeDelta::seconds(60),
             keep_alive: TimeDelta::days(7),
+            app_check: TimeDelta::days(1),
             in_use: TimeDelta::hours(1),
             retry_base: Duration::from_secs(30),
             retry_max: Duration::from_secs(30 * 60),
@@ -91,7 +95,10 @@ pub fn next_refresh(
         TokenState::Active | TokenState::Refreshing => {}
         _ => return None,
     }
-    if conn.kind != ConnectionKind::Delegated || !conn.has_refresh_token {
+    if conn.kind == ConnectionKind::Application {
+        return Some(conn.last_refresh_at.unwrap_or(now) + config.app_check);
+    }
+    if !conn.has_refresh_token {
         return None;
     }
     let last = conn.last_refresh_at.unwrap_or(now);

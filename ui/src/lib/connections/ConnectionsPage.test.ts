@@ -355,4 +355,15 @@ describe('keeping connections alive', () => {
     expect(rows.length).toBeLessThan(50);
     expect(rows[0]?.dataset.address).toBe('user0000@contoso.com');
   });
+
+  it('verifies a connection through Graph and says so', async () => {
+    const handlers = serve([ada], {
+      verify_connection: vi.fn(() => ({ connection: ada, requested: true, rotated: false, error: null })),
+    });
+    render(ConnectionsPage);
+    await fireEvent.click(await screen.findByTestId('connection-open'));
+    await fireEvent.click(await screen.findByTestId('detail-verify'));
+    expect(handlers.verify_connection).toHaveBeenCalledWith({ id: ada.id });
+    expect((await screen.findByTestId('detail-verify-result')).textContent).toContain('Microsoft Graph');
+  });
 });

@@ -6,6 +6,7 @@ import {
   listRegistrations,
   refreshAllConnections,
   refreshConnection,
+  verifyConnection,
   watchConnections,
 } from '../ipc/commands';
 import { type IpcError, toIpcError } from '../ipc/invoke';
@@ -30,8 +31,10 @@ export class ConnectionsState {
   /** The connection being refreshed by hand, or 'all'. */
   refreshing = $state<string | null>(null);
   refreshError = $state<IpcError | null>(null);
-  /** The last "refresh now" of the open connection. */
+  /** The last "refresh now" (or "check now") of the open connection. */
   lastRefresh = $state<RefreshReport | null>(null);
+  /** The last "verify" of the open connection. */
+  lastVerify = $state<RefreshReport | null>(null);
   /** Refresh all: how many of how many failed. */
   refreshAllResult = $state<{ total: number; failed: number } | null>(null);
 
@@ -93,10 +96,29 @@ export class ConnectionsState {
     this.refreshing = id;
     this.refreshError = null;
     this.lastRefresh = null;
+    this.lastVerify = null;
     try {
       const report = await refreshConnection(id);
       this.lastRefresh = report;
       this.apply({ kind: 'changed', connection: report.connection });
+    } catch (raw) {
+      this.refreshError = toIpcError(raw);
+    } finally {
+      this.refreshing = null;
+    }
+  }
+
+  /** "Verify": a Graph call with the connection's token; the outcome also enters the history. */
+  async verify(id: string): Promise<void> {
+    this.refreshing = id;
+    this.refreshError = null;
+    this.lastRefresh = null;
+    this.lastVerify = null;
+    try {
+      const report = await verifyConnection(id);
+      this.lastVerify = report;
+      this.apply({ kind: 'changed', connection: report.connection });
+      void this.reloadHistory(id);
     } catch (raw) {
       this.refreshError = toIpcError(raw);
     } finally {
@@ -140,6 +162,7 @@ export class ConnectionsState {
     this.historyError = null;
     this.disconnectError = null;
     this.lastRefresh = null;
+    this.lastVerify = null;
     this.refreshError = null;
     try {
       const events = await connectionHistory(id);

@@ -67,6 +67,8 @@ export const connectionHistory = (id: string): Promise<Event[]> =>
   call('connection_history', { id });
 export const refreshConnection = (id: string): Promise<RefreshReport> =>
   call('refresh_connection', { id });
+export const verifyConnection = (id: string): Promise<RefreshReport> =>
+  call('verify_connection', { id });
 export const refreshAllConnections = (): Promise<RefreshReport[]> =>
   call('refresh_all_connections');
 

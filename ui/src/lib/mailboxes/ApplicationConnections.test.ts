@@ -61,6 +61,8 @@ describe('application-access mailboxes among the connections', () => {
     expect(within(detail).queryByTestId('detail-signin')).toBeNull();
     expect(within(detail).getByTestId('detail-refresh-token').textContent).toContain('Not needed');
     expect(within(detail).getByTestId('detail-app-token').textContent).toContain("The app's own");
-    expect(within(detail).queryByTestId('detail-refresh')).toBeNull();
+    // No refresh token to refresh: the engine checks the mailbox through Graph instead.
+    expect(within(detail).getByTestId('detail-refresh').textContent).toContain('Check now');
+    expect(within(detail).queryByTestId('detail-verify')).toBeNull();
   });
 });
