@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { startApp, byTestId, textOf, track, waitForText } from './harness.mjs';
 import { startIdp, cli, cliConnect, fixtures } from './idp.mjs';
+import { startGraph } from './graph.mjs';
 
 /** Watches the session bus for desktop notifications (org.freedesktop.Notifications.Notify)
  * the app sends; returns { titles() } with the summary of each one seen so far. */
@@ -42,9 +43,11 @@ test('the dashboard follows a connection from active to retrying and back', asyn
   const idpEnv = { IDP_STATE_FILE: join(stateDir, 'state.json') };
   let idp = await startIdp(idpEnv);
   t.after(() => idp.stop());
+  const graph = await startGraph(idp.base);
+  t.after(() => graph.stop());
   const dataDir = join(mkdtempSync(join(tmpdir(), 'mailconn-e2e-')), 'data');
   cli(dataDir, ['app', 'add', '--name', 'Contoso desktop', '--client-id', fixtures.clients.public.client_id,
-    '--tenant', 'common', '--authority-url', idp.base, '--graph-url', 'http://127.0.0.1:9', '--public',
+    '--tenant', 'common', '--authority-url', idp.base, '--graph-url', graph.base, '--public',
     '--preset', 'read']);
   const connection = await cliConnect(dataDir, 'Contoso desktop', 'alice@contoso.test');
   assert.equal(connection.state, 'active');
@@ -82,6 +85,14 @@ test('the dashboard follows a connection from active to retrying and back', asyn
     await waitForText(history, /Recovered/);
     assert.match(await textOf(history), /Refresh failed \(temporary\)/);
     await app.screenshot('history');
+
+    // Verify: a Graph call with the connection's token, reported and kept in the history.
+    await (await byTestId(browser, 'detail-verify')).click();
+    await waitForText(await byTestId(browser, 'detail-verify-result'), /Microsoft Graph accepted/);
+    await waitForText(history, /Microsoft Graph answered for alice@contoso\.test/);
+    const me = (await graph.log()).filter((e) => e.path === '/v1.0/me');
+    assert.equal(me.length, 1);
+    assert.equal(me[0].status, 200);
     const tokens = (await idp.log()).filter((e) => e.endpoint === 'token' && e.grant_type === 'refresh_token');
     assert.ok(tokens.length >= 1, 'the recovery was a refresh, not a sign-in');
     assert.equal((await idp.log()).filter((e) => e.endpoint === 'authorize').length, 0, 'no sign-in');
