@@ -94,18 +94,9 @@ pub async fn run(
             error: None,
         }),
         (ClientKind::Confidential, Some(secret)) => {
-            let client = Client::new(ClientId::new(reg.client_id.clone()))
-                .set_client_secret(ClientSecret::new(secret.expose().clone()))
-                .set_auth_type(oauth2::AuthType::RequestBody)
-                .set_token_uri(TokenUrl::new(cloud.token_url(&reg.tenant)).map_err(|e| Error::internal(e.to_string()))?);
-            let result = client
-                .exchange_client_credentials()
-                .add_scope(Scope::new(cloud.graph_default_scope()))
-                .request_async(http)
-                .await;
-            match result {
+            match app_token(reg, &reg.tenant, secret, http).await {
                 Ok(_) => steps.push(passed(CREDENTIALS, "Client ID, tenant and secret work: Microsoft issued an app-only token.")),
-                Err(e) => steps.push(failed(CREDENTIALS, &token_error("The identity provider", &e))),
+                Err(e) => steps.push(failed(CREDENTIALS, &e)),
             }
         }
     }
@@ -119,6 +110,32 @@ pub async fn run(
         None => "Everything checked works.".to_owned(),
     };
     Ok(TestReport { ok, summary, steps })
+}
+
+/// A client-credentials token for Graph (`{graph}/.default`) in `tenant` with `secret`: proves
+/// client ID, tenant and secret together, and is the app-only token for Graph calls.
+pub async fn app_token(
+    reg: &Registration,
+    tenant: &str,
+    secret: &Sensitive<String>,
+    http: &reqwest::Client,
+) -> Result<Sensitive<String>> {
+    let cloud = reg.cloud()?;
+    let client = Client::new(ClientId::new(reg.client_id.clone()))
+        .set_client_secret(ClientSecret::new(secret.expose().clone()))
+        .set_auth_type(oauth2::AuthType::RequestBody)
+        .set_token_uri(
+            TokenUrl::new(cloud.token_url(tenant)).map_err(|e| Error::internal(e.to_string()))?,
+        );
+    let token = client
+        .exchange_client_credentials()
+        .add_scope(Scope::new(cloud.graph_default_scope()))
+        .request_async(http)
+        .await
+        .map_err(|e| token_error("The identity provider", &e))?;
+    Ok(Sensitive::from(
+        oauth2::TokenResponse::access_token(&token).secret().clone(),
+    ))
 }
 
 /// Fetches the discovery document; Microsoft answers unknown tenants with AADSTS90002 JSON.

@@ -8,6 +8,7 @@ pub mod connections;
 pub mod events;
 pub mod lifecycle;
 pub mod registrations;
+pub mod secret_reminders;
 
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
@@ -27,6 +28,7 @@ const MIGRATIONS: &[&str] = &[
     connections::V1,
     events::V1,
     connections::V2,
+    secret_reminders::V1,
 ];
 
 fn migrations() -> Migrations<'static> {
