@@ -35,6 +35,13 @@ fn mailconn_desktop_commands() -> &'static [&'static str] {
         "watch_connections",
         "autostart_enabled",
         "set_autostart",
+        "list_reminders",
+        "watch_reminders",
+        "app_secrets",
+        "set_secret_expiry",
+        "secret_portal_url",
+        "rotate_secret",
+        "rotate_secret_via_graph",
     ]
 }
 

@@ -22,6 +22,12 @@ use mailconn_core::flow::device_code::DeviceCode;
 use mailconn_core::flow::identity::AccountType;
 use mailconn_core::store::events::Event;
 
+use mailconn_core::secrets::graph::{AppSecrets, PasswordCredential};
+use mailconn_core::secrets::reminders::{Reminder, ReminderKind};
+use mailconn_core::secrets::rotation::{
+    ConnectionCheck, RotationInput, RotationReport, VerifiedBy,
+};
+
 use crate::ConnectionEvent;
 use crate::commands::connections::{BrowserSignIn, Connected, DeviceSignIn};
 use crate::commands::registrations::Saved;
@@ -49,6 +55,8 @@ pub fn render() -> String {
         ConnectOptions, ConnectionKind, TokenState, AccountType, Connection, Event, DeviceCode,
         BrowserSignIn, DeviceSignIn, Connected,
         Notice, RefreshReport, ConnectionEvent,
+        ReminderKind, Reminder, PasswordCredential, AppSecrets, RotationInput, VerifiedBy,
+        ConnectionCheck, RotationReport,
     ];
     let mut out = String::from(
         "// Generated from the Rust types by src-tauri/src/bindings.rs. Do not edit by hand.\n",

@@ -5,6 +5,7 @@
 
 pub mod connections;
 pub mod registrations;
+pub mod secrets;
 pub mod system;
 
 /// The invoke handler with every command; the list matches `build.rs` and the capability file.
@@ -35,5 +36,12 @@ pub fn handler<R: tauri::Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + 
         connections::watch_connections,
         system::autostart_enabled,
         system::set_autostart,
+        secrets::list_reminders,
+        secrets::watch_reminders,
+        secrets::app_secrets,
+        secrets::set_secret_expiry,
+        secrets::secret_portal_url,
+        secrets::rotate_secret,
+        secrets::rotate_secret_via_graph,
     ]
 }
