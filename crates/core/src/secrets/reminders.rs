@@ -83,6 +83,7 @@ pub struct Reminder {
     #[ts(type = "string | null")]
     pub expires: Option<NaiveDate>,
     /// Whole days until the end date (negative once passed); `None` without a date.
+    #[ts(type = "number | null")]
     pub days_left: Option<i64>,
     /// The threshold the secret is within (0: expired); `None` for `Rejected` without a date.
     pub threshold: Option<u32>,

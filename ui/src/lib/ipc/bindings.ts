@@ -249,7 +249,7 @@ secret_hint: string | null, secret_label: string | null, expires: string | null,
 /**
  * Whole days until the end date (negative once passed); `None` without a date.
  */
-days_left: bigint | null, 
+days_left: number | null, 
 /**
  * The threshold the secret is within (0: expired); `None` for `Rejected` without a date.
  */

@@ -1,6 +1,7 @@
 // One typed wrapper per Tauri command. Names and shapes match src-tauri/src/commands.
 import type {
   AppInfo,
+  AppSecrets,
   BrowserSignIn,
   ConnectOptions,
   Connected,
@@ -15,6 +16,9 @@ import type {
   RefreshReport,
   Registration,
   RegistrationInput,
+  Reminder,
+  RotationInput,
+  RotationReport,
   Saved,
   TestReport,
   ValidationReport,
@@ -70,4 +74,22 @@ export function watchConnections(onEvent: (event: ConnectionEvent) => void): Pro
   const channel = new Channel<ConnectionEvent>();
   channel.onmessage = onEvent;
   return call('watch_connections', { onEvent: channel });
+}
+
+// Client secrets: reminders, end dates, rotation
+export const listReminders = (): Promise<Reminder[]> => call('list_reminders');
+export const appSecrets = (id: string): Promise<AppSecrets> => call('app_secrets', { id });
+export const setSecretExpiry = (id: string, expires: string): Promise<Registration> =>
+  call('set_secret_expiry', { id, expires });
+export const secretPortalUrl = (id: string): Promise<string> => call('secret_portal_url', { id });
+export const rotateSecret = (id: string, input: RotationInput): Promise<RotationReport> =>
+  call('rotate_secret', { id, input });
+export const rotateSecretViaGraph = (id: string, expires: string): Promise<RotationReport> =>
+  call('rotate_secret_via_graph', { id, expires });
+
+/** Calls `onChange` with the reminders whenever they change (thresholds, rotation, refusals). */
+export function watchReminders(onChange: (list: Reminder[]) => void): Promise<void> {
+  const channel = new Channel<Reminder[]>();
+  channel.onmessage = onChange;
+  return call('watch_reminders', { onChange: channel });
 }
