@@ -138,7 +138,7 @@ fn a_wrong_secret_changes_nothing_and_the_right_one_replaces_the_old_everywhere(
         err["error"]["message"]
             .as_str()
             .unwrap()
-            .contains("Nothing was changed"),
+            .contains("nothing was changed"),
         "{err}"
     );
     assert!(

@@ -421,7 +421,7 @@ fn old_credential(
 /// A failed verification: say that nothing changed.
 fn not_changed(e: &Error) -> Error {
     let message = format!(
-        "The new secret did not work: {} Nothing was changed.",
+        "The new secret did not work, so nothing was changed: {}",
         e.message()
     );
     let detail = e.detail().cloned();

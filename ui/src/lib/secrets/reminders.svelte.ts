@@ -59,5 +59,5 @@ export function reminderText(r: Reminder): string {
     return `Microsoft refuses the client secret${hint} of ${name}: ${r.connections_broken} of ${who} cannot refresh.`;
   if (r.kind === 'expired') return `The client secret${hint} of ${name} expired on ${r.expires}.`;
   const when = r.days_left === 1 ? 'tomorrow' : r.days_left === 0 ? 'today' : `in ${r.days_left} days`;
-  return `The client secret${hint} of ${name} expires ${when} (${r.expires}); ${who} depend on it.`;
+  return `The client secret${hint} of ${name} expires ${when} (${r.expires}); ${who} depend${n === 1 ? 's' : ''} on it.`;
 }

@@ -178,7 +178,7 @@ describe('rotation wizard', () => {
   it('a failed verification keeps the wizard on the paste step with the error, nothing replaced', async () => {
     const refused: ErrorBody = {
       code: 'identity_provider',
-      message: 'The new secret did not work: Invalid client secret (AADSTS7000215). Nothing was changed.',
+      message: 'The new secret did not work, so nothing was changed: The client secret is not valid (AADSTS7000215).',
       detail: { field: 'secret', aadsts: 7000215, trace_id: 't-1' },
     };
     const handlers = serve({
@@ -193,7 +193,7 @@ describe('rotation wizard', () => {
     await fireEvent.click(screen.getByTestId('rotate-expiry-12'));
     await fireEvent.click(screen.getByTestId('rotate-verify'));
     const error = await screen.findByTestId('rotate-error');
-    expect(error.textContent).toContain('Nothing was changed');
+    expect(error.textContent).toContain('nothing was changed');
     expect(error.textContent).toContain('AADSTS7000215');
     expect(screen.getByTestId('rotate-step').dataset.step).toBe('paste');
     const sent = handlers.rotate_secret.mock.calls[0]?.[0] as { id: string; input: { secret: string; expires: string } };
