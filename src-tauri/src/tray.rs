@@ -69,8 +69,7 @@ pub fn update<R: Runtime>(app: &AppHandle<R>) {
         .unwrap_or(0);
     let secrets = app
         .try_state::<crate::commands::secrets::Reminders>()
-        .and_then(|r| r.watch.current().ok())
-        .map_or(0, |list| list.len());
+        .map_or(0, |r| r.count());
     let mut parts = Vec::new();
     if count > 0 {
         parts.push(format!(

@@ -1,6 +1,7 @@
 //! Client-secret commands: reminders (and their live updates), the app's secrets as Graph lists
 //! them, a corrected end date, the portal link, and verified rotation (pasted or through Graph).
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use chrono::{NaiveDate, Utc};
@@ -22,6 +23,8 @@ use crate::ipc::{IpcResult, blocking};
 pub struct Reminders {
     pub watch: Arc<ReminderWatch>,
     watchers: Mutex<Vec<Channel<Vec<Reminder>>>>,
+    /// How many secrets need attention, as last computed (the tray reads it on every change).
+    count: AtomicUsize,
 }
 
 impl std::fmt::Debug for Reminders {
@@ -39,11 +42,18 @@ impl Reminders {
                 Thresholds::from_env(),
             )),
             watchers: Mutex::new(Vec::new()),
+            count: AtomicUsize::new(0),
         }
+    }
+
+    /// Secrets that expire within a threshold, have expired or are refused.
+    pub fn count(&self) -> usize {
+        self.count.load(Ordering::Relaxed)
     }
 
     /// Sends the current list to every page still listening.
     pub fn send(&self, list: &[Reminder]) {
+        self.count.store(list.len(), Ordering::Relaxed);
         self.watchers
             .lock()
             .expect("reminder watchers poisoned")

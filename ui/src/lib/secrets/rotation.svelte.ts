@@ -11,6 +11,7 @@ import {
   rotateSecret,
   rotateSecretViaGraph,
   secretPortalUrl,
+  setSecretExpiry,
 } from '../ipc/commands';
 import { type IpcError, toIpcError } from '../ipc/invoke';
 import { reminders } from './reminders.svelte';
@@ -96,6 +97,20 @@ export class RotationState {
       this.knownError = toIpcError(raw);
     } finally {
       this.checking = false;
+    }
+  }
+
+  /** Corrects the stored secret's end date (when Graph cannot tell it). */
+  async correctDate(expires: string): Promise<void> {
+    const reg = this.registration;
+    if (!reg || !expires) return;
+    try {
+      this.registration = await setSecretExpiry(reg.id, expires);
+      this.known = this.known ? { ...this.known, secret_expires: expires } : null;
+      void reminders.load();
+      void registrations.load();
+    } catch (raw) {
+      this.error = toIpcError(raw);
     }
   }
 

@@ -90,6 +90,7 @@ function serve(overrides: Record<string, Handler> = {}) {
     app_secrets: vi.fn<Handler>(() => known),
     rotate_secret: vi.fn<Handler>(() => report),
     open_url: vi.fn<Handler>(),
+    set_secret_expiry: vi.fn<Handler>((args) => ({ ...web, secret_expires: args?.expires as string })),
   };
   for (const [k, v] of Object.entries(overrides)) {
     if (k in handlers) handlers[k as keyof typeof handlers].mockImplementation(v);
@@ -167,12 +168,18 @@ describe('rotation wizard', () => {
       code: 'needs_consent',
       message: 'Graph refused: the app has no Application.Read.All permission (Authorization_RequestDenied).',
     };
-    serve({ app_secrets: () => ({ ...known, graph_read: false, graph_error: refused, credentials: [] }) });
+    const handlers = serve({ app_secrets: () => ({ ...known, graph_read: false, graph_error: refused, credentials: [] }) });
     rotation.start(web);
     render(RotateWizard);
     const note = await screen.findByTestId('secret-list-refused');
     expect(note.textContent).toContain('Application.Read.All');
     expect(note.textContent).toContain('The end date you entered is used.');
+
+    // The date can be corrected by hand instead.
+    await fireEvent.input(screen.getByTestId('rotate-correct-date-input'), { target: { value: '2026-03-01' } });
+    await fireEvent.submit(screen.getByTestId('rotate-correct-date'));
+    await waitFor(() => expect(handlers.set_secret_expiry).toHaveBeenCalledWith({ id: 'reg-web', expires: '2026-03-01' }));
+    await waitFor(() => expect(screen.getByTestId('rotate-current').textContent).toContain('ends on 2026-03-01'));
   });
 
   it('a failed verification keeps the wizard on the paste step with the error, nothing replaced', async () => {
