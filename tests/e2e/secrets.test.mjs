@@ -2,7 +2,8 @@
 // dashboard banner, one desktop notification (not repeated) and the app's badge; the rotation
 // wizard lists the app's secrets from Graph, refuses a wrong new secret without changing
 // anything, then verifies and swaps the right one, re-verifies the connection, and sees the old
-// secret gone after it is deleted. Screenshots in artifacts/secrets-*.png.
+// secret gone after it is deleted. A secret refused during a refresh marks the connection and
+// leads from it into the wizard. Screenshots in artifacts/secrets-*.png.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
@@ -141,6 +142,59 @@ test('a secret 14 days from expiry is reminded, and rotated in the wizard', asyn
     assert.match(cli(dataDir, ['app', 'show', 'Contoso web']), /Rt2/);
     await app.screenshot('after-rotation');
     assert.equal(notifications.titles().length, 1, 'the reminder was not repeated');
+  } catch (e) {
+    await app.screenshot('failure');
+    console.error(app.logs().split('\n').slice(-60).join('\n'));
+    throw e;
+  } finally {
+    await app.stop();
+  }
+});
+
+test('a secret refused during a refresh marks the connection and leads into the rotation', async (t) => {
+  const idp = await startIdp();
+  t.after(() => idp.stop());
+  const dataDir = join(mkdtempSync(join(tmpdir(), 'mailconn-e2e-')), 'data');
+  const [current] = web.secrets;
+  cli(dataDir, ['app', 'add', '--name', 'Contoso web', '--client-id', web.client_id, '--tenant', 'contoso.test',
+    '--authority-url', idp.base, '--graph-url', 'http://127.0.0.1:9', '--audience', 'any-org', '--preset', 'read',
+    '--secret-stdin', '--secret-expires', daysFromNow(200)], current.value);
+  await cliConnect(dataDir, 'Contoso web', 'alice@contoso.test');
+
+  const app = await startApp({ name: 'secrets-refused', dataDir });
+  const { browser } = app;
+  try {
+    await waitForState(browser, 'active');
+    assert.equal(await (await browser.$('[data-testid="reminder-banner"]')).isExisting(), false, 'nothing due');
+
+    // Someone expired the secret in the portal: the next refresh finds out (AADSTS7000222).
+    await fetch(`${idp.base}/_control/clients/${web.client_id}/secrets/${current.keyId}/expire`, { method: 'POST' });
+    await (await byTestId(browser, 'refresh-all')).click();
+    await waitForState(browser, 'secret_expired');
+    const reminder = await byTestId(browser, 'reminder', 15000);
+    assert.equal(await reminder.getAttribute('data-kind'), 'rejected');
+    await waitForText(reminder, /Microsoft refuses the client secret/);
+    await app.screenshot('banner');
+
+    // From the failing connection into the wizard.
+    await (await byTestId(browser, 'connection-open')).click();
+    await (await byTestId(browser, 'detail-rotate')).click();
+    await byTestId(browser, 'rotate-explain');
+    assert.equal(await (await byTestId(browser, 'rotate-current')).getAttribute('data-refused'), 'true');
+    await app.screenshot('rotate');
+    await (await byTestId(browser, 'rotate-next')).click();
+    await (await byTestId(browser, 'rotate-secret')).setValue(web.secrets[1].value);
+    await (await byTestId(browser, 'rotate-verify')).click();
+    const done = await byTestId(browser, 'rotate-done', 30000);
+    assert.equal(await done.getAttribute('data-ok'), 'true');
+    assert.equal(await (await byTestId(browser, 'rotate-connection')).getAttribute('data-state'), 'active');
+    await (await byTestId(browser, 'rotate-finish')).click();
+    await (await byTestId(browser, 'detail-back')).click();
+    await waitForState(browser, 'active');
+    await browser.waitUntil(async () => !(await (await browser.$('[data-testid="reminder-banner"]')).isExisting()), {
+      timeout: 10000, timeoutMsg: 'the banner stayed after the rotation',
+    });
+    await app.screenshot('recovered');
   } catch (e) {
     await app.screenshot('failure');
     console.error(app.logs().split('\n').slice(-60).join('\n'));
