@@ -3,8 +3,9 @@
 //! connection is re-verified and the old secret is never sent again (the provider's log says
 //! which secret each request used); an expired secret is found, reminded of and rotated away;
 //! Graph's `passwordCredentials` give the end date (and a 403 without permission keeps the
-//! manual one); in-app rotation through `addPassword` / `removePassword`; `kill -9` at random
-//! moments of a rotation leaves a working secret. Run through `scripts/test.sh`.
+//! manual one); in-app rotation through `addPassword` / `removePassword`; registrations without
+//! an organisation verify by refreshing a connection; `kill -9` at random moments of a rotation
+//! leaves a working secret. Run through `scripts/test.sh`.
 
 mod common;
 
@@ -429,4 +430,53 @@ fn kill_9_during_rotation_leaves_the_old_or_the_new_secret_working() {
         "{}",
         String::from_utf8_lossy(&out.stdout)
     );
+}
+
+#[test]
+#[ignore = "needs the test identity provider (node) and a Secret Service: run scripts/test.sh"]
+fn without_an_organisation_the_new_secret_is_verified_by_refreshing_a_connection() {
+    let env = Env::new(&[]);
+    // On "common" with only a personal account, no app-only token can be asked for.
+    env.add_app("web", "web", "common", Some(&env.web_secret()), &[]);
+    let show = json_out(&env.run(&["--json", "app", "show", "web"], None));
+    let id = show["id"].as_str().unwrap().to_owned();
+    let (out, json) = env.connect("web", "carol@outlook.test");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let carol = json["id"].as_str().unwrap().to_owned();
+
+    env.idp.delete("/_control/log");
+    let out = rotate(
+        &env,
+        "Zz99Q~not.a.secret.of.this.app.at.all00",
+        "2099-06-30",
+    );
+    assert!(!out.status.success());
+    assert_eq!(
+        stored_secret(&id).as_deref(),
+        Some(env.web_secret().as_str())
+    );
+    let grants: Vec<String> = env
+        .idp
+        .token_requests()
+        .iter()
+        .map(|e| e["grant_type"].as_str().unwrap_or("").to_owned())
+        .collect();
+    assert_eq!(grants, ["refresh_token"], "verified by a refresh");
+    let status = json_out(&env.run(&["--json", "status", &carol], None));
+    assert_eq!(
+        status["state"], "active",
+        "a failed verification changes nothing: {status}"
+    );
+
+    let out = rotate(&env, &second_secret(&env), "2099-06-30");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let report = json_out(&out);
+    assert_eq!(report["verified_by"], "refresh", "{report}");
+    assert_eq!(report["connections"][0]["connection_id"], carol.as_str());
+    assert_eq!(report["connections"][0]["ok"], true, "{report}");
+    assert_eq!(
+        stored_secret(&id).as_deref(),
+        Some(second_secret(&env).as_str())
+    );
+    assert!(web_token_hints(&env).iter().skip(1).all(|h| h == NEW_HINT));
 }

@@ -90,9 +90,11 @@ pub fn token_tenant(reg: &Registration, connections: &[Connection]) -> Result<St
     match classify_tenant(&reg.tenant) {
         Some(k) if !k.is_generic() => Ok(reg.tenant.clone()),
         Some(TenantKind::Consumers) | None => Err(no_tenant(reg)),
+        // Personal accounts' tenant has no app-only tokens (AADSTS9001023).
         Some(_) => connections
             .iter()
-            .find_map(|c| c.tenant_id.clone())
+            .filter_map(|c| c.tenant_id.clone())
+            .find(|t| classify_tenant(t).is_some_and(|k| !k.is_generic()))
             .ok_or_else(|| no_tenant(reg)),
     }
 }
