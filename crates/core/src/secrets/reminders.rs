@@ -323,6 +323,64 @@ mod tests {
         assert_eq!(stage(date(2026, 3, 31), at(2026, 3, 30, 0), &t), Some(60));
     }
 
+    fn reg(id: &str, kind: ClientKind, expires: Option<NaiveDate>) -> Registration {
+        Registration {
+            id: id.into(),
+            name: id.into(),
+            client_id: "0d3b2f3a-1c2b-4c5d-9e8f-123456789abc".into(),
+            kind,
+            tenant: "contoso.test".into(),
+            cloud: crate::cloud::CloudId::Global,
+            authority_url: None,
+            graph_url: None,
+            usage: crate::registration::Usage::Delegated,
+            audience: crate::registration::Audience::AnyOrganization,
+            preset: crate::scopes::Preset::Read,
+            redirect_uri: "http://localhost/callback".into(),
+            has_secret: kind == ClientKind::Confidential,
+            secret_label: None,
+            secret_hint: Some("Abc".into()),
+            secret_expires: expires,
+            last_test: None,
+            connections: 2,
+            created_at: at(2026, 1, 1, 0),
+            updated_at: at(2026, 1, 1, 0),
+        }
+    }
+
+    #[test]
+    fn refused_secrets_come_first_then_the_soonest_and_public_apps_never() {
+        let now = at(2026, 1, 1, 9);
+        let regs = [
+            reg("later", ClientKind::Confidential, Some(date(2026, 1, 20))),
+            reg("fine", ClientKind::Confidential, Some(date(2027, 1, 1))),
+            reg("refused", ClientKind::Confidential, Some(date(2027, 1, 1))),
+            reg("gone", ClientKind::Confidential, Some(date(2025, 12, 1))),
+            reg("public", ClientKind::Public, Some(date(2026, 1, 2))),
+        ];
+        let broken = |id: &str| u32::from(id == "refused") * 2;
+        let list = compute(&regs, &broken, now, &Thresholds::default());
+        let got: Vec<(&str, ReminderKind, Option<u32>)> = list
+            .iter()
+            .map(|r| (r.registration_name.as_str(), r.kind, r.threshold))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("refused", ReminderKind::Rejected, None),
+                ("gone", ReminderKind::Expired, Some(0)),
+                ("later", ReminderKind::Expiring, Some(30)),
+            ]
+        );
+        assert!(list[0].urgent() && list[1].urgent() && !list[2].urgent());
+        assert_eq!(list[0].connections_broken, 2);
+        assert_eq!(
+            next_due(&regs, now, &Thresholds::default()),
+            Some(at(2026, 1, 6, 0)),
+            "\"later\" reaches 14 days first"
+        );
+    }
+
     #[test]
     fn a_notice_per_stage_and_never_for_an_earlier_stage() {
         assert!(needs_notice(30, &[]));
