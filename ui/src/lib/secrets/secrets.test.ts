@@ -90,6 +90,7 @@ function serve(overrides: Record<string, Handler> = {}) {
     app_secrets: vi.fn<Handler>(() => known),
     rotate_secret: vi.fn<Handler>(() => report),
     open_url: vi.fn<Handler>(),
+    rotate_secret_via_graph: vi.fn<Handler>(() => report),
     set_secret_expiry: vi.fn<Handler>((args) => ({ ...web, secret_expires: args?.expires as string })),
   };
   for (const [k, v] of Object.entries(overrides)) {
@@ -237,5 +238,39 @@ describe('rotation wizard', () => {
     await fireEvent.click(await screen.findByTestId('rotate-check-old'));
     expect(await screen.findByTestId('rotate-old-gone')).toBeTruthy();
     expect(handlers.app_secrets.mock.calls.length).toBeGreaterThanOrEqual(3);
+  });
+
+  it('rotates through Graph in one step and says the old secret was removed', async () => {
+    const handlers = serve({
+      rotate_secret_via_graph: () => ({ ...report, old_removed: true }),
+    });
+    rotation.start(web);
+    render(RotateWizard);
+    await fireEvent.click(await screen.findByTestId('rotate-graph'));
+    expect((await screen.findByTestId('rotate-old-removed')).textContent).toContain('Wq1');
+    expect(handlers.rotate_secret_via_graph).toHaveBeenCalledWith({
+      id: 'reg-web',
+      expires: expect.stringMatching(/^\d{4}-\d{2}-\d{2}$/),
+    });
+    expect(handlers.rotate_secret).not.toHaveBeenCalled();
+  });
+
+  it('looks again whether the old secret is gone when the window regains focus', async () => {
+    // After the swap Graph marks the new secret as the stored one; the old one is still listed.
+    const after: AppSecrets = {
+      ...known,
+      credentials: known.credentials.map((c) => ({ ...c, stored: c.hint === 'Rt2' })),
+    };
+    const handlers = serve({ app_secrets: () => after });
+    rotation.start(web);
+    render(RotateWizard);
+    await fireEvent.click(await screen.findByTestId('rotate-next'));
+    await fireEvent.input(screen.getByTestId('rotate-secret'), { target: { value: 'Rt28Q~new' } });
+    await fireEvent.click(screen.getByTestId('rotate-verify'));
+    await screen.findByTestId('rotate-done');
+    expect(await screen.findByTestId('rotate-old-listed')).toBeTruthy();
+    const before = handlers.app_secrets.mock.calls.length;
+    window.dispatchEvent(new Event('focus'));
+    await waitFor(() => expect(handlers.app_secrets.mock.calls.length).toBe(before + 1));
   });
 });
