@@ -86,6 +86,15 @@ test('a secret 14 days from expiry is reminded, and rotated in the wizard', asyn
     assert.match(await textOf(badge), /Secret expires in 14 days/);
     await app.screenshot('apps-badge');
 
+    // The app's secrets as Entra lists them, from the row's Secrets panel.
+    await (await byTestId(browser, 'reg-secrets')).click();
+    await byTestId(browser, 'secrets-panel');
+    await browser.waitUntil(async () => (await browser.$$('[data-testid="secret-row"]')).length === 3, {
+      timeout: 15000, timeoutMsg: 'the Secrets panel listed nothing',
+    });
+    await app.screenshot('apps-secrets');
+    await (await byTestId(browser, 'reg-panel-close')).click();
+
     // Into the wizard from the app's row: the portal link and the app's secrets from Graph.
     await (await byTestId(browser, 'reg-rotate')).click();
     await byTestId(browser, 'rotate-explain');

@@ -21,6 +21,7 @@ import { answer } from '../test/ipc';
 import ReminderBanner from './ReminderBanner.svelte';
 import { reminderBadge, reminders, reminderText } from './reminders.svelte';
 import RotateWizard from './RotateWizard.svelte';
+import SecretsPanel from './SecretsPanel.svelte';
 import { rotation } from './rotation.svelte';
 
 type Handler = (args?: Record<string, unknown>) => unknown;
@@ -272,5 +273,14 @@ describe('rotation wizard', () => {
     const before = handlers.app_secrets.mock.calls.length;
     window.dispatchEvent(new Event('focus'));
     await waitFor(() => expect(handlers.app_secrets.mock.calls.length).toBe(before + 1));
+  });
+});
+
+describe('secrets panel', () => {
+  it('lists the app’s secrets and says when the end date came from Entra', async () => {
+    serve({ app_secrets: () => ({ ...known, expires_updated: true }) });
+    render(SecretsPanel, { registrationId: 'reg-web' });
+    expect(await screen.findAllByTestId('secret-row')).toHaveLength(2);
+    expect((await screen.findByTestId('secrets-date-updated')).textContent).toContain('2026-02-01');
   });
 });
