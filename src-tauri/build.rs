@@ -40,6 +40,13 @@ fn mailconn_desktop_commands() -> &'static [&'static str] {
         "app_access",
         "add_mailboxes",
         "cancel_mailbox_add",
+        "list_reminders",
+        "watch_reminders",
+        "app_secrets",
+        "set_secret_expiry",
+        "secret_portal_url",
+        "rotate_secret",
+        "rotate_secret_via_graph",
     ]
 }
 

@@ -22,6 +22,12 @@ use mailconn_core::flow::device_code::DeviceCode;
 use mailconn_core::flow::identity::AccountType;
 use mailconn_core::store::events::Event;
 
+use mailconn_core::secrets::graph::{AppSecrets, PasswordCredential};
+use mailconn_core::secrets::reminders::{Reminder, ReminderKind};
+use mailconn_core::secrets::rotation::{
+    ConnectionCheck, RotationInput, RotationReport, VerifiedBy,
+};
+
 use crate::ConnectionEvent;
 use mailconn_core::application::addresses::CheckedEntry;
 use mailconn_core::application::mailbox::{
@@ -57,6 +63,8 @@ pub fn render() -> String {
         Notice, RefreshReport, ConnectionEvent,
         MailboxUse, RoleStatus, PermissionCheck, CheckedEntry, RowStatus, MailboxRow, BulkProgress,
         BulkReport, AccessReport,
+        ReminderKind, Reminder, PasswordCredential, AppSecrets, RotationInput, VerifiedBy,
+        ConnectionCheck, RotationReport,
     ];
     let mut out = String::from(
         "// Generated from the Rust types by src-tauri/src/bindings.rs. Do not edit by hand.\n",

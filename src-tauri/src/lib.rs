@@ -109,6 +109,7 @@ pub fn builder<R: tauri::Runtime>(state: AppState) -> tauri::Builder<R> {
                 }
             }
         })
+        .manage(commands::secrets::Reminders::new(&state))
         .manage(state)
         .manage(tray::TrayPresent::default())
         .manage(commands::connections::SignIns::default())

@@ -56,7 +56,8 @@ pub fn quit<R: Runtime>(app: &AppHandle<R>) {
     app.exit(0);
 }
 
-/// The attention icon and a tooltip counting connections that need someone to act.
+/// The attention icon and a tooltip counting connections that need someone to act and client
+/// secrets that expire soon (or no longer work).
 pub fn update<R: Runtime>(app: &AppHandle<R>) {
     let Some(tray) = app.tray_by_id(TRAY_ID) else {
         return;
@@ -66,7 +67,24 @@ pub fn update<R: Runtime>(app: &AppHandle<R>) {
         .store
         .count_needing_attention()
         .unwrap_or(0);
-    let (icon, tooltip) = if count == 0 {
+    let secrets = app
+        .try_state::<crate::commands::secrets::Reminders>()
+        .map_or(0, |r| r.count());
+    let mut parts = Vec::new();
+    if count > 0 {
+        parts.push(format!(
+            "{count} connection{} need{} attention",
+            if count == 1 { "" } else { "s" },
+            if count == 1 { "s" } else { "" }
+        ));
+    }
+    if secrets > 0 {
+        parts.push(format!(
+            "{secrets} client secret{} to rotate",
+            if secrets == 1 { "" } else { "s" }
+        ));
+    }
+    let (icon, tooltip) = if parts.is_empty() {
         (
             include_image!("../icons/tray.png"),
             "Mail Connections".to_owned(),
@@ -74,11 +92,7 @@ pub fn update<R: Runtime>(app: &AppHandle<R>) {
     } else {
         (
             include_image!("../icons/tray-attention.png"),
-            format!(
-                "Mail Connections: {count} connection{} need{} attention",
-                if count == 1 { "" } else { "s" },
-                if count == 1 { "s" } else { "" }
-            ),
+            format!("Mail Connections: {}", parts.join(", ")),
         )
     };
     let _ = tray.set_icon(Some(icon));

@@ -40,6 +40,8 @@ pub enum AppCommand {
         #[arg(long)]
         cascade: bool,
     },
+    #[command(flatten)]
+    Secrets(crate::secrets::SecretCommand),
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -229,6 +231,9 @@ pub fn run(
         AppCommand::Remove { app, cascade } => {
             let reg = service::delete(store, secrets, app, *cascade)?;
             out.removed(&reg.name);
+        }
+        AppCommand::Secrets(_) => {
+            return Err(Error::internal("secret commands are run by secrets::run"));
         }
     }
     Ok(Exit::Ok)

@@ -6,6 +6,7 @@ mod exit;
 mod health;
 mod mailbox;
 mod output;
+mod secrets;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -96,6 +97,13 @@ enum Command {
         #[arg(long, default_value_t = 50)]
         limit: u32,
     },
+    /// Client secrets that expire soon, have expired or are refused, soonest first (exit code 1
+    /// when one expires within 7 days)
+    Reminders {
+        /// Reminder thresholds in days [default: 30,14,7,1, or `MAILCONN_REMINDER_DAYS`]
+        #[arg(long, value_name = "DAYS")]
+        days: Option<String>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -134,6 +142,7 @@ fn run(cli: &Cli, out: Output) -> Result<Exit, Error> {
             out.paths(&data_dir);
             Ok(Exit::Ok)
         }
+        Command::App(app::AppCommand::Secrets(cmd)) => secrets::run(cmd, &data_dir, &secrets, out),
         Command::App(cmd) => app::run(cmd, &open_store(&data_dir)?, secrets.as_ref(), out),
         Command::Connect(args) => {
             connect::connect(args, &open_store(&data_dir)?, secrets.as_ref(), out)
@@ -167,6 +176,9 @@ fn run(cli: &Cli, out: Output) -> Result<Exit, Error> {
         }
         Command::History { connection, limit } => {
             health::history(connection, *limit, &open_store(&data_dir)?, out)
+        }
+        Command::Reminders { days } => {
+            secrets::reminders(&open_store(&data_dir)?, days.as_deref(), out)
         }
     }
 }

@@ -18,6 +18,7 @@ pub mod paths;
 pub mod registration;
 pub mod scopes;
 pub mod secret;
+pub mod secrets;
 pub mod sensitive;
 pub mod store;
 

@@ -6,6 +6,7 @@
 pub mod connections;
 pub mod mailboxes;
 pub mod registrations;
+pub mod secrets;
 pub mod system;
 
 /// The invoke handler with every command; the list matches `build.rs` and the capability file.
@@ -41,5 +42,12 @@ pub fn handler<R: tauri::Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + 
         mailboxes::app_access,
         mailboxes::add_mailboxes,
         mailboxes::cancel_mailbox_add,
+        secrets::list_reminders,
+        secrets::watch_reminders,
+        secrets::app_secrets,
+        secrets::set_secret_expiry,
+        secrets::secret_portal_url,
+        secrets::rotate_secret,
+        secrets::rotate_secret_via_graph,
     ]
 }

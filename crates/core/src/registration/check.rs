@@ -110,6 +110,20 @@ pub async fn run(
     Ok(TestReport { ok, summary, steps })
 }
 
+/// A client-credentials token for Graph (`{graph}/.default`) in `tenant` with `secret`: proves
+/// client ID, tenant and secret together, and is the app-only token for Graph calls.
+pub async fn app_token(
+    reg: &Registration,
+    tenant: &str,
+    secret: &Sensitive<String>,
+    http: &reqwest::Client,
+) -> Result<Sensitive<String>> {
+    let token =
+        crate::application::token::request(&reg.cloud()?, tenant, &reg.client_id, secret, http)
+            .await?;
+    Ok(token.access_token)
+}
+
 /// Fetches the discovery document; Microsoft answers unknown tenants with AADSTS90002 JSON.
 async fn discovery(http: &reqwest::Client, url: &str) -> Result<()> {
     let response = http

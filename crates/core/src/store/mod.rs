@@ -9,6 +9,7 @@ pub mod events;
 pub mod lifecycle;
 pub mod mailboxes;
 pub mod registrations;
+pub mod secret_reminders;
 
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
@@ -28,6 +29,7 @@ const MIGRATIONS: &[&str] = &[
     connections::V1,
     events::V1,
     connections::V2,
+    secret_reminders::V1,
 ];
 
 fn migrations() -> Migrations<'static> {

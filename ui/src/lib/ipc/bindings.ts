@@ -324,3 +324,80 @@ export type AccessReport = { registration_id: string, registration_name: string,
  * The tenant that issued the token.
  */
 tenant_id: string | null, token_expires_at: string, permissions: PermissionCheck, };
+
+export type ReminderKind = "expiring" | "expired" | "rejected";
+
+export type Reminder = { registration_id: string, registration_name: string, client_id: string, kind: ReminderKind, 
+/**
+ * The first characters of the stored secret (as the portal shows them).
+ */
+secret_hint: string | null, secret_label: string | null, expires: string | null, 
+/**
+ * Whole days until the end date (negative once passed); `None` without a date.
+ */
+days_left: number | null, 
+/**
+ * The threshold the secret is within (0: expired); `None` for `Rejected` without a date.
+ */
+threshold: number | null, 
+/**
+ * Connections that use the registration, and how many of them the refresh engine marked
+ * `secret_expired`.
+ */
+connections: number, connections_broken: number, };
+
+export type PasswordCredential = { key_id: string, display_name: string | null, 
+/**
+ * The first characters of the value.
+ */
+hint: string | null, start: string | null, end: string | null, 
+/**
+ * Whether this is the secret stored in the keychain (matched by its hint).
+ */
+stored: boolean, };
+
+export type AppSecrets = { registration_id: string, registration_name: string, secret_hint: string | null, secret_label: string | null, secret_expires: string | null, 
+/**
+ * Whether Graph answered; when not, `graph_error` says why and the manual date stands.
+ */
+graph_read: boolean, graph_error: ErrorBody | null, credentials: Array<PasswordCredential>, 
+/**
+ * The stored secret's end date changed to Graph's.
+ */
+expires_updated: boolean, };
+
+export type RotationInput = { secret: string, 
+/**
+ * `YYYY-MM-DD`.
+ */
+expires: string, label?: string, };
+
+export type VerifiedBy = "client_credentials" | "refresh";
+
+export type ConnectionCheck = { connection_id: string, address: string, ok: boolean, state: TokenState, message: string, error: ErrorBody | null, };
+
+export type RotationReport = { registration: Registration, verified_by: VerifiedBy, 
+/**
+ * Every connection of the registration, re-verified with the new secret.
+ */
+connections: Array<ConnectionCheck>, 
+/**
+ * The replaced secret's hint: delete it in the portal.
+ */
+old_hint: string | null, 
+/**
+ * The replaced secret as Graph lists it (when Graph allows reading).
+ */
+old_credential: PasswordCredential | null, 
+/**
+ * Graph removed the old secret (in-app rotation only).
+ */
+old_removed: boolean, 
+/**
+ * Why Graph could not list or remove the old secret, when it could not.
+ */
+graph_error: ErrorBody | null, 
+/**
+ * All connections work.
+ */
+ok: boolean, };

@@ -2,6 +2,7 @@
 import type {
   AccessReport,
   AppInfo,
+  AppSecrets,
   BrowserSignIn,
   BulkProgress,
   BulkReport,
@@ -20,6 +21,9 @@ import type {
   RefreshReport,
   Registration,
   RegistrationInput,
+  Reminder,
+  RotationInput,
+  RotationReport,
   Saved,
   TestReport,
   ValidationReport,
@@ -104,3 +108,20 @@ export const addMailboxes = (
   });
 export const cancelMailboxAdd = (run: string): Promise<void> =>
   call('cancel_mailbox_add', { run });
+// Client secrets: reminders, end dates, rotation
+export const listReminders = (): Promise<Reminder[]> => call('list_reminders');
+export const appSecrets = (id: string): Promise<AppSecrets> => call('app_secrets', { id });
+export const setSecretExpiry = (id: string, expires: string): Promise<Registration> =>
+  call('set_secret_expiry', { id, expires });
+export const secretPortalUrl = (id: string): Promise<string> => call('secret_portal_url', { id });
+export const rotateSecret = (id: string, input: RotationInput): Promise<RotationReport> =>
+  call('rotate_secret', { id, input });
+export const rotateSecretViaGraph = (id: string, expires: string): Promise<RotationReport> =>
+  call('rotate_secret_via_graph', { id, expires });
+
+/** Calls `onChange` with the reminders whenever they change (thresholds, rotation, refusals). */
+export function watchReminders(onChange: (list: Reminder[]) => void): Promise<void> {
+  const channel = new Channel<Reminder[]>();
+  channel.onmessage = onChange;
+  return call('watch_reminders', { onChange: channel });
+}
