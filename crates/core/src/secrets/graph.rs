@@ -9,6 +9,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
+use crate::application::graph::GraphError;
 use crate::error::{Error, ErrorBody, ErrorCode, ErrorDetail, Result};
 use crate::registration::{Registration, TenantKind, classify_tenant};
 use crate::secret::SecretStore;
@@ -119,28 +120,19 @@ fn app_url(reg: &Registration) -> Result<String> {
 }
 
 /// Graph's error, made actionable: 403 means the app lacks the permission named in `needs`.
+/// The body is read like every Graph answer ([`GraphError`]); its request IDs go with the error.
 async fn graph_error(response: reqwest::Response, needs: &str) -> Error {
     let status = response.status();
-    let headers = response.headers().clone();
-    let body: serde_json::Value = response.json().await.unwrap_or_default();
-    let code = body["error"]["code"].as_str().unwrap_or("").to_owned();
-    let detail = ErrorDetail {
-        trace_id: headers
-            .get("request-id")
+    let header = |name: &str| {
+        response
+            .headers()
+            .get(name)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned)
-            .or_else(|| {
-                body["error"]["innerError"]["request-id"]
-                    .as_str()
-                    .map(str::to_owned)
-            }),
-        correlation_id: headers
-            .get("client-request-id")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned),
-        oauth_error: (!code.is_empty()).then_some(code.clone()),
-        ..ErrorDetail::default()
     };
+    let (request_id, client_request_id) = (header("request-id"), header("client-request-id"));
+    let body = GraphError::parse(&response.bytes().await.unwrap_or_default());
+    let code = body.code.clone();
     let (kind, message, fix) = match status.as_u16() {
         403 => (
             ErrorCode::NeedsConsent,
@@ -165,9 +157,14 @@ async fn graph_error(response: reqwest::Response, needs: &str) -> Error {
             "Check the app's Graph URL.".to_owned(),
         ),
     };
+    let inner = body.inner_error.unwrap_or_default();
     Error::new(kind, message).with_detail(ErrorDetail {
+        graph_error: (!code.is_empty()).then_some(code),
+        request_id: inner.request_id.or(request_id),
+        client_request_id: inner.client_request_id.or(client_request_id),
+        timestamp: inner.date,
         fix: Some(fix),
-        ..detail
+        ..ErrorDetail::default()
     })
 }
 
