@@ -49,3 +49,19 @@ npm_ci() {
     (cd "$dir" && npm install --no-save --no-audit --no-fund --loglevel=error)
   fi
 }
+
+# Builds the interface into ui/dist unless its sources are unchanged since the last build. The app
+# embeds ui/dist, so rewriting identical files would make Cargo rebuild the app for minutes.
+build_ui() {
+  local stamp="$CARGO_TARGET_DIR/ui-dist.sha256" sum
+  sum="$(cd "$ROOT/ui" && find src index.html package.json package-lock.json vite.config.ts svelte.config.js \
+    tsconfig.json $( [ -d public ] && echo public ) -type f -print0 | sort -z | xargs -0 sha256sum | sha256sum)"
+  if [ -f "$ROOT/ui/dist/index.html" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$sum" ]; then
+    log "interface unchanged since its last build"
+    return 0
+  fi
+  log "building the interface"
+  (cd "$ROOT/ui" && npm run --silent build)
+  mkdir -p "$CARGO_TARGET_DIR"
+  printf '%s' "$sum" >"$stamp"
+}

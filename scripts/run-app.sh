@@ -4,8 +4,7 @@
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 "$ROOT/scripts/setup.sh" app
-log "building the interface"
-(cd "$ROOT/ui" && npm run --silent build)
+build_ui
 log "building the app (the first build takes several minutes)"
 cargo build --release -p mailconn-desktop -p mailconn-cli
 log "built: $CARGO_TARGET_DIR/release/mailconn-desktop and the CLI $CARGO_TARGET_DIR/release/mailconn"

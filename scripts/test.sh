@@ -13,7 +13,8 @@ log "cargo fmt --check"
 cargo fmt --all -- --check
 
 log "interface: build, svelte-check, unit tests"
-(cd ui && npm run --silent build && npm run --silent check && npm test --silent)
+build_ui
+(cd ui && npm run --silent check && npm test --silent)
 
 log "cargo clippy -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
