@@ -6,7 +6,22 @@ set -euo pipefail
 if [ -z "${MAILCONN_KEYRING_SESSION:-}" ]; then
   tmp="$(mktemp -d)"
   chmod 700 "$tmp"
-  mkdir -m 700 -p "$tmp/run" "$tmp/data"
+  mkdir -m 700 -p "$tmp/run" "$tmp/data/dbus-1/services"
+  # The keyring's known password, and how D-Bus starts the Secret Service in this session:
+  # gnome-keyring-daemon can abort (a GLib assertion) when clients are killed in the middle of a
+  # call, as the crash tests do. D-Bus then starts it again on the next call, the way a desktop
+  # session does, and this service file makes that restart unlock the same keyring (its items are
+  # on disk) instead of waiting for a password prompt nobody can answer. It must exist before the
+  # bus starts.
+  printf 'mailconn-test-keyring' >"$tmp/run/keyring-password"
+  cat >"$tmp/run/keyring-start" <<SH
+#!/bin/sh
+echo \$\$ >>"$tmp/run/keyring.pids"
+exec gnome-keyring-daemon --foreground --unlock --components=secrets <"$tmp/run/keyring-password"
+SH
+  chmod 700 "$tmp/run/keyring-start"
+  printf '[D-BUS Service]\nName=org.freedesktop.secrets\nExec=%s\n' "$tmp/run/keyring-start" \
+    >"$tmp/data/dbus-1/services/org.freedesktop.secrets.service"
   status=0
   env -u DBUS_SESSION_BUS_ADDRESS MAILCONN_KEYRING_SESSION=1 \
     XDG_RUNTIME_DIR="$tmp/run" XDG_DATA_HOME="$tmp/data" \
@@ -15,11 +30,11 @@ if [ -z "${MAILCONN_KEYRING_SESSION:-}" ]; then
   exit "$status"
 fi
 
-# Inside the session: start the keyring with a known password, which also creates and unlocks
+# Inside the session: start the keyring with the known password, which also creates and unlocks
 # the default "login" collection.
-printf 'mailconn-test-keyring' | gnome-keyring-daemon --unlock --components=secrets >/dev/null
-keyring_pid="$(pgrep -n -u "$(id -u)" gnome-keyring-d || true)"
+gnome-keyring-daemon --unlock --components=secrets <"$XDG_RUNTIME_DIR/keyring-password" >/dev/null
+pgrep -n -u "$(id -u)" gnome-keyring-d >>"$XDG_RUNTIME_DIR/keyring.pids" || true
 status=0
 "$@" || status=$?
-[ -n "$keyring_pid" ] && kill "$keyring_pid" 2>/dev/null || true
+while read -r pid; do kill "$pid" 2>/dev/null || true; done <"$XDG_RUNTIME_DIR/keyring.pids"
 exit "$status"
