@@ -7,12 +7,12 @@ if [ -z "${MAILCONN_KEYRING_SESSION:-}" ]; then
   tmp="$(mktemp -d)"
   chmod 700 "$tmp"
   mkdir -m 700 -p "$tmp/run" "$tmp/data/dbus-1/services"
-  # The keyring's known password, and how D-Bus starts the Secret Service in this session:
-  # gnome-keyring-daemon can abort (a GLib assertion) when clients are killed in the middle of a
-  # call, as the crash tests do. D-Bus then starts it again on the next call, the way a desktop
-  # session does, and this service file makes that restart unlock the same keyring (its items are
-  # on disk) instead of waiting for a password prompt nobody can answer. It must exist before the
-  # bus starts.
+  # The keyring's known password, and how D-Bus starts the Secret Service in this session, at
+  # first and after a crash: gnome-keyring-daemon can abort (a GLib assertion) when clients are
+  # killed in the middle of a call, as the crash tests do. D-Bus then starts it again on the next
+  # call, the way a desktop session does, and this service file makes every start unlock the same
+  # keyring (its items are on disk) instead of waiting for a password prompt nobody can answer.
+  # It must exist before the bus starts.
   printf 'mailconn-test-keyring' >"$tmp/run/keyring-password"
   cat >"$tmp/run/keyring-start" <<SH
 #!/bin/sh
@@ -30,10 +30,10 @@ SH
   exit "$status"
 fi
 
-# Inside the session: start the keyring with the known password, which also creates and unlocks
-# the default "login" collection.
-gnome-keyring-daemon --unlock --components=secrets <"$XDG_RUNTIME_DIR/keyring-password" >/dev/null
-pgrep -n -u "$(id -u)" gnome-keyring-d >>"$XDG_RUNTIME_DIR/keyring.pids" || true
+# Inside the session: D-Bus starts the keyring through the service file above, which creates and
+# unlocks the default "login" collection with the known password.
+dbus-send --session --print-reply --dest=org.freedesktop.DBus /org/freedesktop/DBus \
+  org.freedesktop.DBus.StartServiceByName string:org.freedesktop.secrets uint32:0 >/dev/null
 status=0
 "$@" || status=$?
 while read -r pid; do kill "$pid" 2>/dev/null || true; done <"$XDG_RUNTIME_DIR/keyring.pids"
