@@ -51,17 +51,20 @@ npm_ci() {
 }
 
 # Builds the interface into ui/dist unless its sources are unchanged since the last build. The app
-# embeds ui/dist, so rewriting identical files would make Cargo rebuild the app for minutes.
+# embeds ui/dist, so rewriting identical files would make Cargo rebuild the app for minutes. The
+# stamp pairs the sources with the index.html built from them (it names every hashed asset), so a
+# ui/dist built by hand from other sources is rebuilt.
 build_ui() {
-  local stamp="$CARGO_TARGET_DIR/ui-dist.sha256" sum
-  sum="$(cd "$ROOT/ui" && find src index.html package.json package-lock.json vite.config.ts svelte.config.js \
+  local stamp="$CARGO_TARGET_DIR/ui-dist.sha256" sources
+  sources="$(cd "$ROOT/ui" && find src index.html package.json package-lock.json vite.config.ts svelte.config.js \
     tsconfig.json $( [ -d public ] && echo public ) -type f -print0 | sort -z | xargs -0 sha256sum | sha256sum)"
-  if [ -f "$ROOT/ui/dist/index.html" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$sum" ]; then
+  if [ -f "$ROOT/ui/dist/index.html" ] && [ -f "$stamp" ] &&
+    [ "$(cat "$stamp")" = "$sources $(sha256sum <"$ROOT/ui/dist/index.html")" ]; then
     log "interface unchanged since its last build"
     return 0
   fi
   log "building the interface"
   (cd "$ROOT/ui" && npm run --silent build)
   mkdir -p "$CARGO_TARGET_DIR"
-  printf '%s' "$sum" >"$stamp"
+  printf '%s %s' "$sources" "$(sha256sum <"$ROOT/ui/dist/index.html")" >"$stamp"
 }
