@@ -41,7 +41,7 @@ export async function startGraph(idpBase, env = {}) {
     return {
       base,
       stop: () => proc.kill('SIGTERM'),
-      /** Every Graph request: {t_start, t_end, method, path, query, mailbox, app_id, auth, status, error_code, ...}. */
+      /** Every Graph request: {t_start, t_sent, t_end, method, path, query, mailbox, app_id, auth, status, error_code, ...}. */
       log: () => control('GET', '/log'),
       clearLog: () => control('DELETE', '/log'),
       /** e.g. {status: 429, retry_after: 2, count: 1, mailbox: 'bob@contoso.test'} or {delay_ms: 500, path: '/messages$'} */

@@ -18,7 +18,7 @@ export class Control {
 
   logStart(fields) {
     const entry = {
-      t_start: Date.now(), t_end: null, method: null, path: null, query: null, mailbox: null, user: null, tenant: null,
+      t_start: Date.now(), t_sent: null, t_end: null, method: null, path: null, query: null, mailbox: null, user: null, tenant: null,
       app_id: null, auth: 'none', status: null, error_code: null, injected: false, throttled: false,
       token_cached: false, token_check: null, in_flight: 0, request_id: null, client_request_id: null, ...fields,
     };

@@ -735,8 +735,8 @@ describe('log and request ids', () => {
     const log = await g.control('GET', '/log');
     assert.equal(log.length, 3);
     const [e, d, none] = log;
-    for (const k of ['t_start', 't_end', 'method', 'path', 'query', 'mailbox', 'app_id', 'auth', 'status', 'error_code', 'injected', 'token_cached', 'in_flight']) assert.ok(k in e, k);
-    assert.ok(e.t_end >= e.t_start && e.t_start > Date.now() - 60_000);
+    for (const k of ['t_start', 't_sent', 't_end', 'method', 'path', 'query', 'mailbox', 'app_id', 'auth', 'status', 'error_code', 'injected', 'token_cached', 'in_flight']) assert.ok(k in e, k);
+    assert.ok(e.t_sent >= e.t_start && e.t_end >= e.t_sent && e.t_start > Date.now() - 60_000);
     assert.deepEqual(
       { method: e.method, path: e.path, query: e.query, mailbox: e.mailbox, app_id: e.app_id, auth: e.auth, status: e.status, error_code: e.error_code, injected: e.injected, in_flight: e.in_flight, client_request_id: e.client_request_id, request_id: e.request_id },
       { method: 'GET', path: '/v1.0/users/alice@contoso.test/mailFolders/inbox/messages', query: '$top=2', mailbox: 'alice@contoso.test', app_id: web.client_id, auth: 'app', status: 200, error_code: null, injected: false, in_flight: 1, client_request_id: crid, request_id: r.headers.get('request-id') },

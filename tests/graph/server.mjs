@@ -103,6 +103,13 @@ async function handleGraph(req, res, url) {
     request_id: ctx.requestId, client_request_id: typeof sentId === 'string' ? sentId : null,
   });
   if (sentId && !GUIDISH.test(String(sentId))) console.error(`note: client-request-id '${String(sentId).slice(0, 60)}' is not a GUID (Graph expects one)`);
+  // When the answer's headers left: what a client waits from when it honours Retry-After. (t_end,
+  // when the response closed, can come later than the client read the answer.)
+  const writeHead = res.writeHead;
+  res.writeHead = function (...args) {
+    ctx.entry.t_sent ??= Date.now();
+    return writeHead.apply(this, args);
+  };
   let release = () => {};
   res.on('close', () => {
     ctx.entry.t_end = Date.now();

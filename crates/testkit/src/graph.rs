@@ -94,8 +94,8 @@ impl Graph {
         (r.status().as_u16(), r.json().unwrap_or(Value::Null))
     }
 
-    /// Every Graph request so far: `{t_start, t_end, method, path, query, mailbox, app_id, auth,
-    /// status, error_code, injected, throttled, token_cached, in_flight, ...}`.
+    /// Every Graph request so far: `{t_start, t_sent, t_end, method, path, query, mailbox, app_id,
+    /// auth, status, error_code, injected, throttled, token_cached, in_flight, ...}`.
     pub fn log(&self) -> Vec<Value> {
         match self.control(reqwest::Method::GET, "/log", None) {
             Value::Array(a) => a,
