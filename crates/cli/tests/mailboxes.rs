@@ -486,6 +486,10 @@ fn fifty_mailboxes_with_unknown_denied_and_throttled_ones() {
     );
     org.graph
         .fault(&json!({"status": 429, "retry_after": 1, "count": 2, "path": "/messages$"}));
+    // Every other answer takes a moment, as Graph's do: otherwise the stand-in, answering on one
+    // thread, can finish each request before the next arrives and parallel lookups look serial.
+    org.graph
+        .fault(&json!({"delay_ms": 30, "path": "^/v1\\.0/users/"}));
 
     let mut lines = vec!["Name,Email,Department".to_owned()];
     lines.extend((1..=47).map(|n| format!("User {n:02},user{n:02}@contoso.test,Sales")));
