@@ -21,7 +21,7 @@ fn mailconn_desktop_commands() -> &'static [&'static str] {
         "create_registration",
         "update_registration",
         "delete_registration",
-        "test_registration",
+        "probe_registration",
         "admin_consent_url",
         "start_browser_sign_in",
         "start_device_sign_in",

@@ -1,16 +1,16 @@
 //! The app's background work: the refresh engine's scheduler, and what it reports turned into
 //! page updates, desktop notifications (once per problem) and the tray's attention state.
 
+use mailconn_core::client_secret::watch::ReminderEvent;
 use mailconn_core::connection::{Connection, TokenState};
 use mailconn_core::engine::{EngineEvent, Notice};
-use mailconn_core::secrets::watch::ReminderEvent;
 use serde::Serialize;
 use tauri::{AppHandle, Manager, Runtime};
 use tauri_plugin_notification::NotificationExt;
 use ts_rs::TS;
 
 use crate::AppState;
-use crate::commands::secrets::Reminders;
+use crate::commands::client_secret::Reminders;
 
 /// What a page watching connections hears.
 #[derive(Debug, Clone, Serialize, TS)]

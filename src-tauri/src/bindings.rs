@@ -7,8 +7,8 @@ use mailconn_core::{ErrorBody, ErrorCode, ErrorDetail};
 use ts_rs::{Config, TS};
 
 use mailconn_core::cloud::{Cloud, CloudId};
-use mailconn_core::registration::check::{StepStatus, TestReport, TestStep};
 use mailconn_core::registration::export::{PlanInfo, PlanInput};
+use mailconn_core::registration::probe::{ProbeReport, ProbeStep, StepStatus};
 use mailconn_core::registration::{
     Audience, ClientKind, FieldIssue, LastTest, Registration, RegistrationInput, Usage,
     ValidationReport,
@@ -22,9 +22,9 @@ use mailconn_core::flow::device_code::DeviceCode;
 use mailconn_core::flow::identity::AccountType;
 use mailconn_core::store::events::Event;
 
-use mailconn_core::secrets::graph::{AppSecrets, PasswordCredential};
-use mailconn_core::secrets::reminders::{Reminder, ReminderKind};
-use mailconn_core::secrets::rotation::{
+use mailconn_core::client_secret::graph::{AppSecrets, PasswordCredential};
+use mailconn_core::client_secret::reminders::{Reminder, ReminderKind};
+use mailconn_core::client_secret::rotation::{
     ConnectionCheck, RotationInput, RotationReport, VerifiedBy,
 };
 
@@ -57,7 +57,7 @@ pub fn render() -> String {
         AppInfo,
         CloudId, Cloud, ClientKind, Usage, Audience, Preset, PermissionKind, Permission, PresetInfo,
         PlanInput, PlanInfo, RegistrationInput, FieldIssue, ValidationReport, LastTest, Registration,
-        Saved, StepStatus, TestStep, TestReport,
+        Saved, StepStatus, ProbeStep, ProbeReport,
         ConnectOptions, ConnectionKind, TokenState, AccountType, Connection, Event, DeviceCode,
         BrowserSignIn, DeviceSignIn, Connected,
         Notice, RefreshReport, ConnectionEvent,

@@ -12,8 +12,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
+use mailconn_core::keychain::{Keychain, MemoryKeychain, SystemKeychain};
 use mailconn_core::paths::{DATA_DIR_ENV, DataDir, resolve_data_dir};
-use mailconn_core::secret::{KeyringStore, MemoryStore, SecretStore};
 
 pub use background::ConnectionEvent;
 pub use state::AppState;
@@ -54,10 +54,10 @@ pub fn run() -> ExitCode {
         }
     };
     let _log_guard = mailconn_core::logging::init(Some(&data_dir.logs()), "warn");
-    let secrets: std::sync::Arc<dyn SecretStore> = if options.keychain == "memory" {
-        std::sync::Arc::new(MemoryStore::new())
+    let secrets: std::sync::Arc<dyn Keychain> = if options.keychain == "memory" {
+        std::sync::Arc::new(MemoryKeychain::new())
     } else {
-        std::sync::Arc::new(KeyringStore::new())
+        std::sync::Arc::new(SystemKeychain::new())
     };
     let state = match AppState::new(data_dir, secrets) {
         Ok(s) => s,
@@ -109,7 +109,7 @@ pub fn builder<R: tauri::Runtime>(state: AppState) -> tauri::Builder<R> {
                 }
             }
         })
-        .manage(commands::secrets::Reminders::new(&state))
+        .manage(commands::client_secret::Reminders::new(&state))
         .manage(state)
         .manage(tray::TrayPresent::default())
         .manage(commands::connections::SignIns::default())

@@ -5,8 +5,8 @@ use mailconn_core::application::AppTokenCache;
 use mailconn_core::clock::SystemClock;
 use mailconn_core::engine::{Config, Engine};
 use mailconn_core::flow::deep_link::DeepLinks;
+use mailconn_core::keychain::Keychain;
 use mailconn_core::paths::DataDir;
-use mailconn_core::secret::SecretStore;
 use mailconn_core::store::Store;
 use tauri::ipc::Channel;
 use tokio_util::sync::CancellationToken;
@@ -18,7 +18,7 @@ use crate::background::ConnectionEvent;
 pub struct AppState {
     pub data_dir: DataDir,
     pub store: Arc<Store>,
-    pub secrets: Arc<dyn SecretStore>,
+    pub secrets: Arc<dyn Keychain>,
     /// The one HTTP client (rustls, no redirects, timeouts).
     pub http: reqwest::Client,
     /// Sign-ins waiting for a `mailconn://auth` redirect.
@@ -57,7 +57,7 @@ impl Watchers {
 }
 
 impl AppState {
-    pub fn new(data_dir: DataDir, secrets: Arc<dyn SecretStore>) -> Result<Self> {
+    pub fn new(data_dir: DataDir, secrets: Arc<dyn Keychain>) -> Result<Self> {
         let store = Arc::new(Store::open(&data_dir.database())?);
         let http = mailconn_core::http::client();
         let app_tokens = Arc::new(AppTokenCache::new());

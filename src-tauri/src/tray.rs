@@ -68,7 +68,7 @@ pub fn update<R: Runtime>(app: &AppHandle<R>) {
         .count_needing_attention()
         .unwrap_or(0);
     let secrets = app
-        .try_state::<crate::commands::secrets::Reminders>()
+        .try_state::<crate::commands::client_secret::Reminders>()
         .map_or(0, |r| r.count());
     let mut parts = Vec::new();
     if count > 0 {

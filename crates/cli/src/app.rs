@@ -5,10 +5,10 @@ use std::io::Read;
 use chrono::{NaiveDate, Utc};
 use clap::{Args, Subcommand, ValueEnum};
 use mailconn_core::cloud::CloudId;
+use mailconn_core::keychain::Keychain;
 use mailconn_core::registration::export::Plan;
 use mailconn_core::registration::{Audience, ClientKind, RegistrationInput, Usage, service};
 use mailconn_core::scopes::Preset;
-use mailconn_core::secret::SecretStore;
 use mailconn_core::store::Store;
 use mailconn_core::{Error, Result, Sensitive};
 
@@ -41,7 +41,7 @@ pub enum AppCommand {
         cascade: bool,
     },
     #[command(flatten)]
-    Secrets(crate::secrets::SecretCommand),
+    Secrets(crate::client_secret::SecretCommand),
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -173,12 +173,7 @@ impl AddArgs {
     }
 }
 
-pub fn run(
-    cmd: &AppCommand,
-    store: &Store,
-    secrets: &dyn SecretStore,
-    out: Output,
-) -> Result<Exit> {
+pub fn run(cmd: &AppCommand, store: &Store, secrets: &dyn Keychain, out: Output) -> Result<Exit> {
     match cmd {
         AppCommand::Add(args) => {
             let (reg, report) = service::create(store, secrets, &args.input()?, Utc::now())?;
@@ -195,7 +190,8 @@ pub fn run(
                 .build()
                 .map_err(|e| Error::internal(e.to_string()))?;
             let http = mailconn_core::http::client();
-            let report = runtime.block_on(service::test(store, secrets, &http, app, Utc::now()))?;
+            let report =
+                runtime.block_on(service::probe(store, secrets, &http, app, Utc::now()))?;
             out.test_report(&report);
             return Ok(if report.ok { Exit::Ok } else { Exit::Attention });
         }
@@ -233,7 +229,9 @@ pub fn run(
             out.removed(&reg.name);
         }
         AppCommand::Secrets(_) => {
-            return Err(Error::internal("secret commands are run by secrets::run"));
+            return Err(Error::internal(
+                "secret commands are run by client_secret::run",
+            ));
         }
     }
     Ok(Exit::Ok)

@@ -6,8 +6,8 @@ use clap::Args;
 use mailconn_core::connect::{ConnectOptions, begin_device, complete_device, finish, prepare};
 use mailconn_core::connection::disconnect;
 use mailconn_core::flow::auth_code;
+use mailconn_core::keychain::Keychain;
 use mailconn_core::scopes::Preset;
-use mailconn_core::secret::SecretStore;
 use mailconn_core::store::Store;
 use mailconn_core::{Error, Result};
 use tokio_util::sync::CancellationToken;
@@ -85,7 +85,7 @@ pub struct ReconnectArgs {
 pub fn reconnect(
     args: &ReconnectArgs,
     store: &Store,
-    secrets: &dyn SecretStore,
+    secrets: &dyn Keychain,
     out: Output,
 ) -> Result<Exit> {
     let options = ConnectOptions {
@@ -100,7 +100,7 @@ pub fn reconnect(
 pub fn connect(
     args: &ConnectArgs,
     store: &Store,
-    secrets: &dyn SecretStore,
+    secrets: &dyn Keychain,
     out: Output,
 ) -> Result<Exit> {
     let options = ConnectOptions {
@@ -118,7 +118,7 @@ fn sign_in(
     options: &ConnectOptions,
     args: &SignInArgs,
     store: &Store,
-    secrets: &dyn SecretStore,
+    secrets: &dyn Keychain,
     out: Output,
 ) -> Result<Exit> {
     let prepared = prepare(store, secrets, options)?;
@@ -154,7 +154,7 @@ pub fn list(store: &Store, out: Output) -> Result<Exit> {
     Ok(Exit::Ok)
 }
 
-pub fn remove(id: &str, store: &Store, secrets: &dyn SecretStore, out: Output) -> Result<Exit> {
+pub fn remove(id: &str, store: &Store, secrets: &dyn Keychain, out: Output) -> Result<Exit> {
     let c = disconnect(store, secrets, id)?;
     out.removed(&c.address);
     Ok(Exit::Ok)

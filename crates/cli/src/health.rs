@@ -8,8 +8,8 @@ use chrono::{DateTime, Local, Utc};
 use mailconn_core::clock::SystemClock;
 use mailconn_core::connection::{Connection, TokenState};
 use mailconn_core::engine::{Config, Engine, RefreshReport};
+use mailconn_core::keychain::Keychain;
 use mailconn_core::paths::DataDir;
-use mailconn_core::secret::SecretStore;
 use mailconn_core::store::Store;
 use mailconn_core::store::enum_text;
 use mailconn_core::store::events::Event;
@@ -18,7 +18,7 @@ use mailconn_core::{Error, ErrorBody, Result};
 use crate::exit::Exit;
 use crate::output::Output;
 
-fn engine(dir: &DataDir, store: Arc<Store>, secrets: Arc<dyn SecretStore>) -> Arc<Engine> {
+fn engine(dir: &DataDir, store: Arc<Store>, secrets: Arc<dyn Keychain>) -> Arc<Engine> {
     Arc::new(Engine::new(
         store,
         secrets,
@@ -103,7 +103,7 @@ pub fn refresh(
     all: bool,
     dir: &DataDir,
     store: Arc<Store>,
-    secrets: Arc<dyn SecretStore>,
+    secrets: Arc<dyn Keychain>,
     out: Output,
 ) -> Result<Exit> {
     let engine = engine(dir, store, secrets);
@@ -148,7 +148,7 @@ pub fn verify(
     id: &str,
     dir: &DataDir,
     store: Arc<Store>,
-    secrets: Arc<dyn SecretStore>,
+    secrets: Arc<dyn Keychain>,
     out: Output,
 ) -> Result<Exit> {
     let engine = engine(dir, store, secrets);

@@ -11,7 +11,7 @@ use mailconn_core::application::mailbox::{
 };
 use mailconn_core::application::permissions::{MailboxUse, PermissionCheck};
 use mailconn_core::application::{AppTokenCache, with_consent_link};
-use mailconn_core::secret::SecretStore;
+use mailconn_core::keychain::Keychain;
 use mailconn_core::store::Store;
 use mailconn_core::{Error, Result};
 
@@ -64,7 +64,7 @@ fn parse_use(s: &str) -> Result<MailboxUse, String> {
 pub fn run(
     cmd: &MailboxCommand,
     store: &Store,
-    secrets: &dyn SecretStore,
+    secrets: &dyn Keychain,
     out: Output,
     json: bool,
 ) -> Result<Exit> {

@@ -1,20 +1,20 @@
 //! `mailconn`: the command line over `mailconn-core`, for scripts, monitoring and mail programs.
 
 mod app;
+mod client_secret;
 mod connect;
 mod exit;
 mod health;
 mod mailbox;
 mod output;
-mod secrets;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
+use mailconn_core::keychain::{Keychain, MemoryKeychain, SystemKeychain};
 use mailconn_core::paths::{DATA_DIR_ENV, DataDir, resolve_data_dir};
-use mailconn_core::secret::{KeyringStore, MemoryStore, SecretStore};
 use mailconn_core::store::Store;
 use mailconn_core::{Error, doctor};
 
@@ -34,15 +34,15 @@ struct Cli {
     json: bool,
 
     /// Where secrets are kept: the OS keychain, or memory (for tests; nothing persists)
-    #[arg(long, global = true, value_enum, default_value_t = Keychain::System, env = "MAILCONN_KEYCHAIN", hide = true)]
-    keychain: Keychain,
+    #[arg(long, global = true, value_enum, default_value_t = KeychainArg::System, env = "MAILCONN_KEYCHAIN", hide = true)]
+    keychain: KeychainArg,
 
     #[command(subcommand)]
     command: Command,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-enum Keychain {
+enum KeychainArg {
     System,
     Memory,
 }
@@ -124,9 +124,9 @@ fn run(cli: &Cli, out: Output) -> Result<Exit, Error> {
     let _log_guard = DataDir::open(&data_dir)
         .ok()
         .and_then(|dir| mailconn_core::logging::init(Some(&dir.logs()), "warn").ok());
-    let secrets: Arc<dyn SecretStore> = match cli.keychain {
-        Keychain::System => Arc::new(KeyringStore::new()),
-        Keychain::Memory => Arc::new(MemoryStore::new()),
+    let secrets: Arc<dyn Keychain> = match cli.keychain {
+        KeychainArg::System => Arc::new(SystemKeychain::new()),
+        KeychainArg::Memory => Arc::new(MemoryKeychain::new()),
     };
     match &cli.command {
         Command::Doctor => {
@@ -142,7 +142,9 @@ fn run(cli: &Cli, out: Output) -> Result<Exit, Error> {
             out.paths(&data_dir);
             Ok(Exit::Ok)
         }
-        Command::App(app::AppCommand::Secrets(cmd)) => secrets::run(cmd, &data_dir, &secrets, out),
+        Command::App(app::AppCommand::Secrets(cmd)) => {
+            client_secret::run(cmd, &data_dir, &secrets, out)
+        }
         Command::App(cmd) => app::run(cmd, &open_store(&data_dir)?, secrets.as_ref(), out),
         Command::Connect(args) => {
             connect::connect(args, &open_store(&data_dir)?, secrets.as_ref(), out)
@@ -178,7 +180,7 @@ fn run(cli: &Cli, out: Output) -> Result<Exit, Error> {
             health::history(connection, *limit, &open_store(&data_dir)?, out)
         }
         Command::Reminders { days } => {
-            secrets::reminders(&open_store(&data_dir)?, days.as_deref(), out)
+            client_secret::reminders(&open_store(&data_dir)?, days.as_deref(), out)
         }
     }
 }

@@ -6,7 +6,7 @@ use mailconn_core::Error;
 use mailconn_core::connection::Connection;
 use mailconn_core::doctor::{CheckStatus, DoctorReport};
 use mailconn_core::registration::Registration;
-use mailconn_core::registration::check::{StepStatus, TestReport};
+use mailconn_core::registration::probe::{ProbeReport, StepStatus};
 use mailconn_core::store::enum_text;
 use serde::Serialize;
 
@@ -186,7 +186,7 @@ impl Output {
         println!("  connections:   {}", r.connections);
     }
 
-    pub fn test_report(self, report: &TestReport) {
+    pub fn test_report(self, report: &ProbeReport) {
         if self.json {
             Self::print_json(report);
             return;

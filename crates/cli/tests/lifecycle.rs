@@ -15,8 +15,8 @@ use common::{Env, secret_tool_lookup, stderr};
 use mailconn_core::clock::{Clock, FakeClock, SystemClock};
 use mailconn_core::connection::{Connection, TokenState};
 use mailconn_core::engine::{Config, Engine, EngineEvent};
+use mailconn_core::keychain::SystemKeychain;
 use mailconn_core::paths::DataDir;
-use mailconn_core::secret::KeyringStore;
 use mailconn_core::store::Store;
 use mailconn_testkit::Idp;
 use serde_json::{Value, json};
@@ -43,7 +43,7 @@ fn engine(env: &Env, clock: Arc<dyn Clock>, config: Config) -> (Arc<Engine>, Arc
     let store = Arc::new(Store::open(&dir.database()).unwrap());
     let engine = Arc::new(Engine::new(
         store.clone(),
-        Arc::new(KeyringStore::new()),
+        Arc::new(SystemKeychain::new()),
         mailconn_core::http::client(),
         clock,
         dir.locks(),

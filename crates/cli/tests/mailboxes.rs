@@ -15,9 +15,9 @@ use common::{Env, dir_contains, stderr};
 use mailconn_core::Sensitive;
 use mailconn_core::application::AppTokenCache;
 use mailconn_core::cloud::CloudId;
+use mailconn_core::keychain::MemoryKeychain;
 use mailconn_core::registration::{Audience, ClientKind, RegistrationInput, Usage, service};
 use mailconn_core::scopes::Preset;
-use mailconn_core::secret::MemoryStore;
 use mailconn_core::store::Store;
 use mailconn_testkit::graph::Graph;
 use serde_json::{Value, json};
@@ -109,7 +109,7 @@ fn the_app_token_is_requested_once_and_reused_until_near_expiry() {
     let org = Org::new(&[("IDP_ACCESS_TOKEN_TTL", "4")]);
     let (store, secrets) = (
         Store::open_in_memory().unwrap(),
-        Arc::new(MemoryStore::new()),
+        Arc::new(MemoryKeychain::new()),
     );
     let input = RegistrationInput {
         name: "org".into(),

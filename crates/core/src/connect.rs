@@ -10,9 +10,10 @@ use crate::flow::Tokens;
 use crate::flow::auth_code::SignIn;
 use crate::flow::device_code;
 use crate::flow::identity::{Identity, of_tokens};
-use crate::registration::{ClientKind, Registration, classify_tenant, service::secret_key};
+use crate::keychain::Keychain;
+use crate::keychain::SecretKey;
+use crate::registration::{ClientKind, Registration, classify_tenant};
 use crate::scopes::Preset;
-use crate::secret::SecretStore;
 use crate::store::Store;
 use tokio_util::sync::CancellationToken;
 
@@ -55,7 +56,7 @@ pub struct Prepared {
 
 pub fn prepare(
     store: &Store,
-    secrets: &dyn SecretStore,
+    secrets: &dyn Keychain,
     options: &ConnectOptions,
 ) -> Result<Prepared> {
     let reconnect = options
@@ -107,13 +108,17 @@ pub fn prepare(
         None => reg.tenant.clone(),
     };
     let secret = match reg.kind {
-        ClientKind::Confidential => Some(secrets.get(&secret_key(&reg.id))?.ok_or_else(|| {
-            Error::invalid(
-                "secret",
-                format!("No client secret is stored for \"{}\".", reg.name),
-            )
-            .with_fix("Edit the app and paste the secret's Value.")
-        })?),
+        ClientKind::Confidential => Some(
+            secrets
+                .get(&SecretKey::client_secret(&reg.id))?
+                .ok_or_else(|| {
+                    Error::invalid(
+                        "secret",
+                        format!("No client secret is stored for \"{}\".", reg.name),
+                    )
+                    .with_fix("Edit the app and paste the secret's Value.")
+                })?,
+        ),
         ClientKind::Public => None,
     };
     let scopes = preset.delegated_scopes();
@@ -142,7 +147,7 @@ pub fn prepare(
 /// Stores a completed sign-in. Returns the connection and whether it is new.
 pub fn finish(
     store: &Store,
-    secrets: &dyn SecretStore,
+    secrets: &dyn Keychain,
     prepared: &Prepared,
     tokens: &Tokens,
     identity: &Identity,

@@ -10,8 +10,8 @@ use crate::connect::Prepared;
 use crate::error::{Error, ErrorCode, Result};
 use crate::flow::identity::{AccountType, Identity};
 use crate::flow::{Tokens, missing_scopes};
+use crate::keychain::{Keychain, SecretKey};
 use crate::scopes::Preset;
-use crate::secret::{SecretKey, SecretKind, SecretStore};
 use crate::store::Store;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
@@ -100,15 +100,11 @@ impl Connection {
     }
 }
 
-pub fn refresh_token_key(connection_id: &str) -> SecretKey {
-    SecretKey::new(SecretKind::RefreshToken, connection_id)
-}
-
 /// Stores a delegated sign-in: a new connection, or the same account and app again (updated in
 /// place, never duplicated). The refresh token reaches the keychain before the row says so.
 pub fn save_sign_in(
     store: &Store,
-    secrets: &dyn SecretStore,
+    secrets: &dyn Keychain,
     request: &Prepared,
     tokens: &Tokens,
     identity: &Identity,
@@ -119,7 +115,7 @@ pub fn save_sign_in(
     let id = existing
         .as_ref()
         .map_or_else(|| uuid::Uuid::new_v4().to_string(), |c| c.id.clone());
-    let key = refresh_token_key(&id);
+    let key = SecretKey::refresh_token(&id);
     match &tokens.refresh_token {
         Some(rt) => secrets.set(&key, rt)?,
         None => secrets.delete(&key)?,
@@ -177,9 +173,9 @@ pub fn save_sign_in(
 }
 
 /// Removes a connection and its refresh token.
-pub fn disconnect(store: &Store, secrets: &dyn SecretStore, id: &str) -> Result<Connection> {
+pub fn disconnect(store: &Store, secrets: &dyn Keychain, id: &str) -> Result<Connection> {
     let conn = store.get_connection(id)?;
-    secrets.delete(&refresh_token_key(&conn.id))?;
+    secrets.delete(&SecretKey::refresh_token(&conn.id))?;
     store.delete_connection(&conn.id)?;
     tracing::info!(connection = %conn.id, "disconnected");
     Ok(conn)

@@ -7,8 +7,8 @@ use serde::Serialize;
 use ts_rs::TS;
 
 use crate::error::{Error, ErrorCode};
+use crate::keychain::Keychain;
 use crate::paths::DataDir;
-use crate::secret::SecretStore;
 use crate::store::{Store, latest_schema_version};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
@@ -73,7 +73,7 @@ impl DoctorReport {
 }
 
 /// Runs every check against the data directory and the secret store.
-pub fn run(data_dir: &Path, secrets: &dyn SecretStore) -> DoctorReport {
+pub fn run(data_dir: &Path, secrets: &dyn Keychain) -> DoctorReport {
     let mut checks = Vec::new();
     match DataDir::open(data_dir) {
         Ok(dir) => {
@@ -158,7 +158,7 @@ fn check_database(dir: &DataDir) -> Check {
 }
 
 /// Writes, reads back and removes a throwaway keychain entry.
-pub fn check_keychain(secrets: &dyn SecretStore) -> Check {
+pub fn check_keychain(secrets: &dyn Keychain) -> Check {
     match secrets.probe() {
         Ok(()) => Check::ok("keychain", "Keychain", "secrets can be stored and read"),
         Err(e) => Check::failed("keychain", "Keychain", &Error::from(e)),
@@ -169,18 +169,18 @@ pub fn check_keychain(secrets: &dyn SecretStore) -> Check {
 mod tests {
     use super::*;
     use crate::Sensitive;
-    use crate::secret::{MemoryStore, SecretError, SecretKey};
+    use crate::keychain::{KeychainError, MemoryKeychain, SecretKey};
 
     #[derive(Debug)]
     struct LockedStore;
-    impl SecretStore for LockedStore {
-        fn set(&self, _: &SecretKey, _: &Sensitive<String>) -> Result<(), SecretError> {
-            Err(SecretError::Locked("no result found".into()))
+    impl Keychain for LockedStore {
+        fn set(&self, _: &SecretKey, _: &Sensitive<String>) -> Result<(), KeychainError> {
+            Err(KeychainError::Locked("no result found".into()))
         }
-        fn get(&self, _: &SecretKey) -> Result<Option<Sensitive<String>>, SecretError> {
-            Err(SecretError::Locked("no result found".into()))
+        fn get(&self, _: &SecretKey) -> Result<Option<Sensitive<String>>, KeychainError> {
+            Err(KeychainError::Locked("no result found".into()))
         }
-        fn delete(&self, _: &SecretKey) -> Result<(), SecretError> {
+        fn delete(&self, _: &SecretKey) -> Result<(), KeychainError> {
             Ok(())
         }
     }
@@ -188,7 +188,7 @@ mod tests {
     #[test]
     fn healthy_report() {
         let tmp = tempfile::tempdir().unwrap();
-        let report = run(tmp.path(), &MemoryStore::new());
+        let report = run(tmp.path(), &MemoryKeychain::new());
         assert!(report.healthy(), "{report:?}");
         let ids: Vec<_> = report.checks.iter().map(|c| c.id.as_str()).collect();
         assert_eq!(ids, ["data_dir", "database", "keychain"]);
@@ -213,7 +213,7 @@ mod tests {
             b"not a database at all, 100 bytes of junk .........................................",
         )
         .unwrap();
-        let report = run(tmp.path(), &MemoryStore::new());
+        let report = run(tmp.path(), &MemoryKeychain::new());
         let db = report.checks.iter().find(|c| c.id == "database").unwrap();
         assert_eq!(db.status, CheckStatus::Failed, "{db:?}");
         assert_eq!(db.code, Some(ErrorCode::Database));
@@ -225,7 +225,7 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let file = tmp.path().join("file");
         std::fs::write(&file, b"x").unwrap();
-        let report = run(&file, &MemoryStore::new());
+        let report = run(&file, &MemoryKeychain::new());
         assert_eq!(report.checks[0].status, CheckStatus::Failed);
         assert_eq!(report.checks[1].status, CheckStatus::Failed);
         assert_eq!(report.checks[2].status, CheckStatus::Ok);

@@ -3,6 +3,7 @@
 
 pub mod aadsts;
 pub mod application;
+pub mod client_secret;
 pub mod clock;
 pub mod cloud;
 pub mod connect;
@@ -12,13 +13,12 @@ pub mod engine;
 pub mod error;
 pub mod flow;
 pub mod http;
+pub mod keychain;
 pub mod logging;
 pub mod oauth;
 pub mod paths;
 pub mod registration;
 pub mod scopes;
-pub mod secret;
-pub mod secrets;
 pub mod sensitive;
 pub mod store;
 

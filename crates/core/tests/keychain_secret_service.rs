@@ -2,12 +2,12 @@
 //! `scripts/with-keyring.sh`, which `scripts/test.sh` does, with `--include-ignored`.
 
 use mailconn_core::Sensitive;
-use mailconn_core::secret::{KeyringStore, SecretKey, SecretKind, SecretStore};
+use mailconn_core::keychain::{Keychain, SecretKey, SecretKind, SystemKeychain};
 
 #[test]
 #[ignore = "needs an unlocked Secret Service: run through scripts/with-keyring.sh"]
 fn set_get_replace_delete_through_the_real_keychain() {
-    let store = KeyringStore::with_service(format!("mailconn-test-{}", uuid_like()));
+    let store = SystemKeychain::with_service(format!("mailconn-test-{}", uuid_like()));
     let key = SecretKey::new(SecretKind::RefreshToken, "conn-1");
     let other = SecretKey::new(SecretKind::ClientSecret, "conn-1");
 
@@ -36,7 +36,7 @@ fn set_get_replace_delete_through_the_real_keychain() {
 #[test]
 #[ignore = "needs an unlocked Secret Service: run through scripts/with-keyring.sh"]
 fn entries_are_visible_to_secret_tool_under_the_mailconn_service() {
-    let store = KeyringStore::new();
+    let store = SystemKeychain::new();
     let key = SecretKey::new(SecretKind::Probe, format!("visible-{}", uuid_like()));
     store.set(&key, &Sensitive::from("probe-value")).unwrap();
     let out = std::process::Command::new("secret-tool")

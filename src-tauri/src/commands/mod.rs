@@ -3,10 +3,10 @@
 // Tauri hands commands owned arguments; borrowing them is not an option.
 #![allow(clippy::needless_pass_by_value)]
 
+pub mod client_secret;
 pub mod connections;
 pub mod mailboxes;
 pub mod registrations;
-pub mod secrets;
 pub mod system;
 
 /// The invoke handler with every command; the list matches `build.rs` and the capability file.
@@ -23,7 +23,7 @@ pub fn handler<R: tauri::Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + 
         registrations::create_registration,
         registrations::update_registration,
         registrations::delete_registration,
-        registrations::test_registration,
+        registrations::probe_registration,
         registrations::admin_consent_url,
         connections::start_browser_sign_in,
         connections::start_device_sign_in,
@@ -42,12 +42,12 @@ pub fn handler<R: tauri::Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + 
         mailboxes::app_access,
         mailboxes::add_mailboxes,
         mailboxes::cancel_mailbox_add,
-        secrets::list_reminders,
-        secrets::watch_reminders,
-        secrets::app_secrets,
-        secrets::set_secret_expiry,
-        secrets::secret_portal_url,
-        secrets::rotate_secret,
-        secrets::rotate_secret_via_graph,
+        client_secret::list_reminders,
+        client_secret::watch_reminders,
+        client_secret::app_secrets,
+        client_secret::set_secret_expiry,
+        client_secret::secret_portal_url,
+        client_secret::rotate_secret,
+        client_secret::rotate_secret_via_graph,
     ]
 }

@@ -1,8 +1,8 @@
 //! App registration commands: the wizard's plan, validation, add/edit/remove, test, consent link.
 
 use chrono::Utc;
-use mailconn_core::registration::check::TestReport;
 use mailconn_core::registration::export::{PlanInfo, PlanInput, plan_info};
+use mailconn_core::registration::probe::ProbeReport;
 use mailconn_core::registration::{
     Registration, RegistrationInput, ValidationReport, service, validate,
 };
@@ -89,13 +89,13 @@ pub async fn delete_registration(
 }
 
 #[tauri::command]
-pub async fn test_registration(state: State<'_, AppState>, id: String) -> IpcResult<TestReport> {
+pub async fn probe_registration(state: State<'_, AppState>, id: String) -> IpcResult<ProbeReport> {
     let (store, secrets, http) = (
         state.store.clone(),
         state.secrets.clone(),
         state.http.clone(),
     );
-    Ok(service::test(&store, secrets.as_ref(), &http, &id, Utc::now()).await?)
+    Ok(service::probe(&store, secrets.as_ref(), &http, &id, Utc::now()).await?)
 }
 
 #[tauri::command]

@@ -20,9 +20,9 @@ use super::token::{AppToken, AppTokenCache, require_app_credentials};
 use crate::connection::{Connection, ConnectionKind, TokenState, disconnect};
 use crate::error::{Error, ErrorBody, ErrorCode, Result};
 use crate::flow::identity::AccountType;
+use crate::keychain::Keychain;
 use crate::registration::Registration;
 use crate::scopes::Preset;
-use crate::secret::SecretStore;
 use crate::store::Store;
 use crate::store::connections::NewConnection;
 use crate::store::mailboxes::{MailboxUpdate, unresolved_key};
@@ -117,7 +117,7 @@ pub struct AccessReport {
 #[derive(Debug, Clone, Copy)]
 pub struct Mailboxes<'a> {
     pub store: &'a Store,
-    pub secrets: &'a dyn SecretStore,
+    pub secrets: &'a dyn Keychain,
     pub http: &'a reqwest::Client,
     pub tokens: &'a AppTokenCache,
 }
@@ -693,7 +693,7 @@ fn summary(connected: u32, already: u32, problems: u32, cancelled: u32) -> Strin
 }
 
 /// Removes an application-access mailbox. Signed-in connections are removed with `disconnect`.
-pub fn remove(store: &Store, secrets: &dyn SecretStore, id_or_address: &str) -> Result<Connection> {
+pub fn remove(store: &Store, secrets: &dyn Keychain, id_or_address: &str) -> Result<Connection> {
     let conn = store.get_connection(id_or_address)?;
     if conn.kind != ConnectionKind::Application {
         return Err(Error::invalid(

@@ -16,9 +16,9 @@ use chrono::{NaiveDate, Utc};
 
 use crate::Sensitive;
 use crate::cloud::CloudId;
+use crate::keychain::MemoryKeychain;
 use crate::registration::{Audience, ClientKind, Registration, RegistrationInput, Usage, service};
 use crate::scopes::Preset;
-use crate::secret::MemoryStore;
 use crate::store::Store;
 
 /// An unsigned JWT-shaped token with these claims.
@@ -210,12 +210,12 @@ async fn inbox(State(s): State<Arc<Shared>>, Path(id): Path<String>) -> Response
 
 /// A store with one confidential registration for application access against `base` (both the
 /// identity provider and Graph), and its secret in a memory keychain.
-pub fn setup(base: &str) -> (Store, MemoryStore, Registration) {
+pub fn setup(base: &str) -> (Store, MemoryKeychain, Registration) {
     setup_with(base, Usage::Application, TENANT_ID)
 }
 
-pub fn setup_with(base: &str, usage: Usage, tenant: &str) -> (Store, MemoryStore, Registration) {
-    let (store, secrets) = (Store::open_in_memory().unwrap(), MemoryStore::new());
+pub fn setup_with(base: &str, usage: Usage, tenant: &str) -> (Store, MemoryKeychain, Registration) {
+    let (store, secrets) = (Store::open_in_memory().unwrap(), MemoryKeychain::new());
     let input = RegistrationInput {
         name: "Contoso org".into(),
         client_id: "cccccccc-0000-4000-8000-000000000001".into(),

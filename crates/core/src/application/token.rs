@@ -17,10 +17,10 @@ use serde::Deserialize;
 use crate::Sensitive;
 use crate::cloud::Cloud;
 use crate::error::{Error, ErrorCode, Result};
+use crate::keychain::Keychain;
+use crate::keychain::SecretKey;
 use crate::oauth::{Client, token_error};
-use crate::registration::service::secret_key;
 use crate::registration::{ClientKind, Registration, TenantKind, classify_tenant};
-use crate::secret::SecretStore;
 
 /// Renew at most this long before expiry: Microsoft's app tokens live 60-90 minutes, and five
 /// minutes covers clock skew and a long bulk add that started with the token.
@@ -243,7 +243,7 @@ impl AppTokenCache {
     pub async fn token(
         &self,
         registration: &Registration,
-        secrets: &dyn SecretStore,
+        secrets: &dyn Keychain,
         http: &reqwest::Client,
     ) -> Result<AppToken> {
         require_app_credentials(registration)?;
@@ -258,13 +258,15 @@ impl AppTokenCache {
             return Ok(entry.token.clone());
         }
         *held = None;
-        let secret = secrets.get(&secret_key(&registration.id))?.ok_or_else(|| {
-            Error::invalid(
-                "secret",
-                format!("No client secret is stored for \"{}\".", registration.name),
-            )
-            .with_fix("Edit the app and paste the secret's Value.")
-        })?;
+        let secret = secrets
+            .get(&SecretKey::client_secret(&registration.id))?
+            .ok_or_else(|| {
+                Error::invalid(
+                    "secret",
+                    format!("No client secret is stored for \"{}\".", registration.name),
+                )
+                .with_fix("Edit the app and paste the secret's Value.")
+            })?;
         let token = request(
             &cloud,
             &registration.tenant,
@@ -321,7 +323,7 @@ mod tests {
 
     use super::*;
     use crate::application::testing::{Fake, setup};
-    use crate::secret::MemoryStore;
+    use crate::keychain::MemoryKeychain;
 
     #[test]
     fn renewal_margin_is_five_minutes_or_a_quarter_of_the_lifetime() {
@@ -435,7 +437,7 @@ mod tests {
         let idp = Fake::start(3600).await;
         let (_store, secrets, reg) = setup(&idp.base);
         let (cache, http) = (AppTokenCache::new(), crate::http::client());
-        let empty = MemoryStore::new();
+        let empty = MemoryKeychain::new();
         let e = cache.token(&reg, &empty, &http).await.unwrap_err();
         assert_eq!(e.field(), Some("secret"));
         assert_eq!(idp.shared.token_hits.load(Ordering::SeqCst), 0);

@@ -33,11 +33,11 @@ use crate::application::AppTokenCache;
 use crate::application::graph::{self as graph_api, GraphUser};
 use crate::application::mailbox::{Mailboxes, RowStatus};
 use crate::clock::Clock;
-use crate::connection::{Connection, ConnectionKind, TokenState, refresh_token_key};
+use crate::connection::{Connection, ConnectionKind, TokenState};
 use crate::error::{Error, ErrorCode, Result};
+use crate::keychain::Keychain;
+use crate::keychain::SecretKey;
 use crate::registration::ClientKind;
-use crate::registration::service::secret_key;
-use crate::secret::SecretStore;
 use crate::store::Store;
 use crate::store::lifecycle::{Refreshed, StateChange};
 use classify::Failure;
@@ -105,7 +105,7 @@ enum Got {
 #[derive(Debug)]
 pub struct Engine {
     store: Arc<Store>,
-    secrets: Arc<dyn SecretStore>,
+    secrets: Arc<dyn Keychain>,
     http: reqwest::Client,
     clock: Arc<dyn Clock>,
     locks: PathBuf,
@@ -123,7 +123,7 @@ pub struct Engine {
 impl Engine {
     pub fn new(
         store: Arc<Store>,
-        secrets: Arc<dyn SecretStore>,
+        secrets: Arc<dyn Keychain>,
         http: reqwest::Client,
         clock: Arc<dyn Clock>,
         locks: PathBuf,
@@ -334,7 +334,7 @@ impl Engine {
         ),
         Failure,
     > {
-        let keychain = |e: crate::secret::SecretError| Failure::Transient {
+        let keychain = |e: crate::keychain::KeychainError| Failure::Transient {
             error: e.into(),
             retry_after: None,
         };
@@ -347,7 +347,7 @@ impl Engine {
             })?;
         let Some(refresh_token) = self
             .secrets
-            .get(&refresh_token_key(&conn.id))
+            .get(&SecretKey::refresh_token(&conn.id))
             .map_err(keychain)?
         else {
             return Err(Failure::Permanent {
@@ -362,7 +362,7 @@ impl Engine {
         let secret = match reg.kind {
             ClientKind::Confidential => Some(
                 self.secrets
-                    .get(&secret_key(&reg.id))
+                    .get(&SecretKey::client_secret(&reg.id))
                     .map_err(keychain)?
                     .ok_or_else(|| Failure::Permanent {
                         state: TokenState::SecretExpired,
@@ -380,7 +380,7 @@ impl Engine {
 
     async fn request(&self, conn: &Connection, now: DateTime<Utc>) -> Result<Got, Failure> {
         let (reg, refresh_token, secret) = self.credentials(conn)?;
-        let keychain = |e: crate::secret::SecretError| Failure::Transient {
+        let keychain = |e: crate::keychain::KeychainError| Failure::Transient {
             error: e.into(),
             retry_after: None,
         };
@@ -408,7 +408,7 @@ impl Engine {
         let rotated = match &tokens.refresh_token {
             Some(new) if new.expose() != refresh_token.expose() => {
                 self.secrets
-                    .set(&refresh_token_key(&conn.id), new)
+                    .set(&SecretKey::refresh_token(&conn.id), new)
                     .map_err(keychain)?;
                 true
             }

@@ -5,8 +5,8 @@
 //! the keychain through [`service`]; [`check`] tests a registration against the identity provider;
 //! [`export`] renders the manifest fragment and `az` script.
 
-pub mod check;
 pub mod export;
+pub mod probe;
 pub mod service;
 
 use chrono::{DateTime, Months, NaiveDate, Utc};

@@ -9,13 +9,9 @@ use super::{
 };
 use crate::Sensitive;
 use crate::error::{Error, ErrorCode, Result};
-use crate::secret::{SecretKey, SecretKind, SecretStore};
+use crate::keychain::{Keychain, SecretKey, SecretKind};
 use crate::store::Store;
 use crate::store::registrations::SecretMeta;
-
-pub fn secret_key(registration_id: &str) -> SecretKey {
-    SecretKey::new(SecretKind::ClientSecret, registration_id)
-}
 
 fn checked(input: &RegistrationInput, now: DateTime<Utc>) -> Result<(ValidationReport, Valid)> {
     match validate(input, now.date_naive()) {
@@ -38,19 +34,19 @@ fn meta(v: &Valid, secret: Option<&Sensitive<String>>) -> SecretMeta {
 /// Adds a registration. The secret is stored first; if the row cannot be written, it is removed.
 pub fn create(
     store: &Store,
-    secrets: &dyn SecretStore,
+    secrets: &dyn Keychain,
     input: &RegistrationInput,
     now: DateTime<Utc>,
 ) -> Result<(Registration, ValidationReport)> {
     let (report, valid) = checked(input, now)?;
     let id = uuid::Uuid::new_v4().to_string();
     if let Some(secret) = &valid.secret {
-        secrets.set(&secret_key(&id), secret)?;
+        secrets.set(&SecretKey::client_secret(&id), secret)?;
     }
     if let Err(e) =
         store.insert_registration(&id, &valid, &meta(&valid, valid.secret.as_ref()), now)
     {
-        let _ = secrets.delete(&secret_key(&id));
+        let _ = secrets.delete(&SecretKey::client_secret(&id));
         return Err(e);
     }
     tracing::info!(registration = %id, name = %valid.name, "registration added");
@@ -62,7 +58,7 @@ pub fn create(
 /// public, which must not have one).
 pub fn update(
     store: &Store,
-    secrets: &dyn SecretStore,
+    secrets: &dyn Keychain,
     id: &str,
     input: &RegistrationInput,
     now: DateTime<Utc>,
@@ -74,7 +70,7 @@ pub fn update(
         && input.kind == super::ClientKind::Confidential;
     if keep_old_secret {
         // Validation wants a secret for confidential apps; the stored one stands in.
-        input.secret = secrets.get(&secret_key(&existing.id))?;
+        input.secret = secrets.get(&SecretKey::client_secret(&existing.id))?;
         if input.secret.is_none() {
             return Err(Error::new(
                 ErrorCode::Keychain,
@@ -95,7 +91,7 @@ pub fn update(
         replace_secret(secrets, &existing.id, new)?;
         Some(meta(&valid, Some(new)))
     } else {
-        secrets.delete(&secret_key(&existing.id))?;
+        secrets.delete(&SecretKey::client_secret(&existing.id))?;
         Some(meta(&valid, None))
     };
     store.update_registration(&existing.id, &valid, secret_meta.as_ref(), now)?;
@@ -104,7 +100,7 @@ pub fn update(
 
 /// Writes a new client secret so that at every moment one complete secret is stored.
 pub fn replace_secret(
-    secrets: &dyn SecretStore,
+    secrets: &dyn Keychain,
     registration_id: &str,
     new: &Sensitive<String>,
 ) -> Result<()> {
@@ -117,7 +113,7 @@ pub fn replace_secret(
             "The keychain did not keep the new secret; nothing was changed.",
         ));
     }
-    secrets.set(&secret_key(registration_id), new)?;
+    secrets.set(&SecretKey::client_secret(registration_id), new)?;
     secrets.delete(&staging)?;
     Ok(())
 }
@@ -126,7 +122,7 @@ pub fn replace_secret(
 /// with their refresh tokens.
 pub fn delete(
     store: &Store,
-    secrets: &dyn SecretStore,
+    secrets: &dyn Keychain,
     id: &str,
     cascade: bool,
 ) -> Result<Registration> {
@@ -148,27 +144,27 @@ pub fn delete(
     for c in &connections {
         secrets.delete(&SecretKey::new(SecretKind::RefreshToken, c.clone()))?;
     }
-    secrets.delete(&secret_key(&reg.id))?;
+    secrets.delete(&SecretKey::client_secret(&reg.id))?;
     store.delete_registration(&reg.id)?;
     tracing::info!(registration = %reg.id, connections = connections.len(), "registration removed");
     Ok(reg)
 }
 
 /// Tests a stored registration against its identity provider and records the outcome.
-pub async fn test(
+pub async fn probe(
     store: &Store,
-    secrets: &dyn SecretStore,
+    secrets: &dyn Keychain,
     http: &reqwest::Client,
     id: &str,
     now: DateTime<Utc>,
-) -> Result<super::check::TestReport> {
+) -> Result<super::probe::ProbeReport> {
     let reg = store.find_registration(id)?;
     let secret = if reg.has_secret {
-        secrets.get(&secret_key(&reg.id))?
+        secrets.get(&SecretKey::client_secret(&reg.id))?
     } else {
         None
     };
-    let report = super::check::run(&reg, secret.as_ref(), http).await?;
+    let report = super::probe::run(&reg, secret.as_ref(), http).await?;
     store.record_registration_test(
         &reg.id,
         &LastTest {
@@ -186,9 +182,9 @@ mod tests {
 
     use super::*;
     use crate::cloud::CloudId;
+    use crate::keychain::MemoryKeychain;
     use crate::registration::{Audience, ClientKind, Usage};
     use crate::scopes::Preset;
-    use crate::secret::MemoryStore;
 
     const VALUE: &str = "Abc8Q~abcdefghijklmnopqrstuvwxyz0123456";
 
@@ -211,16 +207,16 @@ mod tests {
         }
     }
 
-    fn stored(secrets: &MemoryStore, id: &str) -> Option<String> {
+    fn stored(secrets: &MemoryKeychain, id: &str) -> Option<String> {
         secrets
-            .get(&secret_key(id))
+            .get(&SecretKey::client_secret(id))
             .unwrap()
             .map(|s| s.expose().clone())
     }
 
     #[test]
     fn the_secret_goes_to_the_keychain_and_only_its_hint_to_sqlite() {
-        let (store, secrets) = (Store::open_in_memory().unwrap(), MemoryStore::new());
+        let (store, secrets) = (Store::open_in_memory().unwrap(), MemoryKeychain::new());
         let (reg, _) = create(&store, &secrets, &input("a", Some(VALUE)), Utc::now()).unwrap();
         assert_eq!(stored(&secrets, &reg.id).as_deref(), Some(VALUE));
         assert!(reg.has_secret);
@@ -243,7 +239,7 @@ mod tests {
 
     #[test]
     fn editing_replaces_or_keeps_the_secret() {
-        let (store, secrets) = (Store::open_in_memory().unwrap(), MemoryStore::new());
+        let (store, secrets) = (Store::open_in_memory().unwrap(), MemoryKeychain::new());
         let (reg, _) = create(&store, &secrets, &input("a", Some(VALUE)), Utc::now()).unwrap();
 
         let (kept, _) = update(
@@ -285,7 +281,7 @@ mod tests {
 
     #[test]
     fn deleting_an_app_with_connections_needs_cascade() {
-        let (store, secrets) = (Store::open_in_memory().unwrap(), MemoryStore::new());
+        let (store, secrets) = (Store::open_in_memory().unwrap(), MemoryKeychain::new());
         let (reg, _) = create(&store, &secrets, &input("a", Some(VALUE)), Utc::now()).unwrap();
         store
             .conn()

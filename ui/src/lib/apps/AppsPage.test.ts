@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 
 vi.mock('@tauri-apps/api/core', () => ({ invoke: vi.fn() }));
 
-import type { PlanInput, Registration, RegistrationInput, TestReport } from '../ipc/bindings';
+import type { PlanInput, Registration, RegistrationInput, ProbeReport } from '../ipc/bindings';
 import { answer } from '../test/ipc';
 import AppsPage from './AppsPage.svelte';
 import { addDays } from './labels';
@@ -97,14 +97,14 @@ describe('apps page', () => {
   });
 
   it('tests a registration in place and refreshes the list', async () => {
-    const report: TestReport = {
+    const report: ProbeReport = {
       ok: true,
       summary: 'Everything checked works.',
       steps: [{ name: 'Tenant and cloud', status: 'passed', message: 'The tenant answers.' }],
     };
     const list = vi.fn(() => [desktop]);
     const test = vi.fn(() => report);
-    showApps([], { list_registrations: list, test_registration: test });
+    showApps([], { list_registrations: list, probe_registration: test });
     const r = await row(desktop.name);
     await fireEvent.click(within(r).getByTestId('reg-test'));
     const result = await within(r).findByTestId('test-result');
@@ -169,7 +169,7 @@ describe('apps page', () => {
     }));
     showApps([web], {
       update_registration: update,
-      test_registration: () => ({ ok: true, summary: 'ok', steps: [] }),
+      probe_registration: () => ({ ok: true, summary: 'ok', steps: [] }),
     });
     await fireEvent.click(within(await row(web.name)).getByTestId('reg-edit'));
     expect(screen.getByTestId('wizard-step-5')).toBeTruthy();

@@ -10,7 +10,7 @@ import type {
   PresetInfo,
   Registration,
   RegistrationInput,
-  TestReport,
+  ProbeReport,
   Usage,
   ValidationReport,
 } from '../ipc/bindings';
@@ -127,7 +127,7 @@ export class WizardState {
   saveError = $state<IpcError | null>(null);
   saving = $state(false);
   savedWarnings = $state<FieldIssue[]>([]);
-  testReport = $state<TestReport | null>(null);
+  testReport = $state<ProbeReport | null>(null);
   testError = $state<IpcError | null>(null);
   testing = $state(false);
 

@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 
 vi.mock('@tauri-apps/api/core', () => ({ invoke: vi.fn() }));
 
-import type { PlanInput, RegistrationInput, TestReport } from '../ipc/bindings';
+import type { PlanInput, RegistrationInput, ProbeReport } from '../ipc/bindings';
 import { nav } from '../nav/nav.svelte';
 import { answer } from '../test/ipc';
 import AppsPage from './AppsPage.svelte';
@@ -23,7 +23,7 @@ import { wizard } from './wizard.svelte';
 
 type Handler = (args?: Record<string, unknown>) => unknown;
 
-const passing: TestReport = {
+const passing: ProbeReport = {
   ok: true,
   summary: 'Everything checked works.',
   steps: [{ name: 'Tenant and cloud', status: 'passed', message: 'The tenant answers.' }],
@@ -40,7 +40,7 @@ function handlers(overrides: Record<string, Handler> = {}) {
       registration: saved(args?.input as RegistrationInput, args?.id as string),
       warnings: { errors: [], warnings: [] },
     })),
-    test: vi.fn((): TestReport => passing),
+    test: vi.fn((): ProbeReport => passing),
     validate: vi.fn((args?: Record<string, unknown>) => validate(args?.input as RegistrationInput)),
   };
   answer({
@@ -50,7 +50,7 @@ function handlers(overrides: Record<string, Handler> = {}) {
     validate_registration: calls.validate,
     create_registration: calls.create,
     update_registration: calls.update,
-    test_registration: calls.test,
+    probe_registration: calls.test,
     open_url: () => undefined,
     ...overrides,
   });
@@ -405,7 +405,7 @@ describe('set-up wizard', () => {
   });
 
   it('shows a failed test step with its AADSTS code, fix and support IDs, and tests again', async () => {
-    const failing: TestReport = {
+    const failing: ProbeReport = {
       ok: false,
       summary: 'The client secret is wrong.',
       steps: [
@@ -428,7 +428,7 @@ describe('set-up wizard', () => {
       ],
     };
     const runTest = vi.fn(() => failing);
-    const calls = handlers({ test_registration: runTest });
+    const calls = handlers({ probe_registration: runTest });
     await startWizard();
     await fireEvent.click(byId('kind-confidential'));
     await toStep5();

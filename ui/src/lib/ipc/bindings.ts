@@ -154,9 +154,9 @@ export type Saved = { registration: Registration, warnings: ValidationReport, };
 
 export type StepStatus = "passed" | "failed" | "skipped";
 
-export type TestStep = { name: string, status: StepStatus, message: string, error?: ErrorBody, };
+export type ProbeStep = { name: string, status: StepStatus, message: string, error?: ErrorBody, };
 
-export type TestReport = { ok: boolean, summary: string, steps: Array<TestStep>, };
+export type ProbeReport = { ok: boolean, summary: string, steps: Array<ProbeStep>, };
 
 export type ConnectOptions = { 
 /**

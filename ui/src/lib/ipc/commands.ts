@@ -25,7 +25,7 @@ import type {
   RotationInput,
   RotationReport,
   Saved,
-  TestReport,
+  ProbeReport,
   ValidationReport,
 } from './bindings';
 import { Channel } from '@tauri-apps/api/core';
@@ -52,8 +52,8 @@ export const updateRegistration = (id: string, input: RegistrationInput): Promis
   call('update_registration', { id, input });
 export const deleteRegistration = (id: string, cascade: boolean): Promise<void> =>
   call('delete_registration', { id, cascade });
-export const testRegistration = (id: string): Promise<TestReport> =>
-  call('test_registration', { id });
+export const testRegistration = (id: string): Promise<ProbeReport> =>
+  call('probe_registration', { id });
 export const adminConsentUrl = (id: string): Promise<string> => call('admin_consent_url', { id });
 
 // Connections

@@ -9,7 +9,7 @@ use crate::registration::Usage;
 struct Env {
     fake: Fake,
     store: Store,
-    secrets: crate::secret::MemoryStore,
+    secrets: crate::keychain::MemoryKeychain,
     reg: Registration,
     tokens: AppTokenCache,
     http: reqwest::Client,

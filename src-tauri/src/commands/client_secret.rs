@@ -6,12 +6,12 @@ use std::sync::{Arc, Mutex};
 
 use chrono::{NaiveDate, Utc};
 use mailconn_core::Result;
+use mailconn_core::client_secret::graph::{self, AppSecrets};
+use mailconn_core::client_secret::reminders::{Reminder, Thresholds};
+use mailconn_core::client_secret::rotation::{Rotation, RotationInput, RotationReport};
+use mailconn_core::client_secret::watch::ReminderWatch;
 use mailconn_core::clock::SystemClock;
 use mailconn_core::registration::Registration;
-use mailconn_core::secrets::graph::{self, AppSecrets};
-use mailconn_core::secrets::reminders::{Reminder, Thresholds};
-use mailconn_core::secrets::rotation::{Rotation, RotationInput, RotationReport};
-use mailconn_core::secrets::watch::ReminderWatch;
 use mailconn_core::store::registrations::SecretMeta;
 use tauri::ipc::Channel;
 use tauri::{AppHandle, Manager, Runtime, State};

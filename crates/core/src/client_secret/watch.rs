@@ -181,9 +181,9 @@ mod tests {
     use crate::Sensitive;
     use crate::clock::FakeClock;
     use crate::cloud::CloudId;
+    use crate::keychain::MemoryKeychain;
     use crate::registration::{Audience, ClientKind, RegistrationInput, Usage, service};
     use crate::scopes::Preset;
-    use crate::secret::MemoryStore;
 
     fn add(store: &Store, name: &str, expires: NaiveDate, now: DateTime<Utc>) -> String {
         let input = RegistrationInput {
@@ -202,7 +202,7 @@ mod tests {
             secret_expires: Some(expires),
             secret_label: None,
         };
-        service::create(store, &MemoryStore::new(), &input, now)
+        service::create(store, &MemoryKeychain::new(), &input, now)
             .unwrap()
             .0
             .id

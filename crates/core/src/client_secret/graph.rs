@@ -3,7 +3,7 @@
 //! for the app itself), and `addPassword` / `removePassword` (need `...ReadWrite.OwnedBy`).
 //!
 //! Calls use an app-only token from a client-credentials request with the stored secret
-//! ([`crate::registration::check::app_token`]). Only these few calls; no token cache.
+//! ([`crate::registration::probe::app_token`]). Only these few calls; no token cache.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
@@ -11,8 +11,8 @@ use ts_rs::TS;
 
 use crate::application::graph::GraphError;
 use crate::error::{Error, ErrorBody, ErrorCode, ErrorDetail, Result};
+use crate::keychain::Keychain;
 use crate::registration::{Registration, TenantKind, classify_tenant};
-use crate::secret::SecretStore;
 use crate::store::Store;
 use crate::store::registrations::SecretMeta;
 use crate::{Sensitive, connection::Connection};
@@ -231,7 +231,7 @@ pub fn mark_stored(
 /// answer says why.
 pub async fn read(
     store: &Store,
-    secrets: &dyn SecretStore,
+    secrets: &dyn Keychain,
     http: &reqwest::Client,
     id: &str,
     now: DateTime<Utc>,
@@ -251,7 +251,7 @@ pub async fn read(
     let listed = async {
         let secret = stored_secret(secrets, &reg)?;
         let tenant = token_tenant(&reg, &store.connections_of_registration(&reg.id)?)?;
-        let token = crate::registration::check::app_token(&reg, &tenant, &secret, http).await?;
+        let token = crate::registration::probe::app_token(&reg, &tenant, &secret, http).await?;
         list(&reg, &token, http).await
     }
     .await;
@@ -290,11 +290,11 @@ pub async fn read(
 }
 
 pub(crate) fn stored_secret(
-    secrets: &dyn SecretStore,
+    secrets: &dyn Keychain,
     reg: &Registration,
 ) -> Result<Sensitive<String>> {
     secrets
-        .get(&crate::registration::service::secret_key(&reg.id))?
+        .get(&crate::keychain::SecretKey::client_secret(&reg.id))?
         .ok_or_else(|| {
             Error::invalid(
                 "secret",

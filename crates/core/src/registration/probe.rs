@@ -18,7 +18,7 @@ pub enum StepStatus {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
-pub struct TestStep {
+pub struct ProbeStep {
     pub name: String,
     pub status: StepStatus,
     pub message: String,
@@ -28,14 +28,14 @@ pub struct TestStep {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
-pub struct TestReport {
+pub struct ProbeReport {
     pub ok: bool,
     pub summary: String,
-    pub steps: Vec<TestStep>,
+    pub steps: Vec<ProbeStep>,
 }
 
-fn passed(name: &str, message: impl Into<String>) -> TestStep {
-    TestStep {
+fn passed(name: &str, message: impl Into<String>) -> ProbeStep {
+    ProbeStep {
         name: name.into(),
         status: StepStatus::Passed,
         message: message.into(),
@@ -43,8 +43,8 @@ fn passed(name: &str, message: impl Into<String>) -> TestStep {
     }
 }
 
-fn failed(name: &str, e: &Error) -> TestStep {
-    TestStep {
+fn failed(name: &str, e: &Error) -> ProbeStep {
+    ProbeStep {
         name: name.into(),
         status: StepStatus::Failed,
         message: e.message().into(),
@@ -59,7 +59,7 @@ pub async fn run(
     reg: &Registration,
     secret: Option<&Sensitive<String>>,
     http: &reqwest::Client,
-) -> Result<TestReport> {
+) -> Result<ProbeReport> {
     let cloud = reg.cloud()?;
     let mut steps = Vec::new();
 
@@ -76,7 +76,7 @@ pub async fn run(
 
     let generic_tenant = classify_tenant(&reg.tenant).is_none_or(super::TenantKind::is_generic);
     match (reg.kind, secret) {
-        (ClientKind::Public, _) => steps.push(TestStep {
+        (ClientKind::Public, _) => steps.push(ProbeStep {
             name: CREDENTIALS.into(),
             status: StepStatus::Skipped,
             message: "Public apps have no secret; connect a mailbox to finish the test.".into(),
@@ -85,7 +85,7 @@ pub async fn run(
         (ClientKind::Confidential, None) => {
             steps.push(failed(CREDENTIALS, &Error::invalid("secret", "No client secret is stored for this app.").with_fix("Edit the app and paste the secret's Value.")));
         }
-        (ClientKind::Confidential, Some(_)) if generic_tenant => steps.push(TestStep {
+        (ClientKind::Confidential, Some(_)) if generic_tenant => steps.push(ProbeStep {
             name: CREDENTIALS.into(),
             status: StepStatus::Skipped,
             message: format!("The secret can be tested only against a specific tenant, not '{}'. Connect a mailbox to test it.", reg.tenant),
@@ -107,7 +107,7 @@ pub async fn run(
         }
         None => "Everything checked works.".to_owned(),
     };
-    Ok(TestReport { ok, summary, steps })
+    Ok(ProbeReport { ok, summary, steps })
 }
 
 /// A client-credentials token for Graph (`{graph}/.default`) in `tenant` with `secret`: proves

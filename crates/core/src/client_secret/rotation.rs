@@ -16,14 +16,15 @@ use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 use super::graph::{self, PasswordCredential};
-use crate::connection::{ConnectionKind, TokenState, refresh_token_key};
+use crate::connection::{ConnectionKind, TokenState};
 use crate::engine::Engine;
 use crate::error::{Error, ErrorBody, ErrorCode, Result};
+use crate::keychain::Keychain;
+use crate::keychain::SecretKey;
 use crate::registration::{self, ClientKind, Registration, RegistrationInput, service};
-use crate::secret::SecretStore;
 use crate::store::Store;
 use crate::store::registrations::SecretMeta;
-use crate::{Sensitive, registration::check};
+use crate::{Sensitive, registration::probe};
 
 /// What the admin pastes: the new secret's Value and its end date.
 #[derive(Debug, Clone, Deserialize, TS)]
@@ -82,7 +83,7 @@ pub struct RotationReport {
 #[derive(Debug, Clone, Copy)]
 pub struct Rotation<'a> {
     pub store: &'a Store,
-    pub secrets: &'a dyn SecretStore,
+    pub secrets: &'a dyn Keychain,
     pub http: &'a reqwest::Client,
     pub engine: &'a Engine,
     pub now: DateTime<Utc>,
@@ -140,7 +141,7 @@ impl Rotation<'_> {
     pub async fn rotate(&self, id: &str, input: &RotationInput) -> Result<RotationReport> {
         let reg = self.store.find_registration(id)?;
         let (secret, label) = check_input(&reg, input, self.now.date_naive())?;
-        let old = self.secrets.get(&service::secret_key(&reg.id))?;
+        let old = self.secrets.get(&SecretKey::client_secret(&reg.id))?;
         if old.as_ref() == Some(&secret) {
             return Err(Error::invalid(
                 "secret",
@@ -169,7 +170,7 @@ impl Rotation<'_> {
         let reg = self.store.find_registration(id)?;
         let old_secret = graph::stored_secret(self.secrets, &reg)?;
         let tenant = graph::token_tenant(&reg, &self.store.connections_of_registration(&reg.id)?)?;
-        let token = check::app_token(&reg, &tenant, &old_secret, self.http)
+        let token = probe::app_token(&reg, &tenant, &old_secret, self.http)
             .await
             .map_err(|e| {
                 e.with_fix_if_missing("The stored secret no longer works: create a new one in the portal and paste it.")
@@ -205,7 +206,7 @@ impl Rotation<'_> {
         report.old_credential.clone_from(&old_cred);
         if let Some(old) = old_cred {
             let removed = async {
-                let token = check::app_token(&reg, &tenant, &created.value, self.http).await?;
+                let token = probe::app_token(&reg, &tenant, &created.value, self.http).await?;
                 graph::remove_password(&reg, &token, self.http, &old.key_id).await
             }
             .await;
@@ -223,7 +224,7 @@ impl Rotation<'_> {
         let connections = self.store.connections_of_registration(&reg.id)?;
         match graph::token_tenant(reg, &connections) {
             Ok(tenant) => {
-                check::app_token(reg, &tenant, secret, self.http)
+                probe::app_token(reg, &tenant, secret, self.http)
                     .await
                     .map_err(|e| not_changed(&e))?;
                 Ok(VerifiedBy::ClientCredentials)
@@ -253,7 +254,7 @@ impl Rotation<'_> {
         const PAUSE: std::time::Duration = std::time::Duration::from_secs(5);
         let mut attempt = 1;
         loop {
-            match check::app_token(reg, tenant, secret, self.http).await {
+            match probe::app_token(reg, tenant, secret, self.http).await {
                 Ok(_) => return Ok(()),
                 Err(e)
                     if attempt < ATTEMPTS
@@ -277,7 +278,7 @@ impl Rotation<'_> {
     ) -> Result<()> {
         let refresh_token = self
             .secrets
-            .get(&refresh_token_key(&conn.id))?
+            .get(&SecretKey::refresh_token(&conn.id))?
             .ok_or_else(|| {
                 Error::new(
                     ErrorCode::NeedsSignIn,
@@ -301,7 +302,8 @@ impl Rotation<'_> {
         .await
         .map_err(|f| not_changed(&f.into_error()))?;
         if let Some(new) = tokens.refresh_token {
-            self.secrets.set(&refresh_token_key(&conn.id), &new)?;
+            self.secrets
+                .set(&SecretKey::refresh_token(&conn.id), &new)?;
         }
         Ok(())
     }

@@ -1,5 +1,5 @@
 //! Where secrets live: the OS keychain (Secret Service on Linux, Keychain on macOS, Credential
-//! Manager on Windows) behind the [`SecretStore`] trait, plus an in-memory store for tests.
+//! Manager on Windows) behind the [`Keychain`] trait, plus an in-memory store for tests.
 //!
 //! Entries use the service name `mailconn` and an account name `{kind}/{id}`. This module does not
 //! decide *what* is stored; callers pass a [`SecretKey`]. It never offers a plaintext-file fallback.
@@ -50,6 +50,16 @@ impl SecretKey {
         }
     }
 
+    /// Where an app registration's client secret is kept.
+    pub fn client_secret(registration_id: &str) -> Self {
+        Self::new(SecretKind::ClientSecret, registration_id)
+    }
+
+    /// Where a connection's refresh token is kept.
+    pub fn refresh_token(connection_id: &str) -> Self {
+        Self::new(SecretKind::RefreshToken, connection_id)
+    }
+
     /// The keychain account name, e.g. `refresh-token/6f1c...`.
     pub fn account(&self) -> String {
         format!("{}/{}", self.kind.as_str(), self.id)
@@ -58,7 +68,7 @@ impl SecretKey {
 
 /// Why the keychain could not do what was asked.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SecretError {
+pub enum KeychainError {
     /// No keychain service on this system (no Secret Service provider on the session bus).
     Unavailable(String),
     /// The keychain is there but locked, or the user or system refused access.
@@ -67,34 +77,34 @@ pub enum SecretError {
     Other(String),
 }
 
-impl fmt::Display for SecretError {
+impl fmt::Display for KeychainError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            SecretError::Unavailable(why) => write!(f, "no keychain service: {why}"),
-            SecretError::Locked(why) => write!(f, "keychain locked or access denied: {why}"),
-            SecretError::Other(why) => write!(f, "keychain error: {why}"),
+            KeychainError::Unavailable(why) => write!(f, "no keychain service: {why}"),
+            KeychainError::Locked(why) => write!(f, "keychain locked or access denied: {why}"),
+            KeychainError::Other(why) => write!(f, "keychain error: {why}"),
         }
     }
 }
 
-impl std::error::Error for SecretError {}
+impl std::error::Error for KeychainError {}
 
-impl From<SecretError> for Error {
-    fn from(e: SecretError) -> Self {
+impl From<KeychainError> for Error {
+    fn from(e: KeychainError) -> Self {
         let (code, message, fix) = match &e {
-            SecretError::Unavailable(_) => (
+            KeychainError::Unavailable(_) => (
                 ErrorCode::KeychainUnavailable,
                 "No system keychain was found. Mail Connections keeps client secrets and refresh \
                  tokens only in the system keychain (Secret Service on Linux), never in a file.",
                 UNAVAILABLE_FIX,
             ),
-            SecretError::Locked(_) => (
+            KeychainError::Locked(_) => (
                 ErrorCode::KeychainLocked,
                 "The system keychain is locked or refused access, so secrets cannot be read or \
                  saved.",
                 LOCKED_FIX,
             ),
-            SecretError::Other(_) => (
+            KeychainError::Other(_) => (
                 ErrorCode::Keychain,
                 "The system keychain reported an error.",
                 "Check that your keyring works (for example with the Passwords and Keys app), \
@@ -122,16 +132,16 @@ const LOCKED_FIX: &str = "Unlock the system keychain and allow Mail Connections 
     try again.";
 
 /// A place to keep secrets. Implementations are cheap to share across threads.
-pub trait SecretStore: Send + Sync + fmt::Debug {
+pub trait Keychain: Send + Sync + fmt::Debug {
     /// Stores (or replaces) a secret.
-    fn set(&self, key: &SecretKey, value: &Sensitive<String>) -> Result<(), SecretError>;
+    fn set(&self, key: &SecretKey, value: &Sensitive<String>) -> Result<(), KeychainError>;
     /// Reads a secret; `None` when there is no such entry.
-    fn get(&self, key: &SecretKey) -> Result<Option<Sensitive<String>>, SecretError>;
+    fn get(&self, key: &SecretKey) -> Result<Option<Sensitive<String>>, KeychainError>;
     /// Removes a secret; removing a missing entry is not an error.
-    fn delete(&self, key: &SecretKey) -> Result<(), SecretError>;
+    fn delete(&self, key: &SecretKey) -> Result<(), KeychainError>;
 
     /// Writes, reads back and removes a throwaway entry: the honest test that the store works.
-    fn probe(&self) -> Result<(), SecretError> {
+    fn probe(&self) -> Result<(), KeychainError> {
         let key = SecretKey::new(SecretKind::Probe, uuid::Uuid::new_v4().to_string());
         let value = Sensitive::from("probe");
         self.set(&key, &value)?;
@@ -139,7 +149,7 @@ pub trait SecretStore: Send + Sync + fmt::Debug {
         self.delete(&key)?;
         match read? {
             Some(v) if v == value => Ok(()),
-            _ => Err(SecretError::Other(
+            _ => Err(KeychainError::Other(
                 "a value written to the keychain did not read back".into(),
             )),
         }
@@ -148,11 +158,11 @@ pub trait SecretStore: Send + Sync + fmt::Debug {
 
 /// The OS keychain through the `keyring` crate.
 #[derive(Debug, Default, Clone)]
-pub struct KeyringStore {
+pub struct SystemKeychain {
     service: String,
 }
 
-impl KeyringStore {
+impl SystemKeychain {
     pub fn new() -> Self {
         Self {
             service: SERVICE.to_owned(),
@@ -166,19 +176,19 @@ impl KeyringStore {
         }
     }
 
-    fn entry(&self, key: &SecretKey) -> Result<keyring::Entry, SecretError> {
+    fn entry(&self, key: &SecretKey) -> Result<keyring::Entry, KeychainError> {
         keyring::Entry::new(&self.service, &key.account()).map_err(classify)
     }
 }
 
-impl SecretStore for KeyringStore {
-    fn set(&self, key: &SecretKey, value: &Sensitive<String>) -> Result<(), SecretError> {
+impl Keychain for SystemKeychain {
+    fn set(&self, key: &SecretKey, value: &Sensitive<String>) -> Result<(), KeychainError> {
         self.entry(key)?
             .set_password(value.expose())
             .map_err(classify)
     }
 
-    fn get(&self, key: &SecretKey) -> Result<Option<Sensitive<String>>, SecretError> {
+    fn get(&self, key: &SecretKey) -> Result<Option<Sensitive<String>>, KeychainError> {
         match self.entry(key)?.get_password() {
             Ok(v) => Ok(Some(Sensitive::new(v))),
             Err(keyring::Error::NoEntry) => Ok(None),
@@ -186,7 +196,7 @@ impl SecretStore for KeyringStore {
         }
     }
 
-    fn delete(&self, key: &SecretKey) -> Result<(), SecretError> {
+    fn delete(&self, key: &SecretKey) -> Result<(), KeychainError> {
         match self.entry(key)?.delete_credential() {
             Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
             Err(e) => Err(classify(e)),
@@ -196,20 +206,20 @@ impl SecretStore for KeyringStore {
 
 /// Sorts the platform's failure into "no keychain here", "locked" and the rest. The `keyring`
 /// crate reports D-Bus failures as text only, so the well-known D-Bus error names are matched.
-fn classify(e: keyring::Error) -> SecretError {
+fn classify(e: keyring::Error) -> KeychainError {
     match e {
-        keyring::Error::NoStorageAccess(inner) => SecretError::Locked(inner.to_string()),
+        keyring::Error::NoStorageAccess(inner) => KeychainError::Locked(inner.to_string()),
         keyring::Error::PlatformFailure(inner) => {
             let text = inner.to_string();
             if is_missing_service(&text) {
-                SecretError::Unavailable(text)
+                KeychainError::Unavailable(text)
             } else if is_locked(&text) {
-                SecretError::Locked(text)
+                KeychainError::Locked(text)
             } else {
-                SecretError::Other(text)
+                KeychainError::Other(text)
             }
         }
-        other => SecretError::Other(other.to_string()),
+        other => KeychainError::Other(other.to_string()),
     }
 }
 
@@ -234,11 +244,11 @@ fn is_locked(text: &str) -> bool {
 
 /// Secrets in a map, for unit tests and for the `--keychain memory` test mode.
 #[derive(Debug, Default)]
-pub struct MemoryStore {
+pub struct MemoryKeychain {
     entries: Mutex<HashMap<SecretKey, String>>,
 }
 
-impl MemoryStore {
+impl MemoryKeychain {
     pub fn new() -> Self {
         Self::default()
     }
@@ -252,8 +262,8 @@ impl MemoryStore {
     }
 }
 
-impl SecretStore for MemoryStore {
-    fn set(&self, key: &SecretKey, value: &Sensitive<String>) -> Result<(), SecretError> {
+impl Keychain for MemoryKeychain {
+    fn set(&self, key: &SecretKey, value: &Sensitive<String>) -> Result<(), KeychainError> {
         self.entries
             .lock()
             .expect("secret map poisoned")
@@ -261,7 +271,7 @@ impl SecretStore for MemoryStore {
         Ok(())
     }
 
-    fn get(&self, key: &SecretKey) -> Result<Option<Sensitive<String>>, SecretError> {
+    fn get(&self, key: &SecretKey) -> Result<Option<Sensitive<String>>, KeychainError> {
         Ok(self
             .entries
             .lock()
@@ -271,7 +281,7 @@ impl SecretStore for MemoryStore {
             .map(Sensitive::new))
     }
 
-    fn delete(&self, key: &SecretKey) -> Result<(), SecretError> {
+    fn delete(&self, key: &SecretKey) -> Result<(), KeychainError> {
         self.entries
             .lock()
             .expect("secret map poisoned")
@@ -286,7 +296,7 @@ mod tests {
 
     #[test]
     fn memory_store_round_trip() {
-        let store = MemoryStore::new();
+        let store = MemoryKeychain::new();
         let key = SecretKey::new(SecretKind::RefreshToken, "c1");
         assert!(store.get(&key).unwrap().is_none());
         store.set(&key, &Sensitive::from("rt-1")).unwrap();
@@ -317,17 +327,20 @@ mod tests {
         let no_bus = keyring::Error::PlatformFailure(
             "D-Bus error: Unable to autolaunch a dbus-daemon without a $DISPLAY for X11".into(),
         );
-        assert!(matches!(classify(no_bus), SecretError::Unavailable(_)));
+        assert!(matches!(classify(no_bus), KeychainError::Unavailable(_)));
         let no_service = keyring::Error::PlatformFailure(
             "org.freedesktop.DBus.Error.ServiceUnknown: The name org.freedesktop.secrets was not \
              provided by any .service files"
                 .into(),
         );
-        assert!(matches!(classify(no_service), SecretError::Unavailable(_)));
+        assert!(matches!(
+            classify(no_service),
+            KeychainError::Unavailable(_)
+        ));
         let locked = keyring::Error::NoStorageAccess("no result found".into());
-        assert!(matches!(classify(locked), SecretError::Locked(_)));
+        assert!(matches!(classify(locked), KeychainError::Locked(_)));
 
-        let err: Error = SecretError::Unavailable("x".into()).into();
+        let err: Error = KeychainError::Unavailable("x".into()).into();
         assert_eq!(err.code(), ErrorCode::KeychainUnavailable);
         assert!(err.message().contains("No system keychain was found"));
         assert!(
@@ -338,7 +351,7 @@ mod tests {
                 .unwrap()
                 .contains("Secret Service")
         );
-        let err: Error = SecretError::Locked("x".into()).into();
+        let err: Error = KeychainError::Locked("x".into()).into();
         assert_eq!(err.code(), ErrorCode::KeychainLocked);
         assert!(err.message().contains("locked"));
     }

@@ -6,14 +6,14 @@ use std::sync::Arc;
 
 use chrono::{Months, NaiveDate, Utc};
 use clap::Subcommand;
+use mailconn_core::client_secret::graph::{self, AppSecrets};
+use mailconn_core::client_secret::reminders::{Reminder, Thresholds};
+use mailconn_core::client_secret::rotation::{Rotation, RotationInput, RotationReport};
+use mailconn_core::client_secret::watch;
 use mailconn_core::clock::SystemClock;
 use mailconn_core::engine::{Config, Engine};
+use mailconn_core::keychain::Keychain;
 use mailconn_core::paths::DataDir;
-use mailconn_core::secret::SecretStore;
-use mailconn_core::secrets::graph::{self, AppSecrets};
-use mailconn_core::secrets::reminders::{Reminder, Thresholds};
-use mailconn_core::secrets::rotation::{Rotation, RotationInput, RotationReport};
-use mailconn_core::secrets::watch;
 use mailconn_core::store::registrations::SecretMeta;
 use mailconn_core::store::{Store, enum_text};
 use mailconn_core::{Error, Result, Sensitive};
@@ -59,7 +59,7 @@ pub enum SecretCommand {
     },
 }
 
-fn engine(dir: &DataDir, store: Arc<Store>, secrets: Arc<dyn SecretStore>) -> Engine {
+fn engine(dir: &DataDir, store: Arc<Store>, secrets: Arc<dyn Keychain>) -> Engine {
     Engine::new(
         store,
         secrets,
@@ -84,7 +84,7 @@ fn read_secret() -> Result<Sensitive<String>> {
 pub fn run(
     cmd: &SecretCommand,
     data_dir: &std::path::Path,
-    secrets: &Arc<dyn SecretStore>,
+    secrets: &Arc<dyn Keychain>,
     out: Output,
 ) -> Result<Exit> {
     let dir = DataDir::open(data_dir)?;
@@ -229,10 +229,12 @@ fn print_rotation(r: &RotationReport, out: Output) {
         return;
     }
     let how = match r.verified_by {
-        mailconn_core::secrets::rotation::VerifiedBy::ClientCredentials => {
+        mailconn_core::client_secret::rotation::VerifiedBy::ClientCredentials => {
             "Microsoft issued an app-only token with it"
         }
-        mailconn_core::secrets::rotation::VerifiedBy::Refresh => "a connection refreshed with it",
+        mailconn_core::client_secret::rotation::VerifiedBy::Refresh => {
+            "a connection refreshed with it"
+        }
     };
     println!("New secret verified ({how}) and stored in the keychain.");
     let reg = &r.registration;
