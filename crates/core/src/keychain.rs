@@ -290,6 +290,27 @@ impl Keychain for MemoryKeychain {
     }
 }
 
+/// Writes a new client secret so that at every moment one complete secret is stored: first to a
+/// staging entry, read back, and only then over the old one.
+pub fn replace_client_secret(
+    secrets: &dyn Keychain,
+    registration_id: &str,
+    new: &Sensitive<String>,
+) -> crate::Result<()> {
+    let staging = SecretKey::new(SecretKind::ClientSecret, format!("{registration_id}.next"));
+    secrets.set(&staging, new)?;
+    if secrets.get(&staging)?.as_ref() != Some(new) {
+        let _ = secrets.delete(&staging);
+        return Err(Error::new(
+            ErrorCode::Keychain,
+            "The keychain did not keep the new secret; nothing was changed.",
+        ));
+    }
+    secrets.set(&SecretKey::client_secret(registration_id), new)?;
+    secrets.delete(&staging)?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

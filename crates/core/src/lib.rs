@@ -20,7 +20,9 @@ pub mod paths;
 pub mod registration;
 pub mod scopes;
 pub mod sensitive;
+pub mod service;
 pub mod store;
 
 pub use error::{Error, ErrorBody, ErrorCode, ErrorDetail, Result};
 pub use sensitive::Sensitive;
+pub use service::Service;

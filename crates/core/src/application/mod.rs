@@ -26,23 +26,15 @@ mod testing;
 
 pub use token::{AppToken, AppTokenCache};
 
-use crate::error::{Error, Result};
+use crate::error::Error;
 use crate::registration::Registration;
-
-/// The link an administrator opens to consent to the app's permissions for its tenant.
-pub fn admin_consent_url(reg: &Registration) -> Result<String> {
-    token::require_specific_tenant(&reg.tenant)?;
-    Ok(reg
-        .cloud()?
-        .admin_consent_url(&reg.tenant, &reg.client_id, &reg.redirect_uri))
-}
 
 /// Adds the admin consent link to an error that an administrator's consent resolves.
 pub fn with_consent_link(e: Error, reg: &Registration) -> Error {
     if e.code() != crate::ErrorCode::NeedsConsent {
         return e;
     }
-    let Ok(url) = admin_consent_url(reg) else {
+    let Ok(url) = crate::registration::admin_consent_url(reg) else {
         return e;
     };
     let fix = e

@@ -17,8 +17,9 @@ use chrono::{NaiveDate, Utc};
 use crate::Sensitive;
 use crate::cloud::CloudId;
 use crate::keychain::MemoryKeychain;
-use crate::registration::{Audience, ClientKind, Registration, RegistrationInput, Usage, service};
+use crate::registration::{Audience, ClientKind, Registration, RegistrationInput, Usage};
 use crate::scopes::Preset;
+use crate::service::registrations as service;
 use crate::store::Store;
 
 /// An unsigned JWT-shaped token with these claims.

@@ -14,7 +14,6 @@ use crate::error::{Error, ErrorBody, ErrorCode, ErrorDetail, Result};
 use crate::keychain::Keychain;
 use crate::registration::{Registration, TenantKind, classify_tenant};
 use crate::store::Store;
-use crate::store::registrations::SecretMeta;
 use crate::{Sensitive, connection::Connection};
 
 /// One client secret of the app, as Graph lists it (never its value).
@@ -48,6 +47,23 @@ pub struct AppSecrets {
     pub credentials: Vec<PasswordCredential>,
     /// The stored secret's end date changed to Graph's.
     pub expires_updated: bool,
+}
+
+impl AppSecrets {
+    /// What is stored here, before (or without) asking Graph.
+    pub fn stored(reg: &Registration) -> Self {
+        Self {
+            registration_id: reg.id.clone(),
+            registration_name: reg.name.clone(),
+            secret_hint: reg.secret_hint.clone(),
+            secret_label: reg.secret_label.clone(),
+            secret_expires: reg.secret_expires,
+            graph_read: false,
+            graph_error: None,
+            credentials: Vec::new(),
+            expires_updated: false,
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -237,17 +253,7 @@ pub async fn read(
     now: DateTime<Utc>,
 ) -> Result<AppSecrets> {
     let reg = store.find_registration(id)?;
-    let mut answer = AppSecrets {
-        registration_id: reg.id.clone(),
-        registration_name: reg.name.clone(),
-        secret_hint: reg.secret_hint.clone(),
-        secret_label: reg.secret_label.clone(),
-        secret_expires: reg.secret_expires,
-        graph_read: false,
-        graph_error: None,
-        credentials: Vec::new(),
-        expires_updated: false,
-    };
+    let mut answer = AppSecrets::stored(&reg);
     let listed = async {
         let secret = stored_secret(secrets, &reg)?;
         let tenant = token_tenant(&reg, &store.connections_of_registration(&reg.id)?)?;
@@ -265,16 +271,7 @@ pub async fn read(
                 .map(|e| e.date_naive())
                 && Some(end) != reg.secret_expires
             {
-                store.set_secret_meta(
-                    &reg.id,
-                    &SecretMeta {
-                        present: reg.has_secret,
-                        hint: reg.secret_hint.clone(),
-                        label: reg.secret_label.clone(),
-                        expires: Some(end),
-                    },
-                    now,
-                )?;
+                super::set_end_date(store, &reg, end, now)?;
                 answer.secret_expires = Some(end);
                 answer.expires_updated = true;
                 tracing::info!(registration = %reg.id, %end, "secret end date taken from Graph");

@@ -15,3 +15,36 @@ pub mod graph;
 pub mod reminders;
 pub mod rotation;
 pub mod watch;
+
+use chrono::{DateTime, NaiveDate, Utc};
+
+use crate::error::{Error, Result};
+use crate::registration::Registration;
+use crate::store::Store;
+use crate::store::registrations::SecretMeta;
+
+/// Records the stored secret's end date (typed in, or read from Graph). An app without a client
+/// secret has no end date to keep.
+pub fn set_end_date(
+    store: &Store,
+    reg: &Registration,
+    end: NaiveDate,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    if !reg.has_secret {
+        return Err(Error::invalid(
+            "app",
+            format!("\"{}\" has no client secret.", reg.name),
+        ));
+    }
+    store.set_secret_meta(
+        &reg.id,
+        &SecretMeta {
+            present: true,
+            hint: reg.secret_hint.clone(),
+            label: reg.secret_label.clone(),
+            expires: Some(end),
+        },
+        now,
+    )
+}

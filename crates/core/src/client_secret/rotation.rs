@@ -21,7 +21,7 @@ use crate::engine::Engine;
 use crate::error::{Error, ErrorBody, ErrorCode, Result};
 use crate::keychain::Keychain;
 use crate::keychain::SecretKey;
-use crate::registration::{self, ClientKind, Registration, RegistrationInput, service};
+use crate::registration::{self, ClientKind, Registration, RegistrationInput};
 use crate::store::Store;
 use crate::store::registrations::SecretMeta;
 use crate::{Sensitive, registration::probe};
@@ -316,7 +316,7 @@ impl Rotation<'_> {
         expires: Option<NaiveDate>,
         label: Option<String>,
     ) -> Result<()> {
-        service::replace_secret(self.secrets, &reg.id, secret)?;
+        crate::keychain::replace_client_secret(self.secrets, &reg.id, secret)?;
         self.store.set_secret_meta(
             &reg.id,
             &SecretMeta {

@@ -182,8 +182,9 @@ mod tests {
     use crate::clock::FakeClock;
     use crate::cloud::CloudId;
     use crate::keychain::MemoryKeychain;
-    use crate::registration::{Audience, ClientKind, RegistrationInput, Usage, service};
+    use crate::registration::{Audience, ClientKind, RegistrationInput, Usage};
     use crate::scopes::Preset;
+    use crate::service::registrations as service;
 
     fn add(store: &Store, name: &str, expires: NaiveDate, now: DateTime<Utc>) -> String {
         let input = RegistrationInput {

@@ -7,7 +7,6 @@
 
 pub mod export;
 pub mod probe;
-pub mod service;
 
 use chrono::{DateTime, Months, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
@@ -499,6 +498,21 @@ fn check_redirect_uri(r: &mut ValidationReport, uri: &str, kind: ClientKind, per
     if personal && url.query().is_some() {
         r.error(FIELD, "Apps that allow personal accounts cannot have a query string (?...) in the redirect URI.");
     }
+}
+
+/// The link an administrator opens to consent to the app's permissions for the registration's
+/// tenant (`common` becomes `organizations`: Microsoft's admin consent needs an organisation).
+/// Personal accounts have no administrator.
+pub fn admin_consent_url(reg: &Registration) -> crate::Result<String> {
+    if classify_tenant(&reg.tenant) == Some(TenantKind::Consumers) {
+        return Err(crate::Error::invalid(
+            "tenant",
+            "Personal accounts have no administrator; admin consent applies to organisations only.",
+        ));
+    }
+    Ok(reg
+        .cloud()?
+        .admin_consent_url(&reg.tenant, &reg.client_id, &reg.redirect_uri))
 }
 
 /// The first characters of a secret value, as the portal shows them in its "hint".

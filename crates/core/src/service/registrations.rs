@@ -1,15 +1,22 @@
-//! Registration use cases over the store and the keychain: add, edit, remove, test. The secret
-//! value goes to the keychain under `client-secret/{registration id}`; `SQLite` gets only whether
-//! one exists, its three-character hint, label and expiry date.
+//! Registration use cases over the store and the keychain: add, edit, remove, probe, the admin
+//! consent link, export. The secret value goes to the keychain under `client-secret/{registration
+//! id}`; `SQLite` gets only whether one exists, its three-character hint, label and expiry date.
 
 use chrono::{DateTime, Utc};
+use serde::Serialize;
+use ts_rs::TS;
 
-use super::{
-    LastTest, Registration, RegistrationInput, Valid, ValidationReport, secret_hint, validate,
-};
+use super::Service;
 use crate::Sensitive;
 use crate::error::{Error, ErrorCode, Result};
 use crate::keychain::{Keychain, SecretKey, SecretKind};
+use crate::registration::export::{Plan, PlanInfo, PlanInput, plan_info};
+use crate::registration::probe::ProbeReport;
+use crate::registration::{
+    ClientKind, LastTest, Registration, RegistrationInput, Valid, ValidationReport, secret_hint,
+    validate,
+};
+use crate::scopes::{Preset, PresetInfo};
 use crate::store::Store;
 use crate::store::registrations::SecretMeta;
 
@@ -28,6 +35,127 @@ fn meta(v: &Valid, secret: Option<&Sensitive<String>>) -> SecretMeta {
         hint: secret.map(secret_hint),
         label: v.secret_label.clone(),
         expires: v.secret_expires,
+    }
+}
+
+/// A saved registration and the warnings that did not stop it.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct Saved {
+    pub registration: Registration,
+    pub warnings: ValidationReport,
+}
+
+/// What `export` writes: an Azure CLI script or a manifest fragment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExportFormat {
+    Az,
+    Manifest,
+}
+
+impl Service {
+    pub fn presets() -> Vec<PresetInfo> {
+        Preset::ALL.into_iter().map(Preset::info).collect()
+    }
+
+    /// What the wizard shows for the user's choices.
+    pub fn plan(input: &PlanInput) -> Result<PlanInfo> {
+        plan_info(input)
+    }
+
+    /// The wizard's live check of what was pasted back.
+    pub fn validate_registration(&self, input: &RegistrationInput) -> ValidationReport {
+        validate(input, self.clock.now().date_naive()).0
+    }
+
+    pub async fn registrations(&self) -> Result<Vec<Registration>> {
+        self.blocking(|store, _| store.list_registrations()).await
+    }
+
+    /// One registration by id or name.
+    pub async fn registration(&self, id: &str) -> Result<Registration> {
+        let id = id.to_owned();
+        self.blocking(move |store, _| store.find_registration(&id))
+            .await
+    }
+
+    pub async fn add_registration(&self, input: RegistrationInput) -> Result<Saved> {
+        let now = self.clock.now();
+        self.blocking(move |store, keychain| {
+            let (registration, warnings) = create(store, keychain, &input, now)?;
+            Ok(Saved {
+                registration,
+                warnings,
+            })
+        })
+        .await
+    }
+
+    pub async fn update_registration(&self, id: &str, input: RegistrationInput) -> Result<Saved> {
+        let (id, now) = (id.to_owned(), self.clock.now());
+        let saved = self
+            .blocking(move |store, keychain| {
+                let (registration, warnings) = update(store, keychain, &id, &input, now)?;
+                Ok(Saved {
+                    registration,
+                    warnings,
+                })
+            })
+            .await?;
+        self.reminders_changed().await;
+        Ok(saved)
+    }
+
+    /// Removes a registration; with `cascade`, its connections and their refresh tokens too.
+    pub async fn remove_registration(&self, id: &str, cascade: bool) -> Result<Registration> {
+        let id = id.to_owned();
+        let (reg, gone) = self
+            .blocking(move |store, keychain| {
+                let gone = store.connection_ids_of(&store.find_registration(&id)?.id)?;
+                Ok((delete(store, keychain, &id, cascade)?, gone))
+            })
+            .await?;
+        for c in &gone {
+            self.engine.forget(c);
+        }
+        self.app_tokens.invalidate(&reg.id);
+        self.reminders_changed().await;
+        Ok(reg)
+    }
+
+    /// Asks the identity provider whether the registration works (tenant, client ID, secret);
+    /// the outcome is recorded on the registration.
+    pub async fn probe_registration(&self, id: &str) -> Result<ProbeReport> {
+        probe(
+            &self.store,
+            self.keychain.as_ref(),
+            &self.http,
+            id,
+            self.clock.now(),
+        )
+        .await
+    }
+
+    /// The link an administrator opens to consent to the app's permissions for its tenant.
+    pub async fn admin_consent_url(&self, id: &str) -> Result<String> {
+        crate::registration::admin_consent_url(&self.registration(id).await?)
+    }
+
+    /// What to create in the portal for this registration.
+    pub async fn export_registration(&self, id: &str, format: ExportFormat) -> Result<String> {
+        let reg = self.registration(id).await?;
+        let plan = Plan {
+            name: &reg.name,
+            kind: reg.kind,
+            usage: reg.usage,
+            audience: reg.audience,
+            preset: reg.preset,
+            redirect_uri: &reg.redirect_uri,
+            cloud: reg.cloud,
+        };
+        Ok(match format {
+            ExportFormat::Az => plan.az_script(),
+            ExportFormat::Manifest => plan.manifest(),
+        })
     }
 }
 
@@ -65,9 +193,8 @@ pub fn update(
 ) -> Result<(Registration, ValidationReport)> {
     let existing = store.find_registration(id)?;
     let mut input = input.clone();
-    let keep_old_secret = input.secret.is_none()
-        && existing.has_secret
-        && input.kind == super::ClientKind::Confidential;
+    let keep_old_secret =
+        input.secret.is_none() && existing.has_secret && input.kind == ClientKind::Confidential;
     if keep_old_secret {
         // Validation wants a secret for confidential apps; the stored one stands in.
         input.secret = secrets.get(&SecretKey::client_secret(&existing.id))?;
@@ -88,7 +215,7 @@ pub fn update(
             expires: valid.secret_expires,
         })
     } else if let Some(new) = &valid.secret {
-        replace_secret(secrets, &existing.id, new)?;
+        crate::keychain::replace_client_secret(secrets, &existing.id, new)?;
         Some(meta(&valid, Some(new)))
     } else {
         secrets.delete(&SecretKey::client_secret(&existing.id))?;
@@ -96,26 +223,6 @@ pub fn update(
     };
     store.update_registration(&existing.id, &valid, secret_meta.as_ref(), now)?;
     Ok((store.find_registration(&existing.id)?, report))
-}
-
-/// Writes a new client secret so that at every moment one complete secret is stored.
-pub fn replace_secret(
-    secrets: &dyn Keychain,
-    registration_id: &str,
-    new: &Sensitive<String>,
-) -> Result<()> {
-    let staging = SecretKey::new(SecretKind::ClientSecret, format!("{registration_id}.next"));
-    secrets.set(&staging, new)?;
-    if secrets.get(&staging)?.as_ref() != Some(new) {
-        let _ = secrets.delete(&staging);
-        return Err(Error::new(
-            ErrorCode::Keychain,
-            "The keychain did not keep the new secret; nothing was changed.",
-        ));
-    }
-    secrets.set(&SecretKey::client_secret(registration_id), new)?;
-    secrets.delete(&staging)?;
-    Ok(())
 }
 
 /// Removes a registration. With connections, `cascade` must be set: then they are removed too,
@@ -157,14 +264,14 @@ pub async fn probe(
     http: &reqwest::Client,
     id: &str,
     now: DateTime<Utc>,
-) -> Result<super::probe::ProbeReport> {
+) -> Result<ProbeReport> {
     let reg = store.find_registration(id)?;
     let secret = if reg.has_secret {
         secrets.get(&SecretKey::client_secret(&reg.id))?
     } else {
         None
     };
-    let report = super::probe::run(&reg, secret.as_ref(), http).await?;
+    let report = crate::registration::probe::run(&reg, secret.as_ref(), http).await?;
     store.record_registration_test(
         &reg.id,
         &LastTest {
