@@ -20,7 +20,7 @@ fn mailconn_desktop_commands() -> &'static [&'static str] {
         "list_registrations",
         "create_registration",
         "update_registration",
-        "delete_registration",
+        "remove_registration",
         "probe_registration",
         "admin_consent_url",
         "start_browser_sign_in",

@@ -1,99 +1,56 @@
-//! The app's background work: the refresh engine's scheduler, and what it reports turned into
-//! page updates, desktop notifications (once per problem) and the tray's attention state.
+//! The app's background work is core's ([`Service::run`]); this turns what it reports into
+//! desktop notifications and the tray's attention state, and forwards events to the pages that
+//! watch them.
 
-use mailconn_core::client_secret::watch::ReminderEvent;
-use mailconn_core::connection::{Connection, TokenState};
-use mailconn_core::engine::{EngineEvent, Notice};
-use serde::Serialize;
+use std::sync::Arc;
+
+use mailconn_core::Service;
+use mailconn_core::service::ServiceEvent;
+use tauri::ipc::Channel;
 use tauri::{AppHandle, Manager, Runtime};
 use tauri_plugin_notification::NotificationExt;
-use ts_rs::TS;
-
-use crate::AppState;
-use crate::commands::client_secret::Reminders;
-
-/// What a page watching connections hears.
-#[derive(Debug, Clone, Serialize, TS)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum ConnectionEvent {
-    /// A connection's state, schedule or tokens changed.
-    Changed { connection: Box<Connection> },
-    /// A new problem (also shown as a desktop notification).
-    Notice { notice: Notice },
-}
+use tokio::sync::broadcast::error::RecvError;
 
 pub fn start<R: Runtime>(app: &AppHandle<R>) {
-    let state = app.state::<AppState>();
-    let engine = state.engine.clone();
-    tauri::async_runtime::spawn(engine.clone().run(state.shutdown.clone()));
-    let mut events = engine.subscribe();
-    let handle = app.clone();
-    tauri::async_runtime::spawn(async move {
-        loop {
-            let event = match events.recv().await {
-                Ok(e) => e,
-                Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
-                    tracing::debug!(missed = n, "connection events lagged");
-                    continue;
-                }
-                Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
-            };
-            handle_event(&handle, event);
-        }
-    });
-    crate::tray::update(app);
-    start_reminders(app);
-}
-
-/// The client-secret reminders: computed at start, then at each next threshold (the scheduler
-/// sleeps until then); each becomes a page update, a notification once per threshold, the tray.
-fn start_reminders<R: Runtime>(app: &AppHandle<R>) {
-    let watch = app.state::<Reminders>().watch.clone();
-    let mut events = watch.subscribe();
-    tauri::async_runtime::spawn(watch.run(app.state::<AppState>().shutdown.clone()));
+    let service = app.state::<Arc<Service>>().inner().clone();
+    let mut events = service.subscribe();
+    tauri::async_runtime::spawn(service.run());
     let handle = app.clone();
     tauri::async_runtime::spawn(async move {
         loop {
             match events.recv().await {
-                Ok(ReminderEvent::Changed(list)) => {
-                    handle.state::<Reminders>().send(&list);
-                    crate::tray::update(&handle);
-                }
-                Ok(ReminderEvent::Notice(n)) => {
-                    tracing::info!(registration = %n.registration_id, threshold = n.threshold, "notifying");
-                    show(&handle, &n.title, &n.body);
-                }
-                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
-                Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+                Ok(ServiceEvent::Notify { title, body }) => show(&handle, &title, &body),
+                Ok(ServiceEvent::Attention) => crate::tray::update(&handle),
+                Ok(_) | Err(RecvError::Lagged(_)) => {}
+                Err(RecvError::Closed) => break,
             }
         }
     });
-}
-
-fn handle_event<R: Runtime>(app: &AppHandle<R>, event: EngineEvent) {
-    let state = app.state::<AppState>();
-    match event {
-        EngineEvent::Changed(connection) => {
-            state
-                .watchers
-                .send(&ConnectionEvent::Changed { connection });
-        }
-        EngineEvent::Notice(notice) => {
-            if notice.state == TokenState::SecretExpired {
-                // The registration is now listed as "secret refused" in the reminders.
-                app.state::<Reminders>().watch.wake();
-            }
-            notify(app, &notice);
-            state.watchers.send(&ConnectionEvent::Notice { notice });
-        }
-        EngineEvent::Resolved(id) => tracing::info!(connection = %id, "problem resolved"),
-    }
     crate::tray::update(app);
 }
 
-fn notify<R: Runtime>(app: &AppHandle<R>, notice: &Notice) {
-    tracing::info!(connection = %notice.connection_id, state = ?notice.state, "notifying");
-    show(app, &notice.title, &notice.body);
+/// Sends the events `pick` keeps to a page's channel until the page goes away.
+pub fn forward<T: tauri::ipc::IpcResponse + Send + 'static>(
+    service: &Service,
+    channel: Channel<T>,
+    pick: fn(ServiceEvent) -> Option<T>,
+) {
+    let mut events = service.subscribe();
+    tauri::async_runtime::spawn(async move {
+        loop {
+            match events.recv().await {
+                Ok(event) => {
+                    if let Some(item) = pick(event)
+                        && channel.send(item).is_err()
+                    {
+                        break;
+                    }
+                }
+                Err(RecvError::Lagged(n)) => tracing::debug!(missed = n, "page events lagged"),
+                Err(RecvError::Closed) => break,
+            }
+        }
+    });
 }
 
 fn show<R: Runtime>(app: &AppHandle<R>, title: &str, body: &str) {

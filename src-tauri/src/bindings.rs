@@ -28,16 +28,16 @@ use mailconn_core::client_secret::rotation::{
     ConnectionCheck, RotationInput, RotationReport, VerifiedBy,
 };
 
-use crate::ConnectionEvent;
 use mailconn_core::application::addresses::CheckedEntry;
 use mailconn_core::application::mailbox::{
     AccessReport, BulkProgress, BulkReport, MailboxRow, RowStatus,
 };
 use mailconn_core::application::permissions::{MailboxUse, PermissionCheck, RoleStatus};
+use mailconn_core::service::ConnectionEvent;
 
-use crate::commands::connections::{BrowserSignIn, Connected, DeviceSignIn};
-use crate::commands::registrations::Saved;
-use crate::commands::system::AppInfo;
+use mailconn_core::service::registrations::Saved;
+use mailconn_core::service::sign_in::{BrowserSignIn, Connected, DeviceSignIn};
+use mailconn_core::service::system::AppInfo;
 
 /// Where the generated file lives, relative to this crate.
 pub const BINDINGS_PATH: &str = "../ui/src/lib/ipc/bindings.ts";

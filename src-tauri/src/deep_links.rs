@@ -1,10 +1,11 @@
 //! Receives `mailconn://` URLs from the OS (a second launch forwards them through the single
 //! instance plugin) and hands them to core, which validates them as untrusted input.
 
+use std::sync::Arc;
+
+use mailconn_core::Service;
 use tauri::Manager;
 use tauri_plugin_deep_link::DeepLinkExt;
-
-use crate::AppState;
 
 pub fn listen<R: tauri::Runtime>(app: &tauri::App<R>) {
     // Linux and Windows learn about the scheme at run time; macOS from the bundle.
@@ -12,10 +13,10 @@ pub fn listen<R: tauri::Runtime>(app: &tauri::App<R>) {
     if let Err(e) = app.deep_link().register_all() {
         tracing::warn!(error = %e, "could not register the mailconn:// scheme with the desktop");
     }
-    let links = app.state::<AppState>().deep_links.clone();
+    let service = app.state::<Arc<Service>>().inner().clone();
     app.deep_link().on_open_url(move |event| {
         for url in event.urls() {
-            match links.deliver(url.as_str()) {
+            match service.deliver_deep_link(url.as_str()) {
                 Ok(()) => tracing::info!("a sign-in redirect arrived through mailconn://"),
                 Err(e) => tracing::warn!(error = %e, "ignored a mailconn:// link"),
             }

@@ -5,18 +5,16 @@ pub mod bindings;
 pub mod commands;
 mod deep_links;
 pub mod ipc;
-mod state;
 mod tray;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use clap::Parser;
 use mailconn_core::keychain::{Keychain, MemoryKeychain, SystemKeychain};
 use mailconn_core::paths::{DATA_DIR_ENV, DataDir, resolve_data_dir};
-
-pub use background::ConnectionEvent;
-pub use state::AppState;
+use mailconn_core::service::{Options as ServiceOptions, Service};
 
 /// Command-line options of the desktop app.
 #[derive(Debug, Parser)]
@@ -54,23 +52,27 @@ pub fn run() -> ExitCode {
         }
     };
     let _log_guard = mailconn_core::logging::init(Some(&data_dir.logs()), "warn");
-    let secrets: std::sync::Arc<dyn Keychain> = if options.keychain == "memory" {
-        std::sync::Arc::new(MemoryKeychain::new())
+    let keychain: Arc<dyn Keychain> = if options.keychain == "memory" {
+        Arc::new(MemoryKeychain::new())
     } else {
-        std::sync::Arc::new(SystemKeychain::new())
+        Arc::new(SystemKeychain::new())
     };
-    let state = match AppState::new(data_dir, secrets) {
-        Ok(s) => s,
+    let with_links = ServiceOptions {
+        deep_links: true,
+        ..ServiceOptions::default()
+    };
+    let service = match Service::with_options(data_dir, keychain, with_links) {
+        Ok(s) => Arc::new(s),
         Err(e) => {
             tracing::error!(error = %e, "cannot open the database");
             eprintln!("mailconn-desktop: {e}");
             return ExitCode::from(4);
         }
     };
-    tracing::info!(data_dir = %state.data_dir.root().display(), "starting");
+    tracing::info!(data_dir = %service.data_dir().root().display(), "starting");
 
     let hidden = options.hidden;
-    let result = builder::<tauri::Wry>(state)
+    let result = builder::<tauri::Wry>(service)
         .setup(move |app| {
             desktop_setup(app, hidden);
             Ok(())
@@ -86,7 +88,7 @@ pub fn run() -> ExitCode {
 }
 
 /// The app with its plugins, state and commands, without a context (tests use a mock one).
-pub fn builder<R: tauri::Runtime>(state: AppState) -> tauri::Builder<R> {
+pub fn builder<R: tauri::Runtime>(service: Arc<Service>) -> tauri::Builder<R> {
     tauri::Builder::<R>::new()
         .plugin(tauri_plugin_single_instance::init(|app, _argv, _cwd| {
             tray::show_window(app);
@@ -109,11 +111,8 @@ pub fn builder<R: tauri::Runtime>(state: AppState) -> tauri::Builder<R> {
                 }
             }
         })
-        .manage(commands::client_secret::Reminders::new(&state))
-        .manage(state)
+        .manage(service)
         .manage(tray::TrayPresent::default())
-        .manage(commands::connections::SignIns::default())
-        .manage(commands::mailboxes::MailboxRuns::default())
         .invoke_handler(commands::handler())
 }
 

@@ -7,7 +7,9 @@ use tauri::menu::{Menu, MenuItem, PredefinedMenuItem};
 use tauri::tray::TrayIconBuilder;
 use tauri::{AppHandle, Manager, Runtime, include_image};
 
-use crate::AppState;
+use std::sync::Arc;
+
+use mailconn_core::Service;
 
 const TRAY_ID: &str = "main";
 
@@ -28,9 +30,9 @@ pub fn build<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
         .on_menu_event(|app, event| match event.id.as_ref() {
             "open" => show_window(app),
             "refresh_all" => {
-                let engine = app.state::<AppState>().engine.clone();
+                let service = app.state::<Arc<Service>>().inner().clone();
                 tauri::async_runtime::spawn(async move {
-                    if let Err(e) = engine.refresh_all().await {
+                    if let Err(e) = service.refresh_all().await {
                         tracing::warn!(error = %e, "refresh all from the tray failed");
                     }
                 });
@@ -52,7 +54,7 @@ pub fn show_window<R: Runtime>(app: &AppHandle<R>) {
 }
 
 pub fn quit<R: Runtime>(app: &AppHandle<R>) {
-    app.state::<AppState>().shutdown.cancel();
+    app.state::<Arc<Service>>().shutdown();
     app.exit(0);
 }
 
@@ -62,14 +64,8 @@ pub fn update<R: Runtime>(app: &AppHandle<R>) {
     let Some(tray) = app.tray_by_id(TRAY_ID) else {
         return;
     };
-    let count = app
-        .state::<AppState>()
-        .store
-        .count_needing_attention()
-        .unwrap_or(0);
-    let secrets = app
-        .try_state::<crate::commands::client_secret::Reminders>()
-        .map_or(0, |r| r.count());
+    let attention = app.state::<Arc<Service>>().attention();
+    let (count, secrets) = (attention.connections, attention.secrets);
     let mut parts = Vec::new();
     if count > 0 {
         parts.push(format!(

@@ -9,6 +9,9 @@ pub mod mailboxes;
 pub mod registrations;
 pub mod system;
 
+/// What every command reaches: core's service.
+type Svc<'a> = tauri::State<'a, std::sync::Arc<mailconn_core::Service>>;
+
 /// The invoke handler with every command; the list matches `build.rs` and the capability file.
 pub fn handler<R: tauri::Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + Sync + 'static
 {
@@ -22,7 +25,7 @@ pub fn handler<R: tauri::Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + 
         registrations::list_registrations,
         registrations::create_registration,
         registrations::update_registration,
-        registrations::delete_registration,
+        registrations::remove_registration,
         registrations::probe_registration,
         registrations::admin_consent_url,
         connections::start_browser_sign_in,

@@ -1,56 +1,35 @@
-//! App-wide commands: what the status bar shows, the health report, opening links.
+//! App-wide commands: what the status bar shows, the health report, opening links, start at
+//! login.
 
-use mailconn_core::doctor::{self, Check, DoctorReport};
+use mailconn_core::doctor::DoctorReport;
+use mailconn_core::service::system::{AppInfo, check_web_link};
 use mailconn_core::{Error, ErrorCode};
-use serde::Serialize;
-use tauri::State;
 use tauri_plugin_autostart::ManagerExt;
 use tauri_plugin_opener::OpenerExt;
-use ts_rs::TS;
 
-use crate::AppState;
-use crate::ipc::{IpcError, IpcResult, blocking};
+use super::Svc;
+use crate::ipc::{IpcError, IpcResult};
 
-/// What the status bar shows.
-#[derive(Debug, Clone, Serialize, TS)]
-pub struct AppInfo {
-    pub version: String,
-    pub data_dir: String,
-    pub keychain: Check,
+#[tauri::command]
+pub async fn app_info(service: Svc<'_>) -> IpcResult<AppInfo> {
+    Ok(service.app_info().await?)
 }
 
 #[tauri::command]
-pub async fn app_info(state: State<'_, AppState>) -> IpcResult<AppInfo> {
-    let secrets = state.secrets.clone();
-    let data_dir = state.data_dir.root().display().to_string();
-    let keychain = blocking(move || Ok(doctor::check_keychain(secrets.as_ref()))).await?;
-    Ok(AppInfo {
-        version: env!("CARGO_PKG_VERSION").to_owned(),
-        data_dir,
-        keychain,
-    })
+pub async fn run_doctor(service: Svc<'_>) -> IpcResult<DoctorReport> {
+    Ok(service.doctor().await?)
 }
 
-#[tauri::command]
-pub async fn run_doctor(state: State<'_, AppState>) -> IpcResult<DoctorReport> {
-    let secrets = state.secrets.clone();
-    let root = state.data_dir.root().to_path_buf();
-    blocking(move || Ok(doctor::run(&root, secrets.as_ref()))).await
-}
-
-/// Opens an http(s) link in the system browser. Only web links: never files or other schemes.
+/// Opens an http(s) link in the system browser.
 #[tauri::command]
 pub fn open_url<R: tauri::Runtime>(app: tauri::AppHandle<R>, url: String) -> IpcResult<()> {
-    let allowed = url.starts_with("https://") || url.starts_with("http://");
-    if !allowed {
-        return Err(Error::invalid("url", "Only web links can be opened.").into());
-    }
+    check_web_link(&url)?;
     app.opener().open_url(&url, None::<&str>).map_err(|e| {
-        Error::new(
-            ErrorCode::Internal,
-            format!("Could not open the browser: {e}"),
+        shell_error(
+            &e,
+            "Could not open the browser",
+            "Copy the link and open it in your browser yourself.",
         )
-        .with_fix("Copy the link and open it in your browser yourself.")
         .into()
     })
 }
@@ -79,9 +58,14 @@ pub fn set_autostart<R: tauri::Runtime>(
 }
 
 fn autostart_error(e: &dyn std::fmt::Display) -> Error {
-    Error::new(
-        ErrorCode::Internal,
-        format!("Start at login could not be changed: {e}"),
+    shell_error(
+        e,
+        "Start at login could not be changed",
+        "Add Mail Connections to your desktop's startup applications yourself.",
     )
-    .with_fix("Add Mail Connections to your desktop's startup applications yourself.")
+}
+
+/// What the desktop itself refused (the browser, the autostart entry).
+fn shell_error(e: &dyn std::fmt::Display, what: &str, fix: &str) -> Error {
+    Error::new(ErrorCode::Internal, format!("{what}: {e}")).with_fix(fix)
 }

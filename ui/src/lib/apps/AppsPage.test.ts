@@ -195,7 +195,7 @@ describe('apps page', () => {
   it('deletes an app with connections only together with them', async () => {
     const remove = vi.fn();
     const list = vi.fn(() => [web]);
-    showApps([], { list_registrations: list, delete_registration: remove });
+    showApps([], { list_registrations: list, remove_registration: remove });
     await fireEvent.click(within(await row(web.name)).getByTestId('reg-delete'));
     const dialog = screen.getByTestId('delete-dialog');
     expect(dialog.textContent).toContain('2 connections use this app');
@@ -224,7 +224,7 @@ describe('apps page', () => {
           detail: { fix: 'Disconnect them first, or delete the app together with its connections.' },
         };
     });
-    showApps([desktop], { delete_registration: remove });
+    showApps([desktop], { remove_registration: remove });
     await fireEvent.click(within(await row(desktop.name)).getByTestId('reg-delete'));
     await fireEvent.click(screen.getByTestId('delete-confirm'));
     const notice = await screen.findByTestId('error-notice');

@@ -51,7 +51,7 @@ export const createRegistration = (input: RegistrationInput): Promise<Saved> =>
 export const updateRegistration = (id: string, input: RegistrationInput): Promise<Saved> =>
   call('update_registration', { id, input });
 export const deleteRegistration = (id: string, cascade: boolean): Promise<void> =>
-  call('delete_registration', { id, cascade });
+  call('remove_registration', { id, cascade });
 export const testRegistration = (id: string): Promise<ProbeReport> =>
   call('probe_registration', { id });
 export const adminConsentUrl = (id: string): Promise<string> => call('admin_consent_url', { id });
