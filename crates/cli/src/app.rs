@@ -2,15 +2,13 @@
 
 use std::io::Read;
 
-use chrono::{NaiveDate, Utc};
+use chrono::NaiveDate;
 use clap::{Args, Subcommand, ValueEnum};
 use mailconn_core::cloud::CloudId;
-use mailconn_core::keychain::Keychain;
-use mailconn_core::registration::export::Plan;
-use mailconn_core::registration::{Audience, ClientKind, RegistrationInput, Usage, service};
+use mailconn_core::registration::{Audience, ClientKind, RegistrationInput, Usage};
 use mailconn_core::scopes::Preset;
-use mailconn_core::store::Store;
-use mailconn_core::{Error, Result, Sensitive};
+use mailconn_core::service::registrations;
+use mailconn_core::{Error, Result, Sensitive, Service};
 
 use crate::exit::Exit;
 use crate::output::Output;
@@ -173,59 +171,34 @@ impl AddArgs {
     }
 }
 
-pub fn run(cmd: &AppCommand, store: &Store, secrets: &dyn Keychain, out: Output) -> Result<Exit> {
+pub async fn run(cmd: &AppCommand, service: &Service, out: Output) -> Result<Exit> {
     match cmd {
         AppCommand::Add(args) => {
-            let (reg, report) = service::create(store, secrets, &args.input()?, Utc::now())?;
-            for w in &report.warnings {
+            let saved = service.add_registration(args.input()?).await?;
+            for w in &saved.warnings.warnings {
                 Output::warning(&format!("{}: {}", w.field, w.message));
             }
-            out.registration(&reg);
+            out.registration(&saved.registration);
         }
-        AppCommand::List => out.registrations(&store.list_registrations()?),
-        AppCommand::Show { app } => out.registration(&store.find_registration(app)?),
+        AppCommand::List => out.registrations(&service.registrations().await?),
+        AppCommand::Show { app } => out.registration(&service.registration(app).await?),
         AppCommand::Test { app } => {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .map_err(|e| Error::internal(e.to_string()))?;
-            let http = mailconn_core::http::client();
-            let report =
-                runtime.block_on(service::probe(store, secrets, &http, app, Utc::now()))?;
+            let report = service.probe_registration(app).await?;
             out.test_report(&report);
             return Ok(if report.ok { Exit::Ok } else { Exit::Attention });
         }
         AppCommand::Export { app, format } => {
-            let reg = store.find_registration(app)?;
-            let plan = Plan {
-                name: &reg.name,
-                kind: reg.kind,
-                usage: reg.usage,
-                audience: reg.audience,
-                preset: reg.preset,
-                redirect_uri: &reg.redirect_uri,
-                cloud: reg.cloud,
+            let format = match format {
+                ExportFormat::Az => registrations::ExportFormat::Az,
+                ExportFormat::Manifest => registrations::ExportFormat::Manifest,
             };
-            out.text(&match format {
-                ExportFormat::Az => plan.az_script(),
-                ExportFormat::Manifest => plan.manifest(),
-            });
+            out.text(&service.export_registration(app, format).await?);
         }
         AppCommand::ConsentUrl { app } => {
-            let reg = store.find_registration(app)?;
-            if reg.tenant == "consumers" {
-                return Err(Error::invalid(
-                    "tenant",
-                    "Personal accounts have no administrator; admin consent applies to organisations only.",
-                ));
-            }
-            let url =
-                reg.cloud()?
-                    .admin_consent_url(&reg.tenant, &reg.client_id, &reg.redirect_uri);
-            out.url("admin_consent_url", &url);
+            out.url("admin_consent_url", &service.admin_consent_url(app).await?);
         }
         AppCommand::Remove { app, cascade } => {
-            let reg = service::delete(store, secrets, app, *cascade)?;
+            let reg = service.remove_registration(app, *cascade).await?;
             out.removed(&reg.name);
         }
         AppCommand::Secrets(_) => {

@@ -2,28 +2,17 @@
 //! secrets' end dates, reminders, and verified rotation.
 
 use std::io::Read;
-use std::sync::Arc;
 
-use chrono::{Months, NaiveDate, Utc};
+use chrono::NaiveDate;
 use clap::Subcommand;
-use mailconn_core::client_secret::graph::{self, AppSecrets};
+use mailconn_core::client_secret::graph::AppSecrets;
 use mailconn_core::client_secret::reminders::{Reminder, Thresholds};
-use mailconn_core::client_secret::rotation::{Rotation, RotationInput, RotationReport};
-use mailconn_core::client_secret::watch;
-use mailconn_core::clock::SystemClock;
-use mailconn_core::engine::{Config, Engine};
-use mailconn_core::keychain::Keychain;
-use mailconn_core::paths::DataDir;
-use mailconn_core::store::registrations::SecretMeta;
-use mailconn_core::store::{Store, enum_text};
-use mailconn_core::{Error, Result, Sensitive};
+use mailconn_core::client_secret::rotation::{RotationInput, RotationReport};
+use mailconn_core::store::enum_text;
+use mailconn_core::{Error, Result, Sensitive, Service};
 
 use crate::exit::Exit;
 use crate::output::Output;
-
-/// Months a secret created through Graph lasts unless `--expires` says otherwise (Microsoft
-/// recommends less than 12).
-const GRAPH_SECRET_MONTHS: u32 = 12;
 
 #[derive(Debug, Subcommand)]
 pub enum SecretCommand {
@@ -59,17 +48,6 @@ pub enum SecretCommand {
     },
 }
 
-fn engine(dir: &DataDir, store: Arc<Store>, secrets: Arc<dyn Keychain>) -> Engine {
-    Engine::new(
-        store,
-        secrets,
-        mailconn_core::http::client(),
-        Arc::new(SystemClock),
-        dir.locks(),
-        Config::from_env(),
-    )
-}
-
 fn read_secret() -> Result<Sensitive<String>> {
     let mut buf = String::new();
     std::io::stdin().read_to_string(&mut buf).map_err(|e| {
@@ -81,16 +59,7 @@ fn read_secret() -> Result<Sensitive<String>> {
     Ok(Sensitive::from(buf))
 }
 
-pub fn run(
-    cmd: &SecretCommand,
-    data_dir: &std::path::Path,
-    secrets: &Arc<dyn Keychain>,
-    out: Output,
-) -> Result<Exit> {
-    let dir = DataDir::open(data_dir)?;
-    let store = Arc::new(Store::open(&dir.database())?);
-    let http = mailconn_core::http::client();
-    let rt = crate::connect::runtime()?;
+pub async fn run(cmd: &SecretCommand, service: &Service, out: Output) -> Result<Exit> {
     match cmd {
         SecretCommand::RotateSecret {
             app,
@@ -99,22 +68,8 @@ pub fn run(
             via_graph,
             ..
         } => {
-            let engine = engine(&dir, store.clone(), secrets.clone());
-            let rotation = Rotation {
-                store: &store,
-                secrets: secrets.as_ref(),
-                http: &http,
-                engine: &engine,
-                now: Utc::now(),
-            };
             let report = if *via_graph {
-                let expires = expires.unwrap_or_else(|| {
-                    Utc::now()
-                        .date_naive()
-                        .checked_add_months(Months::new(GRAPH_SECRET_MONTHS))
-                        .unwrap_or_default()
-                });
-                rt.block_on(rotation.rotate_via_graph(app, expires))?
+                service.rotate_secret_via_graph(app, *expires).await?
             } else {
                 let input = RotationInput {
                     secret: read_secret()?,
@@ -126,56 +81,25 @@ pub fn run(
                     })?,
                     label: label.clone(),
                 };
-                rt.block_on(rotation.rotate(app, &input))?
+                service.rotate_secret(app, &input).await?
             };
-            print_rotation(&report, out);
+            let portal = if report.old_removed || report.old_hint.is_none() {
+                String::new()
+            } else {
+                service
+                    .secret_portal_url(&report.registration.id)
+                    .await
+                    .unwrap_or_default()
+            };
+            print_rotation(&report, &portal, out);
             Ok(if report.ok { Exit::Ok } else { Exit::Attention })
         }
         SecretCommand::Secrets { app, offline } => {
-            let answer = if *offline {
-                let reg = store.find_registration(app)?;
-                AppSecrets {
-                    registration_id: reg.id,
-                    registration_name: reg.name,
-                    secret_hint: reg.secret_hint,
-                    secret_label: reg.secret_label,
-                    secret_expires: reg.secret_expires,
-                    graph_read: false,
-                    graph_error: None,
-                    credentials: Vec::new(),
-                    expires_updated: false,
-                }
-            } else {
-                rt.block_on(graph::read(
-                    &store,
-                    secrets.as_ref(),
-                    &http,
-                    app,
-                    Utc::now(),
-                ))?
-            };
-            print_secrets(&answer, out);
+            print_secrets(&service.app_secrets(app, *offline).await?, out);
             Ok(Exit::Ok)
         }
         SecretCommand::SecretExpires { app, date } => {
-            let reg = store.find_registration(app)?;
-            if !reg.has_secret {
-                return Err(Error::invalid(
-                    "app",
-                    format!("\"{}\" has no client secret.", reg.name),
-                ));
-            }
-            store.set_secret_meta(
-                &reg.id,
-                &SecretMeta {
-                    present: true,
-                    hint: reg.secret_hint.clone(),
-                    label: reg.secret_label.clone(),
-                    expires: Some(*date),
-                },
-                Utc::now(),
-            )?;
-            out.registration(&store.find_registration(&reg.id)?);
+            out.registration(&service.set_secret_expiry(app, *date).await?);
             Ok(Exit::Ok)
         }
     }
@@ -183,14 +107,14 @@ pub fn run(
 
 /// `mailconn reminders`: everything due, soonest first; exit code 1 when a secret expires within
 /// seven days, has expired, or is refused.
-pub fn reminders(store: &Store, days: Option<&str>, out: Output) -> Result<Exit> {
+pub async fn reminders(days: Option<&str>, service: &Service, out: Output) -> Result<Exit> {
     let thresholds = match days {
-        Some(d) => Thresholds::parse(d).ok_or_else(|| {
+        Some(d) => Some(Thresholds::parse(d).ok_or_else(|| {
             Error::invalid("days", "Give the thresholds as days, e.g. 30,14,7,1.")
-        })?,
-        None => Thresholds::from_env(),
+        })?),
+        None => None,
     };
-    let list: Vec<Reminder> = watch::current(store, Utc::now(), &thresholds)?;
+    let list: Vec<Reminder> = service.reminders(thresholds).await?;
     if out.json() {
         Output::print_json(&list);
     } else if list.is_empty() {
@@ -223,7 +147,8 @@ pub fn reminders(store: &Store, days: Option<&str>, out: Output) -> Result<Exit>
     })
 }
 
-fn print_rotation(r: &RotationReport, out: Output) {
+/// `portal`: the app's secrets page, where the old secret is deleted by hand.
+fn print_rotation(r: &RotationReport, portal: &str, out: Output) {
     if out.json() {
         Output::print_json(r);
         return;
@@ -262,11 +187,7 @@ fn print_rotation(r: &RotationReport, out: Output) {
             r.old_hint.as_deref().unwrap_or("?")
         );
     } else if let Some(hint) = &r.old_hint {
-        let url = reg
-            .cloud()
-            .map(|c| c.portal_app_url(&reg.client_id, "Credentials"))
-            .unwrap_or_default();
-        println!("Now delete the old secret (starts \"{hint}\") in the portal: {url}");
+        println!("Now delete the old secret (starts \"{hint}\") in the portal: {portal}");
         if let Some(old) = &r.old_credential {
             println!(
                 "  Graph still lists it: \"{}\", ends {}",

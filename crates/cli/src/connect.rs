@@ -3,14 +3,9 @@
 use std::time::Duration;
 
 use clap::Args;
-use mailconn_core::connect::{ConnectOptions, begin_device, complete_device, finish, prepare};
-use mailconn_core::connection::disconnect;
-use mailconn_core::flow::auth_code;
-use mailconn_core::keychain::Keychain;
+use mailconn_core::connect::ConnectOptions;
 use mailconn_core::scopes::Preset;
-use mailconn_core::store::Store;
-use mailconn_core::{Error, Result};
-use tokio_util::sync::CancellationToken;
+use mailconn_core::{Result, Service};
 
 use crate::exit::Exit;
 use crate::output::Output;
@@ -53,25 +48,6 @@ pub fn parse_preset(s: &str) -> Result<Preset, String> {
     })
 }
 
-pub fn runtime() -> Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Error::internal(e.to_string()))
-}
-
-/// Ctrl-C cancels the wait instead of killing the process mid-way.
-pub fn cancel_on_ctrl_c() -> CancellationToken {
-    let cancel = CancellationToken::new();
-    let token = cancel.clone();
-    tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            token.cancel();
-        }
-    });
-    cancel
-}
-
 /// `mailconn reconnect`: sign in again, e.g. with other scopes; the old token stays until the
 /// new sign-in succeeds.
 #[derive(Debug, Args)]
@@ -82,27 +58,17 @@ pub struct ReconnectArgs {
     sign_in: SignInArgs,
 }
 
-pub fn reconnect(
-    args: &ReconnectArgs,
-    store: &Store,
-    secrets: &dyn Keychain,
-    out: Output,
-) -> Result<Exit> {
+pub async fn reconnect(args: &ReconnectArgs, service: &Service, out: Output) -> Result<Exit> {
     let options = ConnectOptions {
         preset: args.sign_in.preset,
         tenant: args.sign_in.tenant.clone(),
         reconnect: Some(args.connection.clone()),
         ..ConnectOptions::default()
     };
-    sign_in(&options, &args.sign_in, store, secrets, out)
+    sign_in(&options, &args.sign_in, service, out).await
 }
 
-pub fn connect(
-    args: &ConnectArgs,
-    store: &Store,
-    secrets: &dyn Keychain,
-    out: Output,
-) -> Result<Exit> {
+pub async fn connect(args: &ConnectArgs, service: &Service, out: Output) -> Result<Exit> {
     let options = ConnectOptions {
         registration: args.app.clone(),
         preset: args.sign_in.preset,
@@ -111,51 +77,63 @@ pub fn connect(
         prompt: None,
         reconnect: None,
     };
-    sign_in(&options, &args.sign_in, store, secrets, out)
+    sign_in(&options, &args.sign_in, service, out).await
 }
 
-fn sign_in(
+async fn sign_in(
     options: &ConnectOptions,
     args: &SignInArgs,
-    store: &Store,
-    secrets: &dyn Keychain,
+    service: &Service,
     out: Output,
 ) -> Result<Exit> {
-    let prepared = prepare(store, secrets, options)?;
-    let http = mailconn_core::http::client();
-    let (tokens, identity) = runtime()?.block_on(async {
-        let cancel = cancel_on_ctrl_c();
-        if args.device_code {
-            let pending = begin_device(&prepared, &http).await?;
-            eprintln!(
-                "To sign in, open {} on any device and enter the code {}",
-                pending.code.verification_uri, pending.code.user_code
-            );
-            out.device_code(&pending.code);
-            complete_device(pending, &prepared, &http, &cancel).await
-        } else {
-            let pending = auth_code::begin(prepared.sign_in.clone(), None).await?;
-            Output::open_line(pending.url());
-            if !args.no_browser && open::that_detached(pending.url()).is_err() {
-                eprintln!("Could not open a browser: open the link above yourself.");
-            }
-            pending
-                .complete(&http, Duration::from_secs(args.timeout), &cancel)
-                .await
+    let attempt = if args.device_code {
+        let started = service.start_device_sign_in(options).await?;
+        eprintln!(
+            "To sign in, open {} on any device and enter the code {}",
+            started.code.verification_uri, started.code.user_code
+        );
+        out.device_code(&started.code);
+        started.attempt
+    } else {
+        let started = service
+            .start_browser_sign_in(options, Some(Duration::from_secs(args.timeout)))
+            .await?;
+        Output::open_line(&started.url);
+        if !args.no_browser && open::that_detached(&started.url).is_err() {
+            eprintln!("Could not open a browser: open the link above yourself.");
         }
-    })?;
-    let (connection, created) = finish(store, secrets, &prepared, &tokens, &identity)?;
-    out.connection(&connection, Some(created));
+        started.attempt
+    };
+    let connected = until_ctrl_c(service.finish_sign_in(&attempt), || {
+        service.cancel_sign_in(&attempt);
+    })
+    .await?;
+    out.connection(&connected.connection, Some(connected.created));
     Ok(Exit::Ok)
 }
 
-pub fn list(store: &Store, out: Output) -> Result<Exit> {
-    out.connections(&store.list_connections()?);
+/// Runs `work` to its end; Ctrl-C calls `cancel` (which makes `work` end early) instead of
+/// killing the process mid-way.
+pub async fn until_ctrl_c<T>(work: impl Future<Output = T>, cancel: impl FnOnce()) -> T {
+    let mut work = std::pin::pin!(work);
+    tokio::select! {
+        // `work` is polled first, so it has registered itself before a Ctrl-C can cancel it.
+        biased;
+        done = &mut work => done,
+        Ok(()) = tokio::signal::ctrl_c() => {
+            cancel();
+            work.await
+        }
+    }
+}
+
+pub async fn list(service: &Service, out: Output) -> Result<Exit> {
+    out.connections(&service.connections().await?);
     Ok(Exit::Ok)
 }
 
-pub fn remove(id: &str, store: &Store, secrets: &dyn Keychain, out: Output) -> Result<Exit> {
-    let c = disconnect(store, secrets, id)?;
+pub async fn remove(id: &str, service: &Service, out: Output) -> Result<Exit> {
+    let c = service.disconnect(id).await?;
     out.removed(&c.address);
     Ok(Exit::Ok)
 }

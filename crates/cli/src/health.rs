@@ -2,32 +2,16 @@
 //! and what happened to them. The same engine and the same stored states as the desktop app.
 
 use std::fmt::Write as _;
-use std::sync::Arc;
 
 use chrono::{DateTime, Local, Utc};
-use mailconn_core::clock::SystemClock;
 use mailconn_core::connection::{Connection, TokenState};
-use mailconn_core::engine::{Config, Engine, RefreshReport};
-use mailconn_core::keychain::Keychain;
-use mailconn_core::paths::DataDir;
-use mailconn_core::store::Store;
+use mailconn_core::engine::RefreshReport;
 use mailconn_core::store::enum_text;
 use mailconn_core::store::events::Event;
-use mailconn_core::{Error, ErrorBody, Result};
+use mailconn_core::{Error, ErrorBody, Result, Service};
 
 use crate::exit::Exit;
 use crate::output::Output;
-
-fn engine(dir: &DataDir, store: Arc<Store>, secrets: Arc<dyn Keychain>) -> Arc<Engine> {
-    Arc::new(Engine::new(
-        store,
-        secrets,
-        mailconn_core::http::client(),
-        Arc::new(SystemClock),
-        dir.locks(),
-        Config::from_env(),
-    ))
-}
 
 fn when(at: Option<DateTime<Utc>>) -> String {
     at.map_or_else(
@@ -52,10 +36,10 @@ pub fn state_line(c: &Connection) -> String {
     }
 }
 
-pub fn status(id: Option<&str>, store: &Store, out: Output) -> Result<Exit> {
+pub async fn status(id: Option<&str>, service: &Service, out: Output) -> Result<Exit> {
     let list = match id {
-        Some(id) => vec![store.get_connection(id)?],
-        None => store.list_connections()?,
+        Some(id) => vec![service.connection(id).await?],
+        None => service.connections().await?,
     };
     let attention = list.iter().any(Connection::needs_attention);
     if out.json() {
@@ -98,26 +82,17 @@ pub fn status(id: Option<&str>, store: &Store, out: Output) -> Result<Exit> {
     Ok(if attention { Exit::Attention } else { Exit::Ok })
 }
 
-pub fn refresh(
-    id: Option<&str>,
-    all: bool,
-    dir: &DataDir,
-    store: Arc<Store>,
-    secrets: Arc<dyn Keychain>,
-    out: Output,
-) -> Result<Exit> {
-    let engine = engine(dir, store, secrets);
-    let rt = crate::connect::runtime()?;
-    let reports: Vec<RefreshReport> = rt.block_on(async {
-        match (id, all) {
-            (Some(id), false) => Ok(vec![engine.refresh(id).await?]),
-            (None, true) => engine.refresh_all().await,
-            _ => Err(Error::invalid(
+pub async fn refresh(id: Option<&str>, all: bool, service: &Service, out: Output) -> Result<Exit> {
+    let reports: Vec<RefreshReport> = match (id, all) {
+        (Some(id), false) => vec![service.refresh(id).await?],
+        (None, true) => service.refresh_all().await?,
+        _ => {
+            return Err(Error::invalid(
                 "connection",
                 "Name one connection (id or address), or use --all.",
-            )),
+            ));
         }
-    })?;
+    };
     if out.json() {
         Output::print_json(&reports);
     } else if reports.is_empty() {
@@ -144,15 +119,8 @@ pub fn refresh(
     Ok(first_error.map_or(Exit::Ok, |e| Exit::from_code(e.code)))
 }
 
-pub fn verify(
-    id: &str,
-    dir: &DataDir,
-    store: Arc<Store>,
-    secrets: Arc<dyn Keychain>,
-    out: Output,
-) -> Result<Exit> {
-    let engine = engine(dir, store, secrets);
-    let report = crate::connect::runtime()?.block_on(engine.verify(id))?;
+pub async fn verify(id: &str, service: &Service, out: Output) -> Result<Exit> {
+    let report = service.verify(id).await?;
     if out.json() {
         Output::print_json(&report);
     } else {
@@ -178,9 +146,9 @@ pub fn verify(
         .map_or(Exit::Ok, |e| Exit::from_code(e.code)))
 }
 
-pub fn history(id: &str, limit: u32, store: &Store, out: Output) -> Result<Exit> {
-    let conn = store.get_connection(id)?;
-    let events: Vec<Event> = store.events(&conn.id, limit)?;
+pub async fn history(id: &str, limit: u32, service: &Service, out: Output) -> Result<Exit> {
+    let conn = service.connection(id).await?;
+    let events: Vec<Event> = service.history(&conn.id, limit).await?;
     if out.json() {
         Output::print_json(&events);
         return Ok(Exit::Ok);

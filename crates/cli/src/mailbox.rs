@@ -7,15 +7,12 @@ use std::path::PathBuf;
 use clap::{Args, Subcommand};
 use mailconn_core::application::addresses::{ListEntry, parse_list};
 use mailconn_core::application::mailbox::{
-    AccessReport, BulkProgress, BulkReport, MailboxRow, Mailboxes, RowStatus, remove,
+    AccessReport, BulkProgress, BulkReport, MailboxRow, RowStatus,
 };
 use mailconn_core::application::permissions::{MailboxUse, PermissionCheck};
-use mailconn_core::application::{AppTokenCache, with_consent_link};
-use mailconn_core::keychain::Keychain;
-use mailconn_core::store::Store;
-use mailconn_core::{Error, Result};
+use mailconn_core::{Error, Result, Service};
 
-use crate::connect::{cancel_on_ctrl_c, runtime};
+use crate::connect::until_ctrl_c;
 use crate::exit::Exit;
 use crate::output::Output;
 
@@ -61,46 +58,28 @@ fn parse_use(s: &str) -> Result<MailboxUse, String> {
     MailboxUse::parse(s).ok_or_else(|| format!("unknown use '{s}' (read, send, full)"))
 }
 
-pub fn run(
-    cmd: &MailboxCommand,
-    store: &Store,
-    secrets: &dyn Keychain,
-    out: Output,
-    json: bool,
-) -> Result<Exit> {
-    let (http, tokens) = (mailconn_core::http::client(), AppTokenCache::new());
-    let mailboxes = Mailboxes {
-        store,
-        secrets,
-        http: &http,
-        tokens: &tokens,
-    };
-    let with_link = |e: Error, app: &str| match store.find_registration(app) {
-        Ok(reg) => with_consent_link(e, &reg),
-        Err(_) => e,
-    };
+pub async fn run(cmd: &MailboxCommand, service: &Service, out: Output) -> Result<Exit> {
+    let json = out.json();
     match cmd {
         MailboxCommand::Add(args) => {
             let entries = entries(args)?;
-            let report = runtime()?
-                .block_on(async {
-                    let cancel = cancel_on_ctrl_c();
-                    if !json {
-                        eprintln!(
-                            "Looking up {} address{} with the app's token...",
-                            entries.len(),
-                            if entries.len() == 1 { "" } else { "es" }
-                        );
-                    }
-                    mailboxes
-                        .add(&args.app, &entries, args.mailbox_use, &cancel, |p| {
-                            if !json {
-                                progress_line(&p);
-                            }
-                        })
-                        .await
-                })
-                .map_err(|e| with_link(e, &args.app))?;
+            if !json {
+                eprintln!(
+                    "Looking up {} address{} with the app's token...",
+                    entries.len(),
+                    if entries.len() == 1 { "" } else { "es" }
+                );
+            }
+            let run = uuid::Uuid::new_v4().to_string();
+            let added = service.add_mailboxes(&args.app, &entries, args.mailbox_use, &run, |p| {
+                if !json {
+                    progress_line(&p);
+                }
+            });
+            let report = match until_ctrl_c(added, || service.cancel_mailbox_add(&run)).await {
+                Ok(report) => report,
+                Err(e) => return Err(service.with_consent_link(e, &args.app).await),
+            };
             print_report(&report, json);
             Ok(if report.cancelled {
                 Exit::Cancelled
@@ -111,14 +90,15 @@ pub fn run(
             })
         }
         MailboxCommand::Remove { connection } => {
-            let c = remove(store, secrets, connection)?;
+            let c = service.remove_mailbox(connection).await?;
             out.removed(&c.address);
             Ok(Exit::Ok)
         }
         MailboxCommand::Check { app, mailbox_use } => {
-            let report = runtime()?
-                .block_on(mailboxes.check_access(app, *mailbox_use, true))
-                .map_err(|e| with_link(e, app))?;
+            let report = match service.app_access(app, *mailbox_use, true).await {
+                Ok(report) => report,
+                Err(e) => return Err(service.with_consent_link(e, app).await),
+            };
             print_access(&report, json);
             Ok(if report.permissions.ok {
                 Exit::Ok

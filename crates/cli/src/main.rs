@@ -8,15 +8,14 @@ mod health;
 mod mailbox;
 mod output;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
 use mailconn_core::keychain::{Keychain, MemoryKeychain, SystemKeychain};
 use mailconn_core::paths::{DATA_DIR_ENV, DataDir, resolve_data_dir};
-use mailconn_core::store::Store;
-use mailconn_core::{Error, doctor};
+use mailconn_core::{Error, Service, doctor};
 
 use crate::exit::Exit;
 use crate::output::Output;
@@ -124,13 +123,14 @@ fn run(cli: &Cli, out: Output) -> Result<Exit, Error> {
     let _log_guard = DataDir::open(&data_dir)
         .ok()
         .and_then(|dir| mailconn_core::logging::init(Some(&dir.logs()), "warn").ok());
-    let secrets: Arc<dyn Keychain> = match cli.keychain {
+    let keychain: Arc<dyn Keychain> = match cli.keychain {
         KeychainArg::System => Arc::new(SystemKeychain::new()),
         KeychainArg::Memory => Arc::new(MemoryKeychain::new()),
     };
     match &cli.command {
+        // Without a service: the data directory may be what is broken.
         Command::Doctor => {
-            let report = doctor::run(&data_dir, secrets.as_ref());
+            let report = doctor::run(&data_dir, keychain.as_ref());
             out.doctor(&report);
             Ok(if report.healthy() {
                 Exit::Ok
@@ -142,50 +142,46 @@ fn run(cli: &Cli, out: Output) -> Result<Exit, Error> {
             out.paths(&data_dir);
             Ok(Exit::Ok)
         }
-        Command::App(app::AppCommand::Secrets(cmd)) => {
-            client_secret::run(cmd, &data_dir, &secrets, out)
-        }
-        Command::App(cmd) => app::run(cmd, &open_store(&data_dir)?, secrets.as_ref(), out),
-        Command::Connect(args) => {
-            connect::connect(args, &open_store(&data_dir)?, secrets.as_ref(), out)
-        }
-        Command::Reconnect(args) => {
-            connect::reconnect(args, &open_store(&data_dir)?, secrets.as_ref(), out)
-        }
-        Command::Mailbox(cmd) => mailbox::run(
-            cmd,
-            &open_store(&data_dir)?,
-            secrets.as_ref(),
-            out,
-            cli.json,
-        ),
-        Command::List => connect::list(&open_store(&data_dir)?, out),
-        Command::Disconnect { connection } => {
-            connect::remove(connection, &open_store(&data_dir)?, secrets.as_ref(), out)
-        }
-        Command::Status { connection } => {
-            health::status(connection.as_deref(), &open_store(&data_dir)?, out)
-        }
-        Command::Refresh { connection, all } => {
-            let dir = DataDir::open(&data_dir)?;
-            let store = Arc::new(Store::open(&dir.database())?);
-            health::refresh(connection.as_deref(), *all, &dir, store, secrets, out)
-        }
-        Command::Verify { connection } => {
-            let dir = DataDir::open(&data_dir)?;
-            let store = Arc::new(Store::open(&dir.database())?);
-            health::verify(connection, &dir, store, secrets, out)
-        }
-        Command::History { connection, limit } => {
-            health::history(connection, *limit, &open_store(&data_dir)?, out)
-        }
-        Command::Reminders { days } => {
-            client_secret::reminders(&open_store(&data_dir)?, days.as_deref(), out)
+        command => {
+            let service = open_service(&data_dir, keychain)?;
+            runtime()?.block_on(dispatch(command, &service, out))
         }
     }
 }
 
-fn open_store(data_dir: &std::path::Path) -> Result<Store, Error> {
-    let dir = DataDir::open(data_dir)?;
-    Store::open(&dir.database())
+async fn dispatch(command: &Command, service: &Service, out: Output) -> Result<Exit, Error> {
+    match command {
+        Command::Doctor | Command::Paths => Err(Error::internal("run without a service")),
+        Command::App(app::AppCommand::Secrets(cmd)) => client_secret::run(cmd, service, out).await,
+        Command::App(cmd) => app::run(cmd, service, out).await,
+        Command::Connect(args) => connect::connect(args, service, out).await,
+        Command::Reconnect(args) => connect::reconnect(args, service, out).await,
+        Command::Mailbox(cmd) => mailbox::run(cmd, service, out).await,
+        Command::List => connect::list(service, out).await,
+        Command::Disconnect { connection } => connect::remove(connection, service, out).await,
+        Command::Status { connection } => health::status(connection.as_deref(), service, out).await,
+        Command::Refresh { connection, all } => {
+            health::refresh(connection.as_deref(), *all, service, out).await
+        }
+        Command::Verify { connection } => health::verify(connection, service, out).await,
+        Command::History { connection, limit } => {
+            health::history(connection, *limit, service, out).await
+        }
+        Command::Reminders { days } => {
+            client_secret::reminders(days.as_deref(), service, out).await
+        }
+    }
+}
+
+/// The one service of this run, over the data directory (opened and migrated).
+fn open_service(data_dir: &Path, keychain: Arc<dyn Keychain>) -> Result<Service, Error> {
+    Service::open(DataDir::open(data_dir)?, keychain)
+}
+
+/// The service's methods are async; blocking work runs on tokio's blocking threads.
+fn runtime() -> Result<tokio::runtime::Runtime, Error> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::internal(e.to_string()))
 }
