@@ -1,6 +1,9 @@
 //! Reads `tauri.conf.json` (a link to the one at the workspace root, whose paths are relative to
 //! this crate) and declares the app's commands, so the capability file can grant exactly these.
 
+#[path = "src/commands/names.rs"]
+mod commands;
+
 fn main() {
     ensure_frontend();
     let attributes = tauri_build::Attributes::new()
@@ -8,46 +11,21 @@ fn main() {
     tauri_build::try_build(attributes).expect("tauri build step failed");
 }
 
-/// Every command the UI may call; keep in step with `src/commands` and `capabilities/main.json`.
+/// Every command the UI may call, read from the one list in `src/commands/mod.rs` (the invoke
+/// handler), so the app manifest cannot drift from it. A test holds the capability file and the
+/// interface's `commands.ts` to the same list.
 fn mailconn_desktop_commands() -> &'static [&'static str] {
-    &[
-        "app_info",
-        "run_doctor",
-        "open_url",
-        "scope_presets",
-        "registration_plan",
-        "validate_registration",
-        "list_registrations",
-        "create_registration",
-        "update_registration",
-        "remove_registration",
-        "probe_registration",
-        "admin_consent_url",
-        "start_browser_sign_in",
-        "start_device_sign_in",
-        "finish_sign_in",
-        "cancel_sign_in",
-        "list_connections",
-        "disconnect_connection",
-        "connection_history",
-        "refresh_connection",
-        "refresh_all_connections",
-        "verify_connection",
-        "watch_connections",
-        "autostart_enabled",
-        "set_autostart",
-        "check_mailbox_list",
-        "app_access",
-        "add_mailboxes",
-        "cancel_mailbox_add",
-        "list_reminders",
-        "watch_reminders",
-        "app_secrets",
-        "set_secret_expiry",
-        "secret_portal_url",
-        "rotate_secret",
-        "rotate_secret_via_graph",
-    ]
+    println!("cargo:rerun-if-changed=src/commands/mod.rs");
+    let source = std::fs::read_to_string("src/commands/mod.rs").expect("read src/commands/mod.rs");
+    let names: Vec<&'static str> = commands::handler_names(&source)
+        .into_iter()
+        .map(|n| &*Box::leak(n.into_boxed_str()))
+        .collect();
+    assert!(
+        !names.is_empty(),
+        "no commands found in src/commands/mod.rs"
+    );
+    Box::leak(names.into_boxed_slice())
 }
 
 /// `tauri::generate_context!` needs the built interface. A bare `cargo build` before

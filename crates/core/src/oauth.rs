@@ -8,11 +8,16 @@ use oauth2::{
     EndpointNotSet, ExtraTokenFields, HttpClientError, RequestTokenError, StandardRevocableToken,
     StandardTokenResponse,
 };
+use std::collections::HashSet;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use oauth2::{ClientId, ClientSecret, Scope, TokenResponse as _, TokenUrl};
 use serde::{Deserialize, Serialize};
 
 use crate::Sensitive;
 use crate::aadsts::MicrosoftError;
-use crate::error::{Error, ErrorCode};
+use crate::cloud::Cloud;
+use crate::error::{Error, ErrorCode, Result};
 
 /// Fields Microsoft adds to a token response.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -54,5 +59,129 @@ pub fn token_error(who: &str, e: &TokenError) -> Error {
         )
         .with_fix("Check the authority URL of the cloud and try again later."),
         RequestTokenError::Other(text) => Error::new(ErrorCode::IdentityProvider, format!("{who} failed: {text}")),
+    }
+}
+
+/// Renew at most this long before expiry: Microsoft's app tokens live 60-90 minutes, and five
+/// minutes covers clock skew and a long bulk add that started with the token.
+const RENEW_MARGIN: TimeDelta = TimeDelta::minutes(5);
+/// Short-lived tokens (proxies, test providers) are renewed when a quarter of their life is left,
+/// so a margin longer than the lifetime cannot make every call fetch a new one.
+const RENEW_FRACTION: i32 = 4;
+/// Microsoft's default access-token lifetime, assumed when a response omits `expires_in`.
+const DEFAULT_LIFETIME: TimeDelta = TimeDelta::hours(1);
+
+/// An app-only access token for Microsoft Graph.
+#[derive(Debug, Clone)]
+pub struct AppToken {
+    pub access_token: Sensitive<String>,
+    pub expires_at: DateTime<Utc>,
+    /// The application permissions it carries (its `roles` claim), e.g. `Mail.ReadWrite`.
+    pub roles: Vec<String>,
+    /// The tenant that issued it (`tid` claim).
+    pub tenant_id: Option<String>,
+    /// From this moment the cache fetches a new token instead of handing out this one.
+    pub renew_at: DateTime<Utc>,
+}
+
+impl AppToken {
+    pub(crate) fn new(access_token: String, issued: DateTime<Utc>, lifetime: TimeDelta) -> Self {
+        let claims = read_claims(&access_token);
+        let expires_at = issued + lifetime;
+        Self {
+            access_token: Sensitive::new(access_token),
+            expires_at,
+            roles: claims.as_ref().map(|c| c.roles.clone()).unwrap_or_default(),
+            tenant_id: claims.and_then(|c| c.tid),
+            renew_at: renew_at(issued, expires_at),
+        }
+    }
+
+    /// Whether the cache may still hand it out at `now`.
+    pub fn is_fresh(&self, now: DateTime<Utc>) -> bool {
+        now < self.renew_at
+    }
+
+    /// Whether it holds a role (Microsoft's names compare case-insensitively).
+    pub fn has_role(&self, role: &str) -> bool {
+        self.roles.iter().any(|r| r.eq_ignore_ascii_case(role))
+    }
+}
+
+/// When to renew a token valid from `issued` until `expires_at`.
+pub(crate) fn renew_at(issued: DateTime<Utc>, expires_at: DateTime<Utc>) -> DateTime<Utc> {
+    let lifetime = (expires_at - issued).max(TimeDelta::zero());
+    expires_at - RENEW_MARGIN.min(lifetime / RENEW_FRACTION)
+}
+
+#[derive(Debug, Deserialize)]
+struct Claims {
+    #[serde(default)]
+    roles: Vec<String>,
+    tid: Option<String>,
+}
+
+/// The claims of an app-only token. It came straight from the token endpoint over TLS and is only
+/// read (never trusted for access decisions: Graph checks it), so its signature is not verified.
+fn read_claims(token: &str) -> Option<Claims> {
+    let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
+    validation.insecure_disable_signature_validation();
+    validation.validate_exp = false;
+    validation.validate_aud = false;
+    validation.required_spec_claims = HashSet::new();
+    match jsonwebtoken::decode::<Claims>(
+        token,
+        &jsonwebtoken::DecodingKey::from_secret(&[]),
+        &validation,
+    ) {
+        Ok(data) => Some(data.claims),
+        Err(e) => {
+            tracing::warn!(error = %e, "the app-only access token is not a readable JWT; its permissions are unknown");
+            None
+        }
+    }
+}
+
+/// One client-credentials request for a Graph token (`{graph}/.default`): application access,
+/// the registration probe and secret rotation all ask through it. The caller checks the tenant.
+pub async fn client_credentials(
+    cloud: &Cloud,
+    tenant: &str,
+    client_id: &str,
+    secret: &Sensitive<String>,
+    http: &reqwest::Client,
+) -> Result<AppToken> {
+    let token_url =
+        TokenUrl::new(cloud.token_url(tenant)).map_err(|e| Error::internal(e.to_string()))?;
+    let client = Client::new(ClientId::new(client_id.to_owned()))
+        .set_client_secret(ClientSecret::new(secret.expose().clone()))
+        .set_auth_type(oauth2::AuthType::RequestBody)
+        .set_token_uri(token_url);
+    let issued = Utc::now();
+    let response = client
+        .exchange_client_credentials()
+        .add_scope(Scope::new(cloud.graph_default_scope()))
+        .request_async(http)
+        .await
+        .map_err(|e| app_only(token_error("The identity provider", &e)))?;
+    let lifetime = response
+        .expires_in()
+        .and_then(|d| TimeDelta::from_std(d).ok())
+        .unwrap_or(DEFAULT_LIFETIME);
+    tracing::debug!(client_id, tenant, "app-only token issued");
+    Ok(AppToken::new(
+        response.access_token().secret().clone(),
+        issued,
+        lifetime,
+    ))
+}
+
+/// Consent for application permissions is an administrator's, for the whole tenant; nobody signs
+/// in, so the catalogue's "sign in again and accept" does not apply.
+fn app_only(e: Error) -> Error {
+    if e.code() == ErrorCode::NeedsConsent {
+        e.with_fix("An administrator of the tenant must grant admin consent to the app's application permissions: send them the admin consent link, then check again.")
+    } else {
+        e
     }
 }

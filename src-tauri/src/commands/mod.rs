@@ -6,13 +6,15 @@
 pub mod client_secret;
 pub mod connections;
 pub mod mailboxes;
+pub mod names;
 pub mod registrations;
 pub mod system;
 
 /// What every command reaches: core's service.
 type Svc<'a> = tauri::State<'a, std::sync::Arc<mailconn_core::Service>>;
 
-/// The invoke handler with every command; the list matches `build.rs` and the capability file.
+/// The invoke handler with every command: the app's one list of commands (`build.rs` reads it;
+/// a test holds the capability file and `ui/src/lib/ipc/commands.ts` to it).
 pub fn handler<R: tauri::Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + Sync + 'static
 {
     tauri::generate_handler![
@@ -53,4 +55,63 @@ pub fn handler<R: tauri::Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + 
         client_secret::rotate_secret,
         client_secret::rotate_secret_via_graph,
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+    use std::path::Path;
+
+    fn read(path: &str) -> String {
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(path))
+            .unwrap_or_else(|e| panic!("{path}: {e}"))
+    }
+
+    fn handler() -> BTreeSet<String> {
+        super::names::handler_names(&read("src/commands/mod.rs"))
+            .into_iter()
+            .collect()
+    }
+
+    #[test]
+    fn the_handler_lists_every_command_once() {
+        let names = super::names::handler_names(&read("src/commands/mod.rs"));
+        assert!(names.len() > 30, "{names:?}");
+        assert_eq!(names.len(), handler().len(), "a command is listed twice");
+        assert!(names.contains(&"probe_registration".to_owned()));
+    }
+
+    #[test]
+    fn the_capability_grants_exactly_the_commands() {
+        let file: serde_json::Value =
+            serde_json::from_str(&read("capabilities/main.json")).unwrap();
+        let granted: BTreeSet<String> = file["permissions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|p| p.as_str()?.strip_prefix("allow-"))
+            .map(|p| p.replace('-', "_"))
+            .collect();
+        assert_eq!(
+            granted,
+            handler(),
+            "capabilities/main.json and the handler differ"
+        );
+    }
+
+    #[test]
+    fn the_interface_calls_exactly_the_commands() {
+        let source = read("../ui/src/lib/ipc/commands.ts");
+        let called: BTreeSet<String> = source
+            .split("call('")
+            .skip(1)
+            .filter_map(|rest| rest.split('\'').next())
+            .map(str::to_owned)
+            .collect();
+        assert_eq!(
+            called,
+            handler(),
+            "ui/src/lib/ipc/commands.ts and the handler differ"
+        );
+    }
 }

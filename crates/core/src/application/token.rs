@@ -7,127 +7,20 @@
 //! (single flight): fifty mailboxes looked up at once share one token request. It leaves out
 //! scheduling; the refresh engine calls [`AppTokenCache::token`] when it needs a token.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use chrono::{DateTime, TimeDelta, Utc};
-use oauth2::{ClientId, ClientSecret, Scope, TokenResponse as _, TokenUrl};
-use serde::Deserialize;
+use chrono::{DateTime, Utc};
 
 use crate::Sensitive;
 use crate::cloud::Cloud;
-use crate::error::{Error, ErrorCode, Result};
+use crate::error::{Error, Result};
 use crate::keychain::Keychain;
 use crate::keychain::SecretKey;
-use crate::oauth::{Client, token_error};
-use crate::registration::{ClientKind, Registration, TenantKind, classify_tenant};
-
-/// Renew at most this long before expiry: Microsoft's app tokens live 60-90 minutes, and five
-/// minutes covers clock skew and a long bulk add that started with the token.
-const RENEW_MARGIN: TimeDelta = TimeDelta::minutes(5);
-/// Short-lived tokens (proxies, test providers) are renewed when a quarter of their life is left,
-/// so a margin longer than the lifetime cannot make every call fetch a new one.
-const RENEW_FRACTION: i32 = 4;
-/// Microsoft's default access-token lifetime, assumed when a response omits `expires_in`.
-const DEFAULT_LIFETIME: TimeDelta = TimeDelta::hours(1);
-
-/// An app-only access token for Microsoft Graph.
-#[derive(Debug, Clone)]
-pub struct AppToken {
-    pub access_token: Sensitive<String>,
-    pub expires_at: DateTime<Utc>,
-    /// The application permissions it carries (its `roles` claim), e.g. `Mail.ReadWrite`.
-    pub roles: Vec<String>,
-    /// The tenant that issued it (`tid` claim).
-    pub tenant_id: Option<String>,
-    /// From this moment the cache fetches a new token instead of handing out this one.
-    pub renew_at: DateTime<Utc>,
-}
-
-impl AppToken {
-    fn new(access_token: String, issued: DateTime<Utc>, lifetime: TimeDelta) -> Self {
-        let claims = read_claims(&access_token);
-        let expires_at = issued + lifetime;
-        Self {
-            access_token: Sensitive::new(access_token),
-            expires_at,
-            roles: claims.as_ref().map(|c| c.roles.clone()).unwrap_or_default(),
-            tenant_id: claims.and_then(|c| c.tid),
-            renew_at: renew_at(issued, expires_at),
-        }
-    }
-
-    /// Whether the cache may still hand it out at `now`.
-    pub fn is_fresh(&self, now: DateTime<Utc>) -> bool {
-        now < self.renew_at
-    }
-
-    /// Whether it holds a role (Microsoft's names compare case-insensitively).
-    pub fn has_role(&self, role: &str) -> bool {
-        self.roles.iter().any(|r| r.eq_ignore_ascii_case(role))
-    }
-}
-
-/// When to renew a token valid from `issued` until `expires_at`.
-fn renew_at(issued: DateTime<Utc>, expires_at: DateTime<Utc>) -> DateTime<Utc> {
-    let lifetime = (expires_at - issued).max(TimeDelta::zero());
-    expires_at - RENEW_MARGIN.min(lifetime / RENEW_FRACTION)
-}
-
-#[derive(Debug, Deserialize)]
-struct Claims {
-    #[serde(default)]
-    roles: Vec<String>,
-    tid: Option<String>,
-}
-
-/// The claims of an app-only token. It came straight from the token endpoint over TLS and is only
-/// read (never trusted for access decisions: Graph checks it), so its signature is not verified.
-fn read_claims(token: &str) -> Option<Claims> {
-    let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
-    validation.insecure_disable_signature_validation();
-    validation.validate_exp = false;
-    validation.validate_aud = false;
-    validation.required_spec_claims = HashSet::new();
-    match jsonwebtoken::decode::<Claims>(
-        token,
-        &jsonwebtoken::DecodingKey::from_secret(&[]),
-        &validation,
-    ) {
-        Ok(data) => Some(data.claims),
-        Err(e) => {
-            tracing::warn!(error = %e, "the app-only access token is not a readable JWT; its permissions are unknown");
-            None
-        }
-    }
-}
-
-/// Client credentials need one organisation: `common`, `organizations` and `consumers` stand for
-/// many (Microsoft would answer AADSTS9001023), so they are refused before any request.
-pub fn require_specific_tenant(tenant: &str) -> Result<()> {
-    match classify_tenant(tenant) {
-        Some(kind) if kind.is_generic() => {
-            let why = if kind == TenantKind::Consumers {
-                "personal Microsoft accounts have no organisation whose mailboxes an app could reach"
-            } else {
-                "it stands for many organisations, and the app must act inside exactly one"
-            };
-            Err(Error::invalid(
-                "tenant",
-                format!("Application access cannot use the tenant '{tenant}': {why}."),
-            )
-            .with_fix("Edit the app and enter your Directory (tenant) ID (a GUID from the app's Overview page) or your organisation's domain."))
-        }
-        Some(_) => Ok(()),
-        None => Err(Error::invalid(
-            "tenant",
-            format!("'{tenant}' is not a tenant ID or domain."),
-        )
-        .with_fix(
-            "Edit the app and enter your Directory (tenant) ID or your organisation's domain.",
-        )),
-    }
-}
+pub use crate::oauth::AppToken;
+use crate::oauth::client_credentials;
+pub use crate::registration::require_specific_tenant;
+use crate::registration::{ClientKind, Registration};
 
 /// What a registration needs before it can ask for an app-only token.
 pub fn require_app_credentials(registration: &Registration) -> Result<()> {
@@ -142,8 +35,7 @@ pub fn require_app_credentials(registration: &Registration) -> Result<()> {
     Ok(())
 }
 
-/// One client-credentials request for a Graph token. Also the credentials step of "test the
-/// registration".
+/// One client-credentials request for a Graph token, for a registration's own organisation.
 pub async fn request(
     cloud: &Cloud,
     tenant: &str,
@@ -152,39 +44,7 @@ pub async fn request(
     http: &reqwest::Client,
 ) -> Result<AppToken> {
     require_specific_tenant(tenant)?;
-    let token_url =
-        TokenUrl::new(cloud.token_url(tenant)).map_err(|e| Error::internal(e.to_string()))?;
-    let client = Client::new(ClientId::new(client_id.to_owned()))
-        .set_client_secret(ClientSecret::new(secret.expose().clone()))
-        .set_auth_type(oauth2::AuthType::RequestBody)
-        .set_token_uri(token_url);
-    let issued = Utc::now();
-    let response = client
-        .exchange_client_credentials()
-        .add_scope(Scope::new(cloud.graph_default_scope()))
-        .request_async(http)
-        .await
-        .map_err(|e| app_only(token_error("The identity provider", &e)))?;
-    let lifetime = response
-        .expires_in()
-        .and_then(|d| TimeDelta::from_std(d).ok())
-        .unwrap_or(DEFAULT_LIFETIME);
-    tracing::debug!(client_id, tenant, "app-only token issued");
-    Ok(AppToken::new(
-        response.access_token().secret().clone(),
-        issued,
-        lifetime,
-    ))
-}
-
-/// Consent for application permissions is an administrator's, for the whole tenant; nobody signs
-/// in, so the catalogue's "sign in again and accept" does not apply.
-fn app_only(e: Error) -> Error {
-    if e.code() == ErrorCode::NeedsConsent {
-        e.with_fix("An administrator of the tenant must grant admin consent to the app's application permissions: send them the admin consent link, then check again.")
-    } else {
-        e
-    }
+    client_credentials(cloud, tenant, client_id, secret, http).await
 }
 
 /// What a cached token was issued for; an edited registration (new secret, tenant, cloud) no
@@ -321,9 +181,13 @@ impl AppTokenCache {
 mod tests {
     use std::sync::atomic::Ordering;
 
+    use chrono::TimeDelta;
+
     use super::*;
+    use crate::ErrorCode;
     use crate::application::testing::{Fake, setup};
     use crate::keychain::MemoryKeychain;
+    use crate::oauth::renew_at;
 
     #[test]
     fn renewal_margin_is_five_minutes_or_a_quarter_of_the_lifetime() {

@@ -500,6 +500,33 @@ fn check_redirect_uri(r: &mut ValidationReport, uri: &str, kind: ClientKind, per
     }
 }
 
+/// Client credentials need one organisation: `common`, `organizations` and `consumers` stand for
+/// many (Microsoft would answer AADSTS9001023), so they are refused before any request.
+pub fn require_specific_tenant(tenant: &str) -> crate::Result<()> {
+    match classify_tenant(tenant) {
+        Some(kind) if kind.is_generic() => {
+            let why = if kind == TenantKind::Consumers {
+                "personal Microsoft accounts have no organisation whose mailboxes an app could reach"
+            } else {
+                "it stands for many organisations, and the app must act inside exactly one"
+            };
+            Err(crate::Error::invalid(
+                "tenant",
+                format!("Application access cannot use the tenant '{tenant}': {why}."),
+            )
+            .with_fix("Edit the app and enter your Directory (tenant) ID (a GUID from the app's Overview page) or your organisation's domain."))
+        }
+        Some(_) => Ok(()),
+        None => Err(crate::Error::invalid(
+            "tenant",
+            format!("'{tenant}' is not a tenant ID or domain."),
+        )
+        .with_fix(
+            "Edit the app and enter your Directory (tenant) ID or your organisation's domain.",
+        )),
+    }
+}
+
 /// The link an administrator opens to consent to the app's permissions for the registration's
 /// tenant (`common` becomes `organizations`: Microsoft's admin consent needs an organisation).
 /// Personal accounts have no administrator.

@@ -92,7 +92,7 @@ pub async fn run(
             error: None,
         }),
         (ClientKind::Confidential, Some(secret)) => {
-            match crate::application::token::request(&cloud, &reg.tenant, &reg.client_id, secret, http).await {
+            match request(&cloud, &reg.tenant, &reg.client_id, secret, http).await {
                 Ok(_) => steps.push(passed(CREDENTIALS, "Client ID, tenant and secret work: Microsoft issued an app-only token.")),
                 Err(e) => steps.push(failed(CREDENTIALS, &e)),
             }
@@ -118,9 +118,7 @@ pub async fn app_token(
     secret: &Sensitive<String>,
     http: &reqwest::Client,
 ) -> Result<Sensitive<String>> {
-    let token =
-        crate::application::token::request(&reg.cloud()?, tenant, &reg.client_id, secret, http)
-            .await?;
+    let token = request(&reg.cloud()?, tenant, &reg.client_id, secret, http).await?;
     Ok(token.access_token)
 }
 
@@ -151,4 +149,16 @@ async fn discovery(http: &reqwest::Client, url: &str) -> Result<()> {
         )
         .with_fix("Check the cloud's authority URL and the tenant.")),
     }
+}
+
+/// A client-credentials request for the registration's own organisation.
+async fn request(
+    cloud: &crate::cloud::Cloud,
+    tenant: &str,
+    client_id: &str,
+    secret: &Sensitive<String>,
+    http: &reqwest::Client,
+) -> crate::Result<crate::oauth::AppToken> {
+    super::require_specific_tenant(tenant)?;
+    crate::oauth::client_credentials(cloud, tenant, client_id, secret, http).await
 }
