@@ -22,7 +22,7 @@ use mailconn_core::flow::device_code::DeviceCode;
 use mailconn_core::flow::identity::AccountType;
 use mailconn_core::store::events::Event;
 
-use mailconn_core::client_secret::graph::{AppSecrets, PasswordCredential};
+use mailconn_core::client_secret::credentials::{AppSecrets, PasswordCredential};
 use mailconn_core::client_secret::reminders::{Reminder, ReminderKind};
 use mailconn_core::client_secret::rotation::{
     ConnectionCheck, RotationInput, RotationReport, VerifiedBy,

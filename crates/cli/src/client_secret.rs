@@ -5,7 +5,7 @@ use std::io::Read;
 
 use chrono::NaiveDate;
 use clap::Subcommand;
-use mailconn_core::client_secret::graph::AppSecrets;
+use mailconn_core::client_secret::credentials::AppSecrets;
 use mailconn_core::client_secret::reminders::{Reminder, Thresholds};
 use mailconn_core::client_secret::rotation::{RotationInput, RotationReport};
 use mailconn_core::store::enum_text;

@@ -12,6 +12,7 @@ pub mod doctor;
 pub mod engine;
 pub mod error;
 pub mod flow;
+pub mod graph;
 pub mod http;
 pub mod keychain;
 pub mod logging;

@@ -2,7 +2,7 @@
 //! them, a corrected end date, the portal link, and verified rotation (pasted or through Graph).
 
 use chrono::NaiveDate;
-use mailconn_core::client_secret::graph::AppSecrets;
+use mailconn_core::client_secret::credentials::AppSecrets;
 use mailconn_core::client_secret::reminders::Reminder;
 use mailconn_core::client_secret::rotation::{RotationInput, RotationReport};
 use mailconn_core::registration::Registration;

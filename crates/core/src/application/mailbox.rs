@@ -14,12 +14,13 @@ use tokio_util::sync::CancellationToken;
 use ts_rs::TS;
 
 use super::addresses::{self, ListEntry};
-use super::graph::{self, Failure, GraphUser, Problem};
 use super::permissions::{MailboxUse, PermissionCheck};
 use super::token::{AppToken, AppTokenCache, require_app_credentials};
 use crate::connection::{Connection, ConnectionKind, TokenState, disconnect};
 use crate::error::{Error, ErrorBody, ErrorCode, Result};
 use crate::flow::identity::AccountType;
+use crate::graph::users;
+use crate::graph::{Failure, GraphUser, Problem};
 use crate::keychain::Keychain;
 use crate::registration::Registration;
 use crate::scopes::Preset;
@@ -388,27 +389,24 @@ impl Mailboxes<'_> {
         cancel: &CancellationToken,
     ) -> Outcome {
         if cancel.is_cancelled() {
-            return Outcome::Failed(Failure {
-                problem: Problem::Cancelled,
-                error: Error::new(ErrorCode::Cancelled, "Cancelled."),
-            });
+            return Outcome::Failed(Failure::new(
+                Problem::Cancelled,
+                Error::new(ErrorCode::Cancelled, "Cancelled."),
+            ));
         }
         let mut renewed = false;
         loop {
             let token = match self.tokens.token(reg, self.secrets, self.http).await {
                 Ok(t) => t,
                 Err(error) => {
-                    return Outcome::Failed(Failure {
-                        problem: Problem::Other,
-                        error,
-                    });
+                    return Outcome::Failed(Failure::new(Problem::Other, error));
                 }
             };
             let bearer = &token.access_token;
-            let found = graph::get_user(self.http, graph_base, bearer, address, cancel).await;
+            let found = users::get_user(self.http, graph_base, bearer, address, cancel).await;
             let probed = match &found {
                 Ok(user) if can_read_mail(&token) => {
-                    graph::probe_mailbox(self.http, graph_base, bearer, &user.id, cancel).await
+                    users::probe_mailbox(self.http, graph_base, bearer, &user.id, cancel).await
                 }
                 _ => Ok(()),
             };

@@ -16,7 +16,7 @@
 //! this module says what is denied and what to change, it does not change it.
 
 pub mod addresses;
-pub mod graph;
+
 pub mod mailbox;
 pub mod permissions;
 pub mod token;

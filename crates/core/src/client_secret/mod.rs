@@ -11,7 +11,7 @@
 //!
 //! Secret values never leave memory here except into the keychain; the store keeps the hint.
 
-pub mod graph;
+pub mod credentials;
 pub mod reminders;
 pub mod rotation;
 pub mod watch;

@@ -15,7 +15,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
-use super::graph::{self, PasswordCredential};
+use super::credentials::{self, PasswordCredential};
 use crate::connection::{ConnectionKind, TokenState};
 use crate::engine::Engine;
 use crate::error::{Error, ErrorBody, ErrorCode, Result};
@@ -152,7 +152,7 @@ impl Rotation<'_> {
         self.swap(&reg, &secret, Some(input.expires), label)?;
         let mut report = self.after_swap(&reg, verified_by).await?;
         // What Graph knows about the old secret, so the admin can see when it is gone.
-        match graph::read(self.store, self.secrets, self.http, &reg.id, self.now).await {
+        match credentials::read(self.store, self.secrets, self.http, &reg.id, self.now).await {
             Ok(seen) => {
                 report.old_credential =
                     old_credential(&seen.credentials, reg.secret_hint.as_deref(), &secret);
@@ -168,17 +168,18 @@ impl Rotation<'_> {
     /// `addPassword`, verifies it, swaps it in, re-verifies, then removes the old one.
     pub async fn rotate_via_graph(&self, id: &str, expires: NaiveDate) -> Result<RotationReport> {
         let reg = self.store.find_registration(id)?;
-        let old_secret = graph::stored_secret(self.secrets, &reg)?;
-        let tenant = graph::token_tenant(&reg, &self.store.connections_of_registration(&reg.id)?)?;
+        let old_secret = credentials::stored_secret(self.secrets, &reg)?;
+        let tenant =
+            credentials::token_tenant(&reg, &self.store.connections_of_registration(&reg.id)?)?;
         let token = probe::app_token(&reg, &tenant, &old_secret, self.http)
             .await
             .map_err(|e| {
                 e.with_fix_if_missing("The stored secret no longer works: create a new one in the portal and paste it.")
             })?;
-        let listed = graph::list(&reg, &token, self.http).await?;
+        let listed = credentials::list(&reg, &token, self.http).await?;
         let old_cred = listed.into_iter().find(|c| c.stored);
         let name = format!("mailconn {}", self.now.format("%Y-%m-%d"));
-        let created = graph::add_password(&reg, &token, self.http, &name, expires).await?;
+        let created = credentials::add_password(&reg, &token, self.http, &name, expires).await?;
         let input = RotationInput {
             secret: created.value.clone(),
             expires: created.expires.unwrap_or(expires),
@@ -193,7 +194,7 @@ impl Rotation<'_> {
         };
         if let Err(e) = verified {
             // Nothing was stored; take the unusable secret away again.
-            let _ = graph::remove_password(&reg, &token, self.http, &created.key_id).await;
+            let _ = credentials::remove_password(&reg, &token, self.http, &created.key_id).await;
             return Err(e);
         }
         self.swap(
@@ -207,7 +208,7 @@ impl Rotation<'_> {
         if let Some(old) = old_cred {
             let removed = async {
                 let token = probe::app_token(&reg, &tenant, &created.value, self.http).await?;
-                graph::remove_password(&reg, &token, self.http, &old.key_id).await
+                credentials::remove_password(&reg, &token, self.http, &old.key_id).await
             }
             .await;
             match removed {
@@ -222,7 +223,7 @@ impl Rotation<'_> {
     /// Proves a secret works before it is stored.
     async fn verify(&self, reg: &Registration, secret: &Sensitive<String>) -> Result<VerifiedBy> {
         let connections = self.store.connections_of_registration(&reg.id)?;
-        match graph::token_tenant(reg, &connections) {
+        match credentials::token_tenant(reg, &connections) {
             Ok(tenant) => {
                 probe::app_token(reg, &tenant, secret, self.http)
                     .await

@@ -30,11 +30,11 @@ use ts_rs::TS;
 
 use crate::Sensitive;
 use crate::application::AppTokenCache;
-use crate::application::graph::{self as graph_api, GraphUser};
 use crate::application::mailbox::{Mailboxes, RowStatus};
 use crate::clock::Clock;
 use crate::connection::{Connection, ConnectionKind, TokenState};
 use crate::error::{Error, ErrorCode, Result};
+use crate::graph::{self as graph_api, GraphUser};
 use crate::keychain::Keychain;
 use crate::keychain::SecretKey;
 use crate::registration::ClientKind;

@@ -4,7 +4,7 @@
 use chrono::{Months, NaiveDate};
 
 use super::Service;
-use crate::client_secret::graph::{self, AppSecrets};
+use crate::client_secret::credentials::{self, AppSecrets};
 use crate::client_secret::reminders::{Reminder, Thresholds};
 use crate::client_secret::rotation::{Rotation, RotationInput, RotationReport};
 use crate::client_secret::{set_end_date, watch};
@@ -41,7 +41,7 @@ impl Service {
         if offline {
             return Ok(AppSecrets::stored(&self.registration(id).await?));
         }
-        let answer = graph::read(
+        let answer = credentials::read(
             &self.store,
             self.keychain.as_ref(),
             &self.http,

@@ -1,16 +1,15 @@
-//! The registration's client secrets as Graph sees them: `passwordCredentials` of
-//! `/applications(appId='..')` (needs `Application.Read.All`, or `Application.ReadWrite.OwnedBy`
-//! for the app itself), and `addPassword` / `removePassword` (need `...ReadWrite.OwnedBy`).
-//!
-//! Calls use an app-only token from a client-credentials request with the stored secret
-//! ([`crate::registration::probe::app_token`]). Only these few calls; no token cache.
+//! The registration's client secrets in Microsoft Entra: Graph's list matched against the stored
+//! secret (by hint and end date), the stored end date taken from it, and secrets created or
+//! removed for a rotation. The Graph calls themselves are [`crate::graph::applications`]; they
+//! use an app-only token from a client-credentials request with the stored secret
+//! ([`crate::registration::probe::app_token`]).
 
 use chrono::{DateTime, NaiveDate, Utc};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use ts_rs::TS;
 
-use crate::application::graph::GraphError;
-use crate::error::{Error, ErrorBody, ErrorCode, ErrorDetail, Result};
+use crate::error::{Error, ErrorBody, ErrorCode, Result};
+use crate::graph::applications;
 use crate::keychain::Keychain;
 use crate::registration::{Registration, TenantKind, classify_tenant};
 use crate::store::Store;
@@ -66,32 +65,6 @@ impl AppSecrets {
     }
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct GraphCredential {
-    key_id: String,
-    display_name: Option<String>,
-    hint: Option<String>,
-    start_date_time: Option<DateTime<Utc>>,
-    end_date_time: Option<DateTime<Utc>>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct GraphApplication {
-    #[serde(default)]
-    password_credentials: Vec<GraphCredential>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct NewPassword {
-    key_id: String,
-    hint: Option<String>,
-    end_date_time: Option<DateTime<Utc>>,
-    secret_text: Option<Sensitive<String>>,
-}
-
 /// A secret created through `addPassword`: its value only in memory.
 #[derive(Debug)]
 pub struct CreatedSecret {
@@ -127,95 +100,26 @@ fn no_tenant(reg: &Registration) -> Error {
     .with_fix("Connect a mailbox first, or use the Directory (tenant) ID in the app's settings.")
 }
 
-fn app_url(reg: &Registration) -> Result<String> {
-    let cloud = reg.cloud()?;
-    Ok(format!(
-        "{}/v1.0/applications(appId='{}')",
-        cloud.graph, reg.client_id
-    ))
-}
-
-/// Graph's error, made actionable: 403 means the app lacks the permission named in `needs`.
-/// The body is read like every Graph answer ([`GraphError`]); its request IDs go with the error.
-async fn graph_error(response: reqwest::Response, needs: &str) -> Error {
-    let status = response.status();
-    let header = |name: &str| {
-        response
-            .headers()
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned)
-    };
-    let (request_id, client_request_id) = (header("request-id"), header("client-request-id"));
-    let body = GraphError::parse(&response.bytes().await.unwrap_or_default());
-    let code = body.code.clone();
-    let (kind, message, fix) = match status.as_u16() {
-        403 => (
-            ErrorCode::NeedsConsent,
-            format!("Graph refused: the app has no {needs} permission ({code})."),
-            format!(
-                "Add the application permission {needs} and grant admin consent, or keep entering the end date by hand."
-            ),
-        ),
-        404 => (
-            ErrorCode::NotFound,
-            format!("Graph does not know this app in the tenant ({code})."),
-            "Use the app's home tenant (where it is registered).".to_owned(),
-        ),
-        429 | 500..=599 => (
-            ErrorCode::Network,
-            format!("Graph is unavailable (HTTP {status})."),
-            "Try again later.".to_owned(),
-        ),
-        _ => (
-            ErrorCode::IdentityProvider,
-            format!("Graph answered HTTP {status} ({code})."),
-            "Check the app's Graph URL.".to_owned(),
-        ),
-    };
-    let inner = body.inner_error.unwrap_or_default();
-    Error::new(kind, message).with_detail(ErrorDetail {
-        graph_error: (!code.is_empty()).then_some(code),
-        request_id: inner.request_id.or(request_id),
-        client_request_id: inner.client_request_id.or(client_request_id),
-        timestamp: inner.date,
-        fix: Some(fix),
-        ..ErrorDetail::default()
-    })
-}
-
-fn network(e: &reqwest::Error) -> Error {
-    crate::http::network_error("Microsoft Graph", e)
-}
-
-/// Every client secret of the app (no values).
+/// Every client secret of the app (no values), the stored one marked, soonest end first.
 pub async fn list(
     reg: &Registration,
     token: &Sensitive<String>,
     http: &reqwest::Client,
 ) -> Result<Vec<PasswordCredential>> {
-    let response = http
-        .get(format!("{}?$select=passwordCredentials", app_url(reg)?))
-        .bearer_auth(token.expose())
-        .send()
-        .await
-        .map_err(|e| network(&e))?;
-    if !response.status().is_success() {
-        return Err(graph_error(response, "Application.Read.All").await);
-    }
-    let app: GraphApplication = response.json().await.map_err(|e| network(&e))?;
-    let mut out: Vec<PasswordCredential> = app
-        .password_credentials
-        .into_iter()
-        .map(|c| PasswordCredential {
-            key_id: c.key_id,
-            display_name: c.display_name,
-            hint: c.hint,
-            start: c.start_date_time,
-            end: c.end_date_time,
-            stored: false,
-        })
-        .collect();
+    let graph_base = reg.cloud()?.graph;
+    let mut out: Vec<PasswordCredential> =
+        applications::password_credentials(http, &graph_base, &reg.client_id, token)
+            .await?
+            .into_iter()
+            .map(|c| PasswordCredential {
+                key_id: c.key_id,
+                display_name: c.display_name,
+                hint: c.hint,
+                start: c.start_date_time,
+                end: c.end_date_time,
+                stored: false,
+            })
+            .collect();
     mark_stored(&mut out, reg.secret_hint.as_deref(), reg.secret_expires);
     out.sort_by_key(|c| c.end);
     Ok(out)
@@ -309,23 +213,11 @@ pub async fn add_password(
     display_name: &str,
     end: NaiveDate,
 ) -> Result<CreatedSecret> {
-    let body = serde_json::json!({
-        "passwordCredential": {
-            "displayName": display_name,
-            "endDateTime": super::reminders::expiry_instant(end).to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-        }
-    });
-    let response = http
-        .post(format!("{}/addPassword", app_url(reg)?))
-        .bearer_auth(token.expose())
-        .json(&body)
-        .send()
-        .await
-        .map_err(|e| network(&e))?;
-    if !response.status().is_success() {
-        return Err(graph_error(response, "Application.ReadWrite.OwnedBy").await);
-    }
-    let created: NewPassword = response.json().await.map_err(|e| network(&e))?;
+    let graph_base = reg.cloud()?.graph;
+    let end = super::reminders::expiry_instant(end);
+    let created =
+        applications::add_password(http, &graph_base, &reg.client_id, token, display_name, end)
+            .await?;
     let value = created.secret_text.ok_or_else(|| {
         Error::new(
             ErrorCode::IdentityProvider,
@@ -347,17 +239,8 @@ pub async fn remove_password(
     http: &reqwest::Client,
     key_id: &str,
 ) -> Result<()> {
-    let response = http
-        .post(format!("{}/removePassword", app_url(reg)?))
-        .bearer_auth(token.expose())
-        .json(&serde_json::json!({ "keyId": key_id }))
-        .send()
-        .await
-        .map_err(|e| network(&e))?;
-    if !response.status().is_success() {
-        return Err(graph_error(response, "Application.ReadWrite.OwnedBy").await);
-    }
-    Ok(())
+    let graph_base = reg.cloud()?.graph;
+    applications::remove_password(http, &graph_base, &reg.client_id, token, key_id).await
 }
 
 #[cfg(test)]

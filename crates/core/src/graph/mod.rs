@@ -1,5 +1,6 @@
-//! Microsoft Graph calls for application access: looking a mailbox up by address, with Graph's
-//! error body turned into a plain message and fix, and throttling honoured.
+//! Microsoft Graph: every call the app makes goes through here, and every failure is one
+//! [`Failure`] (what kind of problem, and the error to show). [`users`] looks up mailboxes and
+//! the signed-in user; [`applications`] reads and changes an app registration's client secrets.
 //!
 //! Graph answers errors as `{"error": {"code", "message", "innerError": {"request-id",
 //! "client-request-id", "date"}}}`. We branch on the HTTP status and `code`, never on `message`,
@@ -14,8 +15,13 @@ use serde::de::DeserializeOwned;
 use tokio_util::sync::CancellationToken;
 use url::Url;
 
+pub mod applications;
+pub mod users;
+
+pub use users::GraphUser;
+
 use crate::Sensitive;
-use crate::error::{Error, ErrorCode, ErrorDetail, Result};
+use crate::error::{Error, ErrorCode, ErrorDetail};
 
 /// How often one call is tried in all: five throttled answers in a row, each waited out, mean the
 /// mailbox is busy enough to report and move on.
@@ -27,29 +33,6 @@ const MAX_WAIT: Duration = Duration::from_secs(300);
 const BACKOFF_BASE: Duration = Duration::from_secs(1);
 /// Up to this much random delay is added to a backoff, so parallel lookups do not retry in step.
 const JITTER_MS: u64 = 250;
-
-/// A mailbox (user or shared) as Graph describes it.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct GraphUser {
-    pub id: String,
-    #[serde(default)]
-    pub display_name: Option<String>,
-    #[serde(default)]
-    pub mail: Option<String>,
-    #[serde(default)]
-    pub user_principal_name: Option<String>,
-}
-
-impl GraphUser {
-    /// The address to show: the primary SMTP address, else the sign-in name.
-    pub fn address(&self) -> Option<&str> {
-        self.mail
-            .as_deref()
-            .or(self.user_principal_name.as_deref())
-            .filter(|a| !a.is_empty())
-    }
-}
 
 /// Graph's error body.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
@@ -108,16 +91,22 @@ pub enum Problem {
     Other,
 }
 
-/// A failed Graph call: what kind of problem, and the error to show.
+/// A failed Graph call: what kind of problem, the HTTP status when Graph answered, and the
+/// error to show.
 #[derive(Debug)]
 pub struct Failure {
     pub problem: Problem,
+    pub status: Option<StatusCode>,
     pub error: Error,
 }
 
 impl Failure {
-    fn new(problem: Problem, error: Error) -> Self {
-        Self { problem, error }
+    pub fn new(problem: Problem, error: Error) -> Self {
+        Self {
+            problem,
+            status: None,
+            error,
+        }
     }
 }
 
@@ -195,57 +184,11 @@ pub fn explain(status: StatusCode, body: &GraphError, client_request_id: &str) -
         fix: Some(fix.to_owned()),
         ..ErrorDetail::default()
     });
-    Failure::new(problem, error)
-}
-
-/// `{graph}/v1.0/users/{address}?$select=id,displayName,mail,userPrincipalName`; the address is
-/// one path segment, percent-encoded as needed.
-pub fn user_url(graph_base: &str, address: &str) -> Result<Url> {
-    let mut url = Url::parse(graph_base)
-        .map_err(|e| Error::invalid("graph_url", format!("The Graph address is not a URL: {e}")))?;
-    url.path_segments_mut()
-        .map_err(|()| Error::invalid("graph_url", "The Graph address cannot hold a path."))?
-        .pop_if_empty()
-        .extend(["v1.0", "users", address]);
-    url.set_query(Some("$select=id,displayName,mail,userPrincipalName"));
-    Ok(url)
-}
-
-/// Looks a mailbox up by address (or id).
-pub async fn get_user(
-    http: &reqwest::Client,
-    graph_base: &str,
-    token: &Sensitive<String>,
-    address: &str,
-    cancel: &CancellationToken,
-) -> std::result::Result<GraphUser, Failure> {
-    let url = user_url(graph_base, address).map_err(|e| Failure::new(Problem::Other, e))?;
-    get_json(http, &url, token, cancel).await
-}
-
-/// `{graph}/v1.0/users/{id}/mailFolders/inbox/messages?$top=1&$select=id`: the cheapest call that
-/// opens the mailbox itself (the directory answers for users without one, or closed to the app).
-pub fn inbox_url(graph_base: &str, user_id: &str) -> Result<Url> {
-    let mut url = user_url(graph_base, user_id)?;
-    url.path_segments_mut()
-        .map_err(|()| Error::invalid("graph_url", "The Graph address cannot hold a path."))?
-        .extend(["mailFolders", "inbox", "messages"]);
-    url.set_query(Some("$top=1&$select=id"));
-    Ok(url)
-}
-
-/// Opens the mailbox's inbox (reads at most one message id) to learn whether the app may.
-pub async fn probe_mailbox(
-    http: &reqwest::Client,
-    graph_base: &str,
-    token: &Sensitive<String>,
-    user_id: &str,
-    cancel: &CancellationToken,
-) -> std::result::Result<(), Failure> {
-    let url = inbox_url(graph_base, user_id).map_err(|e| Failure::new(Problem::Other, e))?;
-    get_json::<serde_json::Value>(http, &url, token, cancel)
-        .await
-        .map(drop)
+    Failure {
+        problem,
+        status: Some(status),
+        error,
+    }
 }
 
 /// `Retry-After` as seconds or an HTTP date.
@@ -291,11 +234,33 @@ async fn pause(wait: Duration, cancel: &CancellationToken) -> std::result::Resul
     }
 }
 
-/// One GET with the app's token, retried while Graph throttles or is briefly unavailable.
+/// One GET with an access token, retried while Graph throttles or is briefly unavailable.
 pub async fn get_json<T: DeserializeOwned>(
     http: &reqwest::Client,
     url: &Url,
     token: &Sensitive<String>,
+    cancel: &CancellationToken,
+) -> std::result::Result<T, Failure> {
+    call(http, url, token, None, cancel).await
+}
+
+/// One POST of a JSON body; an answer without a body reads as `null`. Retried only while Graph
+/// throttles (`429`: it did not act), never after a failure that may have acted.
+pub async fn post_json<T: DeserializeOwned>(
+    http: &reqwest::Client,
+    url: &Url,
+    token: &Sensitive<String>,
+    body: &serde_json::Value,
+    cancel: &CancellationToken,
+) -> std::result::Result<T, Failure> {
+    call(http, url, token, Some(body), cancel).await
+}
+
+async fn call<T: DeserializeOwned>(
+    http: &reqwest::Client,
+    url: &Url,
+    token: &Sensitive<String>,
+    body: Option<&serde_json::Value>,
     cancel: &CancellationToken,
 ) -> std::result::Result<T, Failure> {
     let mut attempt = 0;
@@ -305,8 +270,11 @@ pub async fn get_json<T: DeserializeOwned>(
             return Err(cancelled());
         }
         let client_request_id = uuid::Uuid::new_v4().to_string();
-        let send = http
-            .get(url.clone())
+        let request = match body {
+            None => http.get(url.clone()),
+            Some(json) => http.post(url.clone()).json(json),
+        };
+        let send = request
             .bearer_auth(token.expose())
             .header("client-request-id", &client_request_id)
             .header(reqwest::header::ACCEPT, "application/json")
@@ -318,7 +286,7 @@ pub async fn get_json<T: DeserializeOwned>(
         let response = match response {
             Ok(r) => r,
             // One more try covers a dropped keep-alive connection; a real outage shows at once.
-            Err(_) if attempt == 1 => {
+            Err(e) if attempt == 1 && (body.is_none() || e.is_connect()) => {
                 pause(backoff(1), cancel).await?;
                 continue;
             }
@@ -331,7 +299,9 @@ pub async fn get_json<T: DeserializeOwned>(
         };
         let status = response.status();
         if status.is_success() {
-            return response.json::<T>().await.map_err(|e| {
+            let bytes = response.bytes().await.unwrap_or_default();
+            let bytes: &[u8] = if bytes.is_empty() { b"null" } else { &bytes };
+            return serde_json::from_slice::<T>(bytes).map_err(|e| {
                 Failure::new(
                     Problem::Other,
                     Error::new(
@@ -342,7 +312,8 @@ pub async fn get_json<T: DeserializeOwned>(
                 )
             });
         }
-        if retryable(status) && attempt < MAX_ATTEMPTS {
+        let may_retry = body.is_none() || status == StatusCode::TOO_MANY_REQUESTS;
+        if may_retry && retryable(status) && attempt < MAX_ATTEMPTS {
             let wait = retry_after(response.headers()).unwrap_or_else(|| backoff(attempt));
             if wait <= MAX_WAIT {
                 tracing::info!(
@@ -458,26 +429,6 @@ mod tests {
         );
         h.insert(reqwest::header::RETRY_AFTER, "soon".parse().unwrap());
         assert_eq!(retry_after(&h), None);
-    }
-
-    #[test]
-    fn user_urls_encode_the_address_as_one_segment() {
-        let url = user_url("https://graph.microsoft.com", "info@contoso.com").unwrap();
-        assert_eq!(
-            url.as_str(),
-            "https://graph.microsoft.com/v1.0/users/info@contoso.com?$select=id,displayName,mail,userPrincipalName"
-        );
-        let url = user_url("http://127.0.0.1:9/graph/", "a/b?c#d@x.test").unwrap();
-        assert_eq!(url.path(), "/graph/v1.0/users/a%2Fb%3Fc%23d@x.test");
-        let url = inbox_url(
-            "https://graph.microsoft.com",
-            "5a000000-0000-4000-8000-000000000001",
-        )
-        .unwrap();
-        assert_eq!(
-            url.as_str(),
-            "https://graph.microsoft.com/v1.0/users/5a000000-0000-4000-8000-000000000001/mailFolders/inbox/messages?$top=1&$select=id"
-        );
     }
 
     #[test]
