@@ -2,7 +2,7 @@
 //! page updates, desktop notifications (once per problem) and the tray's attention state.
 
 use mailconn_core::client_secret::watch::ReminderEvent;
-use mailconn_core::connection::{Connection, TokenState};
+use mailconn_core::connection::{Connection, StateKind};
 use mailconn_core::engine::{EngineEvent, Notice};
 use serde::Serialize;
 use tauri::{AppHandle, Manager, Runtime};
@@ -79,7 +79,7 @@ fn handle_event<R: Runtime>(app: &AppHandle<R>, event: EngineEvent) {
                 .send(&ConnectionEvent::Changed { connection });
         }
         EngineEvent::Notice(notice) => {
-            if notice.state == TokenState::SecretExpired {
+            if notice.state == StateKind::SecretExpired {
                 // The registration is now listed as "secret refused" in the reminders.
                 app.state::<Reminders>().watch.wake();
             }

@@ -15,7 +15,7 @@ use mailconn_core::engine::{Config, Engine};
 use mailconn_core::keychain::Keychain;
 use mailconn_core::paths::DataDir;
 use mailconn_core::store::registrations::SecretMeta;
-use mailconn_core::store::{Store, enum_text};
+use mailconn_core::store::Store;
 use mailconn_core::{Error, Result, Sensitive};
 
 use crate::exit::Exit;
@@ -252,7 +252,7 @@ fn print_rotation(r: &RotationReport, out: Output) {
         println!(
             "{}: {} - {}",
             c.address,
-            enum_text(c.state).replace('_', " "),
+            c.state.as_str().replace('_', " "),
             c.message
         );
     }
