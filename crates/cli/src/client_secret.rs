@@ -14,8 +14,8 @@ use mailconn_core::clock::SystemClock;
 use mailconn_core::engine::{Config, Engine};
 use mailconn_core::keychain::Keychain;
 use mailconn_core::paths::DataDir;
-use mailconn_core::store::registrations::SecretMeta;
 use mailconn_core::store::Store;
+use mailconn_core::store::registrations::SecretMeta;
 use mailconn_core::{Error, Result, Sensitive};
 
 use crate::exit::Exit;

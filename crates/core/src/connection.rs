@@ -6,11 +6,11 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
+use crate::Sensitive;
 use crate::connect::Prepared;
 use crate::error::{Error, ErrorCode, Result};
 use crate::flow::identity::{AccountType, Identity};
 use crate::flow::{Tokens, missing_scopes};
-use crate::Sensitive;
 use crate::keychain::{Keychain, SecretKey};
 use crate::scopes::Preset;
 use crate::store::Store;
@@ -401,4 +401,38 @@ pub fn not_found(id: &str) -> Error {
         format!("No connection is called \"{id}\"."),
     )
     .with_fix("List them with `mailconn list`.")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_state_serializes_as_its_name_and_its_data_under_the_column_names() {
+        let retrying = TokenState::Retrying {
+            attempt: 2,
+            next_at: Utc::now(),
+            last_error: "down".into(),
+        };
+        assert_eq!(
+            serde_json::to_value(&retrying).unwrap(),
+            serde_json::json!({"state": "retrying", "retry_attempt": 2, "state_reason": "down"})
+        );
+        let signed_out =
+            TokenState::problem(StateKind::NeedsSignIn, "Sign in.".into(), Some(50173));
+        assert_eq!(
+            serde_json::to_value(&signed_out).unwrap(),
+            serde_json::json!({"state": "needs_sign_in", "state_reason": "Sign in.", "state_aadsts": 50173})
+        );
+        assert_eq!(
+            serde_json::to_value(TokenState::ACTIVE).unwrap(),
+            serde_json::json!({"state": "active", "state_reason": null})
+        );
+        for kind in StateKind::ALL {
+            assert_eq!(
+                serde_json::to_value(kind).unwrap(),
+                serde_json::json!(kind.as_str())
+            );
+        }
+    }
 }

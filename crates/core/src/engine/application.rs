@@ -6,9 +6,9 @@
 
 use tokio_util::sync::CancellationToken;
 
+use super::Engine;
 use super::classify::{self, Failure};
 use super::flight::Got;
-use super::Engine;
 use crate::application::mailbox::{Mailboxes, RowStatus};
 use crate::connection::{Connection, StateKind};
 use crate::error::{Error, Result};

@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
 
-use crate::aadsts::{ErrorClass, lookup};
 use super::Config;
+use crate::aadsts::{ErrorClass, lookup};
 use crate::connection::{StateKind, TokenState};
 use crate::error::{Error, ErrorCode};
 

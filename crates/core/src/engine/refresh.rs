@@ -36,6 +36,14 @@ fn transient(error: impl Into<Error>) -> Failure {
     }
 }
 
+/// What a token request needs besides the connection.
+struct Credentials {
+    registration: Registration,
+    refresh_token: Sensitive<String>,
+    /// Confidential apps only.
+    secret: Option<Sensitive<String>>,
+}
+
 impl Engine {
     /// Refreshes now ("refresh now", `mailconn refresh`). Failures are recorded on the connection
     /// and returned in the report, not as `Err` (that is for a missing connection or database).
@@ -76,10 +84,7 @@ impl Engine {
     }
 
     /// The registration, the stored refresh token and (confidential apps) the client secret.
-    fn credentials(
-        &self,
-        conn: &Connection,
-    ) -> Result<(Registration, Sensitive<String>, Option<Sensitive<String>>), Failure> {
+    fn credentials(&self, conn: &Connection) -> Result<Credentials, Failure> {
         let stop = |state, error| Failure::Permanent { state, error };
         let reg = self
             .store
@@ -90,7 +95,10 @@ impl Engine {
             .get(&SecretKey::refresh_token(&conn.id))
             .map_err(transient)?
             .ok_or_else(|| {
-                let e = Error::new(ErrorCode::NeedsSignIn, "No refresh token is stored for this connection.");
+                let e = Error::new(
+                    ErrorCode::NeedsSignIn,
+                    "No refresh token is stored for this connection.",
+                );
                 stop(StateKind::NeedsSignIn, e.with_fix("Sign in again."))
             })?;
         let secret = match reg.kind {
@@ -99,19 +107,30 @@ impl Engine {
                     .get(&SecretKey::client_secret(&reg.id))
                     .map_err(transient)?
                     .ok_or_else(|| {
-                        let e = Error::invalid("secret", format!("No client secret is stored for \"{}\".", reg.name));
+                        let e = Error::invalid(
+                            "secret",
+                            format!("No client secret is stored for \"{}\".", reg.name),
+                        );
                         let fix = "Rotate the app's client secret: paste a new secret's Value.";
                         stop(StateKind::SecretExpired, e.with_fix(fix))
                     })?,
             ),
             ClientKind::Public => None,
         };
-        Ok((reg, refresh_token, secret))
+        Ok(Credentials {
+            registration: reg,
+            refresh_token,
+            secret,
+        })
     }
 
     /// The token request, and storing what it brought.
     async fn request(&self, conn: &Connection, now: DateTime<Utc>) -> Result<Got, Failure> {
-        let (reg, refresh_token, secret) = self.credentials(conn)?;
+        let Credentials {
+            registration: reg,
+            refresh_token,
+            secret,
+        } = self.credentials(conn)?;
         let cloud = reg.cloud().map_err(|error| Failure::Permanent {
             state: StateKind::NeedsSignIn,
             error,
@@ -153,10 +172,14 @@ impl Engine {
         } else {
             "Refreshed; the refresh token did not change"
         };
-        let _ = self.store.add_event(&conn.id, done, "refreshed", summary, None);
+        let _ = self
+            .store
+            .add_event(&conn.id, done, "refreshed", summary, None);
         if conn.state == StateKind::Retrying || conn.needs_attention() {
             let recovered = "Working again after failed refreshes";
-            let _ = self.store.add_event(&conn.id, done, "recovered", recovered, None);
+            let _ = self
+                .store
+                .add_event(&conn.id, done, "recovered", recovered, None);
         }
         self.remember(&conn.id, tokens.access_token.clone(), tokens.expires_at);
         tracing::info!(connection = %conn.id, rotated, "refreshed");
@@ -181,13 +204,15 @@ impl Engine {
         let state = failure.next_state(&conn.state, &self.config, now, rand::random::<f64>());
         // An expired or wrong client secret breaks every connection of the app at once.
         let affected = if state == StateKind::SecretExpired {
-            self.store.connections_of_registration(&conn.registration_id)?
+            self.store
+                .connections_of_registration(&conn.registration_id)?
         } else {
             vec![conn.clone()]
         };
         for c in affected {
             self.store.record_state(&c.id, &state, now)?;
-            self.store.add_event(&c.id, now, "failed", &summary, error.detail())?;
+            self.store
+                .add_event(&c.id, now, "failed", &summary, error.detail())?;
             if matches!(failure, Failure::Permanent { .. }) {
                 self.cache.lock().expect("cache poisoned").remove(&c.id);
             }

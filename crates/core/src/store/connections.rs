@@ -236,7 +236,6 @@ impl Store {
         Ok(())
     }
 
-
     pub fn find_connection_by_account(
         &self,
         registration_id: &str,
@@ -569,5 +568,58 @@ mod tests {
             .map(|c| c.id)
             .collect();
         assert_eq!(unscheduled, ["c0"]);
+    }
+
+    #[test]
+    fn every_state_round_trips_through_its_columns() {
+        let (store, now) = store_with(&["active"]);
+        let at = now + TimeDelta::seconds(30);
+        let states = [
+            TokenState::ACTIVE,
+            TokenState::Active {
+                note: Some("no refresh token".into()),
+            },
+            TokenState::Refreshing,
+            TokenState::Retrying {
+                attempt: 3,
+                next_at: at,
+                last_error: "The identity provider could not be reached.".into(),
+            },
+            TokenState::NeedsSignIn {
+                reason: "Sign in again.".into(),
+                aadsts: Some(50173),
+            },
+            TokenState::NeedsConsent {
+                reason: "Consent.".into(),
+                aadsts: Some(65001),
+            },
+            TokenState::SecretExpired {
+                reason: "Rotate the secret.".into(),
+                aadsts: Some(7000222),
+            },
+            TokenState::NoAccess {
+                reason: "Exchange keeps the app out.".into(),
+                aadsts: None,
+            },
+            TokenState::Disconnected,
+        ];
+        for state in states {
+            store.record_state("c0", &state, now).unwrap();
+            let c = store.get_connection("c0").unwrap();
+            assert_eq!(c.state, state);
+            let retry = matches!(state, TokenState::Retrying { .. });
+            assert_eq!(c.next_refresh_at, retry.then_some(at), "{state:?}");
+        }
+        // A stale attempt or AADSTS code left in a column does not leak into another state.
+        store
+            .conn()
+            .execute(
+                "UPDATE connections SET state = 'active', state_reason = NULL, retry_attempt = 4, state_aadsts = 50173 WHERE id = 'c0'",
+                [],
+            )
+            .unwrap();
+        let c = store.get_connection("c0").unwrap();
+        assert_eq!(c.state, TokenState::ACTIVE);
+        assert_eq!((c.state.attempt(), c.state.aadsts()), (0, None));
     }
 }
