@@ -16,7 +16,7 @@ use mailconn_core::registration::{
 use mailconn_core::scopes::{Permission, PermissionKind, Preset, PresetInfo};
 
 use mailconn_core::connect::ConnectOptions;
-use mailconn_core::connection::{Connection, ConnectionKind, TokenState};
+use mailconn_core::connection::{Connection, ConnectionKind, StateKind, TokenState};
 use mailconn_core::engine::{Notice, RefreshReport};
 use mailconn_core::flow::device_code::DeviceCode;
 use mailconn_core::flow::identity::AccountType;
@@ -58,7 +58,7 @@ pub fn render() -> String {
         CloudId, Cloud, ClientKind, Usage, Audience, Preset, PermissionKind, Permission, PresetInfo,
         PlanInput, PlanInfo, RegistrationInput, FieldIssue, ValidationReport, LastTest, Registration,
         Saved, StepStatus, ProbeStep, ProbeReport,
-        ConnectOptions, ConnectionKind, TokenState, AccountType, Connection, Event, DeviceCode,
+        ConnectOptions, ConnectionKind, TokenState, StateKind, AccountType, Connection, Event, DeviceCode,
         BrowserSignIn, DeviceSignIn, Connected,
         Notice, RefreshReport, ConnectionEvent,
         MailboxUse, RoleStatus, PermissionCheck, CheckedEntry, RowStatus, MailboxRow, BulkProgress,

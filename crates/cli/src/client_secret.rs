@@ -8,7 +8,6 @@ use clap::Subcommand;
 use mailconn_core::client_secret::credentials::AppSecrets;
 use mailconn_core::client_secret::reminders::{Reminder, Thresholds};
 use mailconn_core::client_secret::rotation::{RotationInput, RotationReport};
-use mailconn_core::store::enum_text;
 use mailconn_core::{Error, Result, Sensitive, Service};
 
 use crate::exit::Exit;
@@ -177,7 +176,7 @@ fn print_rotation(r: &RotationReport, portal: &str, out: Output) {
         println!(
             "{}: {} - {}",
             c.address,
-            enum_text(c.state).replace('_', " "),
+            c.state.as_str().replace('_', " "),
             c.message
         );
     }

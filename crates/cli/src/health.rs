@@ -22,11 +22,11 @@ fn when(at: Option<DateTime<Utc>>) -> String {
 
 /// "active", "retrying (attempt 2) at 14:05", "needs sign-in".
 pub fn state_line(c: &Connection) -> String {
-    let words = enum_text(c.state).replace('_', " ");
-    match c.state {
-        TokenState::Retrying => format!(
+    let words = c.state.kind().as_str().replace('_', " ");
+    match &c.state {
+        TokenState::Retrying { attempt, .. } => format!(
             "offline, retrying (attempt {}) at {}",
-            c.retry_attempt,
+            attempt,
             c.next_refresh_at.map_or_else(
                 || "-".to_owned(),
                 |t| t.with_timezone(&Local).format("%H:%M:%S").to_string()
@@ -60,7 +60,7 @@ pub async fn status(id: Option<&str>, service: &Service, out: Output) -> Result<
                 enum_text(c.kind)
             );
             println!("  state:          {}", state_line(c));
-            if let Some(reason) = &c.state_reason {
+            if let Some(reason) = c.state.reason() {
                 println!("  reason:         {reason}");
             }
             println!("  last refresh:   {}", when(c.last_refresh_at));

@@ -250,12 +250,12 @@ impl Output {
         }
         println!("  app:      {}", c.registration_name);
         println!("  account:  {}", enum_text(c.account_type));
-        println!("  state:    {}", enum_text(c.state));
+        println!("  state:    {}", c.state.kind().as_str());
         println!("  granted:  {}", c.scopes_granted.join(" "));
         if !c.scopes_missing.is_empty() {
             println!("  MISSING:  {}", c.scopes_missing.join(" "));
         }
-        if let Some(reason) = &c.state_reason {
+        if let Some(reason) = c.state.reason() {
             println!("  note:     {reason}");
         }
     }
@@ -279,7 +279,7 @@ impl Output {
                 c.id,
                 c.address,
                 enum_text(c.kind),
-                enum_text(c.state),
+                c.state.kind().as_str(),
                 c.registration_name
             );
         }

@@ -13,7 +13,7 @@ use std::time::Duration;
 use chrono::{TimeDelta, Utc};
 use common::{Env, secret_tool_lookup, stderr};
 use mailconn_core::clock::{Clock, FakeClock, SystemClock};
-use mailconn_core::connection::{Connection, TokenState};
+use mailconn_core::connection::{Connection, StateKind};
 use mailconn_core::engine::{Config, Engine, EngineEvent};
 use mailconn_core::keychain::SystemKeychain;
 use mailconn_core::paths::DataDir;
@@ -172,8 +172,8 @@ fn identity_provider_down_then_back_needs_no_sign_in() {
     env.idp.stop();
     let report = rt.block_on(engine.refresh(id)).unwrap();
     let error = report.error.expect("the provider is down");
-    assert_eq!(report.connection.state, TokenState::Retrying);
-    assert_eq!(report.connection.retry_attempt, 1);
+    assert_eq!(report.connection.state, StateKind::Retrying);
+    assert_eq!(report.connection.state.attempt(), 1);
     assert!(
         error.message.contains("could not be reached"),
         "{}",
@@ -188,7 +188,7 @@ fn identity_provider_down_then_back_needs_no_sign_in() {
     // The failure woke the scheduler, which retries by itself. Still down: backoff grows,
     // nothing is lost.
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while store.get_connection(id).unwrap().retry_attempt < 2 {
+    while store.get_connection(id).unwrap().state.attempt() < 2 {
         assert!(
             std::time::Instant::now() < deadline,
             "the scheduler did not retry"
@@ -196,8 +196,8 @@ fn identity_provider_down_then_back_needs_no_sign_in() {
         std::thread::sleep(Duration::from_millis(50));
     }
     let conn = store.get_connection(id).unwrap();
-    assert_eq!(conn.state, TokenState::Retrying);
-    assert_eq!(conn.retry_attempt, 2);
+    assert_eq!(conn.state, StateKind::Retrying);
+    assert_eq!(conn.state.attempt(), 2);
     assert!(
         secret_tool_lookup(&format!("refresh-token/{id}")).is_some(),
         "kept"
@@ -205,14 +205,14 @@ fn identity_provider_down_then_back_needs_no_sign_in() {
 
     env.idp = Idp::start_on(port, &idp_env);
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    while store.get_connection(id).unwrap().state != TokenState::Active {
+    while store.get_connection(id).unwrap().state != StateKind::Active {
         assert!(std::time::Instant::now() < deadline, "never recovered");
         std::thread::sleep(Duration::from_millis(100));
     }
     cancel.cancel();
     let conn = store.get_connection(id).unwrap();
-    assert_eq!(conn.state, TokenState::Active, "{:?}", conn.state_reason);
-    assert_eq!(conn.retry_attempt, 0);
+    assert_eq!(conn.state, StateKind::Active, "{:?}", conn.state);
+    assert_eq!(conn.state.attempt(), 0);
     let kinds = history_kinds(&store, id);
     assert_eq!(
         &kinds[..3],
@@ -235,7 +235,7 @@ fn throttling_honours_retry_after() {
     );
     let asked = Utc::now();
     let report = rt.block_on(engine.refresh(id)).unwrap();
-    assert_eq!(report.connection.state, TokenState::Retrying);
+    assert_eq!(report.connection.state, StateKind::Retrying);
     let next = report.connection.next_refresh_at.unwrap();
     assert!(
         next - asked >= TimeDelta::seconds(3),
@@ -254,7 +254,7 @@ fn throttling_honours_retry_after() {
         (next - Utc::now()).to_std().unwrap_or_default() + Duration::from_millis(50),
     );
     assert_eq!(rt.block_on(engine.run_due()).unwrap(), 1);
-    assert_eq!(store.get_connection(id).unwrap().state, TokenState::Active);
+    assert_eq!(store.get_connection(id).unwrap().state, StateKind::Active);
     let times: Vec<chrono::DateTime<Utc>> = env
         .idp
         .token_requests()
@@ -284,13 +284,13 @@ fn revoked_grant_needs_sign_in_once_without_a_retry_storm_and_one_notification()
 
     let report = rt.block_on(engine.refresh(alice)).unwrap();
     let c = &report.connection;
-    assert_eq!(c.state, TokenState::NeedsSignIn);
-    assert_eq!(c.state_aadsts, Some(50173));
+    assert_eq!(c.state, StateKind::NeedsSignIn);
+    assert_eq!(c.state.aadsts(), Some(50173));
     assert_eq!(c.next_refresh_at, None, "no retry is scheduled");
     assert!(
-        c.state_reason.as_deref().unwrap().contains("Sign in"),
+        c.state.reason().unwrap().contains("Sign in"),
         "{:?}",
-        c.state_reason
+        c.state
     );
     // The scheduler leaves it alone; a second manual refresh fails the same way.
     for _ in 0..3 {
@@ -304,7 +304,7 @@ fn revoked_grant_needs_sign_in_once_without_a_retry_storm_and_one_notification()
     );
     assert_eq!(
         store.get_connection(bob).unwrap().state,
-        TokenState::Active,
+        StateKind::Active,
         "others unaffected"
     );
 
@@ -534,7 +534,7 @@ fn idle_connections_get_a_keep_alive_refresh_every_seven_days() {
     assert_eq!(rt.block_on(engine.run_due()).unwrap(), 1);
     assert_eq!(refresh_requests(&env.idp), 1);
     let conn = store.get_connection(id).unwrap();
-    assert_eq!(conn.state, TokenState::Active);
+    assert_eq!(conn.state, StateKind::Active);
     assert_eq!(
         conn.last_refresh_at,
         Some(keep_alive + TimeDelta::seconds(1))
@@ -637,7 +637,7 @@ fn application_mailboxes_are_checked_by_the_same_engine() {
     let mut events = engine.subscribe();
     let rt = runtime();
     let conn = store.get_connection("user01@contoso.test").unwrap();
-    assert_eq!(conn.state, TokenState::Active);
+    assert_eq!(conn.state, StateKind::Active);
     // The scheduler checks application mailboxes daily.
     rt.block_on(engine.run_due()).unwrap();
     let next = store
@@ -650,8 +650,8 @@ fn application_mailboxes_are_checked_by_the_same_engine() {
     // Exchange closes the mailbox to the app: the check says so, with one notification.
     graph.access_denied(&["user01@contoso.test"]);
     let report = rt.block_on(engine.refresh(&conn.id)).unwrap();
-    assert_eq!(report.connection.state, TokenState::NoAccess, "{report:?}");
-    assert!(report.connection.state_reason.is_some());
+    assert_eq!(report.connection.state, StateKind::NoAccess, "{report:?}");
+    assert!(report.connection.state.reason().is_some());
     rt.block_on(engine.refresh(&conn.id)).unwrap();
     let notices = std::iter::from_fn(|| events.try_recv().ok())
         .filter(|e| matches!(e, EngineEvent::Notice(_)))

@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
+use crate::Sensitive;
 use crate::connect::Prepared;
 use crate::error::{Error, ErrorCode, Result};
 use crate::flow::identity::{AccountType, Identity};
@@ -21,22 +22,188 @@ pub enum ConnectionKind {
     Application,
 }
 
-/// Where a connection's tokens stand. Stored with a reason so the UI and CLI say the same.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
-#[serde(rename_all = "snake_case")]
+/// Where a connection's tokens stand, with what belongs to that state: the attempt and next time
+/// of a retry, the reason and AADSTS code of a problem. Stored in the `state`, `state_reason`,
+/// `state_aadsts` and `retry_attempt` columns, mapped in one place (`store::connections`).
+///
+/// Over IPC and in `--json` it is flattened into the connection: `state` is the variant's name
+/// and the variant's fields keep their column names (`state_reason`, `state_aadsts`,
+/// `retry_attempt`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(tag = "state", rename_all = "snake_case")]
 pub enum TokenState {
+    /// Working. `note` is a warning that does not stop it (Microsoft issued no refresh token, or
+    /// something to know about an application-access mailbox).
+    Active {
+        #[serde(rename = "state_reason")]
+        note: Option<String>,
+    },
+    /// A token request is under way (seen by the other process and the UI).
+    Refreshing,
+    /// A transient failure (network, 5xx, 429): retrying with backoff, the refresh token kept.
+    Retrying {
+        /// Failed attempts in a row (1 after the first failure).
+        #[serde(rename = "retry_attempt")]
+        attempt: u32,
+        /// When the next attempt runs (the connection's `next_refresh_at`, which carries it over
+        /// IPC).
+        #[serde(skip)]
+        next_at: DateTime<Utc>,
+        #[serde(rename = "state_reason")]
+        last_error: String,
+    },
+    /// The refresh token no longer works: only a new sign-in helps.
+    NeedsSignIn {
+        #[serde(rename = "state_reason")]
+        reason: String,
+        #[serde(rename = "state_aadsts")]
+        aadsts: Option<u32>,
+    },
+    /// An administrator (or the user) must consent to the permissions.
+    NeedsConsent {
+        #[serde(rename = "state_reason")]
+        reason: String,
+        #[serde(rename = "state_aadsts")]
+        aadsts: Option<u32>,
+    },
+    /// The registration's client secret expired or is wrong: rotate it.
+    SecretExpired {
+        #[serde(rename = "state_reason")]
+        reason: String,
+        #[serde(rename = "state_aadsts")]
+        aadsts: Option<u32>,
+    },
+    /// Application access: the app's token works but this mailbox is out of its reach (unknown
+    /// address, or an Exchange application access policy / RBAC scope denies it).
+    NoAccess {
+        #[serde(rename = "state_reason")]
+        reason: String,
+        #[serde(rename = "state_aadsts")]
+        aadsts: Option<u32>,
+    },
+    Disconnected,
+}
+
+/// Which [`TokenState`] a connection is in, without its data: for comparisons, notices, filters.
+/// Serialized as the state's name (`needs_sign_in`), the same text as the `state` column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum StateKind {
     Active,
     Refreshing,
-    /// A transient failure (network, 5xx, 429); retrying with backoff.
     Retrying,
     NeedsSignIn,
     NeedsConsent,
-    /// The registration's client secret expired or is wrong: rotate it.
     SecretExpired,
-    /// Application access: the app's token works but this mailbox is out of its reach (unknown
-    /// address, or an Exchange application access policy / RBAC scope denies it).
     NoAccess,
     Disconnected,
+}
+
+impl StateKind {
+    pub const ALL: [Self; 8] = [
+        Self::Active,
+        Self::Refreshing,
+        Self::Retrying,
+        Self::NeedsSignIn,
+        Self::NeedsConsent,
+        Self::SecretExpired,
+        Self::NoAccess,
+        Self::Disconnected,
+    ];
+
+    /// The state's name, as stored and as sent over IPC.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Refreshing => "refreshing",
+            Self::Retrying => "retrying",
+            Self::NeedsSignIn => "needs_sign_in",
+            Self::NeedsConsent => "needs_consent",
+            Self::SecretExpired => "secret_expired",
+            Self::NoAccess => "no_access",
+            Self::Disconnected => "disconnected",
+        }
+    }
+
+    /// Whether the user must act (sign in, consent, rotate a secret, grant access).
+    pub fn needs_attention(self) -> bool {
+        matches!(
+            self,
+            Self::NeedsSignIn | Self::NeedsConsent | Self::SecretExpired | Self::NoAccess
+        )
+    }
+}
+
+impl TokenState {
+    /// Working, with nothing to note.
+    pub const ACTIVE: Self = Self::Active { note: None };
+
+    pub fn kind(&self) -> StateKind {
+        match self {
+            Self::Active { .. } => StateKind::Active,
+            Self::Refreshing => StateKind::Refreshing,
+            Self::Retrying { .. } => StateKind::Retrying,
+            Self::NeedsSignIn { .. } => StateKind::NeedsSignIn,
+            Self::NeedsConsent { .. } => StateKind::NeedsConsent,
+            Self::SecretExpired { .. } => StateKind::SecretExpired,
+            Self::NoAccess { .. } => StateKind::NoAccess,
+            Self::Disconnected => StateKind::Disconnected,
+        }
+    }
+
+    /// A state someone must act on: `kind` is one of the problem kinds (any other kind gives
+    /// `NeedsSignIn`, the problem a token request reports when nothing more specific is known).
+    pub fn problem(kind: StateKind, reason: String, aadsts: Option<u32>) -> Self {
+        match kind {
+            StateKind::NeedsConsent => Self::NeedsConsent { reason, aadsts },
+            StateKind::SecretExpired => Self::SecretExpired { reason, aadsts },
+            StateKind::NoAccess => Self::NoAccess { reason, aadsts },
+            _ => Self::NeedsSignIn { reason, aadsts },
+        }
+    }
+
+    /// What the UI and CLI show next to the state: the problem, the last error of a retry, or an
+    /// active connection's note.
+    pub fn reason(&self) -> Option<&str> {
+        match self {
+            Self::Active { note } => note.as_deref(),
+            Self::Retrying { last_error, .. } => Some(last_error),
+            Self::NeedsSignIn { reason, .. }
+            | Self::NeedsConsent { reason, .. }
+            | Self::SecretExpired { reason, .. }
+            | Self::NoAccess { reason, .. } => Some(reason),
+            Self::Refreshing | Self::Disconnected => None,
+        }
+    }
+
+    /// The AADSTS code behind a problem, when Microsoft sent one.
+    pub fn aadsts(&self) -> Option<u32> {
+        match self {
+            Self::NeedsSignIn { aadsts, .. }
+            | Self::NeedsConsent { aadsts, .. }
+            | Self::SecretExpired { aadsts, .. }
+            | Self::NoAccess { aadsts, .. } => *aadsts,
+            _ => None,
+        }
+    }
+
+    /// Failed attempts in a row while retrying; 0 in any other state.
+    pub fn attempt(&self) -> u32 {
+        match self {
+            Self::Retrying { attempt, .. } => *attempt,
+            _ => 0,
+        }
+    }
+
+    pub fn needs_attention(&self) -> bool {
+        self.kind().needs_attention()
+    }
+}
+
+impl PartialEq<StateKind> for TokenState {
+    fn eq(&self, other: &StateKind) -> bool {
+        self.kind() == *other
+    }
 }
 
 /// A connection as the UI and CLI see it. No token values.
@@ -57,8 +224,8 @@ pub struct Connection {
     /// Requested but not granted (`offline_access` missing means no refresh token).
     pub scopes_missing: Vec<String>,
     pub has_refresh_token: bool,
+    #[serde(flatten)]
     pub state: TokenState,
-    pub state_reason: Option<String>,
     #[ts(type = "string")]
     pub created_at: DateTime<Utc>,
     #[ts(type = "string")]
@@ -67,8 +234,6 @@ pub struct Connection {
     pub last_refresh_at: Option<DateTime<Utc>>,
     #[ts(type = "string | null")]
     pub access_expires_at: Option<DateTime<Utc>>,
-    /// Failed attempts in a row while `Retrying`.
-    pub retry_attempt: u32,
     /// When the engine next refreshes: before the access token expires, the keep-alive, or the
     /// next retry. None when nothing is scheduled (e.g. it needs sign-in).
     #[ts(type = "string | null")]
@@ -76,8 +241,6 @@ pub struct Connection {
     /// When an access token was last handed out (verification, a program, the app).
     #[ts(type = "string | null")]
     pub last_used_at: Option<DateTime<Utc>>,
-    /// The AADSTS code behind the current state, when there is one.
-    pub state_aadsts: Option<u32>,
     /// Delegated connections: when Microsoft forgets the refresh token if it is never used
     /// (90 days after the last refresh).
     #[ts(type = "string | null")]
@@ -87,17 +250,66 @@ pub struct Connection {
 /// Microsoft revokes a refresh token that has not been used for 90 days.
 pub const INACTIVITY_LIMIT: chrono::TimeDelta = chrono::TimeDelta::days(90);
 
+/// When Microsoft forgets a connection's refresh token if it is never used: 90 days after the
+/// last refresh, for delegated connections that have one.
+pub fn inactivity_deadline(
+    kind: ConnectionKind,
+    has_refresh_token: bool,
+    last_refresh_at: Option<DateTime<Utc>>,
+) -> Option<DateTime<Utc>> {
+    match kind {
+        ConnectionKind::Delegated if has_refresh_token => {
+            last_refresh_at.map(|at| at + INACTIVITY_LIMIT)
+        }
+        _ => None,
+    }
+}
+
 impl Connection {
     /// Whether the user must act (sign in, consent, rotate a secret, grant access).
     pub fn needs_attention(&self) -> bool {
-        matches!(
-            self.state,
-            TokenState::NeedsSignIn
-                | TokenState::NeedsConsent
-                | TokenState::SecretExpired
-                | TokenState::NoAccess
-        )
+        self.state.needs_attention()
     }
+
+    /// Sets the fields that follow from the others (missing scopes, inactivity deadline).
+    #[must_use]
+    pub fn with_derived_fields(mut self) -> Self {
+        self.scopes_missing = missing_scopes(&self.scopes_requested, &self.scopes_granted);
+        self.inactivity_deadline =
+            inactivity_deadline(self.kind, self.has_refresh_token, self.last_refresh_at);
+        self
+    }
+}
+
+/// How a token response changes a connection's stored refresh token.
+#[derive(Debug, Clone, Copy)]
+pub enum RefreshTokenChange<'a> {
+    /// Microsoft issued this one (a sign-in, or a refresh that rotated it): store it.
+    Store(&'a Sensitive<String>),
+    /// A sign-in without a refresh token (`offline_access` not granted): none is kept.
+    Remove,
+    /// The stored one stays (a refresh that sent none, or the same one again).
+    Keep,
+}
+
+/// Persists tokens Microsoft just issued for a connection, in the order that survives a crash:
+/// the refresh token reaches the keychain first, then `write_row` writes the row that says so.
+/// If the keychain write fails nothing else happens (the old token is still there and, at
+/// Microsoft, still valid); if the row write fails its error is returned and the keychain keeps
+/// the new token. Used by every refresh and by every sign-in.
+pub fn persist_tokens(
+    secrets: &dyn Keychain,
+    connection_id: &str,
+    refresh_token: RefreshTokenChange<'_>,
+    write_row: impl FnOnce() -> Result<()>,
+) -> Result<()> {
+    let key = SecretKey::refresh_token(connection_id);
+    match refresh_token {
+        RefreshTokenChange::Store(token) => secrets.set(&key, token)?,
+        RefreshTokenChange::Remove => secrets.delete(&key)?,
+        RefreshTokenChange::Keep => {}
+    }
+    write_row()
 }
 
 /// Stores a delegated sign-in: a new connection, or the same account and app again (updated in
@@ -116,11 +328,6 @@ pub fn save_sign_in(
         .as_ref()
         .map_or_else(|| uuid::Uuid::new_v4().to_string(), |c| c.id.clone());
     let key = SecretKey::refresh_token(&id);
-    match &tokens.refresh_token {
-        Some(rt) => secrets.set(&key, rt)?,
-        None => secrets.delete(&key)?,
-    }
-    let missing = missing_scopes(requested, &tokens.granted);
     let reason = if tokens.refresh_token.is_none() {
         Some("Microsoft issued no refresh token (offline_access was not granted), so this connection stops working when the access token expires in about an hour.".to_owned())
     } else {
@@ -139,16 +346,21 @@ pub fn save_sign_in(
         scopes_requested: requested,
         scopes_granted: &tokens.granted,
         has_refresh_token: tokens.refresh_token.is_some(),
-        state: TokenState::Active,
-        state_reason: reason.as_deref(),
+        state: TokenState::Active { note: reason },
         access_expires_at: Some(tokens.expires_at),
     };
     let created = existing.is_none();
-    let written = if created {
-        store.insert_connection(&row, now)
-    } else {
-        store.update_connection_sign_in(&row, now)
+    let change = match &tokens.refresh_token {
+        Some(rt) => RefreshTokenChange::Store(rt),
+        None => RefreshTokenChange::Remove,
     };
+    let written = persist_tokens(secrets, &id, change, || {
+        if created {
+            store.insert_connection(&row, now)
+        } else {
+            store.update_connection_sign_in(&row, now)
+        }
+    });
     if let Err(e) = written {
         if created {
             let _ = secrets.delete(&key);
@@ -166,6 +378,7 @@ pub fn save_sign_in(
         &format!("Signed in as {}", identity.address),
         None,
     )?;
+    let missing = missing_scopes(requested, &tokens.granted);
     if !missing.is_empty() {
         tracing::warn!(connection = %id, missing = ?missing, "scopes requested but not granted");
     }
@@ -188,4 +401,38 @@ pub fn not_found(id: &str) -> Error {
         format!("No connection is called \"{id}\"."),
     )
     .with_fix("List them with `mailconn list`.")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_state_serializes_as_its_name_and_its_data_under_the_column_names() {
+        let retrying = TokenState::Retrying {
+            attempt: 2,
+            next_at: Utc::now(),
+            last_error: "down".into(),
+        };
+        assert_eq!(
+            serde_json::to_value(&retrying).unwrap(),
+            serde_json::json!({"state": "retrying", "retry_attempt": 2, "state_reason": "down"})
+        );
+        let signed_out =
+            TokenState::problem(StateKind::NeedsSignIn, "Sign in.".into(), Some(50173));
+        assert_eq!(
+            serde_json::to_value(&signed_out).unwrap(),
+            serde_json::json!({"state": "needs_sign_in", "state_reason": "Sign in.", "state_aadsts": 50173})
+        );
+        assert_eq!(
+            serde_json::to_value(TokenState::ACTIVE).unwrap(),
+            serde_json::json!({"state": "active", "state_reason": null})
+        );
+        for kind in StateKind::ALL {
+            assert_eq!(
+                serde_json::to_value(kind).unwrap(),
+                serde_json::json!(kind.as_str())
+            );
+        }
+    }
 }

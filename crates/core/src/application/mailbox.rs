@@ -16,7 +16,7 @@ use ts_rs::TS;
 use super::addresses::{self, ListEntry};
 use super::permissions::{MailboxUse, PermissionCheck};
 use super::token::{AppToken, AppTokenCache, require_app_credentials};
-use crate::connection::{Connection, ConnectionKind, TokenState, disconnect};
+use crate::connection::{Connection, ConnectionKind, StateKind, TokenState, disconnect};
 use crate::error::{Error, ErrorBody, ErrorCode, Result};
 use crate::flow::identity::AccountType;
 use crate::graph::users;
@@ -25,8 +25,7 @@ use crate::keychain::Keychain;
 use crate::registration::Registration;
 use crate::scopes::Preset;
 use crate::store::Store;
-use crate::store::connections::NewConnection;
-use crate::store::mailboxes::{MailboxUpdate, unresolved_key};
+use crate::store::connections::{MailboxUpdate, NewConnection, unresolved_key};
 
 /// Lookups in flight at once. Graph allows 4 concurrent requests per app and mailbox; staying at
 /// 4 in all keeps well inside that and inside the app-wide limits however the list is made up.
@@ -350,7 +349,7 @@ impl Mailboxes<'_> {
                 }
                 (Some(address), None) => {
                     match self.store.find_application_mailbox(&reg.id, &address)? {
-                        Some(existing) if existing.state == TokenState::Active => {
+                        Some(existing) if existing.state == StateKind::Active => {
                             run.push(
                                 order,
                                 MailboxRow {
@@ -475,8 +474,9 @@ impl Mailboxes<'_> {
             tenant_id: s.token.tenant_id.as_deref(),
             scopes_requested: s.requested,
             scopes_granted: &s.token.roles,
-            state: TokenState::Active,
-            state_reason: s.note,
+            state: TokenState::Active {
+                note: s.note.map(str::to_owned),
+            },
             access_expires_at: Some(s.token.expires_at),
         };
         let mut row = MailboxRow {
@@ -495,7 +495,7 @@ impl Mailboxes<'_> {
         }
         let id = match (same, earlier.cloned()) {
             // The same mailbox is connected already, under this or another address.
-            (Some(c), _) if c.state == TokenState::Active => {
+            (Some(c), _) if c.state == StateKind::Active => {
                 row.status = RowStatus::AlreadyAdded;
                 row.address = Some(c.address);
                 c.id
@@ -562,8 +562,10 @@ impl Mailboxes<'_> {
             tenant_id: s.token.tenant_id.as_deref(),
             scopes_requested: s.requested,
             scopes_granted: &s.token.roles,
-            state: TokenState::NoAccess,
-            state_reason: Some(&reason),
+            state: TokenState::NoAccess {
+                reason: reason.clone(),
+                aadsts: None,
+            },
             access_expires_at: None,
         };
         let id = if let Some(t) = &target {
@@ -650,8 +652,7 @@ fn new_row<'a>(id: &'a str, reg: &'a Registration, m: &'a MailboxUpdate<'a>) -> 
         scopes_requested: m.scopes_requested,
         scopes_granted: m.scopes_granted,
         has_refresh_token: false,
-        state: m.state,
-        state_reason: m.state_reason,
+        state: m.state.clone(),
         access_expires_at: m.access_expires_at,
     }
 }

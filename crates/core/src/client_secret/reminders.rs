@@ -9,7 +9,7 @@ use chrono::{DateTime, NaiveDate, NaiveTime, TimeDelta, Utc};
 use serde::Serialize;
 use ts_rs::TS;
 
-use crate::connection::TokenState;
+use crate::connection::StateKind;
 use crate::registration::{ClientKind, Registration};
 
 /// Microsoft's portal warns at 30 days; then two weeks, a week and the last day.
@@ -259,7 +259,7 @@ pub fn broken_counts(
     let mut map = std::collections::HashMap::new();
     for c in connections
         .iter()
-        .filter(|c| c.state == TokenState::SecretExpired)
+        .filter(|c| c.state == StateKind::SecretExpired)
     {
         *map.entry(c.registration_id.clone()).or_insert(0) += 1;
     }

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 use super::credentials::{self, PasswordCredential};
-use crate::connection::{ConnectionKind, TokenState};
+use crate::connection::{ConnectionKind, StateKind, TokenState};
 use crate::engine::Engine;
 use crate::error::{Error, ErrorBody, ErrorCode, Result};
 use crate::keychain::Keychain;
@@ -55,7 +55,7 @@ pub struct ConnectionCheck {
     pub connection_id: String,
     pub address: String,
     pub ok: bool,
-    pub state: TokenState,
+    pub state: StateKind,
     pub message: String,
     pub error: Option<ErrorBody>,
 }
@@ -354,7 +354,7 @@ impl Rotation<'_> {
                     connection_id: conn.id.clone(),
                     address: conn.address.clone(),
                     ok: r.error.is_none(),
-                    state: r.connection.state,
+                    state: r.connection.state.kind(),
                     message: r.error.as_ref().map_or_else(
                         || "Refreshed with the new secret.".to_owned(),
                         |e| e.message.clone(),
@@ -363,21 +363,12 @@ impl Rotation<'_> {
                 });
             } else {
                 let ok = verified_by == VerifiedBy::ClientCredentials;
-                if ok && conn.state == TokenState::SecretExpired {
-                    self.store.record_state(
-                        &conn.id,
-                        &crate::store::lifecycle::StateChange {
-                            state: TokenState::Active,
-                            reason: None,
-                            aadsts: None,
-                            retry_attempt: 0,
-                            next_refresh_at: None,
-                        },
-                        self.now,
-                    )?;
+                if ok && conn.state == StateKind::SecretExpired {
+                    self.store
+                        .record_state(&conn.id, &TokenState::ACTIVE, self.now)?;
                     self.engine.connected(&conn.id)?;
                 }
-                let state = self.store.get_connection(&conn.id)?.state;
+                let state = self.store.get_connection(&conn.id)?.state.kind();
                 checks.push(ConnectionCheck {
                     connection_id: conn.id.clone(),
                     address: conn.address.clone(),

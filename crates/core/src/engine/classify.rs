@@ -1,12 +1,14 @@
 //! What a failed refresh means: wait and retry (the network, Microsoft having a bad minute), or
-//! stop and ask someone to act (sign in, consent, rotate the client secret).
+//! stop and ask someone to act (sign in, consent, rotate the client secret); and the state that
+//! leaves the connection in. Pure functions, tested without a network.
 
 use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
 
+use super::Config;
 use crate::aadsts::{ErrorClass, lookup};
-use crate::connection::TokenState;
+use crate::connection::{StateKind, TokenState};
 use crate::error::{Error, ErrorCode};
 
 /// A failed refresh, sorted.
@@ -18,7 +20,7 @@ pub enum Failure {
         retry_after: Option<Duration>,
     },
     /// Stop until someone acts; `state` says who and how.
-    Permanent { state: TokenState, error: Error },
+    Permanent { state: StateKind, error: Error },
 }
 
 impl Failure {
@@ -39,11 +41,48 @@ impl Failure {
         match self {
             Self::Transient { .. } => "temporary",
             Self::Permanent { state, .. } => match state {
-                TokenState::NeedsConsent => "needs consent",
-                TokenState::SecretExpired => "client secret",
-                TokenState::NoAccess => "no access",
+                StateKind::NeedsConsent => "needs consent",
+                StateKind::SecretExpired => "client secret",
+                StateKind::NoAccess => "no access",
                 _ => "needs sign-in",
             },
+        }
+    }
+
+    /// The state this failure leaves a connection in (`before` is its state when the refresh
+    /// began): one more retry, at the backoff's time, keeping the refresh token; or the problem,
+    /// with what to do and Microsoft's AADSTS code. `jitter` is in 0..1.
+    pub fn next_state(
+        &self,
+        before: &TokenState,
+        config: &Config,
+        now: DateTime<Utc>,
+        jitter: f64,
+    ) -> TokenState {
+        let error = self.error();
+        match self {
+            Self::Transient { retry_after, .. } => {
+                let attempt = before.attempt() + 1;
+                TokenState::Retrying {
+                    attempt,
+                    next_at: retry_at(
+                        now,
+                        attempt,
+                        config.retry_base,
+                        config.retry_max,
+                        *retry_after,
+                        jitter,
+                    ),
+                    last_error: error.message().to_owned(),
+                }
+            }
+            Self::Permanent { state, .. } => {
+                let reason = match error.detail().and_then(|d| d.fix.as_deref()) {
+                    Some(fix) => format!("{} {fix}", error.message()),
+                    None => error.message().to_owned(),
+                };
+                TokenState::problem(*state, reason, error.detail().and_then(|d| d.aadsts))
+            }
         }
     }
 }
@@ -73,17 +112,17 @@ pub fn classify(error: Error, status: Option<u16>, retry_after: Option<Duration>
         return transient(error);
     }
     let state = match aadsts {
-        Some(code) if SECRET_CODES.contains(&code) => TokenState::SecretExpired,
-        Some(code) if CONSENT_CODES.contains(&code) => TokenState::NeedsConsent,
-        Some(code) if SIGN_IN_CODES.contains(&code) => TokenState::NeedsSignIn,
+        Some(code) if SECRET_CODES.contains(&code) => StateKind::SecretExpired,
+        Some(code) if CONSENT_CODES.contains(&code) => StateKind::NeedsConsent,
+        Some(code) if SIGN_IN_CODES.contains(&code) => StateKind::NeedsSignIn,
         Some(code) => match lookup(code).map(|e| e.class) {
-            Some(ErrorClass::Secret) => TokenState::SecretExpired,
-            Some(ErrorClass::Consent) => TokenState::NeedsConsent,
-            _ => TokenState::NeedsSignIn,
+            Some(ErrorClass::Secret) => StateKind::SecretExpired,
+            Some(ErrorClass::Consent) => StateKind::NeedsConsent,
+            _ => StateKind::NeedsSignIn,
         },
-        None if oauth_error == "consent_required" => TokenState::NeedsConsent,
-        None if oauth_error == "invalid_client" => TokenState::SecretExpired,
-        None => TokenState::NeedsSignIn,
+        None if oauth_error == "consent_required" => StateKind::NeedsConsent,
+        None if oauth_error == "invalid_client" => StateKind::SecretExpired,
+        None => StateKind::NeedsSignIn,
     };
     Failure::Permanent { state, error }
 }
@@ -117,7 +156,7 @@ mod tests {
         .to_error()
     }
 
-    fn state(f: &Failure) -> Option<TokenState> {
+    fn state(f: &Failure) -> Option<StateKind> {
         match f {
             Failure::Permanent { state, .. } => Some(*state),
             Failure::Transient { .. } => None,
@@ -130,21 +169,21 @@ mod tests {
             700082, 70008, 50173, 70000, 54005, 50076, 50079, 53003, 70043,
         ] {
             let f = classify(ms("invalid_grant", code), Some(400), None);
-            assert_eq!(state(&f), Some(TokenState::NeedsSignIn), "AADSTS{code}");
+            assert_eq!(state(&f), Some(StateKind::NeedsSignIn), "AADSTS{code}");
         }
         let f = classify(ms("interaction_required", 50076), Some(400), None);
-        assert_eq!(state(&f), Some(TokenState::NeedsSignIn));
+        assert_eq!(state(&f), Some(StateKind::NeedsSignIn));
     }
 
     #[test]
     fn consent_and_secret_codes_have_their_own_states() {
         for code in [65001, 90094] {
             let f = classify(ms("invalid_grant", code), Some(400), None);
-            assert_eq!(state(&f), Some(TokenState::NeedsConsent), "AADSTS{code}");
+            assert_eq!(state(&f), Some(StateKind::NeedsConsent), "AADSTS{code}");
         }
         for code in [7000222, 7000215] {
             let f = classify(ms("invalid_client", code), Some(401), None);
-            assert_eq!(state(&f), Some(TokenState::SecretExpired), "AADSTS{code}");
+            assert_eq!(state(&f), Some(StateKind::SecretExpired), "AADSTS{code}");
         }
     }
 
@@ -165,6 +204,33 @@ mod tests {
             }
             Failure::Permanent { .. } => panic!("429 must be retried"),
         }
+    }
+
+    #[test]
+    fn a_failure_sets_the_state_with_its_data() {
+        let now = Utc::now();
+        let config = Config {
+            retry_base: Duration::from_secs(30),
+            ..Config::default()
+        };
+        let down = classify(Error::new(ErrorCode::Network, "down"), None, None);
+        let first = down.next_state(&TokenState::ACTIVE, &config, now, 0.5);
+        assert_eq!(
+            first,
+            TokenState::Retrying {
+                attempt: 1,
+                next_at: now + TimeDelta::seconds(30),
+                last_error: "down".into(),
+            }
+        );
+        let second = down.next_state(&first, &config, now, 0.5);
+        assert_eq!(second.attempt(), 2);
+        let revoked = classify(ms("invalid_grant", 50173), Some(400), None);
+        let state = revoked.next_state(&second, &config, now, 0.5);
+        assert_eq!(state, StateKind::NeedsSignIn);
+        assert_eq!(state.aadsts(), Some(50173));
+        assert_eq!(state.attempt(), 0);
+        assert!(state.reason().is_some_and(|r| !r.is_empty()), "{state:?}");
     }
 
     #[test]

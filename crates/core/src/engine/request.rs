@@ -51,7 +51,7 @@ pub async fn refresh(
     now: DateTime<Utc>,
 ) -> Result<Tokens, Failure> {
     let internal = |e: url::ParseError| Failure::Permanent {
-        state: crate::connection::TokenState::NeedsSignIn,
+        state: crate::connection::StateKind::NeedsSignIn,
         error: Error::internal(format!("bad token endpoint URL: {e}")),
     };
     let mut client = Client::new(ClientId::new(r.client_id.to_owned()))

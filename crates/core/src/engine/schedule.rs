@@ -90,9 +90,9 @@ pub fn next_refresh(
     now: DateTime<Utc>,
     jitter: f64,
 ) -> Option<DateTime<Utc>> {
-    match conn.state {
-        TokenState::Retrying => return conn.next_refresh_at.or(Some(now)),
-        TokenState::Active | TokenState::Refreshing => {}
+    match &conn.state {
+        TokenState::Retrying { next_at, .. } => return Some(*next_at),
+        TokenState::Active { .. } | TokenState::Refreshing => {}
         _ => return None,
     }
     if conn.kind == ConnectionKind::Application {
@@ -123,6 +123,7 @@ pub fn next_refresh(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::connection::StateKind;
     use crate::flow::identity::AccountType;
     use crate::scopes::Preset;
 
@@ -146,22 +147,19 @@ mod tests {
             scopes_missing: vec![],
             has_refresh_token: true,
             state,
-            state_reason: None,
             created_at: t,
             updated_at: t,
             last_refresh_at: Some(t),
             access_expires_at: Some(t + TimeDelta::hours(1)),
-            retry_attempt: 0,
             next_refresh_at: None,
             last_used_at: None,
-            state_aadsts: None,
             inactivity_deadline: Some(t + INACTIVITY_LIMIT),
         }
     }
 
     #[test]
     fn idle_connections_get_a_keep_alive_well_inside_the_limit() {
-        let c = conn(TokenState::Active);
+        let c = conn(TokenState::ACTIVE);
         let now = c.last_refresh_at.unwrap();
         let next = next_refresh(&c, None, &Config::default(), now, 0.5).unwrap();
         assert_eq!(next - now, TimeDelta::days(7));
@@ -176,7 +174,7 @@ mod tests {
 
     #[test]
     fn connections_in_use_refresh_before_the_access_token_expires() {
-        let mut c = conn(TokenState::Active);
+        let mut c = conn(TokenState::ACTIVE);
         let now = c.last_refresh_at.unwrap() + TimeDelta::minutes(10);
         c.last_used_at = Some(now - TimeDelta::minutes(1));
         let expiry = now + TimeDelta::minutes(50);
@@ -194,25 +192,40 @@ mod tests {
     #[test]
     fn stopped_states_have_no_schedule_and_retrying_keeps_its_own() {
         let now = Utc::now();
-        for s in [
-            TokenState::NeedsSignIn,
-            TokenState::NeedsConsent,
-            TokenState::SecretExpired,
-            TokenState::NoAccess,
-            TokenState::Disconnected,
+        for kind in [
+            StateKind::NeedsSignIn,
+            StateKind::NeedsConsent,
+            StateKind::SecretExpired,
+            StateKind::NoAccess,
         ] {
+            let s = TokenState::problem(kind, "why".into(), None);
             assert_eq!(
                 next_refresh(&conn(s), None, &Config::default(), now, 0.5),
                 None
             );
         }
-        let mut c = conn(TokenState::Retrying);
-        c.next_refresh_at = Some(now + TimeDelta::seconds(40));
+        assert_eq!(
+            next_refresh(
+                &conn(TokenState::Disconnected),
+                None,
+                &Config::default(),
+                now,
+                0.5
+            ),
+            None
+        );
+        let at = now + TimeDelta::seconds(40);
+        let mut c = conn(TokenState::Retrying {
+            attempt: 1,
+            next_at: at,
+            last_error: "down".into(),
+        });
+        c.next_refresh_at = Some(at);
         assert_eq!(
             next_refresh(&c, None, &Config::default(), now, 0.5),
             c.next_refresh_at
         );
-        let mut c = conn(TokenState::Active);
+        let mut c = conn(TokenState::ACTIVE);
         c.has_refresh_token = false;
         assert_eq!(next_refresh(&c, None, &Config::default(), now, 0.5), None);
     }

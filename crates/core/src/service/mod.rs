@@ -28,7 +28,7 @@ use crate::application::AppTokenCache;
 use crate::client_secret::reminders::{Reminder, Thresholds};
 use crate::client_secret::watch::{ReminderEvent, ReminderWatch};
 use crate::clock::{Clock, SystemClock};
-use crate::connection::{Connection, TokenState};
+use crate::connection::{Connection, StateKind};
 use crate::engine::{Config, Engine, EngineEvent, Notice};
 use crate::error::{Error, Result};
 use crate::flow::deep_link::DeepLinks;
@@ -221,7 +221,7 @@ impl Service {
                     }));
                 }
                 Ok(EngineEvent::Notice(notice)) => {
-                    if notice.state == TokenState::SecretExpired {
+                    if notice.state == StateKind::SecretExpired {
                         // The registration is now listed as "secret refused" in the reminders.
                         self.reminders.wake();
                     }

@@ -1,5 +1,15 @@
 //! The `connections` table: one row per connected mailbox (delegated sign-in or application
-//! access). Refresh tokens are in the keychain under the connection's id, never here.
+//! access), and every query on it. Refresh tokens are in the keychain under the connection's id,
+//! never here.
+//!
+//! A connection's [`TokenState`] is stored in four columns (`state`, `state_reason`,
+//! `state_aadsts`, `retry_attempt`; a retry's time in `next_refresh_at`), mapped to and from the
+//! enum only by `state_columns` and `state_from_columns`.
+//!
+//! Application-access mailboxes are rows of this table too (kind `application`, preset
+//! `application`, no refresh token). Their `account_key` is the mailbox's Graph user id; a mailbox
+//! Graph could not resolve (unknown address, access denied before the id was known) keeps
+//! `address:{address}` until a later check finds it.
 
 /// Schema version 2.
 pub(super) const V1: &str = "
@@ -43,13 +53,12 @@ use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, Row, params};
 
 use super::{Store, enum_from, enum_text};
-use crate::connection::{Connection, ConnectionKind, INACTIVITY_LIMIT, TokenState, not_found};
+use crate::connection::{Connection, ConnectionKind, StateKind, TokenState, not_found};
 use crate::error::Result;
 use crate::flow::identity::AccountType;
-use crate::flow::missing_scopes;
 use crate::scopes::Preset;
 
-/// The fields a sign-in writes.
+/// The fields a sign-in (or a first mailbox lookup) writes.
 #[derive(Debug)]
 pub struct NewConnection<'a> {
     pub id: &'a str,
@@ -65,8 +74,81 @@ pub struct NewConnection<'a> {
     pub scopes_granted: &'a [String],
     pub has_refresh_token: bool,
     pub state: TokenState,
-    pub state_reason: Option<&'a str>,
     pub access_expires_at: Option<DateTime<Utc>>,
+}
+
+/// A successful refresh, as stored (the state becomes active, with nothing to note).
+#[derive(Debug)]
+pub struct Refreshed<'a> {
+    pub scopes_granted: &'a [String],
+    pub has_refresh_token: bool,
+    pub access_expires_at: DateTime<Utc>,
+    pub next_refresh_at: Option<DateTime<Utc>>,
+}
+
+/// What a mailbox lookup writes over an existing application connection.
+#[derive(Debug)]
+pub struct MailboxUpdate<'a> {
+    pub account_key: &'a str,
+    pub address: &'a str,
+    pub display_name: Option<&'a str>,
+    pub tenant_id: Option<&'a str>,
+    pub scopes_requested: &'a [String],
+    pub scopes_granted: &'a [String],
+    pub state: TokenState,
+    pub access_expires_at: Option<DateTime<Utc>>,
+}
+
+/// The `account_key` of a mailbox whose Graph id is not known yet.
+pub fn unresolved_key(address: &str) -> String {
+    format!("address:{}", address.to_ascii_lowercase())
+}
+
+/// A [`TokenState`] as its columns.
+#[derive(Debug)]
+struct StateColumns<'a> {
+    state: &'static str,
+    reason: Option<&'a str>,
+    aadsts: Option<u32>,
+    retry_attempt: u32,
+    /// A retry's time (`next_refresh_at`); `None` for the other states.
+    retry_at: Option<DateTime<Utc>>,
+}
+
+fn state_columns(state: &TokenState) -> StateColumns<'_> {
+    StateColumns {
+        state: state.kind().as_str(),
+        reason: state.reason(),
+        aadsts: state.aadsts(),
+        retry_attempt: state.attempt(),
+        retry_at: match state {
+            TokenState::Retrying { next_at, .. } => Some(*next_at),
+            _ => None,
+        },
+    }
+}
+
+/// Reads back what [`state_columns`] stored. Columns a state does not use are ignored, so a row
+/// cannot say two things at once; a retry without a time is due at once (`updated_at`).
+fn state_from_columns(
+    kind: StateKind,
+    reason: Option<String>,
+    aadsts: Option<u32>,
+    retry_attempt: u32,
+    next_refresh_at: Option<DateTime<Utc>>,
+    updated_at: DateTime<Utc>,
+) -> TokenState {
+    match kind {
+        StateKind::Active => TokenState::Active { note: reason },
+        StateKind::Refreshing => TokenState::Refreshing,
+        StateKind::Retrying => TokenState::Retrying {
+            attempt: retry_attempt.max(1),
+            next_at: next_refresh_at.unwrap_or(updated_at),
+            last_error: reason.unwrap_or_default(),
+        },
+        StateKind::Disconnected => TokenState::Disconnected,
+        problem => TokenState::problem(problem, reason.unwrap_or_default(), aadsts),
+    }
 }
 
 pub(super) const COLUMNS: &str = "c.id, c.registration_id, r.name, c.kind, c.account_key, c.address, c.display_name, c.tenant_id, \
@@ -79,56 +161,55 @@ fn words(s: &str) -> Vec<String> {
 }
 
 pub(super) fn from_row(row: &Row<'_>) -> rusqlite::Result<Connection> {
-    let requested = words(&row.get::<_, String>(10)?);
-    let granted = words(&row.get::<_, String>(11)?);
-    let kind: ConnectionKind = enum_from(row.get(3)?)?;
-    let has_refresh_token: bool = row.get(12)?;
-    let last_refresh_at: Option<DateTime<Utc>> = row.get(17)?;
-    let inactivity_deadline = match kind {
-        ConnectionKind::Delegated if has_refresh_token => {
-            last_refresh_at.map(|at| at + INACTIVITY_LIMIT)
-        }
-        _ => None,
-    };
+    let updated_at: DateTime<Utc> = row.get(16)?;
+    let next_refresh_at: Option<DateTime<Utc>> = row.get(20)?;
+    let state = state_from_columns(
+        enum_from(row.get(13)?)?,
+        row.get(14)?,
+        row.get(22)?,
+        row.get(19)?,
+        next_refresh_at,
+        updated_at,
+    );
     Ok(Connection {
         id: row.get(0)?,
         registration_id: row.get(1)?,
         registration_name: row.get(2)?,
-        kind,
+        kind: enum_from(row.get(3)?)?,
         account_key: row.get(4)?,
         address: row.get(5)?,
         display_name: row.get(6)?,
         tenant_id: row.get(7)?,
         account_type: enum_from(row.get(8)?)?,
         preset: enum_from(row.get(9)?)?,
-        scopes_missing: missing_scopes(&requested, &granted),
-        scopes_requested: requested,
-        scopes_granted: granted,
-        has_refresh_token,
-        state: enum_from(row.get(13)?)?,
-        state_reason: row.get(14)?,
+        scopes_requested: words(&row.get::<_, String>(10)?),
+        scopes_granted: words(&row.get::<_, String>(11)?),
+        scopes_missing: Vec::new(),
+        has_refresh_token: row.get(12)?,
+        state,
         created_at: row.get(15)?,
-        updated_at: row.get(16)?,
-        last_refresh_at,
+        updated_at,
+        last_refresh_at: row.get(17)?,
         access_expires_at: row.get(18)?,
-        retry_attempt: row.get(19)?,
-        next_refresh_at: row.get(20)?,
+        next_refresh_at,
         last_used_at: row.get(21)?,
-        state_aadsts: row.get(22)?,
-        inactivity_deadline,
-    })
+        inactivity_deadline: None,
+    }
+    .with_derived_fields())
 }
 
 impl Store {
     pub fn insert_connection(&self, c: &NewConnection<'_>, now: DateTime<Utc>) -> Result<()> {
+        let s = state_columns(&c.state);
         self.conn().execute(
             "INSERT INTO connections (id, registration_id, kind, account_key, address, display_name, tenant_id, account_type, \
              preset, scopes_requested, scopes_granted, has_refresh_token, state, state_reason, created_at, updated_at, \
-             last_refresh_at, access_expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?15, ?15, ?16)",
+             last_refresh_at, access_expires_at, state_aadsts, retry_attempt, next_refresh_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?15, ?15, ?16, ?17, ?18, ?19)",
             params![
                 c.id, c.registration_id, enum_text(c.kind), c.account_key, c.address, c.display_name, c.tenant_id,
                 enum_text(c.account_type), c.preset.as_str(), c.scopes_requested.join(" "), c.scopes_granted.join(" "),
-                c.has_refresh_token, enum_text(c.state), c.state_reason, now, c.access_expires_at,
+                c.has_refresh_token, s.state, s.reason, now, c.access_expires_at, s.aadsts, s.retry_attempt, s.retry_at,
             ],
         )?;
         Ok(())
@@ -140,15 +221,16 @@ impl Store {
         c: &NewConnection<'_>,
         now: DateTime<Utc>,
     ) -> Result<()> {
+        let s = state_columns(&c.state);
         self.conn().execute(
             "UPDATE connections SET address = ?2, display_name = ?3, tenant_id = ?4, account_type = ?5, preset = ?6, \
              scopes_requested = ?7, scopes_granted = ?8, has_refresh_token = ?9, state = ?10, state_reason = ?11, \
-             updated_at = ?12, last_refresh_at = ?12, access_expires_at = ?13, retry_attempt = 0, next_refresh_at = NULL, \
-             state_aadsts = NULL, notified_problem = NULL WHERE id = ?1",
+             updated_at = ?12, last_refresh_at = ?12, access_expires_at = ?13, retry_attempt = ?14, next_refresh_at = ?15, \
+             state_aadsts = ?16, notified_problem = NULL WHERE id = ?1",
             params![
                 c.id, c.address, c.display_name, c.tenant_id, enum_text(c.account_type), c.preset.as_str(),
-                c.scopes_requested.join(" "), c.scopes_granted.join(" "), c.has_refresh_token, enum_text(c.state),
-                c.state_reason, now, c.access_expires_at,
+                c.scopes_requested.join(" "), c.scopes_granted.join(" "), c.has_refresh_token, s.state,
+                s.reason, now, c.access_expires_at, s.retry_attempt, s.retry_at, s.aadsts,
             ],
         )?;
         Ok(())
@@ -209,5 +291,335 @@ impl Store {
         tx.execute("DELETE FROM connections WHERE id = ?1", [id])?;
         tx.commit()?;
         Ok(())
+    }
+
+    pub fn record_refreshed(&self, id: &str, r: &Refreshed<'_>, now: DateTime<Utc>) -> Result<()> {
+        let s = state_columns(&TokenState::ACTIVE);
+        self.conn().execute(
+            "UPDATE connections SET scopes_granted = ?2, has_refresh_token = ?3, access_expires_at = ?4, next_refresh_at = ?5, \
+             state = ?6, state_reason = ?7, state_aadsts = ?8, retry_attempt = ?9, last_refresh_at = ?10, updated_at = ?10 \
+             WHERE id = ?1",
+            params![
+                id, r.scopes_granted.join(" "), r.has_refresh_token, r.access_expires_at, r.next_refresh_at, s.state,
+                s.reason, s.aadsts, s.retry_attempt, now,
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// A state change that is not a successful refresh. The schedule becomes the retry's time
+    /// (`Retrying`) or nothing (any other state; the engine reschedules what can run).
+    pub fn record_state(&self, id: &str, state: &TokenState, now: DateTime<Utc>) -> Result<()> {
+        let s = state_columns(state);
+        self.conn().execute(
+            "UPDATE connections SET state = ?2, state_reason = ?3, state_aadsts = ?4, retry_attempt = ?5, next_refresh_at = ?6, \
+             updated_at = ?7 WHERE id = ?1",
+            params![id, s.state, s.reason, s.aadsts, s.retry_attempt, s.retry_at, now],
+        )?;
+        Ok(())
+    }
+
+    /// Marks a connection as being refreshed (visible to the other process and the UI).
+    pub fn record_refreshing(&self, id: &str, now: DateTime<Utc>) -> Result<()> {
+        self.conn().execute(
+            "UPDATE connections SET state = 'refreshing', updated_at = ?2 WHERE id = ?1 AND state IN ('active', 'retrying')",
+            params![id, now],
+        )?;
+        Ok(())
+    }
+
+    pub fn set_next_refresh(&self, id: &str, at: Option<DateTime<Utc>>) -> Result<()> {
+        self.conn().execute(
+            "UPDATE connections SET next_refresh_at = ?2 WHERE id = ?1",
+            params![id, at],
+        )?;
+        Ok(())
+    }
+
+    pub fn record_used(&self, id: &str, now: DateTime<Utc>) -> Result<()> {
+        self.conn().execute(
+            "UPDATE connections SET last_used_at = ?2 WHERE id = ?1",
+            params![id, now],
+        )?;
+        Ok(())
+    }
+
+    /// The earliest scheduled refresh of any connection.
+    pub fn next_refresh_due(&self) -> Result<Option<DateTime<Utc>>> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT MIN(next_refresh_at) FROM connections WHERE next_refresh_at IS NOT NULL",
+                [],
+                |r| r.get(0),
+            )
+            .optional()?
+            .flatten())
+    }
+
+    /// Connections whose scheduled refresh time has come, earliest first.
+    pub fn connections_due(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<Connection>> {
+        self.query_connections(
+            "c.next_refresh_at IS NOT NULL AND c.next_refresh_at <= ?1 ORDER BY c.next_refresh_at LIMIT ?2",
+            params![now, limit],
+        )
+    }
+
+    /// Connections that should have a schedule but have none (new ones, or made by the CLI).
+    pub fn connections_unscheduled(&self) -> Result<Vec<Connection>> {
+        self.query_connections(
+            "c.next_refresh_at IS NULL AND c.state IN ('active', 'refreshing', 'retrying')",
+            [],
+        )
+    }
+
+    pub fn connections_of_registration(&self, registration_id: &str) -> Result<Vec<Connection>> {
+        self.query_connections(
+            "c.registration_id = ?1 ORDER BY c.address COLLATE NOCASE",
+            [registration_id],
+        )
+    }
+
+    fn query_connections(
+        &self,
+        filter: &str,
+        params: impl rusqlite::Params,
+    ) -> Result<Vec<Connection>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM connections c JOIN registrations r ON r.id = c.registration_id WHERE {filter}"
+        ))?;
+        let rows = stmt
+            .query_map(params, from_row)?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
+    /// The problem the user was last notified about for this connection.
+    pub fn notified_problem(&self, id: &str) -> Result<Option<String>> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT notified_problem FROM connections WHERE id = ?1",
+                [id],
+                |r| r.get(0),
+            )
+            .optional()?
+            .flatten())
+    }
+
+    pub fn set_notified_problem(&self, id: &str, problem: Option<&str>) -> Result<()> {
+        self.conn().execute(
+            "UPDATE connections SET notified_problem = ?2 WHERE id = ?1",
+            params![id, problem],
+        )?;
+        Ok(())
+    }
+
+    /// How many connections need someone to act (sign in, consent, rotate, grant access).
+    pub fn count_needing_attention(&self) -> Result<u32> {
+        Ok(self.conn().query_row(
+            "SELECT COUNT(*) FROM connections WHERE state IN ('needs_sign_in', 'needs_consent', 'secret_expired', 'no_access')",
+            [],
+            |r| r.get(0),
+        )?)
+    }
+
+    /// The application connection of a registration with this address (case-insensitive).
+    pub fn find_application_mailbox(
+        &self,
+        registration_id: &str,
+        address: &str,
+    ) -> Result<Option<Connection>> {
+        let id: Option<String> = self
+            .conn()
+            .query_row(
+                "SELECT id FROM connections WHERE registration_id = ?1 AND kind = ?2 \
+                 AND (address = ?3 COLLATE NOCASE OR account_key = ?4) LIMIT 1",
+                params![
+                    registration_id,
+                    enum_text(ConnectionKind::Application),
+                    address,
+                    unresolved_key(address)
+                ],
+                |r| r.get(0),
+            )
+            .optional()?;
+        id.map(|id| self.get_connection(&id)).transpose()
+    }
+
+    /// Writes a lookup's result over an application connection. Returns false when no
+    /// application connection has this id.
+    pub fn update_application_mailbox(
+        &self,
+        id: &str,
+        m: &MailboxUpdate<'_>,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
+        let s = state_columns(&m.state);
+        let changed = self.conn().execute(
+            "UPDATE connections SET account_key = ?2, address = ?3, display_name = ?4, tenant_id = ?5, \
+             scopes_requested = ?6, scopes_granted = ?7, state = ?8, state_reason = ?9, updated_at = ?10, \
+             last_refresh_at = ?10, access_expires_at = ?11, state_aadsts = ?13, retry_attempt = ?14, \
+             next_refresh_at = COALESCE(?15, next_refresh_at) WHERE id = ?1 AND kind = ?12",
+            params![
+                id, m.account_key, m.address, m.display_name, m.tenant_id,
+                m.scopes_requested.join(" "), m.scopes_granted.join(" "), s.state,
+                s.reason, now, m.access_expires_at, enum_text(ConnectionKind::Application),
+                s.aadsts, s.retry_attempt, s.retry_at,
+            ],
+        )?;
+        Ok(changed == 1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeDelta;
+
+    use super::*;
+
+    /// A registration and `states.len()` connections, written directly (no keychain involved).
+    fn store_with(states: &[&str]) -> (Store, DateTime<Utc>) {
+        let store = Store::open_in_memory().unwrap();
+        let now = Utc::now();
+        {
+            let conn = store.conn();
+            conn.execute(
+                "INSERT INTO registrations (id, name, client_id, kind, tenant, cloud, usage, audience, preset, redirect_uri, \
+                 has_secret, created_at, updated_at) VALUES ('r', 'App', 'cid', 'public', 'common', 'global', 'delegated', \
+                 'my_organization', 'read', 'http://localhost', 0, ?1, ?1)",
+                [now],
+            )
+            .unwrap();
+            for (i, state) in states.iter().enumerate() {
+                conn.execute(
+                    "INSERT INTO connections (id, registration_id, kind, account_key, address, account_type, preset, \
+                     scopes_requested, scopes_granted, state, created_at, updated_at) VALUES (?1, 'r', 'delegated', ?1, ?2, \
+                     'work', 'read', '', '', ?3, ?4, ?4)",
+                    params![format!("c{i}"), format!("u{i}@contoso.test"), state, now],
+                )
+                .unwrap();
+            }
+        }
+        (store, now)
+    }
+
+    #[test]
+    fn history_older_than_the_limit_is_pruned() {
+        let (store, now) = store_with(&["active"]);
+        store
+            .add_event("c0", now - TimeDelta::days(200), "refreshed", "old", None)
+            .unwrap();
+        store
+            .add_event("c0", now - TimeDelta::days(10), "refreshed", "recent", None)
+            .unwrap();
+        assert_eq!(store.prune_events(now - TimeDelta::days(180)).unwrap(), 1);
+        let left: Vec<String> = store
+            .events("c0", 10)
+            .unwrap()
+            .into_iter()
+            .map(|e| e.summary)
+            .collect();
+        assert_eq!(left, ["recent"]);
+    }
+
+    #[test]
+    fn attention_counts_states_someone_must_act_on_and_due_lists_the_schedule() {
+        let (store, now) = store_with(&[
+            "active",
+            "retrying",
+            "needs_sign_in",
+            "needs_consent",
+            "secret_expired",
+            "no_access",
+        ]);
+        assert_eq!(store.count_needing_attention().unwrap(), 4);
+        store
+            .set_next_refresh("c1", Some(now - TimeDelta::seconds(1)))
+            .unwrap();
+        store
+            .set_next_refresh("c0", Some(now + TimeDelta::hours(1)))
+            .unwrap();
+        let due: Vec<String> = store
+            .connections_due(now, 10)
+            .unwrap()
+            .into_iter()
+            .map(|c| c.id)
+            .collect();
+        assert_eq!(due, ["c1"]);
+        assert_eq!(
+            store.next_refresh_due().unwrap(),
+            Some(now - TimeDelta::seconds(1))
+        );
+        // Active or retrying without a schedule are picked up; stopped states are not.
+        let unscheduled: Vec<String> = store
+            .connections_unscheduled()
+            .unwrap()
+            .into_iter()
+            .map(|c| c.id)
+            .collect();
+        assert!(unscheduled.is_empty(), "{unscheduled:?}");
+        store.set_next_refresh("c0", None).unwrap();
+        let unscheduled: Vec<String> = store
+            .connections_unscheduled()
+            .unwrap()
+            .into_iter()
+            .map(|c| c.id)
+            .collect();
+        assert_eq!(unscheduled, ["c0"]);
+    }
+
+    #[test]
+    fn every_state_round_trips_through_its_columns() {
+        let (store, now) = store_with(&["active"]);
+        let at = now + TimeDelta::seconds(30);
+        let states = [
+            TokenState::ACTIVE,
+            TokenState::Active {
+                note: Some("no refresh token".into()),
+            },
+            TokenState::Refreshing,
+            TokenState::Retrying {
+                attempt: 3,
+                next_at: at,
+                last_error: "The identity provider could not be reached.".into(),
+            },
+            TokenState::NeedsSignIn {
+                reason: "Sign in again.".into(),
+                aadsts: Some(50173),
+            },
+            TokenState::NeedsConsent {
+                reason: "Consent.".into(),
+                aadsts: Some(65001),
+            },
+            TokenState::SecretExpired {
+                reason: "Rotate the secret.".into(),
+                aadsts: Some(7000222),
+            },
+            TokenState::NoAccess {
+                reason: "Exchange keeps the app out.".into(),
+                aadsts: None,
+            },
+            TokenState::Disconnected,
+        ];
+        for state in states {
+            store.record_state("c0", &state, now).unwrap();
+            let c = store.get_connection("c0").unwrap();
+            assert_eq!(c.state, state);
+            let retry = matches!(state, TokenState::Retrying { .. });
+            assert_eq!(c.next_refresh_at, retry.then_some(at), "{state:?}");
+        }
+        // A stale attempt or AADSTS code left in a column does not leak into another state.
+        store
+            .conn()
+            .execute(
+                "UPDATE connections SET state = 'active', state_reason = NULL, retry_attempt = 4, state_aadsts = 50173 WHERE id = 'c0'",
+                [],
+            )
+            .unwrap();
+        let c = store.get_connection("c0").unwrap();
+        assert_eq!(c.state, TokenState::ACTIVE);
+        assert_eq!((c.state.attempt(), c.state.aadsts()), (0, None));
     }
 }

@@ -36,6 +36,13 @@ pub struct Event {
 }
 
 impl Store {
+    /// Deletes history entries older than `before`; returns how many.
+    pub fn prune_events(&self, before: DateTime<Utc>) -> Result<usize> {
+        Ok(self
+            .conn()
+            .execute("DELETE FROM events WHERE at < ?1", params![before])?)
+    }
+
     pub fn add_event(
         &self,
         connection_id: &str,

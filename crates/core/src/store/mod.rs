@@ -6,8 +6,6 @@
 
 pub mod connections;
 pub mod events;
-pub mod lifecycle;
-pub mod mailboxes;
 pub mod registrations;
 pub mod secret_reminders;
 

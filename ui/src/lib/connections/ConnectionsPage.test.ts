@@ -332,7 +332,7 @@ describe('keeping connections alive', () => {
   });
 
   it('offers the admin consent link when a connection needs consent', async () => {
-    const handlers = serve([{ ...ada, state: 'needs_consent', state_reason: 'An administrator must approve these permissions (AADSTS90094)' }], {
+    const handlers = serve([{ ...ada, state: 'needs_consent', state_reason: 'An administrator must approve these permissions (AADSTS90094)', state_aadsts: null }], {
       admin_consent_url: vi.fn(() => 'https://login.example/adminconsent?client_id=x'),
     });
     render(ConnectionsPage);

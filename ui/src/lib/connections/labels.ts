@@ -1,9 +1,9 @@
 // Words and badge tones for what core reports about a connection. Display only: what a state or
 // scope means is core's business.
-import type { AccountType, ConnectionKind, TokenState } from '../ipc/bindings';
+import type { AccountType, Connection, ConnectionKind, StateKind } from '../ipc/bindings';
 import type { Tone } from '../ui/Badge.svelte';
 
-const STATES: Record<TokenState, { label: string; tone: Tone }> = {
+const STATES: Record<StateKind, { label: string; tone: Tone }> = {
   active: { label: 'Active', tone: 'ok' },
   refreshing: { label: 'Refreshing', tone: 'info' },
   retrying: { label: 'Retrying', tone: 'warn' },
@@ -14,12 +14,17 @@ const STATES: Record<TokenState, { label: string; tone: Tone }> = {
   disconnected: { label: 'Disconnected', tone: 'neutral' },
 };
 
-export function stateLabel(state: TokenState): string {
+export function stateLabel(state: StateKind): string {
   return STATES[state].label;
 }
 
-export function stateTone(state: TokenState): Tone {
+export function stateTone(state: StateKind): Tone {
   return STATES[state].tone;
+}
+
+/** The problem, last retry error or note that comes with a connection's state, if any. */
+export function stateReason(c: Connection): string | null {
+  return 'state_reason' in c ? c.state_reason : null;
 }
 
 export function accountTypeLabel(type: AccountType): string {

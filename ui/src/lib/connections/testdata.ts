@@ -49,13 +49,11 @@ export function connection(overrides: Partial<Connection> = {}): Connection {
     updated_at: '2025-03-02T10:00:00Z',
     last_refresh_at: null,
     access_expires_at: '2025-03-02T11:00:00Z',
-    retry_attempt: 0,
     next_refresh_at: null,
     last_used_at: null,
-    state_aadsts: null,
     inactivity_deadline: null,
     ...overrides,
-  };
+  } as Connection;
 }
 
 function preset(p: PresetInfo['preset'], label: string, description: string): PresetInfo {

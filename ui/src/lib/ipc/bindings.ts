@@ -179,7 +179,13 @@ reconnect?: string, };
 
 export type ConnectionKind = "delegated" | "application";
 
-export type TokenState = "active" | "refreshing" | "retrying" | "needs_sign_in" | "needs_consent" | "secret_expired" | "no_access" | "disconnected";
+export type TokenState = { "state": "active", state_reason: string | null, } | { "state": "refreshing" } | { "state": "retrying", 
+/**
+ * Failed attempts in a row (1 after the first failure).
+ */
+retry_attempt: number, state_reason: string, } | { "state": "needs_sign_in", state_reason: string, state_aadsts: number | null, } | { "state": "needs_consent", state_reason: string, state_aadsts: number | null, } | { "state": "secret_expired", state_reason: string, state_aadsts: number | null, } | { "state": "no_access", state_reason: string, state_aadsts: number | null, } | { "state": "disconnected" };
+
+export type StateKind = "active" | "refreshing" | "retrying" | "needs_sign_in" | "needs_consent" | "secret_expired" | "no_access" | "disconnected";
 
 export type AccountType = "personal" | "work";
 
@@ -187,11 +193,7 @@ export type Connection = { id: string, registration_id: string, registration_nam
 /**
  * Requested but not granted (`offline_access` missing means no refresh token).
  */
-scopes_missing: Array<string>, has_refresh_token: boolean, state: TokenState, state_reason: string | null, created_at: string, updated_at: string, last_refresh_at: string | null, access_expires_at: string | null, 
-/**
- * Failed attempts in a row while `Retrying`.
- */
-retry_attempt: number, 
+scopes_missing: Array<string>, has_refresh_token: boolean, created_at: string, updated_at: string, last_refresh_at: string | null, access_expires_at: string | null, 
 /**
  * When the engine next refreshes: before the access token expires, the keep-alive, or the
  * next retry. None when nothing is scheduled (e.g. it needs sign-in).
@@ -202,14 +204,14 @@ next_refresh_at: string | null,
  */
 last_used_at: string | null, 
 /**
- * The AADSTS code behind the current state, when there is one.
- */
-state_aadsts: number | null, 
-/**
  * Delegated connections: when Microsoft forgets the refresh token if it is never used
  * (90 days after the last refresh).
  */
-inactivity_deadline: string | null, };
+inactivity_deadline: string | null, } & ({ "state": "active", state_reason: string | null, } | { "state": "refreshing" } | { "state": "retrying", 
+/**
+ * Failed attempts in a row (1 after the first failure).
+ */
+retry_attempt: number, state_reason: string, } | { "state": "needs_sign_in", state_reason: string, state_aadsts: number | null, } | { "state": "needs_consent", state_reason: string, state_aadsts: number | null, } | { "state": "secret_expired", state_reason: string, state_aadsts: number | null, } | { "state": "no_access", state_reason: string, state_aadsts: number | null, } | { "state": "disconnected" });
 
 export type Event = { at: string, kind: string, summary: string, aadsts: number | null, trace_id: string | null, correlation_id: string | null, };
 
@@ -237,7 +239,7 @@ export type Connected = { connection: Connection,
  */
 created: boolean, };
 
-export type Notice = { connection_id: string, address: string, state: TokenState, title: string, body: string, };
+export type Notice = { connection_id: string, address: string, state: StateKind, title: string, body: string, };
 
 export type RefreshReport = { connection: Connection, 
 /**
@@ -374,7 +376,7 @@ expires: string, label?: string, };
 
 export type VerifiedBy = "client_credentials" | "refresh";
 
-export type ConnectionCheck = { connection_id: string, address: string, ok: boolean, state: TokenState, message: string, error: ErrorBody | null, };
+export type ConnectionCheck = { connection_id: string, address: string, ok: boolean, state: StateKind, message: string, error: ErrorBody | null, };
 
 export type RotationReport = { registration: Registration, verified_by: VerifiedBy, 
 /**

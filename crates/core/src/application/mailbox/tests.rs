@@ -147,11 +147,11 @@ fn what_was_stored(env: &Env) {
         .find(|c| c.address == "denied1@contoso.test")
         .unwrap();
     assert_eq!(denied.kind, ConnectionKind::Application);
-    assert_eq!(denied.state, TokenState::NoAccess);
+    assert_eq!(denied.state, StateKind::NoAccess);
     assert!(
         denied
-            .state_reason
-            .as_deref()
+            .state
+            .reason()
             .unwrap()
             .contains("application access policy")
     );
@@ -167,7 +167,7 @@ fn what_was_stored(env: &Env) {
         .iter()
         .find(|c| c.address == "user02@contoso.test")
         .unwrap();
-    assert_eq!(user.state, TokenState::Active);
+    assert_eq!(user.state, StateKind::Active);
     assert_eq!(user.account_key, "id-user02");
     assert_eq!(user.preset, Preset::Application);
     assert!(!user.has_refresh_token);
@@ -212,7 +212,7 @@ async fn a_mailbox_closed_to_the_app_is_found_but_not_reachable() {
         stored.account_key, "id-closed1",
         "the directory's id is kept"
     );
-    assert_eq!(stored.state, TokenState::NoAccess);
+    assert_eq!(stored.state, StateKind::NoAccess);
 
     // Without a mail-reading permission the inbox is not opened (a refusal would prove nothing).
     *env.fake.shared.roles.lock().unwrap() = vec!["Mail.Send".into(), "User.Read.All".into()];

@@ -1,0 +1,223 @@
+//! How a refresh works, start to finish.
+//!
+//! 1. [`Engine::refresh`] (or an access-token request, or the scheduler) enters the connection's
+//!    single flight ([`super::flight`]): one token request per connection at a time.
+//! 2. The connection is marked `refreshing`; the registration, the stored refresh token and, for
+//!    a confidential app, the client secret are read ([`Engine::credentials`]).
+//! 3. The token request goes to Microsoft ([`super::request`]).
+//! 4. Success: the tokens are persisted by [`persist_tokens`], the one function every refresh and
+//!    every sign-in stores tokens through. A rotated refresh token reaches the keychain *before*
+//!    the row says anything, so a crash at any point leaves a usable token (the old one is still
+//!    valid at Microsoft). The access token is kept in memory, the next refresh is scheduled.
+//! 5. Failure: [`super::classify`] sorts it and says the next state: `retrying` (attempt, next
+//!    time, last error; the refresh token is kept) or a problem someone must act on (reason and
+//!    AADSTS code, no retry). A wrong or expired client secret breaks every connection of the app
+//!    at once, so all of them are marked.
+
+use chrono::{DateTime, Utc};
+
+use super::classify::Failure;
+use super::flight::Got;
+use super::{Engine, RefreshReport, request};
+use crate::Sensitive;
+use crate::connection::{
+    Connection, ConnectionKind, RefreshTokenChange, StateKind, persist_tokens,
+};
+use crate::error::{Error, ErrorCode, Result};
+use crate::keychain::SecretKey;
+use crate::registration::{ClientKind, Registration};
+use crate::store::connections::Refreshed;
+
+/// Anything that went wrong on our side while storing: retried like a network failure.
+fn transient(error: impl Into<Error>) -> Failure {
+    Failure::Transient {
+        error: error.into(),
+        retry_after: None,
+    }
+}
+
+/// What a token request needs besides the connection.
+struct Credentials {
+    registration: Registration,
+    refresh_token: Sensitive<String>,
+    /// Confidential apps only.
+    secret: Option<Sensitive<String>>,
+}
+
+impl Engine {
+    /// Refreshes now ("refresh now", `mailconn refresh`). Failures are recorded on the connection
+    /// and returned in the report, not as `Err` (that is for a missing connection or database).
+    pub async fn refresh(&self, id: &str) -> Result<RefreshReport> {
+        let conn = self.store.get_connection(id)?;
+        let result = self.refresh_flight(&conn, self.clock.now(), false).await;
+        let connection = self.store.get_connection(&conn.id)?;
+        let (requested, rotated, error) = match result {
+            Ok(Got::Token {
+                rotated, requested, ..
+            }) => (requested, rotated, None),
+            Ok(Got::Elsewhere) => (false, false, None),
+            Err(e) => (true, false, Some(e.body())),
+        };
+        Ok(RefreshReport {
+            connection,
+            requested,
+            rotated,
+            error,
+        })
+    }
+
+    /// Runs under the connection's single flight (both locks held).
+    pub(super) async fn refresh_locked(&self, conn: &Connection) -> Result<Got> {
+        if conn.kind == ConnectionKind::Application {
+            return self.check_application(conn).await;
+        }
+        let now = self.clock.now();
+        self.store.record_refreshing(&conn.id, now)?;
+        self.emit_changed(&conn.id);
+        match self.request(conn, now).await {
+            Ok(got) => Ok(got),
+            Err(failure) => {
+                self.record_failure(conn, &failure)?;
+                Err(failure.into_error())
+            }
+        }
+    }
+
+    /// The registration, the stored refresh token and (confidential apps) the client secret.
+    fn credentials(&self, conn: &Connection) -> Result<Credentials, Failure> {
+        let stop = |state, error| Failure::Permanent { state, error };
+        let reg = self
+            .store
+            .find_registration(&conn.registration_id)
+            .map_err(|e| stop(StateKind::NeedsSignIn, e))?;
+        let refresh_token = self
+            .secrets
+            .get(&SecretKey::refresh_token(&conn.id))
+            .map_err(transient)?
+            .ok_or_else(|| {
+                let e = Error::new(
+                    ErrorCode::NeedsSignIn,
+                    "No refresh token is stored for this connection.",
+                );
+                stop(StateKind::NeedsSignIn, e.with_fix("Sign in again."))
+            })?;
+        let secret = match reg.kind {
+            ClientKind::Confidential => Some(
+                self.secrets
+                    .get(&SecretKey::client_secret(&reg.id))
+                    .map_err(transient)?
+                    .ok_or_else(|| {
+                        let e = Error::invalid(
+                            "secret",
+                            format!("No client secret is stored for \"{}\".", reg.name),
+                        );
+                        let fix = "Rotate the app's client secret: paste a new secret's Value.";
+                        stop(StateKind::SecretExpired, e.with_fix(fix))
+                    })?,
+            ),
+            ClientKind::Public => None,
+        };
+        Ok(Credentials {
+            registration: reg,
+            refresh_token,
+            secret,
+        })
+    }
+
+    /// The token request, and storing what it brought.
+    async fn request(&self, conn: &Connection, now: DateTime<Utc>) -> Result<Got, Failure> {
+        let Credentials {
+            registration: reg,
+            refresh_token,
+            secret,
+        } = self.credentials(conn)?;
+        let cloud = reg.cloud().map_err(|error| Failure::Permanent {
+            state: StateKind::NeedsSignIn,
+            error,
+        })?;
+        let tenant = conn.tenant_id.clone().unwrap_or_else(|| reg.tenant.clone());
+        self.token_requests
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let tokens = request::refresh(
+            &request::RefreshRequest {
+                cloud: &cloud,
+                tenant: &tenant,
+                client_id: &reg.client_id,
+                secret: secret.as_ref(),
+                refresh_token: &refresh_token,
+                scopes: &conn.scopes_requested,
+            },
+            &self.http,
+            now,
+        )
+        .await?;
+        let change = match &tokens.refresh_token {
+            Some(new) if new.expose() != refresh_token.expose() => RefreshTokenChange::Store(new),
+            _ => RefreshTokenChange::Keep,
+        };
+        let rotated = matches!(change, RefreshTokenChange::Store(_));
+        let done = self.clock.now();
+        let row = Refreshed {
+            scopes_granted: &tokens.granted,
+            has_refresh_token: true,
+            access_expires_at: tokens.expires_at,
+            next_refresh_at: None,
+        };
+        persist_tokens(self.secrets.as_ref(), &conn.id, change, || {
+            self.store.record_refreshed(&conn.id, &row, done)
+        })
+        .map_err(transient)?;
+        let summary = if rotated {
+            "Refreshed; the new refresh token is stored"
+        } else {
+            "Refreshed; the refresh token did not change"
+        };
+        let _ = self
+            .store
+            .add_event(&conn.id, done, "refreshed", summary, None);
+        if conn.state == StateKind::Retrying || conn.needs_attention() {
+            let recovered = "Working again after failed refreshes";
+            let _ = self
+                .store
+                .add_event(&conn.id, done, "recovered", recovered, None);
+        }
+        self.remember(&conn.id, tokens.access_token.clone(), tokens.expires_at);
+        tracing::info!(connection = %conn.id, rotated, "refreshed");
+        self.reschedule(&conn.id).map_err(transient)?;
+        self.after_change(&conn.id);
+        Ok(Got::Token {
+            token: tokens.access_token,
+            expires_at: tokens.expires_at,
+            rotated,
+            requested: true,
+        })
+    }
+
+    /// Stores the state a failure leaves the connection in, with a history entry.
+    pub(super) fn record_failure(&self, conn: &Connection, failure: &Failure) -> Result<()> {
+        let now = self.clock.now();
+        let error = failure.error();
+        let class = failure.class_label();
+        let summary = format!("Refresh failed ({class}): {}", error.message());
+        let aadsts = error.detail().and_then(|d| d.aadsts);
+        tracing::warn!(connection = %conn.id, class, aadsts = ?aadsts, "refresh failed");
+        let state = failure.next_state(&conn.state, &self.config, now, rand::random::<f64>());
+        // An expired or wrong client secret breaks every connection of the app at once.
+        let affected = if state == StateKind::SecretExpired {
+            self.store
+                .connections_of_registration(&conn.registration_id)?
+        } else {
+            vec![conn.clone()]
+        };
+        for c in affected {
+            self.store.record_state(&c.id, &state, now)?;
+            self.store
+                .add_event(&c.id, now, "failed", &summary, error.detail())?;
+            if matches!(failure, Failure::Permanent { .. }) {
+                self.cache.lock().expect("cache poisoned").remove(&c.id);
+            }
+            self.after_change(&c.id);
+        }
+        Ok(())
+    }
+}

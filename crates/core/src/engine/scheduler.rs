@@ -1,0 +1,120 @@
+//! The scheduler: stores when each connection is next due ([`super::schedule`] computes the
+//! time), runs what is due a few at a time, and sleeps until the next due time or a wake-up.
+//! "Refresh all" shares its fan-out.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+
+use super::{Engine, RefreshReport, schedule};
+use crate::connection::ConnectionKind;
+use crate::error::{Error, Result};
+
+impl Engine {
+    /// Stores when the scheduler should next act on a connection, from its state and cache.
+    pub fn reschedule(&self, id: &str) -> Result<()> {
+        let conn = self.store.get_connection(id)?;
+        let next = schedule::next_refresh(
+            &conn,
+            self.cached_expiry(id),
+            &self.config,
+            self.clock.now(),
+            rand::random::<f64>(),
+        );
+        self.store.set_next_refresh(id, next)?;
+        self.wake();
+        Ok(())
+    }
+
+    /// Refreshes every connection that can be refreshed, a few at a time.
+    pub async fn refresh_all(self: &Arc<Self>) -> Result<Vec<RefreshReport>> {
+        let ids: Vec<String> = self
+            .store
+            .list_connections()?
+            .into_iter()
+            .filter(|c| c.kind == ConnectionKind::Application || c.has_refresh_token)
+            .map(|c| c.id)
+            .collect();
+        self.refresh_many(ids).await
+    }
+
+    async fn refresh_many(self: &Arc<Self>, ids: Vec<String>) -> Result<Vec<RefreshReport>> {
+        let permits = Arc::new(tokio::sync::Semaphore::new(self.config.concurrency.max(1)));
+        let mut tasks = tokio::task::JoinSet::new();
+        for (n, id) in ids.into_iter().enumerate() {
+            let (engine, permits) = (self.clone(), permits.clone());
+            tasks.spawn(async move {
+                let _permit = permits.acquire_owned().await;
+                (n, engine.refresh(&id).await)
+            });
+        }
+        let mut out = Vec::new();
+        while let Some(done) = tasks.join_next().await {
+            let (n, report) = done.map_err(|e| Error::internal(e.to_string()))?;
+            out.push((n, report?));
+        }
+        out.sort_by_key(|(n, _)| *n);
+        Ok(out.into_iter().map(|(_, r)| r).collect())
+    }
+
+    /// One pass of the scheduler: schedule what has no schedule, refresh what is due.
+    /// Returns how many refreshes it ran.
+    pub async fn run_due(self: &Arc<Self>) -> Result<usize> {
+        for conn in self.store.connections_unscheduled()? {
+            self.reschedule(&conn.id)?;
+        }
+        let now = self.clock.now();
+        let due: Vec<String> = self
+            .store
+            .connections_due(now, 500)?
+            .into_iter()
+            .map(|c| c.id)
+            .collect();
+        let n = due.len();
+        if n > 0 {
+            tracing::debug!(count = n, "refreshing due connections");
+            for report in self.refresh_many(due).await? {
+                // A refresh that failed without recording a state (e.g. the lock) must not spin.
+                if report.error.is_some()
+                    && report
+                        .connection
+                        .next_refresh_at
+                        .is_some_and(|at| at <= now)
+                {
+                    let at = now
+                        + chrono::TimeDelta::from_std(self.config.retry_base).unwrap_or_default();
+                    self.store
+                        .set_next_refresh(&report.connection.id, Some(at))?;
+                }
+            }
+        }
+        if let Ok(pruned) = self.store.prune_events(now - self.config.history)
+            && pruned > 0
+        {
+            tracing::debug!(pruned, "old history pruned");
+        }
+        Ok(n)
+    }
+
+    /// Runs the scheduler until cancelled: sleeps until the next due time or a wake-up.
+    pub async fn run(self: Arc<Self>, cancel: CancellationToken) {
+        loop {
+            if let Err(e) = self.run_due().await {
+                tracing::error!(error = %e, "scheduler pass failed");
+            }
+            let now = self.clock.now();
+            let sleep = match self.store.next_refresh_due() {
+                Ok(Some(at)) => (at - now).to_std().unwrap_or(Duration::ZERO),
+                Ok(None) => self.config.idle_wake,
+                Err(_) => self.config.retry_base,
+            }
+            .min(self.config.idle_wake);
+            tokio::select! {
+                () = tokio::time::sleep(sleep) => {}
+                () = self.wake.notified() => {}
+                () = cancel.cancelled() => return,
+            }
+        }
+    }
+}
