@@ -6,21 +6,22 @@ import type {
   MailboxUse,
   Registration,
 } from '../ipc/bindings';
+import { AdminConsentLink } from '../consent/consent.svelte';
 import {
   addMailboxes,
-  adminConsentUrl,
   appAccess,
   cancelMailboxAdd,
   checkMailboxList,
 } from '../ipc/commands';
 import { type IpcError, toIpcError } from '../ipc/invoke';
+import { Request } from '../ipc/request.svelte';
 
 export type Mode = 'single' | 'list';
 
 export type Access =
   | { status: 'loading' }
   | { status: 'ready'; report: AccessReport }
-  | { status: 'failed'; error: IpcError; consentUrl: string | null };
+  | { status: 'failed'; error: IpcError };
 
 export type Phase =
   | { kind: 'form' }
@@ -55,7 +56,16 @@ export class AddMailboxes {
   address = $state('');
   list = $state('');
   mailboxUse = $state<MailboxUse>('full');
-  access = $state<Access>({ status: 'loading' });
+  /** The app's token and permissions; a recheck keeps the last report on screen. */
+  readonly accessRequest = new Request<AccessReport>({ loading: true });
+  /** The admin consent link, fetched when core says consent is missing. */
+  readonly consent = new AdminConsentLink();
+  readonly access = $derived.by((): Access => {
+    const r = this.accessRequest;
+    if (r.status === 'error' && r.error) return { status: 'failed', error: r.error };
+    if (r.data) return { status: 'ready', report: r.data };
+    return { status: 'loading' };
+  });
   rechecking = $state(false);
   /** The list as core reads it (syntax and repeats), for the preview under the text box. */
   checked = $state<CheckedEntry[]>([]);
@@ -72,7 +82,6 @@ export class AddMailboxes {
   readonly running = $derived(this.phase.kind === 'running');
   readonly listProblems = $derived(this.checked.filter((c) => c.problem !== null).length);
 
-  #access = 0;
   #preview = 0;
 
   /** `registration` is read when needed, so a component can pass its (changing) prop. */
@@ -90,29 +99,27 @@ export class AddMailboxes {
 
   /** Gets the app's token and permissions; `fresh` asks Microsoft again (after admin consent). */
   async checkAccess(fresh = false): Promise<void> {
-    const call = ++this.#access;
-    if (this.access.status !== 'ready') this.access = { status: 'loading' };
+    // After a failure the check starts from nothing; after a report, the report stays meanwhile.
+    if (this.accessRequest.status === 'error') this.accessRequest.data = null;
     this.rechecking = fresh;
+    const ticket = this.accessRequest.begin();
     try {
       const report = await appAccess(this.registration.id, this.mailboxUse, fresh);
-      if (call === this.#access) this.access = { status: 'ready', report };
+      if (ticket.current) {
+        this.accessRequest.resolve(report);
+        this.consent.reset();
+      }
     } catch (raw) {
-      if (call === this.#access) await this.#accessFailed(toIpcError(raw), call);
+      if (ticket.current) this.#accessFailed(toIpcError(raw));
     } finally {
-      if (call === this.#access) this.rechecking = false;
+      if (ticket.current) this.rechecking = false;
     }
   }
 
-  async #accessFailed(error: IpcError, call: number): Promise<void> {
-    let consentUrl: string | null = null;
-    if (error.code === 'needs_consent') {
-      try {
-        consentUrl = await adminConsentUrl(this.registration.id);
-      } catch {
-        consentUrl = null;
-      }
-    }
-    if (call === this.#access) this.access = { status: 'failed', error, consentUrl };
+  #accessFailed(error: IpcError): void {
+    this.accessRequest.reject(error);
+    if (error.code === 'needs_consent') void this.consent.load(this.registration.id);
+    else this.consent.reset();
   }
 
   /** While consent is missing, a return to the window (from the browser) checks again. */
@@ -192,10 +199,7 @@ export class AddMailboxes {
       this.rows = report.rows;
       this.phase = { kind: 'done', report };
       if (this.access.status === 'ready') {
-        this.access = {
-          status: 'ready',
-          report: { ...this.access.report, permissions: report.permissions },
-        };
+        this.accessRequest.resolve({ ...this.access.report, permissions: report.permissions });
       } else {
         void this.checkAccess(false);
       }
@@ -204,7 +208,10 @@ export class AddMailboxes {
       if (this.phase.kind !== 'running' || this.phase.run !== run) return;
       const error = toIpcError(raw);
       this.phase = { kind: 'failed', error };
-      if (error.code === 'needs_consent') await this.#accessFailed(error, ++this.#access);
+      if (error.code === 'needs_consent') {
+        this.accessRequest.begin();
+        this.#accessFailed(error);
+      }
     }
   }
 
