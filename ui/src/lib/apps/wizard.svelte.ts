@@ -125,7 +125,8 @@ export class WizardState {
   /** The portal instructions for the current choices; cleared while the choices change. */
   readonly planRequest = new Request<PlanInfo>({ clearOnRun: true });
   readonly testRequest = new Request<ProbeReport>();
-  report = $state<ValidationReport | null>(null);
+  /** Core's check of the form as it is now. */
+  readonly validation = new Request<ValidationReport>();
   /** A field error core returned when saving. */
   serverIssue = $state<FieldIssue | null>(null);
   saveError = $state<IpcError | null>(null);
@@ -137,7 +138,6 @@ export class WizardState {
   /** The user tried to save; every error shows. */
   attempted = $state(false);
 
-  private validateSeq = 0;
 
   /**
    * Core's decisions about the client kind, by usage and the kind asked for; they never change,
@@ -148,6 +148,10 @@ export class WizardState {
   deepLinkUri = $state<string | null>(null);
   /** The deep-link box as the user set it; unset, it shows whether the stored app uses it. */
   #deepLink = $state<boolean | null>(null);
+
+  get report(): ValidationReport | null {
+    return this.validation.data;
+  }
 
   get presets(): PresetInfo[] | null {
     return this.presetsRequest.data;
@@ -358,7 +362,7 @@ export class WizardState {
     this.tenant = '';
     this.secret = '';
     this.planRequest.reset();
-    this.report = null;
+    this.validation.reset();
     this.serverIssue = null;
     this.saveError = null;
     this.saving = false;
@@ -367,7 +371,6 @@ export class WizardState {
     this.testRequest.reset();
     this.touched.clear();
     this.attempted = false;
-    this.validateSeq++;
   }
 
   /** Whether the step indicator may jump to a step. Test and Done come only after saving. */
@@ -433,20 +436,20 @@ export class WizardState {
   /** Checks the form with core once typing pauses; returns the cancel. */
   scheduleValidate(input: RegistrationInput): () => void {
     this.serverIssue = null;
-    const seq = ++this.validateSeq;
-    const timer = setTimeout(() => void this.validate(input, seq), VALIDATE_DELAY_MS);
+    const ticket = this.validation.begin();
+    const timer = setTimeout(() => void this.validate(input, ticket), VALIDATE_DELAY_MS);
     return () => clearTimeout(timer);
   }
 
-  private async validate(input: RegistrationInput, seq: number): Promise<ValidationReport | null> {
+  private async validate(input: RegistrationInput, ticket: Ticket): Promise<void> {
     try {
       const report = await validateRegistration(input);
-      if (seq === this.validateSeq) this.report = report;
-      return report;
-    } catch {
+      if (ticket.current) this.validation.resolve(report);
+    } catch (raw) {
+      if (!ticket.current) return;
       // Saving then lets core's own check answer; an old report must not block it.
-      if (seq === this.validateSeq) this.report = null;
-      return null;
+      this.validation.data = null;
+      this.validation.reject(raw);
     }
   }
 
@@ -459,7 +462,7 @@ export class WizardState {
     this.saving = true;
     try {
       const input = this.input;
-      await this.validate(input, ++this.validateSeq);
+      await this.validate(input, this.validation.begin());
       if (this.errors.length > 0) return;
       const existing = this.registration;
       const saved = existing
