@@ -365,8 +365,8 @@ mod tests {
 #[derive(Debug, Clone, serde::Deserialize, ts_rs::TS)]
 pub struct PlanInput {
     pub name: String,
-    /// The kind the user asked for (desktop or Web app); the usage may decide otherwise
-    /// ([`PlanInfo::kind`]).
+    /// The kind the user asked for (desktop or Web app); the usage may decide otherwise (the
+    /// plan's `kind` is the one the registration gets).
     pub kind: ClientKind,
     pub usage: Usage,
     pub audience: Audience,

@@ -120,7 +120,12 @@ delegated_scopes: Array<string>, permissions: Array<Permission>,
  */
 admin_consent: boolean, };
 
-export type PlanInput = { name: string, kind: ClientKind, usage: Usage, audience: Audience, preset: Preset, cloud: CloudId, authority_url?: string, graph_url?: string, redirect_uri?: string, };
+export type PlanInput = { name: string, 
+/**
+ * The kind the user asked for (desktop or Web app); the usage may decide otherwise (the
+ * plan's `kind` is the one the registration gets).
+ */
+kind: ClientKind, usage: Usage, audience: Audience, preset: Preset, cloud: CloudId, authority_url?: string, graph_url?: string, redirect_uri?: string, };
 
 export type PlanInfo = { 
 /**

@@ -68,7 +68,7 @@ export class AddMailboxes {
   });
   rechecking = $state(false);
   /** The list as core reads it (syntax and repeats), for the preview under the text box. */
-  checked = $state<CheckedEntry[]>([]);
+  readonly previewRequest = new Request<CheckedEntry[]>();
   /** Why the typed address or list cannot be added as it is. */
   inputProblem = $state<string | null>(null);
   phase = $state<Phase>({ kind: 'form' });
@@ -82,7 +82,9 @@ export class AddMailboxes {
   readonly running = $derived(this.phase.kind === 'running');
   readonly listProblems = $derived(this.checked.filter((c) => c.problem !== null).length);
 
-  #preview = 0;
+  get checked(): CheckedEntry[] {
+    return this.previewRequest.data ?? [];
+  }
 
   /** `registration` is read when needed, so a component can pass its (changing) prop. */
   constructor(
@@ -139,19 +141,15 @@ export class AddMailboxes {
 
   /** Reads the list as core will (syntax, repeats) for the preview. */
   async preview(): Promise<void> {
-    const call = ++this.#preview;
     this.inputProblem = null;
     const text = this.list;
     if (text.trim() === '') {
-      this.checked = [];
+      this.previewRequest.reset();
       return;
     }
-    try {
-      const checked = await checkMailboxList(text);
-      if (call === this.#preview) this.checked = checked;
-    } catch {
-      if (call === this.#preview) this.checked = [];
-    }
+    await this.previewRequest.run(() => checkMailboxList(text));
+    // Without core's reading there is no preview.
+    if (this.previewRequest.failed) this.previewRequest.data = null;
   }
 
   /** Takes the addresses of a text or CSV file into the list. */
@@ -231,7 +229,7 @@ export class AddMailboxes {
     if (this.phase.kind === 'done') {
       this.address = '';
       this.list = '';
-      this.checked = [];
+      this.previewRequest.reset();
     }
     this.rows = [];
     this.phase = { kind: 'form' };
