@@ -11,6 +11,7 @@ import type {
   Registration,
   RegistrationInput,
   ProbeReport,
+  Saved,
   Usage,
   ValidationReport,
 } from '../ipc/bindings';
@@ -129,8 +130,8 @@ export class WizardState {
   readonly validation = new Request<ValidationReport>();
   /** A field error core returned when saving. */
   serverIssue = $state<FieldIssue | null>(null);
-  saveError = $state<IpcError | null>(null);
-  saving = $state(false);
+  /** Creating or updating the registration (after core's last check of the form). */
+  readonly saveRequest = new Request<Saved>();
   savedWarnings = $state<FieldIssue[]>([]);
 
   /** Fields the user has changed; their errors show before the step is left. */
@@ -148,6 +149,15 @@ export class WizardState {
   deepLinkUri = $state<string | null>(null);
   /** The deep-link box as the user set it; unset, it shows whether the stored app uses it. */
   #deepLink = $state<boolean | null>(null);
+
+  get saving(): boolean {
+    return this.saveRequest.loading;
+  }
+
+  /** Why saving failed, unless core named a field (then it shows next to the field). */
+  get saveError(): IpcError | null {
+    return this.saveRequest.error;
+  }
 
   get report(): ValidationReport | null {
     return this.validation.data;
@@ -364,8 +374,7 @@ export class WizardState {
     this.planRequest.reset();
     this.validation.reset();
     this.serverIssue = null;
-    this.saveError = null;
-    this.saving = false;
+    this.saveRequest.reset();
     this.savedWarnings = [];
     // Answers still in flight belong to the old wizard.
     this.testRequest.reset();
@@ -457,17 +466,23 @@ export class WizardState {
   async save(): Promise<void> {
     if (this.saving) return;
     this.attempted = true;
-    this.saveError = null;
     this.serverIssue = null;
-    this.saving = true;
+    // Closing the wizard meanwhile drops the answer.
+    const ticket = this.saveRequest.begin();
     try {
       const input = this.input;
       await this.validate(input, this.validation.begin());
-      if (this.errors.length > 0) return;
+      if (!ticket.current) return;
+      if (this.errors.length > 0) {
+        this.saveRequest.reset();
+        return;
+      }
       const existing = this.registration;
       const saved = existing
         ? await updateRegistration(existing.id, input)
         : await createRegistration(input);
+      if (!ticket.current) return;
+      this.saveRequest.resolve(saved);
       this.registration = saved.registration;
       this.savedWarnings = saved.warnings.warnings;
       this.secret = '';
@@ -475,11 +490,14 @@ export class WizardState {
       this.goTo(6);
       void this.runTest();
     } catch (raw) {
+      if (!ticket.current) return;
       const error = toIpcError(raw);
-      if (error.field) this.serverIssue = { field: error.field, message: error.message };
-      else this.saveError = error;
-    } finally {
-      this.saving = false;
+      if (error.field) {
+        this.serverIssue = { field: error.field, message: error.message };
+        this.saveRequest.reset();
+      } else {
+        this.saveRequest.reject(error);
+      }
     }
   }
 
