@@ -7,6 +7,7 @@
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
+use ts_rs::TS;
 
 use crate::error::{Error, ErrorCode, ErrorDetail};
 
@@ -27,182 +28,249 @@ pub enum ErrorClass {
     Restart,
 }
 
+/// The one-click way out the app offers for an error; crosses IPC in the error's detail so the
+/// interface picks its buttons from it (never from the code number or the message).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum Remedy {
+    /// The sign-in is no longer valid: sign in again (reconnect).
+    SignInAgain,
+    /// The sign-in attempt itself went wrong or was declined: start it again.
+    Retry,
+    /// An administrator must approve the app: offer the admin consent link.
+    AdminConsent,
+    /// The client secret is wrong or expired: rotate it.
+    RotateSecret,
+    /// The tenant (or the account's audience) does not fit: use another tenant value.
+    ChangeTenant,
+    /// The redirect URI registered in the portal does not match: fix it there.
+    FixRedirectUri,
+    /// The registration's platform, client ID or secret setting is wrong: check the app's settings.
+    FixRegistration,
+    /// Blocked by policy: only an administrator can help.
+    ContactAdmin,
+}
+
 /// One catalogue entry.
 #[derive(Debug, Clone, Copy)]
 pub struct Entry {
     pub code: u32,
     pub class: ErrorClass,
+    pub remedy: Remedy,
     pub meaning: &'static str,
     pub fix: &'static str,
 }
 
-const fn e(code: u32, class: ErrorClass, meaning: &'static str, fix: &'static str) -> Entry {
+const fn e(
+    code: u32,
+    class: ErrorClass,
+    remedy: Remedy,
+    meaning: &'static str,
+    fix: &'static str,
+) -> Entry {
     Entry {
         code,
         class,
+        remedy,
         meaning,
         fix,
     }
 }
 
 use ErrorClass::{Consent, Policy, Restart, Secret, Setup, SignIn};
+use Remedy::{
+    AdminConsent, ChangeTenant, ContactAdmin, FixRedirectUri, FixRegistration, Retry, RotateSecret,
+    SignInAgain,
+};
 
 /// The codes the app explains. Unknown codes still show Microsoft's own description.
 pub const CATALOGUE: &[Entry] = &[
     e(
         50011,
         Setup,
+        FixRedirectUri,
         "The redirect URI sent does not match any registered for the app.",
         "In the app's Authentication page, register exactly the redirect URI Mail Connections shows (same platform, path and case).",
     ),
     e(
         500113,
         Setup,
+        FixRedirectUri,
         "The app has no redirect URI registered.",
         "Add the platform and the redirect URI Mail Connections shows in the app's Authentication page.",
     ),
     e(
         65001,
         Consent,
+        AdminConsent,
         "Nobody has consented to the permissions the app asks for.",
         "Sign in again and accept, or have an administrator open the admin consent link.",
     ),
     e(
         65004,
         Consent,
+        Retry,
         "The user declined to give the app the permissions it asked for.",
         "Sign in again and accept the permissions.",
     ),
     e(
         90094,
         Consent,
+        AdminConsent,
         "An administrator must approve these permissions for your organisation.",
         "Send the admin consent link to an administrator of your organisation, then try again.",
     ),
     e(
         7000229,
         Consent,
+        AdminConsent,
         "The app has no service principal in this tenant: an administrator has not consented yet.",
         "Have an administrator open the admin consent link for this tenant, then try again.",
     ),
     e(
         50020,
         Setup,
+        ChangeTenant,
         "The account does not belong to the tenant the app signs in to.",
         "Use tenant 'common' (or the account's own tenant), or invite the account as a guest.",
     ),
     e(
         50194,
         Setup,
+        ChangeTenant,
         "The app is registered for one organisation only, but was used with 'common'.",
         "Use your Directory (tenant) ID instead of 'common', or make the app multitenant.",
     ),
     e(
         9002332,
         Setup,
+        ChangeTenant,
         "The app does not allow personal Microsoft accounts.",
         "In the app's Authentication page, change the supported account types to include personal accounts, or sign in with a work account.",
     ),
     e(
         9001023,
         Setup,
+        ChangeTenant,
         "Application access needs a specific tenant, not 'common', 'organizations' or 'consumers'.",
         "Use your Directory (tenant) ID (a GUID) or your domain.",
     ),
     e(
         700016,
         Setup,
+        FixRegistration,
         "No app with this client ID exists in this tenant.",
         "Check the Application (client) ID and the tenant on the app's Overview page, and the cloud.",
     ),
     e(
         90002,
         Setup,
+        ChangeTenant,
         "The tenant was not found.",
         "Check the Directory (tenant) ID or domain, and that you chose the right cloud.",
     ),
     e(
         7000215,
         Secret,
+        RotateSecret,
         "The client secret is not valid.",
         "Paste the secret's Value (shown once when you create it), not its Secret ID.",
     ),
     e(
         7000222,
         Secret,
+        RotateSecret,
         "The client secret has expired.",
         "Create a new client secret in the portal and rotate it in Mail Connections.",
     ),
     e(
         7000218,
         Setup,
+        FixRegistration,
         "The app is registered as a Web app, which needs a client secret, but none was sent.",
         "Add the client secret, or register the redirect URI under 'Mobile and desktop applications' instead.",
     ),
     e(
         700025,
         Setup,
+        FixRegistration,
         "The app is a public client (mobile and desktop), which must not send a secret.",
         "Remove the client secret from this registration in Mail Connections.",
     ),
     e(
         700082,
         SignIn,
+        SignInAgain,
         "The sign-in expired after a long time without use.",
         "Sign in again.",
     ),
-    e(70008, SignIn, "The sign-in expired.", "Sign in again."),
+    e(
+        70008,
+        SignIn,
+        SignInAgain,
+        "The sign-in expired.",
+        "Sign in again.",
+    ),
     e(
         50173,
         SignIn,
+        SignInAgain,
         "The sign-in was revoked, for example after a password change.",
         "Sign in again.",
     ),
     e(
         70000,
         SignIn,
+        SignInAgain,
         "The sign-in is no longer valid.",
         "Sign in again.",
     ),
     e(
         50076,
         SignIn,
+        SignInAgain,
         "Multi-factor authentication is required.",
         "Sign in again interactively.",
     ),
     e(
         50079,
         SignIn,
+        SignInAgain,
         "Multi-factor authentication registration is required.",
         "Sign in again interactively and set up multi-factor authentication.",
     ),
     e(
         53003,
         Policy,
+        ContactAdmin,
         "Access was blocked by a Conditional Access policy.",
         "Ask your administrator to allow this app or device.",
     ),
     e(
         70043,
         SignIn,
+        SignInAgain,
         "Your organisation requires signing in again after a set time.",
         "Sign in again.",
     ),
     e(
         54005,
         Restart,
+        Retry,
         "The sign-in code was already used.",
         "Start the sign-in again.",
     ),
     e(
         501481,
         Restart,
+        Retry,
         "The sign-in's proof key did not match.",
         "Start the sign-in again.",
     ),
     e(
         700054,
         Setup,
+        FixRegistration,
         "The app asked for an id_token, which this registration does not allow.",
         "Enable ID tokens in the app's Authentication page, or do not request them.",
     ),
@@ -317,6 +385,7 @@ impl MicrosoftError {
             correlation_id: self.correlation_id.clone(),
             timestamp: self.timestamp.clone(),
             fix: entry.map(|e| e.fix.to_owned()),
+            remedy: entry.map(|e| e.remedy),
             ..ErrorDetail::default()
         })
     }
@@ -421,6 +490,53 @@ mod tests {
             "Microsoft answered: AADSTS123: Something odd happened."
         );
         assert_eq!(err.detail().unwrap().aadsts, Some(123));
+    }
+
+    #[test]
+    fn each_code_carries_the_remedy_the_interface_offers() {
+        use Remedy::*;
+        for (error, code, remedy) in [
+            ("invalid_grant", 90094, AdminConsent),
+            ("invalid_grant", 65001, AdminConsent),
+            ("invalid_client", 7000229, AdminConsent),
+            ("access_denied", 65004, Retry),
+            ("invalid_request", 50194, ChangeTenant),
+            ("invalid_request", 50020, ChangeTenant),
+            ("invalid_request", 9002332, ChangeTenant),
+            ("invalid_grant", 54005, Retry),
+            ("invalid_grant", 501481, Retry),
+            ("invalid_client", 700025, FixRegistration),
+            ("invalid_client", 7000218, FixRegistration),
+            ("invalid_request", 50011, FixRedirectUri),
+            ("invalid_request", 500113, FixRedirectUri),
+            ("invalid_grant", 53003, ContactAdmin),
+            ("invalid_client", 7000222, RotateSecret),
+            ("invalid_client", 7000215, RotateSecret),
+            ("invalid_grant", 700082, SignInAgain),
+        ] {
+            let err = ms(error, &[code]).to_error();
+            assert_eq!(err.detail().unwrap().remedy, Some(remedy), "AADSTS{code}");
+        }
+        // An unknown code takes the remedy of the OAuth error name's entry (consent missing).
+        let err = ms("consent_required", &[50105]).to_error();
+        assert_eq!(err.code(), ErrorCode::NeedsConsent);
+        assert_eq!(err.detail().unwrap().remedy, Some(AdminConsent));
+        // An unknown code with an unknown error name offers no remedy.
+        assert_eq!(
+            ms("server_error", &[123])
+                .to_error()
+                .detail()
+                .unwrap()
+                .remedy,
+            None
+        );
+    }
+
+    #[test]
+    fn remedies_cross_ipc_in_snake_case() {
+        let detail = ms("invalid_grant", &[90094]).to_error().body();
+        let json = serde_json::to_value(&detail).unwrap();
+        assert_eq!(json["detail"]["remedy"], "admin_consent");
     }
 
     #[test]

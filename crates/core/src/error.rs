@@ -2,13 +2,15 @@
 //!
 //! Every error carries an [`ErrorCode`] the UI branches on (never on message text), a message a
 //! person can act on, and optional [`ErrorDetail`]: the form field it belongs to, the AADSTS code,
-//! trace and correlation IDs, Microsoft Graph's error code and request IDs, and the fix. Messages
-//! never contain secret values.
+//! trace and correlation IDs, Microsoft Graph's error code and request IDs, the fix in words and
+//! the [`Remedy`] the interface offers as a button. Messages never contain secret values.
 
 use std::fmt;
 
 use serde::Serialize;
 use ts_rs::TS;
+
+pub use crate::aadsts::Remedy;
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -79,6 +81,10 @@ pub struct ErrorDetail {
     #[ts(optional)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fix: Option<String>,
+    /// The one-click way out the interface offers (from the AADSTS catalogue entry).
+    #[ts(optional, inline)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub remedy: Option<Remedy>,
 }
 
 /// An error as it crosses IPC and as the CLI prints it with `--json`.

@@ -21,7 +21,7 @@ use crate::error::{Error, ErrorCode, Result};
 /// The app's URL scheme.
 pub const SCHEME: &str = "mailconn";
 /// The redirect URI to register (Mobile and desktop applications platform).
-pub const REDIRECT_URI: &str = "mailconn://auth";
+pub const REDIRECT_URI: &str = crate::registration::DEEP_LINK_REDIRECT_URI;
 
 /// Whether a registered redirect URI is the deep-link one.
 pub fn is_deep_link(redirect_uri: &str) -> bool {

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 
 use serde_json::json;
 
-use super::{Audience, ClientKind, Usage};
+use super::{Audience, ClientKind, DEEP_LINK_REDIRECT_URI, TenantHint, Usage, tenant_suggestions};
 use crate::cloud::CloudId;
 use crate::scopes::{Permission, PermissionKind, Preset};
 
@@ -208,6 +208,147 @@ mod tests {
         assert!(script.contains("az ad app credential reset"));
     }
 
+    fn input(kind: ClientKind, usage: Usage, audience: Audience) -> PlanInput {
+        PlanInput {
+            name: "Mail".into(),
+            kind,
+            usage,
+            audience,
+            preset: Preset::Read,
+            cloud: CloudId::Global,
+            authority_url: None,
+            graph_url: None,
+            redirect_uri: None,
+        }
+    }
+
+    #[test]
+    fn application_access_makes_the_plan_confidential() {
+        let desktop = plan_info(&input(
+            ClientKind::Public,
+            Usage::Delegated,
+            Audience::MyOrganization,
+        ))
+        .unwrap();
+        assert_eq!(desktop.kind, ClientKind::Public);
+        assert!(!desktop.kind_fixed);
+        assert!(!desktop.secret_needed);
+        assert_eq!(desktop.platform, "Mobile and desktop applications");
+
+        for usage in [Usage::Both, Usage::Application] {
+            let p = plan_info(&input(ClientKind::Public, usage, Audience::MyOrganization)).unwrap();
+            assert_eq!(p.kind, ClientKind::Confidential, "{usage:?}");
+            assert!(p.kind_fixed && p.secret_needed);
+            assert_eq!(p.platform, "Web");
+            assert_eq!(p.redirect_uri, "http://localhost/callback");
+        }
+        let web = plan_info(&input(
+            ClientKind::Confidential,
+            Usage::Delegated,
+            Audience::MyOrganization,
+        ))
+        .unwrap();
+        assert_eq!(web.kind, ClientKind::Confidential);
+        assert!(!web.kind_fixed);
+    }
+
+    #[test]
+    fn the_deep_link_is_offered_and_kept_for_desktop_apps_only() {
+        let mut i = input(
+            ClientKind::Public,
+            Usage::Delegated,
+            Audience::MyOrganization,
+        );
+        let p = plan_info(&i).unwrap();
+        assert_eq!(p.deep_link_redirect_uri, "mailconn://auth");
+        assert_eq!(
+            p.deep_link_redirect_uri,
+            crate::flow::deep_link::REDIRECT_URI
+        );
+        assert_eq!(p.redirect_uri, "http://localhost");
+
+        i.redirect_uri = Some(p.deep_link_redirect_uri.clone());
+        assert_eq!(plan_info(&i).unwrap().redirect_uri, "mailconn://auth");
+        // Application access needs a Web app, which the deep link cannot reach.
+        i.usage = Usage::Both;
+        assert_eq!(
+            plan_info(&i).unwrap().redirect_uri,
+            "http://localhost/callback"
+        );
+    }
+
+    #[test]
+    fn tenant_suggestions_follow_audience_and_usage() {
+        let case = |usage, audience| {
+            let p = plan_info(&input(ClientKind::Public, usage, audience)).unwrap();
+            (p.tenant_hint, p.tenant_suggestions)
+        };
+        assert_eq!(
+            case(Usage::Delegated, Audience::MyOrganization),
+            (TenantHint::DirectoryId, vec![])
+        );
+        assert_eq!(
+            case(Usage::Delegated, Audience::AnyOrganization),
+            (
+                TenantHint::AnyOrganization,
+                vec!["organizations".to_owned(), "common".to_owned()]
+            )
+        );
+        assert_eq!(
+            case(Usage::Delegated, Audience::AnyOrganizationAndPersonal),
+            (TenantHint::AnyAccount, vec!["common".to_owned()])
+        );
+        for usage in [Usage::Both, Usage::Application] {
+            assert_eq!(
+                case(usage, Audience::AnyOrganization),
+                (TenantHint::OneOrganization, vec![])
+            );
+            assert_eq!(
+                case(usage, Audience::MyOrganization),
+                (TenantHint::DirectoryId, vec![])
+            );
+        }
+    }
+
+    #[test]
+    fn every_suggested_tenant_passes_validation() {
+        use crate::registration::{RegistrationInput, validate};
+        for audience in [
+            Audience::MyOrganization,
+            Audience::AnyOrganization,
+            Audience::AnyOrganizationAndPersonal,
+        ] {
+            for usage in [Usage::Delegated, Usage::Both, Usage::Application] {
+                let p = plan_info(&input(ClientKind::Public, usage, audience)).unwrap();
+                for tenant in &p.tenant_suggestions {
+                    let reg = RegistrationInput {
+                        name: "Mail".into(),
+                        client_id: "0d3b2f3a-1c2b-4c5d-9e8f-123456789abc".into(),
+                        kind: p.kind,
+                        tenant: tenant.clone(),
+                        cloud: CloudId::Global,
+                        authority_url: None,
+                        graph_url: None,
+                        usage,
+                        audience,
+                        preset: Preset::Read,
+                        redirect_uri: None,
+                        secret: None,
+                        secret_expires: None,
+                        secret_label: None,
+                    };
+                    let today = chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap();
+                    let (report, _) = validate(&reg, today);
+                    assert!(
+                        !report.errors.iter().any(|e| e.field == "tenant"),
+                        "{tenant} for {audience:?}/{usage:?}: {:?}",
+                        report.errors
+                    );
+                }
+            }
+        }
+    }
+
     #[test]
     fn national_clouds_switch_the_cli() {
         let mut p = plan(ClientKind::Public, Usage::Delegated);
@@ -224,6 +365,8 @@ mod tests {
 #[derive(Debug, Clone, serde::Deserialize, ts_rs::TS)]
 pub struct PlanInput {
     pub name: String,
+    /// The kind the user asked for (desktop or Web app); the usage may decide otherwise (the
+    /// plan's `kind` is the one the registration gets).
     pub kind: ClientKind,
     pub usage: Usage,
     pub audience: Audience,
@@ -243,7 +386,18 @@ pub struct PlanInput {
 /// Everything the wizard shows for a plan: what to click and paste in the portal.
 #[derive(Debug, Clone, serde::Serialize, ts_rs::TS)]
 pub struct PlanInfo {
+    /// The client kind the registration gets: the one asked for, unless the usage needs a secret.
+    pub kind: ClientKind,
+    /// The usage decides the kind; the user has no choice.
+    pub kind_fixed: bool,
     pub redirect_uri: String,
+    /// The app's own custom-scheme redirect URI, which desktop apps may choose instead.
+    pub deep_link_redirect_uri: String,
+    /// Which help the tenant field shows.
+    #[ts(inline)]
+    pub tenant_hint: TenantHint,
+    /// Tenant values offered with one click for this audience and usage, best first.
+    pub tenant_suggestions: Vec<String>,
     /// The portal's platform name: "Mobile and desktop applications" or "Web".
     pub platform: String,
     pub account_types: String,
@@ -262,20 +416,29 @@ pub fn plan_info(input: &PlanInput) -> crate::Result<PlanInfo> {
         CloudId::Custom => crate::cloud::Cloud::builtin(CloudId::Global).expect("global cloud"),
         id => crate::cloud::Cloud::resolve(id, None, None)?,
     };
+    let kind = ClientKind::for_usage(input.usage, input.kind);
     let redirect_uri = input
         .redirect_uri
         .as_deref()
         .map(str::trim)
         .filter(|s| !s.is_empty())
-        .unwrap_or_else(|| super::default_redirect_uri(input.kind))
+        // The deep link reaches only a desktop app; a Web app gets its own default.
+        .filter(|s| {
+            kind == ClientKind::Public
+                || !s
+                    .trim_end_matches('/')
+                    .eq_ignore_ascii_case(DEEP_LINK_REDIRECT_URI)
+        })
+        .unwrap_or_else(|| super::default_redirect_uri(kind))
         .to_owned();
+    let (tenant_hint, suggestions) = tenant_suggestions(input.usage, input.audience);
     let plan = Plan {
         name: if input.name.trim().is_empty() {
             "Mail Connections"
         } else {
             input.name.trim()
         },
-        kind: input.kind,
+        kind,
         usage: input.usage,
         audience: input.audience,
         preset: input.preset,
@@ -284,14 +447,19 @@ pub fn plan_info(input: &PlanInput) -> crate::Result<PlanInfo> {
     };
     let permissions = plan.permissions();
     Ok(PlanInfo {
-        platform: match input.kind {
+        kind,
+        kind_fixed: ClientKind::fixed_by(input.usage),
+        deep_link_redirect_uri: DEEP_LINK_REDIRECT_URI.to_owned(),
+        tenant_hint,
+        tenant_suggestions: suggestions.into_iter().map(str::to_owned).collect(),
+        platform: match kind {
             ClientKind::Public => "Mobile and desktop applications",
             ClientKind::Confidential => "Web",
         }
         .into(),
         account_types: input.audience.portal_label().into(),
         admin_consent: permissions.iter().any(|p| p.admin_consent),
-        secret_needed: input.kind == ClientKind::Confidential,
+        secret_needed: kind == ClientKind::Confidential,
         portal: cloud.portal.clone(),
         portal_new_registration_url: cloud.portal_new_registration_url(),
         manifest: plan.manifest(),

@@ -32,6 +32,24 @@ pub enum ClientKind {
     Confidential,
 }
 
+impl ClientKind {
+    /// The kind a registration gets for its usage when `asked` is what the user chose (desktop or
+    /// Web app): application access authenticates with a secret, so only a delegated-only app
+    /// can be public.
+    pub fn for_usage(usage: Usage, asked: ClientKind) -> ClientKind {
+        if usage.application() {
+            ClientKind::Confidential
+        } else {
+            asked
+        }
+    }
+
+    /// Whether the usage leaves no choice of kind (the wizard's "Web app" box is ticked and locked).
+    pub fn fixed_by(usage: Usage) -> bool {
+        usage.application()
+    }
+}
+
 /// What the registration is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
 #[serde(rename_all = "snake_case")]
@@ -111,6 +129,31 @@ impl TenantKind {
             self,
             TenantKind::Common | TenantKind::Organizations | TenantKind::Consumers
         )
+    }
+}
+
+/// Which help the tenant field shows for a registration's audience and usage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum TenantHint {
+    /// An app for one organisation: its Directory (tenant) ID.
+    DirectoryId,
+    /// Application access: one organisation's Directory (tenant) ID or domain.
+    OneOrganization,
+    /// Work accounts of any organisation: `organizations` or `common` (or the own tenant).
+    AnyOrganization,
+    /// Work, school and personal accounts: `common`.
+    AnyAccount,
+}
+
+/// The tenant help and the values worth offering with one click, best first. They follow the
+/// validation rules: generic tenants only for delegated sign-in to a multitenant app.
+pub fn tenant_suggestions(usage: Usage, audience: Audience) -> (TenantHint, Vec<&'static str>) {
+    match audience {
+        Audience::MyOrganization => (TenantHint::DirectoryId, Vec::new()),
+        _ if usage.application() => (TenantHint::OneOrganization, Vec::new()),
+        Audience::AnyOrganization => (TenantHint::AnyOrganization, vec!["organizations", "common"]),
+        Audience::AnyOrganizationAndPersonal => (TenantHint::AnyAccount, vec!["common"]),
     }
 }
 
@@ -236,6 +279,10 @@ pub struct Valid {
     pub secret_expires: Option<NaiveDate>,
     pub secret_label: Option<String>,
 }
+
+/// The app's own custom-scheme redirect URI, which a desktop (public) app may register instead of
+/// `http://localhost`; the browser hands it to the app (see `flow::deep_link`).
+pub const DEEP_LINK_REDIRECT_URI: &str = "mailconn://auth";
 
 /// The redirect URI to register for a client kind unless the user has another.
 pub fn default_redirect_uri(kind: ClientKind) -> &'static str {

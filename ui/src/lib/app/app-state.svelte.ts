@@ -1,24 +1,27 @@
 import type { AppInfo } from '../ipc/bindings';
 import { appInfo } from '../ipc/commands';
-import { type IpcError, toIpcError } from '../ipc/invoke';
+import type { IpcError } from '../ipc/invoke';
+import { Request } from '../ipc/request.svelte';
 
 /** What the whole window needs to know about this installation: version, data directory, keychain. */
 export class AppState {
-  info = $state<AppInfo | null>(null);
-  // Starts true: nothing is known until the first load() finishes.
-  loading = $state(true);
-  error = $state<IpcError | null>(null);
+  // Starts loading: nothing is known until the first load() finishes.
+  readonly request = new Request<AppInfo>({ loading: true });
+
+  get info(): AppInfo | null {
+    return this.request.data;
+  }
+
+  get loading(): boolean {
+    return this.request.loading;
+  }
+
+  get error(): IpcError | null {
+    return this.request.error;
+  }
 
   async load(): Promise<void> {
-    this.loading = true;
-    this.error = null;
-    try {
-      this.info = await appInfo();
-    } catch (raw) {
-      this.error = toIpcError(raw);
-    } finally {
-      this.loading = false;
-    }
+    await this.request.run(appInfo);
   }
 }
 

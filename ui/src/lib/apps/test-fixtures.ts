@@ -35,10 +35,27 @@ export const presets: PresetInfo[] = [
   preset('application', 'Application access', true),
 ];
 
+/** The app's own redirect URI, as core names it in every plan. */
+export const DEEP_LINK_REDIRECT = 'mailconn://auth';
+
+/** Core's plan for the choices: application access makes a Web app; tenants fit the audience. */
 export function plan(input: PlanInput): PlanInfo {
-  const desktop = input.kind === 'public';
   const application = input.usage !== 'delegated';
+  const kind = application ? 'confidential' : input.kind;
+  const desktop = kind === 'public';
+  const tenant: Pick<PlanInfo, 'tenant_hint' | 'tenant_suggestions'> =
+    input.audience === 'my_organization'
+      ? { tenant_hint: 'directory_id', tenant_suggestions: [] }
+      : application
+        ? { tenant_hint: 'one_organization', tenant_suggestions: [] }
+        : input.audience === 'any_organization'
+          ? { tenant_hint: 'any_organization', tenant_suggestions: ['organizations', 'common'] }
+          : { tenant_hint: 'any_account', tenant_suggestions: ['common'] };
   return {
+    kind,
+    kind_fixed: application,
+    deep_link_redirect_uri: DEEP_LINK_REDIRECT,
+    ...tenant,
     redirect_uri: desktop ? 'http://localhost' : 'http://localhost/callback',
     platform: desktop ? 'Mobile and desktop applications' : 'Web',
     account_types:

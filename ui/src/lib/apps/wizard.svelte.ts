@@ -1,4 +1,4 @@
-import { SvelteSet } from 'svelte/reactivity';
+import { SvelteMap, SvelteSet } from 'svelte/reactivity';
 import type {
   Audience,
   ClientKind,
@@ -11,6 +11,7 @@ import type {
   Registration,
   RegistrationInput,
   ProbeReport,
+  Saved,
   Usage,
   ValidationReport,
 } from '../ipc/bindings';
@@ -23,6 +24,7 @@ import {
   validateRegistration,
 } from '../ipc/commands';
 import { type IpcError, toIpcError } from '../ipc/invoke';
+import { Request, type Ticket } from '../ipc/request.svelte';
 import { addDays } from './labels';
 
 export type StepNumber = 1 | 2 | 3 | 4 | 5 | 6 | 7;
@@ -76,15 +78,18 @@ export const PLAN_DELAY_MS = 150;
 
 const DEFAULT_NAME = 'Mail Connections';
 
+/** What core's plan decided for one pair of choices (usage, kind asked for). */
+interface KindAnswer {
+  kind: ClientKind;
+  fixed: boolean;
+}
+
 /**
  * The set-up wizard: every choice and every pasted value, kept while the user goes back and forth,
  * plus what core answered (plan, validation, saved registration, test report). Protocol answers
- * come from core; this class only carries them. The client secret is dropped as soon as it is
- * saved or the wizard closes.
+ * (client kind, redirect URIs, tenant suggestions) come from core's plan; this class only carries
+ * them. The client secret is dropped as soon as it is saved or the wizard closes.
  */
-/** The app's custom-scheme redirect URI (core: flow::deep_link::REDIRECT_URI). */
-export const DEEP_LINK_REDIRECT = 'mailconn://auth';
-
 export class WizardState {
   open = $state(false);
   step = $state<StepNumber>(1);
@@ -117,64 +122,135 @@ export class WizardState {
   secret = $state('');
 
   // Core's answers
-  presets = $state<PresetInfo[] | null>(null);
-  presetsError = $state<IpcError | null>(null);
-  plan = $state<PlanInfo | null>(null);
-  planError = $state<IpcError | null>(null);
-  report = $state<ValidationReport | null>(null);
+  readonly presetsRequest = new Request<PresetInfo[]>();
+  /** The portal instructions for the current choices; cleared while the choices change. */
+  readonly planRequest = new Request<PlanInfo>({ clearOnRun: true });
+  readonly testRequest = new Request<ProbeReport>();
+  /** Core's check of the form as it is now. */
+  readonly validation = new Request<ValidationReport>();
   /** A field error core returned when saving. */
   serverIssue = $state<FieldIssue | null>(null);
-  saveError = $state<IpcError | null>(null);
-  saving = $state(false);
+  /** Creating or updating the registration (after core's last check of the form). */
+  readonly saveRequest = new Request<Saved>();
   savedWarnings = $state<FieldIssue[]>([]);
-  testReport = $state<ProbeReport | null>(null);
-  testError = $state<IpcError | null>(null);
-  testing = $state(false);
 
   /** Fields the user has changed; their errors show before the step is left. */
   readonly touched = new SvelteSet<string>();
   /** The user tried to save; every error shows. */
   attempted = $state(false);
 
-  private validateSeq = 0;
-  private planSeq = 0;
-  private testSeq = 0;
+
+  /**
+   * Core's decisions about the client kind, by usage and the kind asked for; they never change,
+   * so they are kept across wizards.
+   */
+  readonly #kinds = new SvelteMap<string, KindAnswer>();
+  /** The app's own redirect URI, once core has named it. */
+  deepLinkUri = $state<string | null>(null);
+  /** The deep-link box as the user set it; unset, it shows whether the stored app uses it. */
+  #deepLink = $state<boolean | null>(null);
+
+  get saving(): boolean {
+    return this.saveRequest.loading;
+  }
+
+  /** Why saving failed, unless core named a field (then it shows next to the field). */
+  get saveError(): IpcError | null {
+    return this.saveRequest.error;
+  }
+
+  get report(): ValidationReport | null {
+    return this.validation.data;
+  }
+
+  get presets(): PresetInfo[] | null {
+    return this.presetsRequest.data;
+  }
+
+  set presets(presets: PresetInfo[] | null) {
+    this.presetsRequest.data = presets;
+  }
+
+  get presetsError(): IpcError | null {
+    return this.presetsRequest.error;
+  }
+
+  get plan(): PlanInfo | null {
+    return this.planRequest.data;
+  }
+
+  get planError(): IpcError | null {
+    return this.planRequest.error;
+  }
+
+  get testReport(): ProbeReport | null {
+    return this.testRequest.data;
+  }
+
+  get testError(): IpcError | null {
+    return this.testRequest.error;
+  }
+
+  get testing(): boolean {
+    return this.testRequest.loading;
+  }
 
   usage = $derived<Usage>(
     this.preset === 'application' ? 'application' : this.alsoApplication ? 'both' : 'delegated',
   );
 
-  // Application access authenticates with a secret, so only a delegated-only app can be public.
-  kind = $derived<ClientKind>(this.usage !== 'delegated' || this.webApp ? 'confidential' : 'public');
+  /** The kind the user asks for: a Web app with a secret, or a desktop app. */
+  askedKind = $derived<ClientKind>(this.webApp ? 'confidential' : 'public');
+
+  #kindAnswer = $derived(this.#kinds.get(`${this.usage}/${this.askedKind}`));
+
+  /** The client kind core planned for the choices (the one asked for until core has answered). */
+  kind = $derived<ClientKind>(this.#kindAnswer?.kind ?? this.askedKind);
+
+  /** The usage leaves no choice of kind (core: application access needs a Web app). */
+  kindFixed = $derived(this.#kindAnswer?.fixed ?? false);
+
+  /** Desktop apps may receive the sign-in through the app's own mailconn:// link instead. */
+  get deepLink(): boolean {
+    if (this.#deepLink !== null) return this.#deepLink;
+    const stored = this.registration?.redirect_uri;
+    return stored !== undefined && stored === this.deepLinkUri;
+  }
+
+  set deepLink(on: boolean) {
+    this.#deepLink = on;
+  }
 
   secretExpires = $derived(
     this.expiry === 'custom' ? this.customExpires : addDays(new Date(), EXPIRY_DAYS[this.expiry]),
   );
 
-  /** Desktop apps may receive the sign-in through the app's own mailconn:// link instead. */
-  deepLink = $state(false);
-
   /**
-   * The deep link when chosen (desktop apps only); else the stored redirect URI while the client
-   * kind stays the same; otherwise core's default.
+   * The redirect URI to ask for, for a client kind: the deep link core named when chosen (desktop
+   * apps only); else the stored redirect URI while the client kind stays the same; otherwise
+   * core's default.
    */
-  private redirectUri = $derived(
-    this.kind === 'public' && this.deepLink
-      ? DEEP_LINK_REDIRECT
-      : this.registration && this.registration.kind === this.kind
-        ? this.registration.redirect_uri
-        : undefined,
-  );
+  #redirectFor(kind: ClientKind): string | undefined {
+    if (kind === 'public' && this.deepLink && this.deepLinkUri) return this.deepLinkUri;
+    return this.registration && this.registration.kind === kind
+      ? this.registration.redirect_uri
+      : undefined;
+  }
+
+  // The plan is asked for the kind the user chose (core decides the final one); the saved
+  // registration gets the kind core decided.
+  #planRedirect = $derived(this.#redirectFor(this.askedKind));
+  #redirectUri = $derived(this.#redirectFor(this.kind));
 
   planInput = $derived<PlanInput>({
     name: this.name,
-    kind: this.kind,
+    kind: this.askedKind,
     usage: this.usage,
     audience: this.audience,
     preset: this.preset,
     cloud: this.cloud,
     ...(this.cloud === 'custom' ? { authority_url: this.authorityUrl, graph_url: this.graphUrl } : {}),
-    ...(this.redirectUri ? { redirect_uri: this.redirectUri } : {}),
+    ...(this.#planRedirect ? { redirect_uri: this.#planRedirect } : {}),
   });
 
   input = $derived<RegistrationInput>({
@@ -187,7 +263,7 @@ export class WizardState {
     usage: this.usage,
     audience: this.audience,
     preset: this.preset,
-    ...(this.redirectUri ? { redirect_uri: this.redirectUri } : {}),
+    ...(this.#redirectUri ? { redirect_uri: this.#redirectUri } : {}),
     ...(this.kind === 'confidential' && this.secret !== '' ? { secret: this.secret } : {}),
     ...(this.kind === 'confidential' && this.secretExpires
       ? { secret_expires: this.secretExpires }
@@ -258,7 +334,6 @@ export class WizardState {
     this.preset = registration.usage === 'application' ? 'application' : registration.preset;
     this.alsoApplication = registration.usage === 'both';
     this.webApp = registration.kind === 'confidential';
-    this.deepLink = registration.redirect_uri === DEEP_LINK_REDIRECT;
     this.cloud = registration.cloud;
     this.authorityUrl = registration.authority_url ?? '';
     this.graphUrl = registration.graph_url ?? '';
@@ -287,7 +362,7 @@ export class WizardState {
     this.preset = 'read';
     this.alsoApplication = false;
     this.webApp = false;
-    this.deepLink = false;
+    this.#deepLink = null;
     this.cloud = 'global';
     this.authorityUrl = '';
     this.graphUrl = '';
@@ -296,22 +371,15 @@ export class WizardState {
     this.clientId = '';
     this.tenant = '';
     this.secret = '';
-    this.plan = null;
-    this.planError = null;
-    this.report = null;
+    this.planRequest.reset();
+    this.validation.reset();
     this.serverIssue = null;
-    this.saveError = null;
-    this.saving = false;
+    this.saveRequest.reset();
     this.savedWarnings = [];
-    this.testReport = null;
-    this.testError = null;
-    this.testing = false;
+    // Answers still in flight belong to the old wizard.
+    this.testRequest.reset();
     this.touched.clear();
     this.attempted = false;
-    // Answers still in flight belong to the old wizard.
-    this.validateSeq++;
-    this.planSeq++;
-    this.testSeq++;
   }
 
   /** Whether the step indicator may jump to a step. Test and Done come only after saving. */
@@ -336,52 +404,61 @@ export class WizardState {
   }
 
   async loadPresets(): Promise<void> {
-    this.presetsError = null;
-    try {
-      this.presets = await scopePresets();
-    } catch (raw) {
-      this.presetsError = toIpcError(raw);
-    }
+    await this.presetsRequest.run(scopePresets);
   }
 
   /** Asks core for the portal instructions after the choices settle; returns the cancel. */
   schedulePlan(input: PlanInput): () => void {
     // Instructions for the previous choices must not be copied meanwhile.
-    this.plan = null;
-    const seq = ++this.planSeq;
-    const timer = setTimeout(() => void this.fetchPlan(input, seq), PLAN_DELAY_MS);
+    const ticket = this.planRequest.begin();
+    const timer = setTimeout(() => void this.#fetchPlan(input, ticket), PLAN_DELAY_MS);
     return () => clearTimeout(timer);
   }
 
-  private async fetchPlan(input: PlanInput, seq: number): Promise<void> {
+  /** Asks core for the portal instructions now. */
+  async loadPlan(input: PlanInput = this.planInput): Promise<void> {
+    await this.#fetchPlan(input, this.planRequest.begin());
+  }
+
+  async #fetchPlan(input: PlanInput, ticket: Ticket): Promise<void> {
     try {
       const plan = await registrationPlan(input);
-      if (seq !== this.planSeq) return;
-      this.plan = plan;
-      this.planError = null;
+      this.#learn(input, plan);
+      if (ticket.current) this.planRequest.resolve(plan);
     } catch (raw) {
-      if (seq !== this.planSeq) return;
-      this.planError = toIpcError(raw);
+      if (ticket.current) this.planRequest.reject(raw);
+    }
+  }
+
+  /** Keeps what core decided about the kind and the deep link; it holds for any later wizard. */
+  #learn(input: PlanInput, plan: PlanInfo): void {
+    const key = `${input.usage}/${input.kind}`;
+    const known = this.#kinds.get(key);
+    if (known?.kind !== plan.kind || known.fixed !== plan.kind_fixed) {
+      this.#kinds.set(key, { kind: plan.kind, fixed: plan.kind_fixed });
+    }
+    if (this.deepLinkUri !== plan.deep_link_redirect_uri) {
+      this.deepLinkUri = plan.deep_link_redirect_uri;
     }
   }
 
   /** Checks the form with core once typing pauses; returns the cancel. */
   scheduleValidate(input: RegistrationInput): () => void {
     this.serverIssue = null;
-    const seq = ++this.validateSeq;
-    const timer = setTimeout(() => void this.validate(input, seq), VALIDATE_DELAY_MS);
+    const ticket = this.validation.begin();
+    const timer = setTimeout(() => void this.validate(input, ticket), VALIDATE_DELAY_MS);
     return () => clearTimeout(timer);
   }
 
-  private async validate(input: RegistrationInput, seq: number): Promise<ValidationReport | null> {
+  private async validate(input: RegistrationInput, ticket: Ticket): Promise<void> {
     try {
       const report = await validateRegistration(input);
-      if (seq === this.validateSeq) this.report = report;
-      return report;
-    } catch {
+      if (ticket.current) this.validation.resolve(report);
+    } catch (raw) {
+      if (!ticket.current) return;
       // Saving then lets core's own check answer; an old report must not block it.
-      if (seq === this.validateSeq) this.report = null;
-      return null;
+      this.validation.data = null;
+      this.validation.reject(raw);
     }
   }
 
@@ -389,17 +466,23 @@ export class WizardState {
   async save(): Promise<void> {
     if (this.saving) return;
     this.attempted = true;
-    this.saveError = null;
     this.serverIssue = null;
-    this.saving = true;
+    // Closing the wizard meanwhile drops the answer.
+    const ticket = this.saveRequest.begin();
     try {
       const input = this.input;
-      await this.validate(input, ++this.validateSeq);
-      if (this.errors.length > 0) return;
+      await this.validate(input, this.validation.begin());
+      if (!ticket.current) return;
+      if (this.errors.length > 0) {
+        this.saveRequest.reset();
+        return;
+      }
       const existing = this.registration;
       const saved = existing
         ? await updateRegistration(existing.id, input)
         : await createRegistration(input);
+      if (!ticket.current) return;
+      this.saveRequest.resolve(saved);
       this.registration = saved.registration;
       this.savedWarnings = saved.warnings.warnings;
       this.secret = '';
@@ -407,31 +490,23 @@ export class WizardState {
       this.goTo(6);
       void this.runTest();
     } catch (raw) {
+      if (!ticket.current) return;
       const error = toIpcError(raw);
-      if (error.field) this.serverIssue = { field: error.field, message: error.message };
-      else this.saveError = error;
-    } finally {
-      this.saving = false;
+      if (error.field) {
+        this.serverIssue = { field: error.field, message: error.message };
+        this.saveRequest.reset();
+      } else {
+        this.saveRequest.reject(error);
+      }
     }
   }
 
   async runTest(): Promise<void> {
     const registration = this.registration;
     if (!registration) return;
-    const seq = ++this.testSeq;
-    this.testing = true;
-    this.testError = null;
-    try {
-      const report = await testRegistration(registration.id);
-      if (seq === this.testSeq) this.testReport = report;
-    } catch (raw) {
-      if (seq === this.testSeq) {
-        this.testReport = null;
-        this.testError = toIpcError(raw);
-      }
-    } finally {
-      if (seq === this.testSeq) this.testing = false;
-    }
+    await this.testRequest.run(() => testRegistration(registration.id));
+    // A failed test shows the error, not an older report.
+    if (this.testRequest.failed) this.testRequest.data = null;
   }
 }
 

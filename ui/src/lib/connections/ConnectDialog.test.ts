@@ -292,6 +292,7 @@ describe('connect dialog: errors', () => {
         message: 'You declined to give the app the permissions it asked for.',
         detail: {
           aadsts: 65004,
+          remedy: 'retry',
           fix: 'Sign in again and accept the permissions.',
           trace_id: 'trace-65004',
           correlation_id: 'corr-65004',
@@ -325,7 +326,7 @@ describe('connect dialog: errors', () => {
       finish_sign_in: failWith({
         code: 'needs_consent',
         message: 'An administrator must approve this app.',
-        detail: { aadsts: 90094 },
+        detail: { aadsts: 90094, remedy: 'admin_consent' },
       }),
     });
     await openDialog();
@@ -346,7 +347,7 @@ describe('connect dialog: errors', () => {
       finish_sign_in: failWith({
         code: 'identity_provider',
         message: 'The app is single-tenant.',
-        detail: { aadsts: 50194 },
+        detail: { aadsts: 50194, remedy: 'change_tenant' },
       }),
     });
     await openDialog();
@@ -364,7 +365,7 @@ describe('connect dialog: errors', () => {
       finish_sign_in: failWith({
         code: 'identity_provider',
         message: 'The redirect URI does not match.',
-        detail: { aadsts: 50011 },
+        detail: { aadsts: 50011, remedy: 'fix_redirect_uri' },
       }),
     });
     await openDialog();

@@ -7,8 +7,8 @@ import type {
   PresetInfo,
   Registration,
 } from '../ipc/bindings';
+import { AdminConsentLink } from '../consent/consent.svelte';
 import {
-  adminConsentUrl,
   cancelSignIn,
   finishSignIn,
   scopePresets,
@@ -16,6 +16,7 @@ import {
   startDeviceSignIn,
 } from '../ipc/commands';
 import { type IpcError, toIpcError } from '../ipc/invoke';
+import { Request } from '../ipc/request.svelte';
 
 export type Method = 'browser' | 'device';
 
@@ -41,11 +42,33 @@ export type Phase =
   | { kind: 'done'; connected: Connected }
   | { kind: 'failed'; method: Method; error: IpcError };
 
-export type AdminConsent =
-  | { status: 'idle' }
-  | { status: 'loading' }
-  | { status: 'ready'; url: string }
-  | { status: 'failed'; error: IpcError };
+/** The one-click ways out an error screen offers. */
+export type Fix = 'admin-consent' | 'tenant' | 'retry' | 'app';
+
+/**
+ * The buttons for a failed sign-in: from core's remedy (which comes from Microsoft's AADSTS code)
+ * and, without one, from the error code alone (a timeout, a cancel or the network: try again).
+ */
+export function fixesFor(error: IpcError): Fix[] {
+  switch (error.detail?.remedy) {
+    case 'admin_consent':
+      return ['admin-consent'];
+    case 'change_tenant':
+      return ['tenant'];
+    case 'fix_redirect_uri':
+    case 'fix_registration':
+      return ['app'];
+    case 'retry':
+      return ['retry'];
+    case undefined:
+      break;
+    default:
+      return [];
+  }
+  return error.code === 'timeout' || error.code === 'cancelled' || error.code === 'network'
+    ? ['retry']
+    : [];
+}
 
 // Core's field names (ErrorDetail.field) for the form's inputs.
 const FIELDS: Record<string, FormField> = {
@@ -74,11 +97,18 @@ export class ConnectFlow {
   open = $state(false);
   phase = $state<Phase>({ kind: 'form', error: null });
   form = $state<ConnectForm>({ registration: '', preset: '', tenant: '', loginHint: '' });
-  presets = $state<PresetInfo[] | null>(null);
-  presetsError = $state<IpcError | null>(null);
-  adminConsent = $state<AdminConsent>({ status: 'idle' });
+  readonly presetsRequest = new Request<PresetInfo[]>();
+  readonly adminConsent = new AdminConsentLink();
   /** The field to focus next time the form shows; the form clears it once done. */
   focusRequest = $state<FormField | null>(null);
+
+  get presets(): PresetInfo[] | null {
+    return this.presetsRequest.data;
+  }
+
+  get presetsError(): IpcError | null {
+    return this.presetsRequest.error;
+  }
 
   /** Presets a sign-in can use (application access needs no sign-in). */
   readonly delegatedPresets = $derived((this.presets ?? []).filter((p) => p.preset !== 'application'));
@@ -110,7 +140,7 @@ export class ConnectFlow {
       this.#source.delegated.find((r) => r.id === wanted) ?? this.#source.delegated[0] ?? null;
     if (choice && choice.id !== this.form.registration) this.chooseRegistration(choice.id);
     this.phase = { kind: 'form', error: null };
-    this.adminConsent = { status: 'idle' };
+    this.adminConsent.reset();
     this.focusRequest = null;
     this.open = true;
     if (!this.presets) void this.loadPresets();
@@ -132,14 +162,9 @@ export class ConnectFlow {
   }
 
   async loadPresets(): Promise<void> {
-    this.presetsError = null;
-    try {
-      this.presets = await scopePresets();
-      if (this.form.preset === '' && this.form.registration) {
-        this.chooseRegistration(this.form.registration);
-      }
-    } catch (raw) {
-      this.presetsError = toIpcError(raw);
+    const presets = await this.presetsRequest.run(scopePresets);
+    if (presets && this.form.preset === '' && this.form.registration) {
+      this.chooseRegistration(this.form.registration);
     }
   }
 
@@ -162,7 +187,7 @@ export class ConnectFlow {
     }
     const run = ++this.#run;
     this.phase = { kind: 'starting', method };
-    this.adminConsent = { status: 'idle' };
+    this.adminConsent.reset();
     let attempt: string;
     try {
       if (method === 'browser') {
@@ -214,15 +239,9 @@ export class ConnectFlow {
     await this.start(method);
   }
 
+  /** Asks core for the admin consent link; a new run (start, back, close) drops the answer. */
   async loadAdminConsent(): Promise<void> {
-    const run = this.#run;
-    this.adminConsent = { status: 'loading' };
-    try {
-      const url = await adminConsentUrl(this.form.registration);
-      if (run === this.#run) this.adminConsent = { status: 'ready', url };
-    } catch (raw) {
-      if (run === this.#run) this.adminConsent = { status: 'failed', error: toIpcError(raw) };
-    }
+    await this.adminConsent.load(this.form.registration);
   }
 
   #fail(method: Method, error: IpcError): void {
@@ -237,6 +256,7 @@ export class ConnectFlow {
   /** Ends the current run; a sign-in still waiting in core is cancelled. */
   #abandon(): void {
     this.#run++;
+    this.adminConsent.reset();
     const phase = this.phase;
     if (phase.kind === 'browser' || phase.kind === 'device') void this.#drop(phase.attempt);
   }

@@ -10,6 +10,7 @@ import {
   watchConnections,
 } from '../ipc/commands';
 import { type IpcError, toIpcError } from '../ipc/invoke';
+import { Request } from '../ipc/request.svelte';
 
 /**
  * The Connections page's data: registrations (to know whether anyone can sign in), connections,
@@ -19,14 +20,13 @@ import { type IpcError, toIpcError } from '../ipc/invoke';
 export class ConnectionsState {
   registrations = $state<Registration[] | null>(null);
   connections = $state<Connection[] | null>(null);
-  loading = $state(false);
-  error = $state<IpcError | null>(null);
+  /** Loading both lists; the rows themselves live above, changed by live updates too. */
+  readonly listRequest = new Request<void>();
 
   selectedId = $state<string | null>(null);
-  history = $state<Event[] | null>(null);
-  historyError = $state<IpcError | null>(null);
-  disconnecting = $state(false);
-  disconnectError = $state<IpcError | null>(null);
+  /** The open connection's history; cleared when another one opens. */
+  readonly historyRequest = new Request<Event[]>({ clearOnRun: true });
+  readonly disconnectRequest = new Request<void>();
 
   /** The connection being refreshed by hand, or 'all'. */
   refreshing = $state<string | null>(null);
@@ -48,27 +48,41 @@ export class ConnectionsState {
   /** True until the first load has answered, one way or the other. */
   readonly unknown = $derived(this.registrations === null && this.error === null);
 
-  #load = 0;
-  #history = 0;
+  get loading(): boolean {
+    return this.listRequest.loading;
+  }
+
+  get error(): IpcError | null {
+    return this.listRequest.error;
+  }
+
+  get history(): Event[] | null {
+    return this.historyRequest.data;
+  }
+
+  get historyError(): IpcError | null {
+    return this.historyRequest.error;
+  }
+
+  get disconnecting(): boolean {
+    return this.disconnectRequest.loading;
+  }
+
+  get disconnectError(): IpcError | null {
+    return this.disconnectRequest.error;
+  }
 
   async load(): Promise<void> {
-    const run = ++this.#load;
-    this.loading = true;
-    try {
+    await this.listRequest.run(async (ticket) => {
       const [registrations, connections] = await Promise.all([
         listRegistrations(),
         listConnections(),
       ]);
-      if (run !== this.#load) return;
+      // Only the newest load may replace the lists.
+      if (!ticket.current) return;
       this.registrations = registrations;
       this.connections = connections;
-      this.error = null;
-    } catch (raw) {
-      if (run !== this.#load) return;
-      this.error = toIpcError(raw);
-    } finally {
-      if (run === this.#load) this.loading = false;
-    }
+    });
   }
 
   /** Follows the background engine: each change replaces its row as it happens. */
@@ -144,54 +158,43 @@ export class ConnectionsState {
     }
   }
 
+  /** Reads the open connection's history again; the timeline keeps what it shows meanwhile. */
   private async reloadHistory(id: string): Promise<void> {
-    const run = ++this.#history;
+    const request = this.historyRequest;
+    const shown = request.data;
+    const ticket = request.begin();
+    request.data = shown;
     try {
       const events = await connectionHistory(id);
-      if (run === this.#history && this.selectedId === id) this.history = events;
-    } catch {
+      if (ticket.current && this.selectedId === id) request.resolve(events);
+    } catch (raw) {
       // The timeline keeps what it shows.
+      if (!ticket.current) return;
+      if (shown) request.resolve(shown);
+      else request.reject(raw);
     }
   }
 
   /** Opens the detail view of one connection and loads its history. */
   async open(id: string): Promise<void> {
-    const run = ++this.#history;
     this.selectedId = id;
-    this.history = null;
-    this.historyError = null;
-    this.disconnectError = null;
+    this.disconnectRequest.reset();
     this.lastRefresh = null;
     this.lastVerify = null;
     this.refreshError = null;
-    try {
-      const events = await connectionHistory(id);
-      if (run === this.#history) this.history = events;
-    } catch (raw) {
-      if (run === this.#history) this.historyError = toIpcError(raw);
-    }
+    await this.historyRequest.run(() => connectionHistory(id));
   }
 
   close(): void {
-    this.#history++;
     this.selectedId = null;
-    this.history = null;
-    this.historyError = null;
-    this.disconnectError = null;
+    this.historyRequest.reset();
+    this.disconnectRequest.reset();
   }
 
   /** Deletes the connection and its refresh token, then shows the refreshed list. */
   async disconnect(id: string): Promise<boolean> {
-    this.disconnecting = true;
-    this.disconnectError = null;
-    try {
-      await disconnectConnection(id);
-    } catch (raw) {
-      this.disconnectError = toIpcError(raw);
-      return false;
-    } finally {
-      this.disconnecting = false;
-    }
+    await this.disconnectRequest.run(() => disconnectConnection(id));
+    if (!this.disconnectRequest.ok) return false;
     // Gone at once; the reload then brings anything else that changed meanwhile.
     this.connections = this.connections?.filter((c) => c.id !== id) ?? null;
     if (this.selectedId === id) this.close();

@@ -30,7 +30,11 @@ client_request_id?: string,
 /**
  * What the user should do about it, in words.
  */
-fix?: string, };
+fix?: string, 
+/**
+ * The one-click way out the interface offers (from the AADSTS catalogue entry).
+ */
+remedy?: "sign_in_again" | "retry" | "admin_consent" | "rotate_secret" | "change_tenant" | "fix_redirect_uri" | "fix_registration" | "contact_admin", };
 
 export type ErrorBody = { code: ErrorCode, message: string, detail?: ErrorDetail, };
 
@@ -116,9 +120,34 @@ delegated_scopes: Array<string>, permissions: Array<Permission>,
  */
 admin_consent: boolean, };
 
-export type PlanInput = { name: string, kind: ClientKind, usage: Usage, audience: Audience, preset: Preset, cloud: CloudId, authority_url?: string, graph_url?: string, redirect_uri?: string, };
+export type PlanInput = { name: string, 
+/**
+ * The kind the user asked for (desktop or Web app); the usage may decide otherwise (the
+ * plan's `kind` is the one the registration gets).
+ */
+kind: ClientKind, usage: Usage, audience: Audience, preset: Preset, cloud: CloudId, authority_url?: string, graph_url?: string, redirect_uri?: string, };
 
-export type PlanInfo = { redirect_uri: string, 
+export type PlanInfo = { 
+/**
+ * The client kind the registration gets: the one asked for, unless the usage needs a secret.
+ */
+kind: ClientKind, 
+/**
+ * The usage decides the kind; the user has no choice.
+ */
+kind_fixed: boolean, redirect_uri: string, 
+/**
+ * The app's own custom-scheme redirect URI, which desktop apps may choose instead.
+ */
+deep_link_redirect_uri: string, 
+/**
+ * Which help the tenant field shows.
+ */
+tenant_hint: "directory_id" | "one_organization" | "any_organization" | "any_account", 
+/**
+ * Tenant values offered with one click for this audience and usage, best first.
+ */
+tenant_suggestions: Array<string>, 
 /**
  * The portal's platform name: "Mobile and desktop applications" or "Web".
  */

@@ -6,21 +6,22 @@ import type {
   MailboxUse,
   Registration,
 } from '../ipc/bindings';
+import { AdminConsentLink } from '../consent/consent.svelte';
 import {
   addMailboxes,
-  adminConsentUrl,
   appAccess,
   cancelMailboxAdd,
   checkMailboxList,
 } from '../ipc/commands';
 import { type IpcError, toIpcError } from '../ipc/invoke';
+import { Request } from '../ipc/request.svelte';
 
 export type Mode = 'single' | 'list';
 
 export type Access =
   | { status: 'loading' }
   | { status: 'ready'; report: AccessReport }
-  | { status: 'failed'; error: IpcError; consentUrl: string | null };
+  | { status: 'failed'; error: IpcError };
 
 export type Phase =
   | { kind: 'form' }
@@ -55,10 +56,19 @@ export class AddMailboxes {
   address = $state('');
   list = $state('');
   mailboxUse = $state<MailboxUse>('full');
-  access = $state<Access>({ status: 'loading' });
+  /** The app's token and permissions; a recheck keeps the last report on screen. */
+  readonly accessRequest = new Request<AccessReport>({ loading: true });
+  /** The admin consent link, fetched when core says consent is missing. */
+  readonly consent = new AdminConsentLink();
+  readonly access = $derived.by((): Access => {
+    const r = this.accessRequest;
+    if (r.status === 'error' && r.error) return { status: 'failed', error: r.error };
+    if (r.data) return { status: 'ready', report: r.data };
+    return { status: 'loading' };
+  });
   rechecking = $state(false);
   /** The list as core reads it (syntax and repeats), for the preview under the text box. */
-  checked = $state<CheckedEntry[]>([]);
+  readonly previewRequest = new Request<CheckedEntry[]>();
   /** Why the typed address or list cannot be added as it is. */
   inputProblem = $state<string | null>(null);
   phase = $state<Phase>({ kind: 'form' });
@@ -72,8 +82,9 @@ export class AddMailboxes {
   readonly running = $derived(this.phase.kind === 'running');
   readonly listProblems = $derived(this.checked.filter((c) => c.problem !== null).length);
 
-  #access = 0;
-  #preview = 0;
+  get checked(): CheckedEntry[] {
+    return this.previewRequest.data ?? [];
+  }
 
   /** `registration` is read when needed, so a component can pass its (changing) prop. */
   constructor(
@@ -90,29 +101,27 @@ export class AddMailboxes {
 
   /** Gets the app's token and permissions; `fresh` asks Microsoft again (after admin consent). */
   async checkAccess(fresh = false): Promise<void> {
-    const call = ++this.#access;
-    if (this.access.status !== 'ready') this.access = { status: 'loading' };
+    // After a failure the check starts from nothing; after a report, the report stays meanwhile.
+    if (this.accessRequest.status === 'error') this.accessRequest.data = null;
     this.rechecking = fresh;
+    const ticket = this.accessRequest.begin();
     try {
       const report = await appAccess(this.registration.id, this.mailboxUse, fresh);
-      if (call === this.#access) this.access = { status: 'ready', report };
+      if (ticket.current) {
+        this.accessRequest.resolve(report);
+        this.consent.reset();
+      }
     } catch (raw) {
-      if (call === this.#access) await this.#accessFailed(toIpcError(raw), call);
+      if (ticket.current) this.#accessFailed(toIpcError(raw));
     } finally {
-      if (call === this.#access) this.rechecking = false;
+      if (ticket.current) this.rechecking = false;
     }
   }
 
-  async #accessFailed(error: IpcError, call: number): Promise<void> {
-    let consentUrl: string | null = null;
-    if (error.code === 'needs_consent') {
-      try {
-        consentUrl = await adminConsentUrl(this.registration.id);
-      } catch {
-        consentUrl = null;
-      }
-    }
-    if (call === this.#access) this.access = { status: 'failed', error, consentUrl };
+  #accessFailed(error: IpcError): void {
+    this.accessRequest.reject(error);
+    if (error.code === 'needs_consent') void this.consent.load(this.registration.id);
+    else this.consent.reset();
   }
 
   /** While consent is missing, a return to the window (from the browser) checks again. */
@@ -132,19 +141,15 @@ export class AddMailboxes {
 
   /** Reads the list as core will (syntax, repeats) for the preview. */
   async preview(): Promise<void> {
-    const call = ++this.#preview;
     this.inputProblem = null;
     const text = this.list;
     if (text.trim() === '') {
-      this.checked = [];
+      this.previewRequest.reset();
       return;
     }
-    try {
-      const checked = await checkMailboxList(text);
-      if (call === this.#preview) this.checked = checked;
-    } catch {
-      if (call === this.#preview) this.checked = [];
-    }
+    await this.previewRequest.run(() => checkMailboxList(text));
+    // Without core's reading there is no preview.
+    if (this.previewRequest.failed) this.previewRequest.data = null;
   }
 
   /** Takes the addresses of a text or CSV file into the list. */
@@ -192,10 +197,7 @@ export class AddMailboxes {
       this.rows = report.rows;
       this.phase = { kind: 'done', report };
       if (this.access.status === 'ready') {
-        this.access = {
-          status: 'ready',
-          report: { ...this.access.report, permissions: report.permissions },
-        };
+        this.accessRequest.resolve({ ...this.access.report, permissions: report.permissions });
       } else {
         void this.checkAccess(false);
       }
@@ -204,7 +206,10 @@ export class AddMailboxes {
       if (this.phase.kind !== 'running' || this.phase.run !== run) return;
       const error = toIpcError(raw);
       this.phase = { kind: 'failed', error };
-      if (error.code === 'needs_consent') await this.#accessFailed(error, ++this.#access);
+      if (error.code === 'needs_consent') {
+        this.accessRequest.begin();
+        this.#accessFailed(error);
+      }
     }
   }
 
@@ -224,7 +229,7 @@ export class AddMailboxes {
     if (this.phase.kind === 'done') {
       this.address = '';
       this.list = '';
-      this.checked = [];
+      this.previewRequest.reset();
     }
     this.rows = [];
     this.phase = { kind: 'form' };

@@ -3,26 +3,37 @@
 // wizard read this one instance.
 import type { Reminder } from '../ipc/bindings';
 import { listReminders, watchReminders } from '../ipc/commands';
+import { Request } from '../ipc/request.svelte';
 
 export class RemindersState {
-  list = $state<Reminder[]>([]);
+  readonly request = new Request<Reminder[]>();
   #watching = false;
 
-  /** Loads the list; a failure leaves it as it was (the banner is a hint, not a page). */
-  async load(): Promise<void> {
-    try {
-      this.list = await listReminders();
-    } catch {
-      // The keychain or database problem is reported by the status bar.
-    }
+  get list(): Reminder[] {
+    return this.request.data ?? [];
   }
 
-  /** Subscribes once to the scheduler's updates. */
+  set list(list: Reminder[]) {
+    this.request.resolve(list);
+  }
+
+  /**
+   * Loads the list; a failure leaves it as it was (the banner is a hint, not a page: the keychain
+   * or database problem is reported by the status bar).
+   */
+  async load(): Promise<void> {
+    await this.request.run(listReminders);
+  }
+
+  /** Subscribes once to the scheduler's updates; each one is the newest answer. */
   async watch(): Promise<void> {
     if (this.#watching) return;
     this.#watching = true;
     try {
-      await watchReminders((list) => (this.list = list));
+      await watchReminders((list) => {
+        this.request.begin();
+        this.request.resolve(list);
+      });
     } catch {
       this.#watching = false;
     }

@@ -14,6 +14,7 @@ import {
   setSecretExpiry,
 } from '../ipc/commands';
 import { type IpcError, toIpcError } from '../ipc/invoke';
+import { Request } from '../ipc/request.svelte';
 import { reminders } from './reminders.svelte';
 
 export type RotationStep = 'explain' | 'paste' | 'verifying' | 'done';
@@ -24,18 +25,39 @@ export class RotationState {
   secret = $state('');
   expiry = $state<ExpiryChoice>('6');
   customExpires = $state('');
-  portalUrl = $state<string | null>(null);
-  known = $state<AppSecrets | null>(null);
-  knownError = $state<IpcError | null>(null);
-  checking = $state(false);
+  /** The portal's page for the app's secrets; a failure leaves the link out. */
+  readonly portal = new Request<string>();
+  /** The app's secrets through Graph (when the app may read them). */
+  readonly knownRequest = new Request<AppSecrets>();
+  /** The verify-and-swap call. */
+  readonly rotation = new Request<RotationReport>();
   error = $state<IpcError | null>(null);
-  report = $state<RotationReport | null>(null);
   /** Set after the swap: the old secret is no longer among Graph's (when Graph can tell). */
   oldGone = $state<boolean | null>(null);
 
   expires = $derived(
     this.expiry === 'custom' ? this.customExpires : addDays(new Date(), EXPIRY_DAYS[this.expiry]),
   );
+
+  get portalUrl(): string | null {
+    return this.portal.data;
+  }
+
+  get known(): AppSecrets | null {
+    return this.knownRequest.data;
+  }
+
+  get knownError(): IpcError | null {
+    return this.knownRequest.error;
+  }
+
+  get checking(): boolean {
+    return this.knownRequest.loading;
+  }
+
+  get report(): RotationReport | null {
+    return this.rotation.data;
+  }
 
   get open(): boolean {
     return this.registration !== null;
@@ -49,18 +71,12 @@ export class RotationState {
     this.expiry = '6';
     this.customExpires = '';
     this.error = null;
-    this.report = null;
-    this.known = null;
-    this.knownError = null;
+    this.rotation.reset();
+    this.knownRequest.reset();
     this.oldGone = null;
-    this.portalUrl = null;
+    this.portal.reset();
     const id = registration.id;
-    secretPortalUrl(id).then(
-      (url) => {
-        if (this.registration?.id === id) this.portalUrl = url;
-      },
-      () => {},
-    );
+    void this.portal.run(() => secretPortalUrl(id));
     void this.refreshKnown();
   }
 
@@ -83,20 +99,11 @@ export class RotationState {
   async refreshKnown(): Promise<void> {
     const id = this.registration?.id;
     if (!id) return;
-    this.checking = true;
-    try {
-      const known = await appSecrets(id);
-      if (this.registration?.id !== id) return;
-      this.known = known;
-      this.knownError = null;
-      const old = this.report?.old_hint;
-      if (this.report && known.graph_read && old) {
-        this.oldGone = !known.credentials.some((c) => c.hint === old && !c.stored);
-      }
-    } catch (raw) {
-      this.knownError = toIpcError(raw);
-    } finally {
-      this.checking = false;
+    const known = await this.knownRequest.run(() => appSecrets(id));
+    if (!known || this.registration?.id !== id) return;
+    const old = this.report?.old_hint;
+    if (this.report && known.graph_read && old) {
+      this.oldGone = !known.credentials.some((c) => c.hint === old && !c.stored);
     }
   }
 
@@ -106,7 +113,7 @@ export class RotationState {
     if (!reg || !expires) return;
     try {
       this.registration = await setSecretExpiry(reg.id, expires);
-      this.known = this.known ? { ...this.known, secret_expires: expires } : null;
+      if (this.known) this.knownRequest.resolve({ ...this.known, secret_expires: expires });
       void reminders.load();
       void registrations.load();
     } catch (raw) {
@@ -122,7 +129,7 @@ export class RotationState {
     this.error = null;
     const input = { secret: this.secret.trim(), expires: this.expires };
     try {
-      this.report = await rotateSecret(reg.id, input);
+      await this.#swap(() => rotateSecret(reg.id, input));
       this.secret = '';
       this.step = 'done';
       this.oldGone = null;
@@ -142,15 +149,22 @@ export class RotationState {
     this.step = 'verifying';
     this.error = null;
     try {
-      this.report = await rotateSecretViaGraph(reg.id, this.expires);
+      const report = await this.#swap(() => rotateSecretViaGraph(reg.id, this.expires));
       this.step = 'done';
-      this.oldGone = this.report.old_removed ? true : null;
+      this.oldGone = report.old_removed ? true : null;
       void reminders.load();
       void registrations.load();
     } catch (raw) {
       this.error = toIpcError(raw);
       this.step = 'explain';
     }
+  }
+
+  /** Runs one swap; rethrows its failure so the step can go back. */
+  async #swap(call: () => Promise<RotationReport>): Promise<RotationReport> {
+    const report = await this.rotation.run(call);
+    if (report === undefined) throw this.rotation.error ?? new Error('The rotation was superseded.');
+    return report;
   }
 }
 

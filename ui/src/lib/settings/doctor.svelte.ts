@@ -1,23 +1,26 @@
 import type { DoctorReport } from '../ipc/bindings';
 import { runDoctor } from '../ipc/commands';
-import { type IpcError, toIpcError } from '../ipc/invoke';
+import type { IpcError } from '../ipc/invoke';
+import { Request } from '../ipc/request.svelte';
 
 /** The latest health report. A re-run keeps the previous report on screen until the new one lands. */
 export class DoctorState {
-  report = $state<DoctorReport | null>(null);
-  loading = $state(false);
-  error = $state<IpcError | null>(null);
+  readonly request = new Request<DoctorReport>();
+
+  get report(): DoctorReport | null {
+    return this.request.data;
+  }
+
+  get loading(): boolean {
+    return this.request.loading;
+  }
+
+  get error(): IpcError | null {
+    return this.request.error;
+  }
 
   async run(): Promise<void> {
-    this.loading = true;
-    this.error = null;
-    try {
-      this.report = await runDoctor();
-    } catch (raw) {
-      this.error = toIpcError(raw);
-    } finally {
-      this.loading = false;
-    }
+    await this.request.run(runDoctor);
   }
 }
 
