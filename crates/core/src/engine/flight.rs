@@ -1,6 +1,6 @@
 //! Single flight: one token request per connection at a time. In this process a per-connection
 //! async mutex makes late callers wait and take the result of the refresh they waited for; across
-//! processes (the app and the CLI) a lock file in the data directory ([`super::lock`]) does the
+//! processes (the app and the CLI) a lock file in the data directory (`lock.rs`) does the
 //! same, and a caller that only wanted a refresh skips one another process has just made.
 //! Handing out access tokens (cached while they have more than the margin left) lives here too.
 

@@ -1,17 +1,17 @@
 //! The refresh engine: keeps every connection alive and says how each one stands.
 //!
 //! - Access tokens live in memory only; refresh tokens in the keychain.
-//! - One refresh per connection at a time, in this process and across processes ([`flight`]).
-//! - How a refresh works, and how a rotated refresh token is kept safe ([`refresh`]).
+//! - One refresh per connection at a time, in this process and across processes (`flight.rs`).
+//! - How a refresh works, and how a rotated refresh token is kept safe (`refresh.rs`).
 //! - Failures are sorted ([`classify`]): transient ones are retried with exponential backoff and
 //!   jitter, honouring `Retry-After`; permanent ones stop and set the state that says who must act.
 //! - Application-access mailboxes have no refresh token; they are checked through Graph instead
-//!   ([`application`]).
-//! - "Verify" proves a connection end to end with a Graph call ([`verify`]).
+//!   (`application.rs`).
+//! - "Verify" proves a connection end to end with a Graph call (`verify.rs`).
 //! - The scheduler sleeps until the earliest `next_refresh_at` (or until woken): a refresh before
 //!   the access token expires for connections in use, a keep-alive for idle delegated ones
-//!   ([`scheduler`]; the times themselves come from [`schedule`]).
-//! - The user hears about a problem once, and when it is gone ([`notice`]).
+//!   (`scheduler.rs`; the times themselves come from [`schedule`]).
+//! - The user hears about a problem once, and when it is gone (`notice.rs`).
 //!
 //! This file holds the [`Engine`] type, what it reports, and its wiring.
 

@@ -1,17 +1,17 @@
 //! How a refresh works, start to finish.
 //!
 //! 1. [`Engine::refresh`] (or an access-token request, or the scheduler) enters the connection's
-//!    single flight ([`super::flight`]): one token request per connection at a time.
+//!    single flight (`flight.rs`): one token request per connection at a time.
 //! 2. The connection is marked `refreshing`; the registration, the stored refresh token and, for
-//!    a confidential app, the client secret are read ([`Engine::credentials`]).
-//! 3. The token request goes to Microsoft ([`super::request`]).
+//!    a confidential app, the client secret are read (`Engine::credentials`).
+//! 3. The token request goes to Microsoft (`request.rs`).
 //! 4. Success: the tokens are persisted by [`persist_tokens`], the one function every refresh and
 //!    every sign-in stores tokens through. A rotated refresh token reaches the keychain *before*
 //!    the row says anything, so a crash at any point leaves a usable token (the old one is still
 //!    valid at Microsoft). The access token is kept in memory, the next refresh is scheduled.
-//! 5. Failure: [`super::classify`] sorts it and says the next state: `retrying` (attempt, next
-//!    time, last error; the refresh token is kept) or a problem someone must act on (reason and
-//!    AADSTS code, no retry). A wrong or expired client secret breaks every connection of the app
+//! 5. Failure: `classify.rs` sorts it and says the next state: `retrying` (attempt, next time,
+//!    last error; the refresh token is kept) or a problem someone must act on (reason and AADSTS
+//!    code, no retry). A wrong or expired client secret breaks every connection of the app
 //!    at once, so all of them are marked.
 
 use chrono::{DateTime, Utc};

@@ -1,4 +1,4 @@
-//! The scheduler: stores when each connection is next due ([`super::schedule`] computes the
+//! The scheduler: stores when each connection is next due (`schedule.rs` computes the
 //! time), runs what is due a few at a time, and sleeps until the next due time or a wake-up.
 //! "Refresh all" shares its fan-out.
 
