@@ -7,8 +7,8 @@
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
-use ts_rs::TS;
 
+pub use crate::error::Remedy;
 use crate::error::{Error, ErrorCode, ErrorDetail};
 
 /// What kind of problem an AADSTS code is, which decides what the app does next.
@@ -26,29 +26,6 @@ pub enum ErrorClass {
     Policy,
     /// A bug or a stale sign-in attempt: start again.
     Restart,
-}
-
-/// The one-click way out the app offers for an error; crosses IPC in the error's detail so the
-/// interface picks its buttons from it (never from the code number or the message).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, TS)]
-#[serde(rename_all = "snake_case")]
-pub enum Remedy {
-    /// The sign-in is no longer valid: sign in again (reconnect).
-    SignInAgain,
-    /// The sign-in attempt itself went wrong or was declined: start it again.
-    Retry,
-    /// An administrator must approve the app: offer the admin consent link.
-    AdminConsent,
-    /// The client secret is wrong or expired: rotate it.
-    RotateSecret,
-    /// The tenant (or the account's audience) does not fit: use another tenant value.
-    ChangeTenant,
-    /// The redirect URI registered in the portal does not match: fix it there.
-    FixRedirectUri,
-    /// The registration's platform, client ID or secret setting is wrong: check the app's settings.
-    FixRegistration,
-    /// Blocked by policy: only an administrator can help.
-    ContactAdmin,
 }
 
 /// One catalogue entry.

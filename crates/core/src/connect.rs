@@ -4,12 +4,17 @@
 
 use chrono::Utc;
 
-use crate::connection::{Connection, save_sign_in};
+use chrono::DateTime;
+
+use crate::connection::{
+    Connection, ConnectionKind, RefreshTokenChange, TokenState, persist_tokens,
+};
 use crate::error::{Error, Result};
 use crate::flow::Tokens;
 use crate::flow::auth_code::SignIn;
 use crate::flow::device_code;
 use crate::flow::identity::{Identity, of_tokens};
+use crate::flow::missing_scopes;
 use crate::keychain::Keychain;
 use crate::keychain::SecretKey;
 use crate::registration::{ClientKind, Registration, classify_tenant};
@@ -165,6 +170,88 @@ pub fn finish(
         .with_fix(format!("Sign in again as {}.", old.address)));
     }
     save_sign_in(store, secrets, prepared, tokens, identity, Utc::now())
+}
+
+/// Stores a delegated sign-in: a new connection, or the same account and app again (updated in
+/// place, never duplicated). The refresh token reaches the keychain before the row says so.
+pub fn save_sign_in(
+    store: &Store,
+    secrets: &dyn Keychain,
+    request: &Prepared,
+    tokens: &Tokens,
+    identity: &Identity,
+    now: DateTime<Utc>,
+) -> Result<(Connection, bool)> {
+    let (reg, preset, requested) = (&request.registration, request.preset, &request.scopes);
+    let existing = store.find_connection_by_account(&reg.id, &identity.account_key())?;
+    let id = existing
+        .as_ref()
+        .map_or_else(|| uuid::Uuid::new_v4().to_string(), |c| c.id.clone());
+    let key = SecretKey::refresh_token(&id);
+    let reason = if tokens.refresh_token.is_none() {
+        Some("Microsoft issued no refresh token (offline_access was not granted), so this connection stops working when the access token expires in about an hour.".to_owned())
+    } else {
+        None
+    };
+    let row = crate::store::connections::NewConnection {
+        id: &id,
+        registration_id: &reg.id,
+        kind: ConnectionKind::Delegated,
+        account_key: &identity.account_key(),
+        address: &identity.address,
+        display_name: identity.display_name.as_deref(),
+        tenant_id: Some(&identity.tenant_id),
+        account_type: identity.account_type,
+        preset,
+        scopes_requested: requested,
+        scopes_granted: &tokens.granted,
+        has_refresh_token: tokens.refresh_token.is_some(),
+        state: TokenState::Active { note: reason },
+        access_expires_at: Some(tokens.expires_at),
+    };
+    let created = existing.is_none();
+    let change = match &tokens.refresh_token {
+        Some(rt) => RefreshTokenChange::Store(rt),
+        None => RefreshTokenChange::Remove,
+    };
+    let written = persist_tokens(secrets, &id, change, || {
+        if created {
+            store.insert_connection(&row, now)
+        } else {
+            store.update_connection_sign_in(&row, now)
+        }
+    });
+    if let Err(e) = written {
+        if created {
+            let _ = secrets.delete(&key);
+        }
+        return Err(e);
+    }
+    store.add_event(
+        &id,
+        now,
+        if created {
+            "connected"
+        } else {
+            "signed_in_again"
+        },
+        &format!("Signed in as {}", identity.address),
+        None,
+    )?;
+    let missing = missing_scopes(requested, &tokens.granted);
+    if !missing.is_empty() {
+        tracing::warn!(connection = %id, missing = ?missing, "scopes requested but not granted");
+    }
+    Ok((store.get_connection(&id)?, created))
+}
+
+/// Removes a connection and its refresh token.
+pub fn disconnect(store: &Store, secrets: &dyn Keychain, id: &str) -> Result<Connection> {
+    let conn = store.get_connection(id)?;
+    secrets.delete(&SecretKey::refresh_token(&conn.id))?;
+    store.delete_connection(&conn.id)?;
+    tracing::info!(connection = %conn.id, "disconnected");
+    Ok(conn)
 }
 
 /// Starts a device-code sign-in. Microsoft allows it for public (desktop) apps only.

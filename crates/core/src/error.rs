@@ -10,8 +10,6 @@ use std::fmt;
 use serde::Serialize;
 use ts_rs::TS;
 
-pub use crate::aadsts::Remedy;
-
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// What kind of failure this is; the UI and the CLI's exit code branch on it.
@@ -39,6 +37,29 @@ pub enum ErrorCode {
     Cancelled,
     Timeout,
     Internal,
+}
+
+/// The one-click way out the app offers for an error; crosses IPC in the error's detail so the
+/// interface picks its buttons from it (never from the code number or the message).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum Remedy {
+    /// The sign-in is no longer valid: sign in again (reconnect).
+    SignInAgain,
+    /// The sign-in attempt itself went wrong or was declined: start it again.
+    Retry,
+    /// An administrator must approve the app: offer the admin consent link.
+    AdminConsent,
+    /// The client secret is wrong or expired: rotate it.
+    RotateSecret,
+    /// The tenant (or the account's audience) does not fit: use another tenant value.
+    ChangeTenant,
+    /// The redirect URI registered in the portal does not match: fix it there.
+    FixRedirectUri,
+    /// The registration's platform, client ID or secret setting is wrong: check the app's settings.
+    FixRegistration,
+    /// Blocked by policy: only an administrator can help.
+    ContactAdmin,
 }
 
 /// Extra facts about an error, for display next to the message.

@@ -16,7 +16,9 @@ use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 use super::credentials::{self, PasswordCredential};
-use crate::connection::{ConnectionKind, StateKind, TokenState};
+use crate::connection::{
+    ConnectionKind, RefreshTokenChange, StateKind, TokenState, persist_tokens,
+};
 use crate::engine::Engine;
 use crate::error::{Error, ErrorBody, ErrorCode, Result};
 use crate::keychain::Keychain;
@@ -302,11 +304,13 @@ impl Rotation<'_> {
         )
         .await
         .map_err(|f| not_changed(&f.into_error()))?;
-        if let Some(new) = tokens.refresh_token {
-            self.secrets
-                .set(&SecretKey::refresh_token(&conn.id), &new)?;
-        }
-        Ok(())
+        // Only the refresh token changes here; the row is the engine's to update on the next
+        // refresh, which the re-verification runs.
+        let change = match &tokens.refresh_token {
+            Some(new) if new.expose() != refresh_token.expose() => RefreshTokenChange::Store(new),
+            _ => RefreshTokenChange::Keep,
+        };
+        persist_tokens(self.secrets, &conn.id, change, || Ok(()))
     }
 
     /// Staged keychain replacement, then the metadata (hint, label, end date).

@@ -2,7 +2,8 @@
 //! refresh now (one or all), verify through Microsoft Graph, disconnect.
 
 use super::Service;
-use crate::connection::{Connection, disconnect};
+use crate::connect::disconnect;
+use crate::connection::Connection;
 use crate::engine::RefreshReport;
 use crate::error::Result;
 use crate::store::events::Event;

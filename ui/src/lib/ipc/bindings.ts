@@ -252,11 +252,11 @@ message: string | null, };
 
 export type BrowserSignIn = { attempt: string, 
 /**
- * The authorization link (also opened in the system browser).
+ * The authorization link (the shell opens it in the system browser).
  */
 url: string, 
 /**
- * Whether the system browser could be opened.
+ * Whether the system browser could be opened (set by the shell that tried).
  */
 opened: boolean, };
 
