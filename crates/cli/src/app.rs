@@ -122,14 +122,7 @@ fn parse_preset(s: &str) -> Result<Preset, String> {
 impl AddArgs {
     fn input(&self) -> Result<RegistrationInput> {
         let secret = if self.secret_stdin {
-            let mut buf = String::new();
-            std::io::stdin().read_to_string(&mut buf).map_err(|e| {
-                Error::invalid(
-                    "secret",
-                    format!("Could not read the secret from standard input: {e}"),
-                )
-            })?;
-            Some(Sensitive::from(buf))
+            Some(crate::client_secret::read_secret()?)
         } else {
             None
         };

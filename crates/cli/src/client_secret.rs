@@ -47,7 +47,8 @@ pub enum SecretCommand {
     },
 }
 
-fn read_secret() -> Result<Sensitive<String>> {
+/// A secret's Value from standard input (never from the command line).
+pub(crate) fn read_secret() -> Result<Sensitive<String>> {
     let mut buf = String::new();
     std::io::stdin().read_to_string(&mut buf).map_err(|e| {
         Error::invalid(

@@ -10,13 +10,13 @@ use crate::connection::{
     Connection, ConnectionKind, RefreshTokenChange, TokenState, persist_tokens,
 };
 use crate::error::{Error, Result};
-use crate::flow::Tokens;
 use crate::flow::auth_code::SignIn;
 use crate::flow::device_code;
 use crate::flow::identity::{Identity, of_tokens};
 use crate::flow::missing_scopes;
 use crate::keychain::Keychain;
 use crate::keychain::SecretKey;
+use crate::oauth::Tokens;
 use crate::registration::{ClientKind, Registration, classify_tenant};
 use crate::scopes::Preset;
 use crate::store::Store;

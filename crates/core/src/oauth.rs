@@ -1,4 +1,5 @@
-//! The `oauth2` crate set up for Microsoft: token responses with an `id_token`, error bodies with
+//! The `oauth2` crate set up for Microsoft: token responses with an `id_token` and what they yield
+//! ([`Tokens`]), the one client-credentials request ([`AppToken`]), error bodies with
 //! AADSTS codes, and the request failures those produce turned into user-facing errors.
 
 use oauth2::basic::{
@@ -59,6 +60,44 @@ pub fn token_error(who: &str, e: &TokenError) -> Error {
         )
         .with_fix("Check the authority URL of the cloud and try again later."),
         RequestTokenError::Other(text) => Error::new(ErrorCode::IdentityProvider, format!("{who} failed: {text}")),
+    }
+}
+
+/// What a successful sign-in or refresh yields. Secrets stay wrapped.
+#[derive(Debug)]
+pub struct Tokens {
+    pub access_token: Sensitive<String>,
+    pub refresh_token: Option<Sensitive<String>>,
+    pub expires_at: DateTime<Utc>,
+    /// The scopes Microsoft actually granted (the response's `scope`).
+    pub granted: Vec<String>,
+    pub id_token: Option<Sensitive<String>>,
+}
+
+impl Tokens {
+    pub fn from_response(
+        response: &TokenResponse,
+        requested: &[String],
+        now: DateTime<Utc>,
+    ) -> Self {
+        let lifetime = response
+            .expires_in()
+            .and_then(|d| TimeDelta::from_std(d).ok())
+            .unwrap_or(DEFAULT_LIFETIME);
+        let granted = match response.scopes() {
+            Some(scopes) => scopes.iter().map(|s| s.to_string()).collect(),
+            // RFC 6749: no `scope` in the response means the requested scopes were granted.
+            None => requested.to_vec(),
+        };
+        Self {
+            access_token: Sensitive::new(response.access_token().secret().clone()),
+            refresh_token: response
+                .refresh_token()
+                .map(|r| Sensitive::new(r.secret().clone())),
+            expires_at: now + lifetime,
+            granted,
+            id_token: response.extra_fields().id_token.clone(),
+        }
     }
 }
 

@@ -18,7 +18,7 @@ use crate::error::{Error, Result};
 use crate::keychain::Keychain;
 use crate::keychain::SecretKey;
 pub use crate::oauth::AppToken;
-use crate::oauth::client_credentials;
+use crate::registration::probe::app_token_request;
 pub use crate::registration::require_specific_tenant;
 use crate::registration::{ClientKind, Registration};
 
@@ -33,18 +33,6 @@ pub fn require_app_credentials(registration: &Registration) -> Result<()> {
         .with_fix("Register a Web (confidential) app with a client secret for application access."));
     }
     Ok(())
-}
-
-/// One client-credentials request for a Graph token, for a registration's own organisation.
-pub async fn request(
-    cloud: &Cloud,
-    tenant: &str,
-    client_id: &str,
-    secret: &Sensitive<String>,
-    http: &reqwest::Client,
-) -> Result<AppToken> {
-    require_specific_tenant(tenant)?;
-    client_credentials(cloud, tenant, client_id, secret, http).await
 }
 
 /// What a cached token was issued for; an edited registration (new secret, tenant, cloud) no
@@ -127,7 +115,7 @@ impl AppTokenCache {
                 )
                 .with_fix("Edit the app and paste the secret's Value.")
             })?;
-        let token = request(
+        let token = app_token_request(
             &cloud,
             &registration.tenant,
             &registration.client_id,

@@ -17,6 +17,7 @@
 
 mod application;
 pub mod classify;
+mod credentials;
 mod flight;
 mod lock;
 mod notice;

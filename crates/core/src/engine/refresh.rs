@@ -3,7 +3,7 @@
 //! 1. [`Engine::refresh`] (or an access-token request, or the scheduler) enters the connection's
 //!    single flight (`flight.rs`): one token request per connection at a time.
 //! 2. The connection is marked `refreshing`; the registration, the stored refresh token and, for
-//!    a confidential app, the client secret are read (`Engine::credentials`).
+//!    a confidential app, the client secret are read (`credentials.rs`).
 //! 3. The token request goes to Microsoft (`request.rs`).
 //! 4. Success: the tokens are persisted by [`persist_tokens`], the one function every refresh and
 //!    every sign-in stores tokens through. A rotated refresh token reaches the keychain *before*
@@ -17,32 +17,14 @@
 use chrono::{DateTime, Utc};
 
 use super::classify::Failure;
+use super::credentials::{Credentials, transient};
 use super::flight::Got;
 use super::{Engine, RefreshReport, request};
-use crate::Sensitive;
 use crate::connection::{
     Connection, ConnectionKind, RefreshTokenChange, StateKind, persist_tokens,
 };
-use crate::error::{Error, ErrorCode, Result};
-use crate::keychain::SecretKey;
-use crate::registration::{ClientKind, Registration};
+use crate::error::Result;
 use crate::store::connections::Refreshed;
-
-/// Anything that went wrong on our side while storing: retried like a network failure.
-fn transient(error: impl Into<Error>) -> Failure {
-    Failure::Transient {
-        error: error.into(),
-        retry_after: None,
-    }
-}
-
-/// What a token request needs besides the connection.
-struct Credentials {
-    registration: Registration,
-    refresh_token: Sensitive<String>,
-    /// Confidential apps only.
-    secret: Option<Sensitive<String>>,
-}
 
 impl Engine {
     /// Refreshes now ("refresh now", `mailconn refresh`). Failures are recorded on the connection
@@ -81,47 +63,6 @@ impl Engine {
                 Err(failure.into_error())
             }
         }
-    }
-
-    /// The registration, the stored refresh token and (confidential apps) the client secret.
-    fn credentials(&self, conn: &Connection) -> Result<Credentials, Failure> {
-        let stop = |state, error| Failure::Permanent { state, error };
-        let reg = self
-            .store
-            .find_registration(&conn.registration_id)
-            .map_err(|e| stop(StateKind::NeedsSignIn, e))?;
-        let refresh_token = self
-            .secrets
-            .get(&SecretKey::refresh_token(&conn.id))
-            .map_err(transient)?
-            .ok_or_else(|| {
-                let e = Error::new(
-                    ErrorCode::NeedsSignIn,
-                    "No refresh token is stored for this connection.",
-                );
-                stop(StateKind::NeedsSignIn, e.with_fix("Sign in again."))
-            })?;
-        let secret = match reg.kind {
-            ClientKind::Confidential => Some(
-                self.secrets
-                    .get(&SecretKey::client_secret(&reg.id))
-                    .map_err(transient)?
-                    .ok_or_else(|| {
-                        let e = Error::invalid(
-                            "secret",
-                            format!("No client secret is stored for \"{}\".", reg.name),
-                        );
-                        let fix = "Rotate the app's client secret: paste a new secret's Value.";
-                        stop(StateKind::SecretExpired, e.with_fix(fix))
-                    })?,
-            ),
-            ClientKind::Public => None,
-        };
-        Ok(Credentials {
-            registration: reg,
-            refresh_token,
-            secret,
-        })
     }
 
     /// The token request, and storing what it brought.

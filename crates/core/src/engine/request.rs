@@ -11,7 +11,7 @@ use super::classify::{Failure, classify};
 use crate::Sensitive;
 use crate::cloud::Cloud;
 use crate::error::Error;
-use crate::flow::Tokens;
+use crate::oauth::Tokens;
 use crate::oauth::{Client, token_error};
 
 /// Who asks, for what.

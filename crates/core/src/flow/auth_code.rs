@@ -15,13 +15,13 @@ use oauth2::{
 use tokio_util::sync::CancellationToken;
 use url::Url;
 
-use super::Tokens;
 use super::deep_link::{DeepLinks, REDIRECT_URI, is_deep_link};
 use super::identity::{Identity, of_tokens};
 use super::loopback::{Callback, Loopback};
 use crate::Sensitive;
 use crate::cloud::Cloud;
 use crate::error::{Error, ErrorCode, Result};
+use crate::oauth::Tokens;
 use crate::oauth::{Client, token_error};
 
 /// How long to wait for the browser by default: long enough to find a password and pass MFA.

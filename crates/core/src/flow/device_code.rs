@@ -11,9 +11,9 @@ use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 use ts_rs::TS;
 
-use super::Tokens;
 use crate::cloud::Cloud;
 use crate::error::{Error, ErrorCode, Result};
+use crate::oauth::Tokens;
 use crate::oauth::{Client, token_error};
 
 /// What the user needs to finish a device sign-in elsewhere.

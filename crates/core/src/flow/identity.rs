@@ -49,7 +49,11 @@ struct Claims {
 
 /// Reads and checks the `id_token`.
 /// Who signed in, from a token response's `id_token` (sign-ins always request `openid`).
-pub fn of_tokens(tokens: &super::Tokens, client_id: &str, nonce: Option<&str>) -> Result<Identity> {
+pub fn of_tokens(
+    tokens: &crate::oauth::Tokens,
+    client_id: &str,
+    nonce: Option<&str>,
+) -> Result<Identity> {
     let id_token = tokens.id_token.as_ref().ok_or_else(|| {
         Error::new(
             ErrorCode::IdentityProvider,

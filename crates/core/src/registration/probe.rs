@@ -92,7 +92,7 @@ pub async fn run(
             error: None,
         }),
         (ClientKind::Confidential, Some(secret)) => {
-            match request(&cloud, &reg.tenant, &reg.client_id, secret, http).await {
+            match app_token_request(&cloud, &reg.tenant, &reg.client_id, secret, http).await {
                 Ok(_) => steps.push(passed(CREDENTIALS, "Client ID, tenant and secret work: Microsoft issued an app-only token.")),
                 Err(e) => steps.push(failed(CREDENTIALS, &e)),
             }
@@ -118,7 +118,7 @@ pub async fn app_token(
     secret: &Sensitive<String>,
     http: &reqwest::Client,
 ) -> Result<Sensitive<String>> {
-    let token = request(&reg.cloud()?, tenant, &reg.client_id, secret, http).await?;
+    let token = app_token_request(&reg.cloud()?, tenant, &reg.client_id, secret, http).await?;
     Ok(token.access_token)
 }
 
@@ -151,8 +151,9 @@ async fn discovery(http: &reqwest::Client, url: &str) -> Result<()> {
     }
 }
 
-/// A client-credentials request for the registration's own organisation.
-async fn request(
+/// The one client-credentials request for a Graph token, for a registration's own organisation
+/// (the tenant is checked first: `common` and the like are refused without a request).
+pub async fn app_token_request(
     cloud: &crate::cloud::Cloud,
     tenant: &str,
     client_id: &str,
