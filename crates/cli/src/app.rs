@@ -1,14 +1,12 @@
 //! `mailconn app ...`: manage app registrations.
 
-use std::io::Read;
-
 use chrono::NaiveDate;
 use clap::{Args, Subcommand, ValueEnum};
 use mailconn_core::cloud::CloudId;
 use mailconn_core::registration::{Audience, ClientKind, RegistrationInput, Usage};
 use mailconn_core::scopes::Preset;
 use mailconn_core::service::registrations;
-use mailconn_core::{Error, Result, Sensitive, Service};
+use mailconn_core::{Error, Result, Service};
 
 use crate::exit::Exit;
 use crate::output::Output;
