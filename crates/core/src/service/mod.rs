@@ -197,18 +197,20 @@ impl Service {
     /// The desktop app's background work until [`Service::shutdown`]: the refresh scheduler, the
     /// reminder scheduler, and their reports turned into [`ServiceEvent`]s.
     pub async fn run(self: Arc<Self>) {
+        // Subscribed before either scheduler starts: the first pass reports at once.
+        let engine_events = self.engine.subscribe();
+        let reminder_events = self.reminders.subscribe();
         let engine = self.engine.clone().run(self.shutdown.clone());
         let reminders = self.reminders.clone().run(self.shutdown.clone());
         tokio::join!(
             engine,
             reminders,
-            self.forward_engine(),
-            self.forward_reminders()
+            self.forward_engine(engine_events),
+            self.forward_reminders(reminder_events)
         );
     }
 
-    async fn forward_engine(&self) {
-        let mut events = self.engine.subscribe();
+    async fn forward_engine(&self, mut events: broadcast::Receiver<EngineEvent>) {
         loop {
             let event = tokio::select! {
                 e = events.recv() => e,
@@ -245,8 +247,7 @@ impl Service {
         }
     }
 
-    async fn forward_reminders(&self) {
-        let mut events = self.reminders.subscribe();
+    async fn forward_reminders(&self, mut events: broadcast::Receiver<ReminderEvent>) {
         loop {
             let event = tokio::select! {
                 e = events.recv() => e,

@@ -1,0 +1,69 @@
+//! The service's background work as the desktop app runs it: the first pass of the schedulers
+//! reports at once, and nothing it reports before a shell listens is lost.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{TimeDelta, Utc};
+use mailconn_core::Sensitive;
+use mailconn_core::cloud::CloudId;
+use mailconn_core::keychain::MemoryKeychain;
+use mailconn_core::paths::DataDir;
+use mailconn_core::registration::{Audience, ClientKind, RegistrationInput, Usage};
+use mailconn_core::scopes::Preset;
+use mailconn_core::service::{Service, ServiceEvent};
+
+fn input(expires_in_days: i64) -> RegistrationInput {
+    RegistrationInput {
+        name: "Contoso mail".into(),
+        client_id: "0d3b2f3a-1c2b-4c5d-9e8f-123456789abc".into(),
+        kind: ClientKind::Confidential,
+        tenant: "contoso.onmicrosoft.com".into(),
+        cloud: CloudId::Global,
+        authority_url: None,
+        graph_url: None,
+        usage: Usage::Delegated,
+        audience: Audience::AnyOrganization,
+        preset: Preset::Read,
+        redirect_uri: None,
+        secret: Some(Sensitive::from("Abc8Q~abcdefghijklmnopqrstuvwxyz0123456")),
+        secret_expires: Some((Utc::now() + TimeDelta::days(expires_in_days)).date_naive()),
+        secret_label: None,
+    }
+}
+
+#[tokio::test]
+async fn a_reminder_due_at_start_reaches_the_shell_as_a_notification_and_a_list() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = DataDir::open(dir.path().join("data")).unwrap();
+    let service = Arc::new(Service::open(data, Arc::new(MemoryKeychain::new())).unwrap());
+    service.add_registration(input(10)).await.unwrap();
+
+    let mut events = service.subscribe();
+    let running = tokio::spawn(service.clone().run());
+    let (mut notified, mut listed) = (None, None);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while notified.is_none() || listed.is_none() {
+        let event = tokio::time::timeout_at(deadline, events.recv())
+            .await
+            .expect("the reminder was not reported within 10 s")
+            .unwrap();
+        match event {
+            ServiceEvent::Notify { title, .. } => notified = Some(title),
+            ServiceEvent::Reminders(list) => listed = Some(list),
+            _ => {}
+        }
+    }
+    let title = notified.unwrap();
+    assert!(title.contains("Contoso mail"), "{title}");
+    let list = listed.unwrap();
+    assert_eq!(list.len(), 1);
+    assert_eq!(list[0].registration_name, "Contoso mail");
+    assert_eq!(service.attention().secrets, 1, "the tray counts it");
+
+    service.shutdown();
+    tokio::time::timeout(Duration::from_secs(10), running)
+        .await
+        .expect("the background work stops on shutdown")
+        .unwrap();
+}
