@@ -9,11 +9,11 @@ vi.mock('@tauri-apps/api/core', () => ({
   },
 }));
 
-import type { Connection, Event } from '../ipc/bindings';
+import type { Connection, Event, RefreshReport } from '../ipc/bindings';
 import { nav } from '../nav/nav.svelte';
 import { answer } from '../test/ipc';
 import ConnectionsPage from './ConnectionsPage.svelte';
-import { connection, registration } from './testdata';
+import { connection, deferred, registration } from './testdata';
 
 const ada = connection();
 const grace = connection({
@@ -366,4 +366,24 @@ describe('keeping connections alive', () => {
     expect(handlers.verify_connection).toHaveBeenCalledWith({ id: ada.id });
     expect((await screen.findByTestId('detail-verify-result')).textContent).toContain('Microsoft Graph');
   });
+
+  it('keeps the new state of a refresh that ends after leaving the connection, without its outcome', async () => {
+    const pending = deferred<RefreshReport>();
+    const handlers = serve([ada], { refresh_connection: vi.fn(() => pending.promise) });
+    render(ConnectionsPage);
+    await fireEvent.click(await screen.findByTestId('connection-open'));
+    await fireEvent.click(await screen.findByTestId('detail-refresh'));
+    expect(screen.getByTestId('detail-refresh').textContent).toContain('Refreshing');
+    await fireEvent.click(screen.getByTestId('detail-back'));
+    expect((await screen.findByTestId('refresh-all')).hasAttribute('disabled')).toBe(false);
+
+    const signedOut: Connection = { ...ada, state: 'needs_sign_in', state_reason: 'no refresh token', state_aadsts: null };
+    pending.resolve({ connection: signedOut, requested: true, rotated: false, error: null });
+    await vi.waitFor(() => expect(screen.getByTestId('connection-row').dataset.state).toBe('needs_sign_in'));
+    await fireEvent.click(screen.getByTestId('connection-open'));
+    await screen.findByTestId('connection-detail');
+    expect(screen.queryByTestId('detail-refresh-result')).toBeNull();
+    expect(handlers.refresh_connection).toHaveBeenCalledOnce();
+  });
 });
+

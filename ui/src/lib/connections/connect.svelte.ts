@@ -1,5 +1,4 @@
 import type {
-  BrowserSignIn,
   ConnectOptions,
   Connected,
   DeviceCode,
@@ -16,7 +15,7 @@ import {
   startDeviceSignIn,
 } from '../ipc/commands';
 import { type IpcError, toIpcError } from '../ipc/invoke';
-import { Request } from '../ipc/request.svelte';
+import { Request, type Ticket } from '../ipc/request.svelte';
 
 export type Method = 'browser' | 'device';
 
@@ -41,6 +40,9 @@ export type Phase =
   | { kind: 'device'; attempt: string; code: DeviceCode }
   | { kind: 'done'; connected: Connected }
   | { kind: 'failed'; method: Method; error: IpcError };
+
+/** A started sign-in waiting for the person: in the browser or with a device code. */
+export type Waiting = Extract<Phase, { kind: 'browser' | 'device' }>;
 
 /** The one-click ways out an error screen offers. */
 export type Fix = 'admin-consent' | 'tenant' | 'retry' | 'app';
@@ -88,19 +90,36 @@ export interface ConnectSource {
 /**
  * The "Connect a mailbox" dialog: form -> starting -> waiting (browser | device) -> done | failed.
  *
- * Each start, cancel, close or retry begins a new run; an answer that arrives for an older run
+ * The sign-in is one request: its progress is the waiting step, its answer the connection. Each
+ * start, cancel, close or retry begins a new call; an answer that arrives for an older one
  * (finishSignIn rejecting after a cancel, a start that resolves after the dialog was closed) is
- * ignored, and an attempt started for a run nobody wants any more is cancelled.
+ * dropped, and an attempt started for a call nobody wants any more is cancelled in core.
  */
 export class ConnectFlow {
   readonly #source: ConnectSource;
   open = $state(false);
-  phase = $state<Phase>({ kind: 'form', error: null });
   form = $state<ConnectForm>({ registration: '', preset: '', tenant: '', loginHint: '' });
   readonly presetsRequest = new Request<PresetInfo[]>();
+  /** The sign-in: waiting in the browser or for a device code, then the stored connection. */
+  readonly signIn = new Request<Connected, Waiting>({ clearOnRun: true });
+  /** How the latest sign-in was started. */
+  method = $state<Method>('browser');
   readonly adminConsent = new AdminConsentLink();
   /** The field to focus next time the form shows; the form clears it once done. */
   focusRequest = $state<FormField | null>(null);
+
+  /** Where the dialog is, from the sign-in's state; core's validation errors return to the form. */
+  readonly phase = $derived.by((): Phase => {
+    const { status, progress, data, error } = this.signIn;
+    if (status === 'loading') return progress ?? { kind: 'starting', method: this.method };
+    if (status === 'ok' && data) return { kind: 'done', connected: data };
+    if (status === 'error' && error) {
+      return error.code === 'validation'
+        ? { kind: 'form', error }
+        : { kind: 'failed', method: this.method, error };
+    }
+    return { kind: 'form', error: null };
+  });
 
   get presets(): PresetInfo[] | null {
     return this.presetsRequest.data;
@@ -126,21 +145,17 @@ export class ConnectFlow {
 
   readonly busy = $derived(this.phase.kind === 'starting');
 
-  #run = 0;
-
   constructor(source: ConnectSource) {
     this.#source = source;
   }
 
   /** Opens the dialog on the form, preselecting `registrationId` when given. */
   show(registrationId?: string): void {
-    this.#run++;
+    this.#abandon();
     const wanted = registrationId ?? this.form.registration;
     const choice =
       this.#source.delegated.find((r) => r.id === wanted) ?? this.#source.delegated[0] ?? null;
     if (choice && choice.id !== this.form.registration) this.chooseRegistration(choice.id);
-    this.phase = { kind: 'form', error: null };
-    this.adminConsent.reset();
     this.focusRequest = null;
     this.open = true;
     if (!this.presets) void this.loadPresets();
@@ -149,7 +164,6 @@ export class ConnectFlow {
   /** Closes the dialog, cancelling a sign-in in progress. */
   close(): void {
     this.#abandon();
-    this.phase = { kind: 'form', error: null };
     this.open = false;
   }
 
@@ -178,53 +192,63 @@ export class ConnectFlow {
     return options;
   }
 
-  /** Starts a sign-in and waits for it; resolves once this run has settled or been abandoned. */
+  /** Starts a sign-in and waits for it; resolves once this call has settled or been abandoned. */
   async start(method: Method): Promise<void> {
-    if (this.phase.kind === 'starting') return;
+    if (this.busy) return;
     if (!this.form.registration) {
       this.focusRequest = 'registration';
       return;
     }
-    const run = ++this.#run;
-    this.phase = { kind: 'starting', method };
+    this.method = method;
     this.adminConsent.reset();
-    let attempt: string;
+    const options = this.options();
+    const connected = await this.signIn.run((ticket) => this.#signIn(method, options, ticket));
+    if (connected) void this.#source.load();
+  }
+
+  /** One sign-in: start it, wait for the person, get the stored connection. */
+  async #signIn(method: Method, options: ConnectOptions, ticket: Ticket<Waiting>): Promise<Connected> {
     try {
-      if (method === 'browser') {
-        const started: BrowserSignIn = await startBrowserSignIn(this.options());
-        attempt = started.attempt;
-        if (run !== this.#run) return this.#drop(attempt);
-        this.phase = { kind: 'browser', attempt, url: started.url, opened: started.opened };
-      } else {
-        const started = await startDeviceSignIn(this.options());
-        attempt = started.attempt;
-        if (run !== this.#run) return this.#drop(attempt);
-        this.phase = { kind: 'device', attempt, code: started.code };
+      const attempt = await this.#begin(method, options, ticket);
+      return await finishSignIn(attempt);
+    } catch (raw) {
+      const error = toIpcError(raw);
+      // Back on the form, the field core named takes the focus.
+      if (ticket.current && error.code === 'validation') {
+        this.focusRequest = error.field ? (FIELDS[error.field] ?? null) : null;
       }
-    } catch (raw) {
-      if (run === this.#run) this.#fail(method, toIpcError(raw));
-      return;
+      throw error;
     }
-    try {
-      const connected = await finishSignIn(attempt);
-      if (run !== this.#run) return;
-      this.phase = { kind: 'done', connected };
-      void this.#source.load();
-    } catch (raw) {
-      if (run === this.#run) this.#fail(method, toIpcError(raw));
+  }
+
+  /**
+   * Starts the attempt in core and shows its waiting step; an attempt nobody waits for any more
+   * is cancelled (at once when the call was abandoned while it started).
+   */
+  async #begin(method: Method, options: ConnectOptions, ticket: Ticket<Waiting>): Promise<string> {
+    let waiting: Waiting;
+    if (method === 'browser') {
+      const started = await startBrowserSignIn(options);
+      waiting = { kind: 'browser', attempt: started.attempt, url: started.url, opened: started.opened };
+    } else {
+      const started = await startDeviceSignIn(options);
+      waiting = { kind: 'device', attempt: started.attempt, code: started.code };
     }
+    const attempt = waiting.attempt;
+    ticket.onAbandon(() => void this.#drop(attempt));
+    if (!ticket.current) throw new Error('The sign-in was abandoned.');
+    ticket.progress(waiting);
+    return attempt;
   }
 
   /** Stops the sign-in in progress and goes back to the form, values kept. */
   cancel(): void {
     this.#abandon();
-    this.phase = { kind: 'form', error: null };
   }
 
   /** Back to the form from the result or an error, optionally focusing a field. */
   back(focus: FormField | null = null): void {
     this.#abandon();
-    this.phase = { kind: 'form', error: null };
     this.focusRequest = focus;
   }
 
@@ -235,30 +259,18 @@ export class ConnectFlow {
   }
 
   async retry(): Promise<void> {
-    const method = this.phase.kind === 'failed' ? this.phase.method : 'browser';
-    await this.start(method);
+    await this.start(this.method);
   }
 
-  /** Asks core for the admin consent link; a new run (start, back, close) drops the answer. */
+  /** Asks core for the admin consent link; a new call (start, back, close) drops the answer. */
   async loadAdminConsent(): Promise<void> {
     await this.adminConsent.load(this.form.registration);
   }
 
-  #fail(method: Method, error: IpcError): void {
-    if (error.code === 'validation') {
-      this.phase = { kind: 'form', error };
-      this.focusRequest = error.field ? (FIELDS[error.field] ?? null) : null;
-    } else {
-      this.phase = { kind: 'failed', method, error };
-    }
-  }
-
-  /** Ends the current run; a sign-in still waiting in core is cancelled. */
+  /** Back to the form; a sign-in still waiting in core is cancelled. */
   #abandon(): void {
-    this.#run++;
+    this.signIn.reset();
     this.adminConsent.reset();
-    const phase = this.phase;
-    if (phase.kind === 'browser' || phase.kind === 'device') void this.#drop(phase.attempt);
   }
 
   async #drop(attempt: string): Promise<void> {

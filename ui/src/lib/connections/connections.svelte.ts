@@ -9,8 +9,14 @@ import {
   verifyConnection,
   watchConnections,
 } from '../ipc/commands';
-import { type IpcError, toIpcError } from '../ipc/invoke';
+import type { IpcError } from '../ipc/invoke';
 import { Request } from '../ipc/request.svelte';
+
+/** What a "Refresh now" or "Verify" of one connection found. */
+export interface ManualCheck {
+  kind: 'refresh' | 'verify';
+  report: RefreshReport;
+}
 
 /**
  * The Connections page's data: registrations (to know whether anyone can sign in), connections,
@@ -28,15 +34,13 @@ export class ConnectionsState {
   readonly historyRequest = new Request<Event[]>({ clearOnRun: true });
   readonly disconnectRequest = new Request<void>();
 
-  /** The connection being refreshed by hand, or 'all'. */
-  refreshing = $state<string | null>(null);
-  refreshError = $state<IpcError | null>(null);
-  /** The last "refresh now" (or "check now") of the open connection. */
-  lastRefresh = $state<RefreshReport | null>(null);
-  /** The last "verify" of the open connection. */
-  lastVerify = $state<RefreshReport | null>(null);
-  /** Refresh all: how many of how many failed. */
-  refreshAllResult = $state<{ total: number; failed: number } | null>(null);
+  /**
+   * "Refresh now" (or "Check now") or "Verify" of the open connection, one at a time; its
+   * progress is the connection it works on. Opening or leaving a connection drops the outcome.
+   */
+  readonly checkRequest = new Request<ManualCheck, string>({ clearOnRun: true });
+  /** "Refresh all": core's report of every connection. */
+  readonly refreshAllRequest = new Request<RefreshReport[]>({ clearOnRun: true });
 
   /** Registrations people can sign in with (usage delegated or both). */
   readonly delegated = $derived((this.registrations ?? []).filter((r) => r.usage !== 'application'));
@@ -62,6 +66,41 @@ export class ConnectionsState {
 
   get historyError(): IpcError | null {
     return this.historyRequest.error;
+  }
+
+  /** The connection being refreshed (or verified) by hand, or 'all'. */
+  get refreshing(): string | null {
+    if (this.refreshAllRequest.loading) return 'all';
+    return this.checkRequest.loading ? this.checkRequest.progress : null;
+  }
+
+  /** Why the open connection's refresh or verify could not run. */
+  get refreshError(): IpcError | null {
+    return this.checkRequest.error;
+  }
+
+  /** The last "refresh now" (or "check now") of the open connection. */
+  get lastRefresh(): RefreshReport | null {
+    const check = this.checkRequest.data;
+    return check?.kind === 'refresh' ? check.report : null;
+  }
+
+  /** The last "verify" of the open connection. */
+  get lastVerify(): RefreshReport | null {
+    const check = this.checkRequest.data;
+    return check?.kind === 'verify' ? check.report : null;
+  }
+
+  /** Why "Refresh all" could not run. */
+  get refreshAllError(): IpcError | null {
+    return this.refreshAllRequest.error;
+  }
+
+  /** Refresh all: how many of how many failed. */
+  get refreshAllResult(): { total: number; failed: number } | null {
+    const reports = this.refreshAllRequest.data;
+    if (!reports) return null;
+    return { total: reports.length, failed: reports.filter((r) => r.error !== null).length };
   }
 
   get disconnecting(): boolean {
@@ -105,57 +144,34 @@ export class ConnectionsState {
     if (this.selectedId === changed.id) void this.reloadHistory(changed.id);
   }
 
-  /** "Refresh now": the new state arrives with the report (and through `watch`). */
+  /**
+   * "Refresh now": the new state arrives with the report (and through `watch`); it replaces the
+   * row even when the report itself comes too late to be shown.
+   */
   async refresh(id: string): Promise<void> {
-    this.refreshing = id;
-    this.refreshError = null;
-    this.lastRefresh = null;
-    this.lastVerify = null;
-    try {
+    await this.checkRequest.run(async () => {
       const report = await refreshConnection(id);
-      this.lastRefresh = report;
       this.apply({ kind: 'changed', connection: report.connection });
-    } catch (raw) {
-      this.refreshError = toIpcError(raw);
-    } finally {
-      this.refreshing = null;
-    }
+      return { kind: 'refresh', report };
+    }, id);
   }
 
   /** "Verify": a Graph call with the connection's token; the outcome also enters the history. */
   async verify(id: string): Promise<void> {
-    this.refreshing = id;
-    this.refreshError = null;
-    this.lastRefresh = null;
-    this.lastVerify = null;
-    try {
+    await this.checkRequest.run(async () => {
       const report = await verifyConnection(id);
-      this.lastVerify = report;
       this.apply({ kind: 'changed', connection: report.connection });
       void this.reloadHistory(id);
-    } catch (raw) {
-      this.refreshError = toIpcError(raw);
-    } finally {
-      this.refreshing = null;
-    }
+      return { kind: 'verify', report };
+    }, id);
   }
 
   async refreshAll(): Promise<void> {
-    this.refreshing = 'all';
-    this.refreshError = null;
-    this.refreshAllResult = null;
-    try {
+    await this.refreshAllRequest.run(async () => {
       const reports = await refreshAllConnections();
       for (const r of reports) this.apply({ kind: 'changed', connection: r.connection });
-      this.refreshAllResult = {
-        total: reports.length,
-        failed: reports.filter((r) => r.error !== null).length,
-      };
-    } catch (raw) {
-      this.refreshError = toIpcError(raw);
-    } finally {
-      this.refreshing = null;
-    }
+      return reports;
+    });
   }
 
   /** Reads the open connection's history again; the timeline keeps what it shows meanwhile. */
@@ -179,9 +195,7 @@ export class ConnectionsState {
   async open(id: string): Promise<void> {
     this.selectedId = id;
     this.disconnectRequest.reset();
-    this.lastRefresh = null;
-    this.lastVerify = null;
-    this.refreshError = null;
+    this.checkRequest.reset();
     await this.historyRequest.run(() => connectionHistory(id));
   }
 
@@ -189,6 +203,7 @@ export class ConnectionsState {
     this.selectedId = null;
     this.historyRequest.reset();
     this.disconnectRequest.reset();
+    this.checkRequest.reset();
   }
 
   /** Deletes the connection and its refresh token, then shows the refreshed list. */

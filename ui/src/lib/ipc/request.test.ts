@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { IpcError } from './invoke';
-import { Request } from './request.svelte';
+import { Request, type Ticket } from './request.svelte';
 
 function deferred<T>() {
   let resolve!: (value: T) => void;
@@ -98,4 +98,63 @@ describe('request state', () => {
     r.resolve(1);
     expect(r.status).toBe('ok');
   });
+
+  it('shows progress of the current call only, and clears it when a new call starts', async () => {
+    const r = new Request<string, { done: number; rows: string[] }>();
+    const d = deferred<string>();
+    let first!: Ticket<{ done: number; rows: string[] }>;
+    const running = r.run((ticket) => {
+      first = ticket;
+      return d.promise;
+    }, { done: 0, rows: [] });
+    expect(r.progress).toEqual({ done: 0, rows: [] });
+    first.progress((shown) => ({ done: 1, rows: [...(shown?.rows ?? []), 'a'] }));
+    first.progress((shown) => ({ done: 2, rows: [...(shown?.rows ?? []), 'b'] }));
+    expect(r.progress).toEqual({ done: 2, rows: ['a', 'b'] });
+    d.resolve('done');
+    await running;
+    // The last progress stays with the answer until the next call.
+    expect(r.progress?.done).toBe(2);
+
+    const second = r.begin();
+    expect(r.progress).toBeNull();
+    first.progress({ done: 9, rows: [] });
+    expect(r.progress).toBeNull();
+    second.progress({ done: 1, rows: [] });
+    expect(r.progress?.done).toBe(1);
+    r.reset();
+    expect(r.progress).toBeNull();
+  });
+
+  it('undoes an abandoned call: on a newer call, on reset, at once when already abandoned', () => {
+    const r = new Request<string>();
+    const undone: string[] = [];
+    const a = r.begin();
+    a.onAbandon(() => undone.push('a'));
+    expect(undone).toEqual([]);
+    const b = r.begin();
+    expect(undone).toEqual(['a']);
+    b.onAbandon(() => undone.push('b'));
+    r.reset();
+    expect(undone).toEqual(['a', 'b']);
+    a.onAbandon(() => undone.push('late'));
+    expect(undone).toEqual(['a', 'b', 'late']);
+  });
+
+  it('does not undo a call that settled', async () => {
+    const r = new Request<string>();
+    const undone: string[] = [];
+    await r.run(async (ticket) => {
+      ticket.onAbandon(() => undone.push('ok'));
+      return 'answer';
+    });
+    await r.run(async (ticket) => {
+      ticket.onAbandon(() => undone.push('failed'));
+      throw { code: 'network', message: 'unreachable' };
+    });
+    r.begin();
+    r.reset();
+    expect(undone).toEqual([]);
+  });
 });
+

@@ -260,6 +260,40 @@ describe('add organisation mailboxes', () => {
     await screen.findByTestId('mailboxes-done');
   });
 
+  it('starts one run when the address is submitted twice while core reads it', async () => {
+    const reading = deferred<CheckedEntry[]>();
+    const add = vi.fn(() => new Promise<BulkReport>(() => {}));
+    show({ add_mailboxes: add, check_mailbox_list: () => reading.promise });
+    await fireEvent.input(screen.getByTestId('mailboxes-address'), {
+      target: { value: 'info@contoso.test' },
+    });
+    await fireEvent.click(screen.getByTestId('mailboxes-add'));
+    await fireEvent.click(screen.getByTestId('mailboxes-add'));
+    reading.resolve(checkList('info@contoso.test'));
+    await screen.findByTestId('mailboxes-running');
+    await new Promise((r) => setTimeout(r, 0));
+    expect(add).toHaveBeenCalledOnce();
+  });
+
+  it('a run refused for missing consent shows why and offers the consent link', async () => {
+    const url = 'https://login.microsoftonline.com/contoso.com/v2.0/adminconsent?client_id=x';
+    show({
+      admin_consent_url: () => url,
+      add_mailboxes: () => {
+        throw { code: 'needs_consent', message: 'Nobody has consented (AADSTS65001)' };
+      },
+    });
+    await fireEvent.input(screen.getByTestId('mailboxes-address'), {
+      target: { value: 'info@contoso.test' },
+    });
+    await fireEvent.click(screen.getByTestId('mailboxes-add'));
+    await screen.findByTestId('mailboxes-back');
+    const link = (await screen.findByTestId('mailboxes-consent-url')) as HTMLInputElement;
+    expect(link.value).toBe(url);
+    await fireEvent.click(screen.getByTestId('mailboxes-back'));
+    expect((screen.getByTestId('mailboxes-add') as HTMLButtonElement).disabled).toBe(true);
+  });
+
   it('imports a CSV file into the list', async () => {
     show({});
     await fireEvent.click(screen.getByTestId('mailboxes-mode-list'));

@@ -29,6 +29,14 @@ export type Phase =
   | { kind: 'done'; report: BulkReport }
   | { kind: 'failed'; error: IpcError };
 
+/** How far a run got: its id (to cancel it), the count, and the rows finished so far. */
+export interface RunProgress {
+  run: string;
+  done: number;
+  total: number;
+  rows: MailboxRow[];
+}
+
 /** A file's text (FileReader: every webview has it). */
 function readText(file: Blob): Promise<string> {
   return new Promise((ok, fail) => {
@@ -56,8 +64,11 @@ export class AddMailboxes {
   address = $state('');
   list = $state('');
   mailboxUse = $state<MailboxUse>('full');
-  /** The app's token and permissions; a recheck keeps the last report on screen. */
-  readonly accessRequest = new Request<AccessReport>({ loading: true });
+  /**
+   * The app's token and permissions; a recheck keeps the last report on screen. Its progress
+   * says whether the check asks Microsoft again.
+   */
+  readonly accessRequest = new Request<AccessReport, boolean>({ loading: true });
   /** The admin consent link, fetched when core says consent is missing. */
   readonly consent = new AdminConsentLink();
   readonly access = $derived.by((): Access => {
@@ -66,14 +77,34 @@ export class AddMailboxes {
     if (r.data) return { status: 'ready', report: r.data };
     return { status: 'loading' };
   });
-  rechecking = $state(false);
+  /** A fresh check (after admin consent) is under way. */
+  readonly rechecking = $derived(this.accessRequest.loading && this.accessRequest.progress === true);
   /** The list as core reads it (syntax and repeats), for the preview under the text box. */
   readonly previewRequest = new Request<CheckedEntry[]>();
+  /** Core's reading of the one typed address, before a run. */
+  readonly addressRequest = new Request<CheckedEntry[]>();
   /** Why the typed address or list cannot be added as it is. */
   inputProblem = $state<string | null>(null);
-  phase = $state<Phase>({ kind: 'form' });
+  /** The run: its progress with the rows as they finish, then core's report. */
+  readonly addRequest = new Request<BulkReport, RunProgress>({ clearOnRun: true });
+  /** Asking core to stop the run's lookups not yet started. */
+  readonly cancelRequest = new Request<void>();
+
+  readonly phase = $derived.by((): Phase => {
+    const { status, progress, data, error } = this.addRequest;
+    if (status === 'loading' && progress) {
+      const { run, done, total } = progress;
+      return { kind: 'running', run, done, total, cancelling: this.cancelRequest.status !== 'idle' };
+    }
+    if (status === 'ok' && data) return { kind: 'done', report: data };
+    if (status === 'error' && error) return { kind: 'failed', error };
+    return { kind: 'form' };
+  });
+
   /** Finished rows, as they arrive during a run; the final report's rows afterwards. */
-  rows = $state<MailboxRow[]>([]);
+  get rows(): MailboxRow[] {
+    return this.addRequest.data?.rows ?? this.addRequest.progress?.rows ?? [];
+  }
 
   readonly sortedRows = $derived([...this.rows].sort((a, b) => a.line - b.line));
   readonly needsConsent = $derived(
@@ -103,23 +134,22 @@ export class AddMailboxes {
   async checkAccess(fresh = false): Promise<void> {
     // After a failure the check starts from nothing; after a report, the report stays meanwhile.
     if (this.accessRequest.status === 'error') this.accessRequest.data = null;
-    this.rechecking = fresh;
-    const ticket = this.accessRequest.begin();
-    try {
-      const report = await appAccess(this.registration.id, this.mailboxUse, fresh);
-      if (ticket.current) {
-        this.accessRequest.resolve(report);
-        this.consent.reset();
+    const id = this.registration.id;
+    const use = this.mailboxUse;
+    const report = await this.accessRequest.run(async (ticket) => {
+      try {
+        return await appAccess(id, use, fresh);
+      } catch (raw) {
+        // Core says consent is missing: fetch the admin consent link meanwhile.
+        if (ticket.current) this.#consentFor(toIpcError(raw));
+        throw raw;
       }
-    } catch (raw) {
-      if (ticket.current) this.#accessFailed(toIpcError(raw));
-    } finally {
-      if (ticket.current) this.rechecking = false;
-    }
+    }, fresh);
+    if (report) this.consent.reset();
   }
 
-  #accessFailed(error: IpcError): void {
-    this.accessRequest.reject(error);
+  /** The admin consent link follows core's answer: fetched when consent is missing. */
+  #consentFor(error: IpcError): void {
     if (error.code === 'needs_consent') void this.consent.load(this.registration.id);
     else this.consent.reset();
   }
@@ -170,8 +200,12 @@ export class AddMailboxes {
       return null;
     }
     if (this.mode === 'single') {
-      const [entry] = await checkMailboxList(text);
-      if (!entry || entry.problem) {
+      const entries = await this.addressRequest.run(() => checkMailboxList(text));
+      // A newer start took over meanwhile.
+      if (entries === undefined && !this.addressRequest.failed) return null;
+      // Without core's reading here, the run reads the address itself and reports it.
+      const entry = entries?.[0];
+      if (entries && (!entry || entry.problem)) {
         this.inputProblem = entry?.problem ?? 'Enter one email address.';
         return null;
       }
@@ -183,45 +217,48 @@ export class AddMailboxes {
   async start(): Promise<void> {
     if (this.running) return;
     const text = await this.#input();
-    if (text === null) return;
+    if (text === null || this.running) return;
+    const id = this.registration.id;
+    const use = this.mailboxUse;
     const run = newRunId();
-    this.rows = [];
-    this.phase = { kind: 'running', run, done: 0, total: 0, cancelling: false };
-    try {
-      const report = await addMailboxes(this.registration.id, text, this.mailboxUse, run, (p) => {
-        if (this.phase.kind !== 'running' || this.phase.run !== run) return;
-        this.rows.push(p.row);
-        this.phase = { ...this.phase, done: p.done, total: p.total };
-      });
-      if (this.phase.kind !== 'running' || this.phase.run !== run) return;
-      this.rows = report.rows;
-      this.phase = { kind: 'done', report };
-      if (this.access.status === 'ready') {
-        this.accessRequest.resolve({ ...this.access.report, permissions: report.permissions });
-      } else {
-        void this.checkAccess(false);
-      }
-      this.#changed();
-    } catch (raw) {
-      if (this.phase.kind !== 'running' || this.phase.run !== run) return;
-      const error = toIpcError(raw);
-      this.phase = { kind: 'failed', error };
-      if (error.code === 'needs_consent') {
-        this.accessRequest.begin();
-        this.#accessFailed(error);
-      }
+    this.cancelRequest.reset();
+    const report = await this.addRequest.run(
+      async (ticket) => {
+        try {
+          return await addMailboxes(id, text, use, run, (p) =>
+            ticket.progress((shown) => {
+              const rows = shown?.rows ?? [];
+              rows.push(p.row);
+              return { run, done: p.done, total: p.total, rows };
+            }),
+          );
+        } catch (raw) {
+          const error = toIpcError(raw);
+          if (ticket.current && error.code === 'needs_consent') {
+            this.accessRequest.begin();
+            this.accessRequest.reject(error);
+            this.#consentFor(error);
+          }
+          throw error;
+        }
+      },
+      { run, done: 0, total: 0, rows: [] },
+    );
+    if (!report) return;
+    if (this.access.status === 'ready') {
+      this.accessRequest.resolve({ ...this.access.report, permissions: report.permissions });
+    } else {
+      void this.checkAccess(false);
     }
+    this.#changed();
   }
 
   /** Stops the lookups not yet started; the rows finished so far are kept. */
   async cancel(): Promise<void> {
-    if (this.phase.kind !== 'running' || this.phase.cancelling) return;
-    this.phase = { ...this.phase, cancelling: true };
-    try {
-      await cancelMailboxAdd(this.phase.run);
-    } catch {
-      // The run ends by itself; nothing to undo.
-    }
+    const progress = this.addRequest.progress;
+    if (!this.running || !progress || this.cancelRequest.status !== 'idle') return;
+    // A failure needs nothing undone: the run ends by itself.
+    await this.cancelRequest.run(() => cancelMailboxAdd(progress.run));
   }
 
   /** Back to the form for more addresses; the typed text is cleared after a finished run. */
@@ -231,7 +268,6 @@ export class AddMailboxes {
       this.list = '';
       this.previewRequest.reset();
     }
-    this.rows = [];
-    this.phase = { kind: 'form' };
+    this.addRequest.reset();
   }
 }

@@ -31,6 +31,10 @@ export class RotationState {
   readonly knownRequest = new Request<AppSecrets>();
   /** The verify-and-swap call. */
   readonly rotation = new Request<RotationReport>();
+  /** Finding the registration the wizard is opened for by id. */
+  readonly lookup = new Request<Registration[]>();
+  /** Correcting the stored secret's end date. */
+  readonly dateChange = new Request<Registration>();
   error = $state<IpcError | null>(null);
   /** Set after the swap: the old secret is no longer among Graph's (when Graph can tell). */
   oldGone = $state<boolean | null>(null);
@@ -72,6 +76,7 @@ export class RotationState {
     this.customExpires = '';
     this.error = null;
     this.rotation.reset();
+    this.dateChange.reset();
     this.knownRequest.reset();
     this.oldGone = null;
     this.portal.reset();
@@ -82,17 +87,17 @@ export class RotationState {
 
   /** Opens the wizard for a registration known only by id (banner, a failing connection). */
   async startById(id: string): Promise<void> {
-    try {
-      const reg = (await listRegistrations()).find((r) => r.id === id);
-      if (reg) this.start(reg);
-    } catch (raw) {
-      this.error = toIpcError(raw);
-    }
+    const list = await this.lookup.run(listRegistrations);
+    const reg = list?.find((r) => r.id === id);
+    if (reg) this.start(reg);
+    else if (this.lookup.failed) this.error = this.lookup.error;
   }
 
   close(): void {
     this.registration = null;
     this.secret = '';
+    // A late answer must not reopen the wizard.
+    this.dateChange.reset();
   }
 
   /** Reads the app's secrets through Graph (when the app may); says why not otherwise. */
@@ -111,14 +116,15 @@ export class RotationState {
   async correctDate(expires: string): Promise<void> {
     const reg = this.registration;
     if (!reg || !expires) return;
-    try {
-      this.registration = await setSecretExpiry(reg.id, expires);
-      if (this.known) this.knownRequest.resolve({ ...this.known, secret_expires: expires });
-      void reminders.load();
-      void registrations.load();
-    } catch (raw) {
-      this.error = toIpcError(raw);
+    const updated = await this.dateChange.run(() => setSecretExpiry(reg.id, expires));
+    if (!updated) {
+      if (this.dateChange.failed) this.error = this.dateChange.error;
+      return;
     }
+    this.registration = updated;
+    if (this.known) this.knownRequest.resolve({ ...this.known, secret_expires: expires });
+    void reminders.load();
+    void registrations.load();
   }
 
   /** Verify, swap, re-verify: the pasted value goes to core once and is dropped here. */
