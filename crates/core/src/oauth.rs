@@ -77,7 +77,11 @@ pub struct AppToken {
     pub access_token: Sensitive<String>,
     pub expires_at: DateTime<Utc>,
     /// The application permissions it carries (its `roles` claim), e.g. `Mail.ReadWrite`.
+    /// Empty when they cannot be read: see `roles_known`.
     pub roles: Vec<String>,
+    /// Whether the token could be read at all. Microsoft tells clients not to depend on the
+    /// format: an opaque token says nothing of its permissions, and only Graph's answers do.
+    pub roles_known: bool,
     /// The tenant that issued it (`tid` claim).
     pub tenant_id: Option<String>,
     /// From this moment the cache fetches a new token instead of handing out this one.
@@ -92,6 +96,7 @@ impl AppToken {
             access_token: Sensitive::new(access_token),
             expires_at,
             roles: claims.as_ref().map(|c| c.roles.clone()).unwrap_or_default(),
+            roles_known: claims.is_some(),
             tenant_id: claims.and_then(|c| c.tid),
             renew_at: renew_at(issued, expires_at),
         }

@@ -53,17 +53,10 @@ impl Tokens {
     }
 }
 
-/// Requested scopes that were not granted. Microsoft answers Graph scopes in their short form
-/// (`Mail.Read`) and may add or omit the resource prefix, so both forms are compared.
+/// Requested scopes that were not granted: [`crate::scopes::missing`] (short and long forms
+/// compared; `offline_access` and the other scopes Microsoft never echoes left out).
 pub fn missing_scopes(requested: &[String], granted: &[String]) -> Vec<String> {
-    let short = |s: &str| s.rsplit('/').next().unwrap_or(s).to_ascii_lowercase();
-    let have: std::collections::HashSet<String> = granted.iter().map(|s| short(s)).collect();
-    requested
-        .iter()
-        .filter(|r| !matches!(r.as_str(), "openid" | "profile" | "email"))
-        .filter(|r| !have.contains(&short(r)))
-        .cloned()
-        .collect()
+    crate::scopes::missing(requested, granted)
 }
 
 #[cfg(test)]
@@ -88,6 +81,7 @@ mod tests {
         ]
         .map(String::from)
         .to_vec();
-        assert_eq!(missing_scopes(&requested, &granted), ["offline_access"]);
+        // offline_access is never echoed by Microsoft: the refresh token tells.
+        assert_eq!(missing_scopes(&requested, &granted), Vec::<String>::new());
     }
 }
