@@ -58,7 +58,14 @@ pub fn token_error(who: &str, e: &TokenError) -> Error {
             format!("{who} answered with something that is not a token response (it may be down or behind a captive portal)."),
         )
         .with_fix("Check the authority URL of the cloud and try again later."),
-        RequestTokenError::Other(text) => Error::new(ErrorCode::IdentityProvider, format!("{who} failed: {text}")),
+        // oauth2 says "Other" for an answer of the wrong content type (a proxy's or captive
+        // portal's page) or an empty error body: the service is not answering as itself, which
+        // passes, so it is a network problem (retried), not a reason to sign in again.
+        RequestTokenError::Other(text) => Error::new(
+            ErrorCode::Network,
+            format!("{who} answered with something that is not a token response ({text}); it may be down or behind a captive portal."),
+        )
+        .with_fix("Check the authority URL of the cloud and try again later."),
     }
 }
 
@@ -188,5 +195,25 @@ fn app_only(e: Error) -> Error {
         e.with_fix("An administrator of the tenant must grant admin consent to the app's application permissions: send them the admin consent link, then check again.")
     } else {
         e
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_page_instead_of_a_token_response_is_a_network_problem_not_a_sign_in() {
+        let e: TokenError = RequestTokenError::Other(
+            "unexpected response Content-Type: \"text/html; charset=utf-8\", should be `application/json`".into(),
+        );
+        let error = token_error("The identity provider", &e);
+        assert_eq!(error.code(), ErrorCode::Network);
+        assert!(
+            error.message().contains("not a token response")
+                && error.message().contains("text/html"),
+            "{}",
+            error.message()
+        );
     }
 }
