@@ -111,18 +111,9 @@ fn print_figures(title: &str, figures: &[Figure]) {
     }
 }
 
-#[test]
-#[ignore = "needs the test identity provider (node) and a Secret Service: run scripts/test.sh"]
-fn token_endpoint_faults_are_retried_and_lose_nothing() {
-    let env = Env::new(&[]);
-    env.add_app("desktop", "public", "common", None, &[]);
-    let (out, json) = env.connect("desktop", "alice@contoso.test");
-    assert!(out.status.success(), "{}", stderr(&out));
-    let id = json["id"].as_str().unwrap().to_owned();
-    let (engine, store) = engine(&env, mailconn_core::http::client());
-    let rt = runtime();
-
-    let faults = [
+/// Each fault of the token endpoint, applied to one request.
+fn token_faults() -> Vec<(&'static str, Value)> {
+    vec![
         ("drop", json!({"mode": "drop"})),
         ("5xx 500", json!({"mode": "5xx", "status": 500})),
         ("5xx 503", json!({"mode": "5xx", "status": 503})),
@@ -142,7 +133,21 @@ fn token_endpoint_faults_are_retried_and_lose_nothing() {
             "slow 1.5 s (delay)",
             json!({"mode": "delay", "delay_ms": 1500}),
         ),
-    ];
+    ]
+}
+
+#[test]
+#[ignore = "needs the test identity provider (node) and a Secret Service: run scripts/test.sh"]
+fn token_endpoint_faults_are_retried_and_lose_nothing() {
+    let env = Env::new(&[]);
+    env.add_app("desktop", "public", "common", None, &[]);
+    let (out, json) = env.connect("desktop", "alice@contoso.test");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let id = json["id"].as_str().unwrap().to_owned();
+    let (engine, store) = engine(&env, mailconn_core::http::client());
+    let rt = runtime();
+
+    let faults = token_faults();
     let mut figures = Vec::new();
     for (name, fault) in faults {
         let before = stored_refresh_token(&id);
