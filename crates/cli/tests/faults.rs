@@ -368,3 +368,318 @@ fn graph_faults_are_explained_and_the_connection_is_kept() {
     }
     print_figures("Graph faults (verify):", &figures);
 }
+
+// ---- a ten-minute outage, 100 connections, a fake clock ------------------------------------
+
+/// One headless sign-in of alice with the confidential app; returns the refresh token.
+fn sign_in_refresh_token(idp: &mailconn_testkit::Idp, client_id: &str, secret: &str) -> String {
+    let http = reqwest::blocking::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let redirect = "http://127.0.0.1:43917/callback";
+    let mut url = url::Url::parse(&format!("{}/common/oauth2/v2.0/authorize", idp.base)).unwrap();
+    url.query_pairs_mut()
+        .append_pair("client_id", client_id)
+        .append_pair("response_type", "code")
+        .append_pair("redirect_uri", redirect)
+        .append_pair("scope", "openid profile email offline_access User.Read")
+        .append_pair("state", "s1")
+        .append_pair("login_hint", "alice@contoso.test");
+    let mut code = None;
+    for _ in 0..10 {
+        let r = http.get(url.clone()).send().unwrap();
+        let location = r
+            .headers()
+            .get("location")
+            .unwrap_or_else(|| panic!("no redirect from {url}"))
+            .to_str()
+            .unwrap()
+            .to_owned();
+        url = url.join(&location).unwrap();
+        if url.as_str().starts_with(redirect) {
+            code = url
+                .query_pairs()
+                .find(|(k, _)| k == "code")
+                .map(|(_, v)| v.into_owned());
+            break;
+        }
+    }
+    let code = code.expect("a code came back");
+    let token: Value = http
+        .post(format!("{}/common/oauth2/v2.0/token", idp.base))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", redirect),
+            ("client_id", client_id),
+            ("client_secret", secret),
+        ])
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    token["refresh_token"]
+        .as_str()
+        .expect("a refresh token")
+        .to_owned()
+}
+
+/// Another refresh token of the same grant (each refresh rotates; the old one stays valid).
+fn next_refresh_token(
+    idp: &mailconn_testkit::Idp,
+    client_id: &str,
+    secret: &str,
+    rt: &str,
+) -> String {
+    let token: Value = reqwest::blocking::Client::new()
+        .post(format!("{}/common/oauth2/v2.0/token", idp.base))
+        .form(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", rt),
+            ("client_id", client_id),
+            ("client_secret", secret),
+            ("scope", "openid offline_access User.Read"),
+        ])
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    token["refresh_token"].as_str().expect("rotated").to_owned()
+}
+
+/// The outage test's world: the provider, a store with one confidential app, 100 delegated
+/// connections in use, and an engine on a fake clock with the default (production) times.
+struct Fleet {
+    idp: mailconn_testkit::Idp,
+    store: Arc<Store>,
+    keychain: Arc<mailconn_core::keychain::MemoryKeychain>,
+    clock: Arc<mailconn_core::clock::FakeClock>,
+    engine: Arc<Engine>,
+    ids: Vec<String>,
+    rt: tokio::runtime::Runtime,
+    _dir: tempfile::TempDir,
+}
+
+fn fleet(connections: usize) -> Fleet {
+    use chrono::TimeDelta;
+    use mailconn_core::Sensitive;
+    use mailconn_core::clock::FakeClock;
+    use mailconn_core::cloud::CloudId;
+    use mailconn_core::connection::ConnectionKind;
+    use mailconn_core::flow::identity::AccountType;
+    use mailconn_core::keychain::{Keychain, MemoryKeychain, SecretKey};
+    use mailconn_core::registration::{Audience, ClientKind, RegistrationInput, Usage};
+    use mailconn_core::scopes::Preset;
+    use mailconn_core::store::connections::NewConnection;
+
+    // Access tokens of 7 minutes: every connection's refresh falls due inside the outage.
+    let idp = mailconn_testkit::Idp::start(&[("IDP_ACCESS_TOKEN_TTL", "420")]);
+    let client_id = idp.fixture("/clients/web/client_id");
+    let secret = idp.fixture("/clients/web/secrets/0/value");
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(Store::open_in_memory().unwrap());
+    let keychain = Arc::new(MemoryKeychain::new());
+    let start = chrono::Utc::now();
+    let clock = Arc::new(FakeClock::new(start));
+    let input = RegistrationInput {
+        name: "web".into(),
+        client_id: client_id.clone(),
+        kind: ClientKind::Confidential,
+        tenant: "common".into(),
+        cloud: CloudId::Custom,
+        authority_url: Some(idp.base.clone()),
+        graph_url: Some(idp.base.clone()),
+        usage: Usage::Delegated,
+        audience: Audience::AnyOrganizationAndPersonal,
+        preset: Preset::Read,
+        redirect_uri: None,
+        secret: Some(Sensitive::from(secret.clone())),
+        secret_expires: chrono::NaiveDate::from_ymd_opt(2099, 1, 1),
+        secret_label: None,
+    };
+    let (reg, _) =
+        mailconn_core::service::registrations::create(&store, keychain.as_ref(), &input, start)
+            .unwrap();
+    let engine = Arc::new(Engine::new(
+        store.clone(),
+        keychain.clone(),
+        mailconn_core::http::client(),
+        clock.clone(),
+        dir.path().to_owned(),
+        Config::default(),
+    ));
+
+    // 100 connections, each in use (an access token handed out just before the outage).
+    let scopes: Vec<String> = ["openid", "profile", "email", "offline_access", "User.Read"]
+        .map(String::from)
+        .to_vec();
+    let mut rt_value = sign_in_refresh_token(&idp, &client_id, &secret);
+    let mut ids = Vec::new();
+    for i in 0..connections {
+        let id = uuid::Uuid::new_v4().to_string();
+        let (key, address) = (format!("account-{i}"), format!("user{i:03}@contoso.test"));
+        store
+            .insert_connection(
+                &NewConnection {
+                    id: &id,
+                    registration_id: &reg.id,
+                    kind: ConnectionKind::Delegated,
+                    account_key: &key,
+                    address: &address,
+                    display_name: None,
+                    tenant_id: None,
+                    account_type: AccountType::Work,
+                    preset: Preset::Read,
+                    scopes_requested: &scopes,
+                    scopes_granted: &scopes[..4],
+                    has_refresh_token: true,
+                    state: TokenState::Active,
+                    state_reason: None,
+                    access_expires_at: Some(start + TimeDelta::minutes(2)),
+                },
+                start,
+            )
+            .unwrap();
+        keychain
+            .set(
+                &SecretKey::refresh_token(&id),
+                &Sensitive::from(rt_value.clone()),
+            )
+            .unwrap();
+        engine.connected(&id).unwrap();
+        rt_value = next_refresh_token(&idp, &client_id, &secret, &rt_value);
+        ids.push(id);
+    }
+    let rt = runtime();
+    for id in &ids {
+        rt.block_on(engine.access_token(id)).unwrap();
+    }
+    Fleet {
+        idp,
+        store,
+        keychain,
+        clock,
+        engine,
+        ids,
+        rt,
+        _dir: dir,
+    }
+}
+
+/// Browser legs of sign-ins the provider saw (each sign-in logs two `authorize` entries).
+fn sign_ins(idp: &mailconn_testkit::Idp) -> usize {
+    idp.log()
+        .iter()
+        .filter(|e| e["endpoint"] == "authorize")
+        .count()
+}
+
+/// Refresh-token requests the provider saw.
+fn requests(idp: &mailconn_testkit::Idp) -> usize {
+    idp.token_requests()
+        .iter()
+        .filter(|e| e["grant_type"] == "refresh_token")
+        .count()
+}
+
+#[test]
+#[ignore = "needs the test identity provider (node): run scripts/test.sh"]
+fn a_ten_minute_outage_of_100_connections_ends_with_no_sign_in_needed() {
+    use chrono::TimeDelta;
+    use mailconn_core::clock::Clock;
+    use mailconn_core::keychain::{Keychain, SecretKey};
+
+    const CONNECTIONS: usize = 100;
+    let wall = Instant::now();
+    let Fleet {
+        idp,
+        store,
+        keychain,
+        clock,
+        engine,
+        ids,
+        rt,
+        _dir,
+    } = fleet(CONNECTIONS);
+    let sign_ins_before = sign_ins(&idp);
+
+    // The outage: five minutes of 503, then five of dropped connections. The scheduler's pass
+    // runs every 10 s of fake time.
+    let before = requests(&idp);
+    idp.post(
+        "/_control/faults",
+        &json!({"endpoint": "token", "mode": "5xx", "status": 503}),
+    );
+    let step = TimeDelta::seconds(10);
+    let mut max_attempt = 0;
+    for tick in 0..60 {
+        if tick == 30 {
+            idp.post(
+                "/_control/faults",
+                &json!({"endpoint": "token", "mode": "drop"}),
+            );
+        }
+        rt.block_on(engine.run_due()).unwrap();
+        for c in store.list_connections().unwrap() {
+            assert_ne!(
+                c.state,
+                TokenState::NeedsSignIn,
+                "an outage never asks for a sign-in"
+            );
+            max_attempt = max_attempt.max(c.retry_attempt);
+        }
+        clock.advance(step);
+    }
+    let during = requests(&idp) - before;
+    let retrying = store
+        .list_connections()
+        .unwrap()
+        .iter()
+        .filter(|c| c.state == TokenState::Retrying)
+        .count();
+    assert_eq!(
+        retrying, CONNECTIONS,
+        "every connection is waiting to retry"
+    );
+
+    // Service back: the scheduler's own passes bring every connection back.
+    idp.delete("/_control/faults");
+    let back = clock.now();
+    let mut passes = 0;
+    while store
+        .list_connections()
+        .unwrap()
+        .iter()
+        .any(|c| c.state != TokenState::Active)
+    {
+        passes += 1;
+        assert!(passes < 400, "not recovered after {passes} passes");
+        rt.block_on(engine.run_due()).unwrap();
+        clock.advance(step);
+    }
+    let recovered_in = clock.now() - back;
+    let after = requests(&idp) - before - during;
+    let conns = store.list_connections().unwrap();
+    assert_eq!(conns.len(), CONNECTIONS);
+    assert!(conns.iter().all(|c| c.state == TokenState::Active));
+    for id in &ids {
+        assert!(
+            keychain
+                .get(&SecretKey::refresh_token(id))
+                .unwrap()
+                .is_some(),
+            "refresh token kept"
+        );
+    }
+    assert_eq!(sign_ins(&idp) - sign_ins_before, 0, "no sign-in was needed");
+    assert!(
+        during <= CONNECTIONS * 8,
+        "backoff, not a retry storm: {during} requests in 10 minutes"
+    );
+    eprintln!(
+        "outage: {CONNECTIONS} connections, 10 min (fake) of 503 then dropped connections: {during} token requests during it (max retry attempt {max_attempt}), all back {} min after it ended with {after} more requests; needs sign-in 0, sign-ins 0; wall {} ms",
+        recovered_in.num_minutes(),
+        wall.elapsed().as_millis()
+    );
+}
