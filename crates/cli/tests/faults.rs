@@ -268,11 +268,8 @@ fn a_stalled_token_endpoint_times_out_and_resumes() {
     assert_ne!(stored_refresh_token(&id), before);
 }
 
-#[test]
-#[ignore = "needs the test identity provider (node) and a Secret Service: run scripts/test.sh"]
-fn graph_faults_are_explained_and_the_connection_is_kept() {
-    let env = Env::new(&[]);
-    let graph = mailconn_testkit::graph::Graph::start(&env.idp);
+/// The provider's confidential app with Graph at the stand-in, for delegated and application use.
+fn web_app(env: &Env, graph: &mailconn_testkit::graph::Graph) {
     let client_id = env.idp.fixture("/clients/web/client_id");
     let out = env.run(
         &[
@@ -297,6 +294,67 @@ fn graph_faults_are_explained_and_the_connection_is_kept() {
         Some(&env.web_secret()),
     );
     assert!(out.status.success(), "{}", stderr(&out));
+}
+
+#[test]
+#[ignore = "needs the test identity provider (node) and a Secret Service: run scripts/test.sh"]
+fn app_only_token_faults_are_explained_within_the_bound() {
+    let env = Env::new(&[]);
+    let graph = mailconn_testkit::graph::Graph::start(&env.idp);
+    web_app(&env, &graph);
+    let mut figures = Vec::new();
+    for (name, fault) in token_faults() {
+        if name.starts_with("slow") {
+            continue;
+        }
+        let mut body = fault.clone();
+        body["endpoint"] = json!("token");
+        body["count"] = json!(1);
+        env.idp.post("/_control/faults", &body);
+        let started = Instant::now();
+        let out = run_quick(&env, &["--json", "mailbox", "check", "--app", "web"]);
+        let took = started.elapsed();
+        assert!(took < BOUND, "{name}: the CLI took {took:?}");
+        assert!(!out.status.success(), "{name}: {}", stderr(&out));
+        let report: Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|_| panic!("{name}: {}", stderr(&out)));
+        let message = report["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        assert!(!message.is_empty(), "{name}: {report:#}");
+        assert_ne!(
+            report["error"]["code"], "needs_sign_in",
+            "{name}: {report:#}"
+        );
+        figures.push(Figure {
+            fault: name.to_owned(),
+            cli_ms: took.as_millis(),
+            state: report["error"]["code"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+            reason: message,
+        });
+        let out = run_quick(&env, &["--json", "mailbox", "check", "--app", "web"]);
+        assert!(
+            out.status.success(),
+            "{name}: works once cleared: {}",
+            stderr(&out)
+        );
+    }
+    print_figures(
+        "app-only token faults (mailbox check; state = error code):",
+        &figures,
+    );
+}
+
+#[test]
+#[ignore = "needs the test identity provider (node) and a Secret Service: run scripts/test.sh"]
+fn graph_faults_are_explained_and_the_connection_is_kept() {
+    let env = Env::new(&[]);
+    let graph = mailconn_testkit::graph::Graph::start(&env.idp);
+    web_app(&env, &graph);
     let (out, json) = env.connect("web", "alice@contoso.test");
     assert!(out.status.success(), "{}", stderr(&out));
     let id = json["id"].as_str().unwrap().to_owned();
