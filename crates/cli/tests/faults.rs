@@ -741,3 +741,55 @@ fn a_ten_minute_outage_of_100_connections_ends_with_no_sign_in_needed() {
         wall.elapsed().as_millis()
     );
 }
+
+#[test]
+#[ignore = "needs the test identity provider (node) and a Secret Service: run scripts/test.sh"]
+fn discovery_faults_fail_the_registration_test_with_a_reason_within_the_bound() {
+    let env = Env::new(&[]);
+    env.add_app("desktop", "public", "common", None, &[]);
+    let faults = [
+        ("drop", json!({"mode": "drop"})),
+        ("5xx 500", json!({"mode": "5xx", "status": 500})),
+        (
+            "429 Retry-After 2",
+            json!({"mode": "429", "retry_after": 2}),
+        ),
+        ("truncated JSON", json!({"mode": "truncated"})),
+        ("malformed JSON", json!({"mode": "malformed"})),
+        ("text/html 200", json!({"mode": "html"})),
+        ("huge body 8 MiB", json!({"mode": "huge"})),
+    ];
+    let mut figures = Vec::new();
+    for (name, fault) in faults {
+        let mut body = fault.clone();
+        body["endpoint"] = json!("discovery");
+        body["count"] = json!(1);
+        env.idp.post("/_control/faults", &body);
+        let started = Instant::now();
+        let out = run_quick(&env, &["--json", "app", "test", "desktop"]);
+        let took = started.elapsed();
+        assert!(took < BOUND, "{name}: the CLI took {took:?}");
+        let report: Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|_| panic!("{name}: {}", stderr(&out)));
+        assert_eq!(report["ok"], false, "{name}: {report:#}");
+        let failed = report["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["status"] == "failed")
+            .unwrap_or_else(|| panic!("{name}: {report:#}"))
+            .clone();
+        let message = failed["message"].as_str().unwrap_or_default().to_owned();
+        assert!(!message.is_empty(), "{name}: {report:#}");
+        figures.push(Figure {
+            fault: name.to_owned(),
+            cli_ms: took.as_millis(),
+            state: "failed".to_owned(),
+            reason: message,
+        });
+        let out = run_quick(&env, &["--json", "app", "test", "desktop"]);
+        let again: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(again["ok"], true, "{name}: works once cleared: {again:#}");
+    }
+    print_figures("discovery faults (app test):", &figures);
+}
