@@ -135,10 +135,17 @@ export class TokenValidator {
 
     const parts = token.split('.');
     if (parts.length !== 3) {
-      // Not a JWT. An opaque token of the idp (Outlook's, for IMAP/SMTP) is active but not for Graph.
+      // Not a JWT: an opaque token (a personal account's, or any token when the idp is told to
+      // issue opaque ones). Only introspection can say what it is; without it, it is refused.
       const r = await this.introspect('common', token);
-      if (r.active && r.aud !== GRAPH) return { error: MSG.audience, via: 'introspection' };
-      return { error: MSG.malformed, via: 'local' };
+      if (r.unreachable || r.unauthorized) return { error: MSG.invalid, via: 'introspection' };
+      if (!r.active) return { error: MSG.malformed, via: 'introspection' };
+      if (r.aud !== GRAPH) return { error: MSG.audience, via: 'introspection' };
+      const claims = { ...r };
+      delete claims.active;
+      if (typeof claims.roles === 'string') claims.roles = claims.roles.split(' ').filter(Boolean);
+      this.cache.set(key, { claims, exp: claims.exp });
+      return { claims, cached: false, via: 'introspection' };
     }
     let payload;
     try {

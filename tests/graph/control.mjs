@@ -5,6 +5,8 @@ import { randomUUID } from 'node:crypto';
 import { directorySummary } from './directory.mjs';
 
 export const FAULT_STATUSES = [403, 429, 500, 503, 504];
+/** Faults that are not a Graph error: see README ("Faults"). */
+export const FAULT_MODES = ['drop', 'hang', 'truncated', 'malformed', 'html', 'huge'];
 
 export class Control {
   constructor() {
@@ -59,9 +61,14 @@ export class Control {
   addFault(body) {
     const status = body.status == null ? null : Number(body.status);
     if (status !== null && !FAULT_STATUSES.includes(status)) return { error: `status must be one of ${FAULT_STATUSES.join(', ')} (or omitted with delay_ms)` };
+    const mode = body.mode == null ? null : String(body.mode);
+    if (mode !== null && !FAULT_MODES.includes(mode)) return { error: `mode must be one of ${FAULT_MODES.join(', ')}` };
+    if (mode !== null && status !== null) return { error: 'give status or mode, not both' };
     const delay = body.delay_ms == null ? 0 : Number(body.delay_ms);
     if (!Number.isFinite(delay) || delay < 0) return { error: 'delay_ms must be a number of milliseconds' };
-    if (status === null && !delay) return { error: 'give status, delay_ms, or both' };
+    if (status === null && mode === null && !delay) return { error: 'give status, mode, delay_ms, or status/mode with delay_ms' };
+    const bytes = body.bytes == null ? 8 * 1024 * 1024 : Number(body.bytes);
+    if (!Number.isInteger(bytes) || bytes < 64) return { error: 'bytes must be a whole number of at least 64' };
     const count = body.count == null ? null : Number(body.count);
     if (count !== null && (!Number.isInteger(count) || count < 1)) return { error: 'count must be a positive whole number' };
     let pathRe = null;
@@ -74,7 +81,7 @@ export class Control {
     }
     const retryAfter = body.retry_after == null ? (status === 429 ? 1 : null) : Number(body.retry_after);
     const f = {
-      id: randomUUID(), status, retry_after: retryAfter, count, remaining: count, path: body.path == null ? null : String(body.path), pathRe,
+      id: randomUUID(), status, mode, ...(mode === 'huge' ? { bytes } : {}), retry_after: retryAfter, count, remaining: count, path: body.path == null ? null : String(body.path), pathRe,
       mailbox: body.mailbox == null ? null : String(body.mailbox).toLowerCase(), delay_ms: delay,
       code: body.code == null ? null : String(body.code), message: body.message == null ? null : String(body.message), applied: 0,
     };

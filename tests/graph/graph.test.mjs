@@ -648,6 +648,32 @@ describe('faults', () => {
     assert.equal(bad.status, 400);
   });
 
+  test('modes that are not Graph errors: drop, hang, truncated, malformed, html, huge', async () => {
+    const url = `${graph.base}/v1.0/me`;
+    const raw = (ms = 5000) => fetch(url, { headers: { authorization: `Bearer ${tok.alice}` }, signal: AbortSignal.timeout(ms) });
+    const bad = await fetch(`${graph.base}/_control/faults`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ mode: 'sideways' }) });
+    assert.equal(bad.status, 400);
+    await g.control('POST', '/faults', { mode: 'drop', count: 1, path: '^/v1\\.0/me$' });
+    await assert.rejects(raw(), /fetch failed|socket|terminated/i);
+    await g.control('POST', '/faults', { mode: 'hang', count: 1, path: '^/v1\\.0/me$' });
+    await assert.rejects(raw(300), /TimeoutError|aborted/);
+    await g.control('POST', '/faults', { mode: 'truncated', count: 1, path: '^/v1\\.0/me$' });
+    await assert.rejects(raw().then((r) => r.text()), /terminated|socket|other side closed/i);
+    await g.control('POST', '/faults', { mode: 'malformed', count: 1, path: '^/v1\\.0/me$' });
+    const m = await raw();
+    assert.equal(m.status, 200);
+    await assert.rejects(m.json(), SyntaxError);
+    await g.control('POST', '/faults', { mode: 'html', count: 1, path: '^/v1\\.0/me$' });
+    const h = await raw();
+    assert.equal(h.status, 200);
+    assert.match(h.headers.get('content-type'), /text\/html/);
+    const f = await g.control('POST', '/faults', { mode: 'huge', bytes: 2 * 1024 * 1024, count: 1, path: '^/v1\\.0/me$' });
+    assert.equal(f.bytes, 2 * 1024 * 1024);
+    const big = await raw();
+    assert.equal((await big.arrayBuffer()).byteLength, 2 * 1024 * 1024);
+    assert.equal((await raw()).status, 200, 'normal once the faults are used up');
+  });
+
   test('delay_ms: a slow but normal answer', async () => {
     await g.control('POST', '/faults', { delay_ms: 400, count: 1, path: '^/v1\\.0/me$' });
     const t0 = Date.now();
@@ -658,6 +684,37 @@ describe('faults', () => {
     const e = log.at(-1);
     assert.equal(e.injected, true);
     assert.ok(e.t_end - e.t_start >= 380);
+  });
+});
+
+describe('opaque access tokens (personal accounts; the idp in opaque mode)', () => {
+  after(() => ctl(idp.base, 'POST', '/_control/token-format', { format: 'microsoft' }));
+
+  test('a personal account\'s opaque token is checked by introspection', async () => {
+    assert.match(tok.carol, /^EwB/);
+    const r = await g.get('/v1.0/me', tok.carol);
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    assert.equal(r.body.userPrincipalName ?? r.body.mail, 'carol@outlook.test');
+    const e = (await g.control('GET', '/log')).filter((x) => x.path === '/v1.0/me').at(-1);
+    assert.ok(['introspection', 'cache'].includes(e.token_check), e.token_check);
+    const fresh = await userTokens(idp.base, { user: 'carol@outlook.test', scope: 'User.Read', tenant: 'consumers' });
+    assert.equal((await g.get('/v1.0/me', fresh.access_token)).status, 200);
+    assert.equal((await g.control('GET', '/log')).at(-1).token_check, 'introspection', 'an opaque token is never read, only introspected');
+    assertGraphError(await g.get('/v1.0/me', 'EwBnot-a-token-at-all'), 401, 'InvalidAuthenticationToken');
+  });
+
+  test('opaque app-only token: roles come from introspection, and are enforced', async () => {
+    await ctl(idp.base, 'POST', '/_control/token-format', { format: 'opaque' });
+    const t = await appToken(idp.base);
+    assert.match(t, /^EwB/);
+    assert.equal((await g.get('/v1.0/users/alice@contoso.test', t)).status, 200);
+    await setRoles(['Mail.Send']);
+    try {
+      const weak = await appToken(idp.base);
+      assertGraphError(await g.get('/v1.0/users/alice@contoso.test', weak), 403, 'Authorization_RequestDenied');
+    } finally {
+      await setRoles(DEFAULT_ROLES);
+    }
   });
 });
 

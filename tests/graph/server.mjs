@@ -91,6 +91,51 @@ function faultError(fault, route) {
   return new GraphError(fault.status, fault.code ?? code, fault.message ?? message, headers);
 }
 
+/** A fault that is not a Graph error: a dropped or stalled connection, or a broken answer. */
+function rawFault(req, res, fault) {
+  switch (fault.mode) {
+    case 'hang':
+      return undefined; // never answered (closed when the server stops)
+    case 'drop':
+      req.socket.destroy();
+      return undefined;
+    case 'truncated': {
+      const body = JSON.stringify({ '@odata.context': 'https://graph.microsoft.com/v1.0/$metadata#users/$entity', id: randomUUID(), mail: 'x'.repeat(64) });
+      res.writeHead(200, { 'content-type': 'application/json;odata.metadata=minimal;charset=utf-8', 'content-length': String(Buffer.byteLength(body)) });
+      res.write(body.slice(0, Math.floor(body.length / 2)));
+      setTimeout(() => req.socket.destroy(), 20);
+      return undefined;
+    }
+    case 'malformed':
+      res.writeHead(200, { 'content-type': 'application/json;odata.metadata=minimal;charset=utf-8' });
+      return res.end('{"@odata.context":"https://graph.microsoft.com/v1.0/$metadata#users/$entity","id":');
+    case 'html':
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+      return res.end('<!DOCTYPE html><html><head><title>Sign in to the network</title></head><body><p>Please accept the terms of use.</p></body></html>\n');
+    case 'huge': {
+      const head = '{"@odata.context":"https://graph.microsoft.com/v1.0/$metadata#users/$entity","padding":"';
+      const tail = '"}';
+      res.writeHead(200, { 'content-type': 'application/json;odata.metadata=minimal;charset=utf-8', 'content-length': String(fault.bytes) });
+      res.on('error', () => {});
+      res.write(head);
+      let left = fault.bytes - head.length - tail.length;
+      const chunk = 'x'.repeat(64 * 1024);
+      const pump = () => {
+        while (left > 0) {
+          const n = Math.min(left, chunk.length);
+          left -= n;
+          if (!res.write(n === chunk.length ? chunk : chunk.slice(0, n))) return res.once('drain', pump);
+        }
+        res.end(tail);
+        return undefined;
+      };
+      return pump();
+    }
+    default:
+      return undefined;
+  }
+}
+
 async function handleGraph(req, res, url) {
   const sentId = req.headers['client-request-id'];
   const ctx = {
@@ -169,6 +214,7 @@ async function handleGraph(req, res, url) {
       ctx.entry.injected = true;
       if (fault.delay_ms) await sleep(fault.delay_ms);
       if (fault.status) throw faultError(fault, route);
+      if (fault.mode) return rawFault(req, res, fault);
     }
 
     await handleRoute(ctx, route);

@@ -16,7 +16,8 @@ function newSecretValue() {
 export class Control {
   constructor(snapshot) {
     this.log = [];
-    this.tokenMode = { mode: 'normal' };
+    this.faults = {}; // endpoint -> { mode, count?, ... } (see FAULT_MODES)
+    this.tokenFormat = process.env.IDP_ACCESS_TOKEN_FORMAT || 'microsoft'; // microsoft | jwt | opaque
     this.secrets = snapshot?.secrets ?? Object.fromEntries(Object.values(fixtures.clients).map((c) => [c.client_id, structuredClone(c.secrets)]));
     this.notConsented = snapshot?.notConsented ?? {}; // clientId -> tid -> AADSTS code
     this.roles = snapshot?.roles ?? {}; // clientId -> tid -> resource -> roles
@@ -38,17 +39,34 @@ export class Control {
     return entry;
   }
 
-  // ---- token endpoint failure injection -------------------------------------------------------
+  // ---- failure injection (per endpoint) ------------------------------------------------------
 
-  /** The failure to inject into this token request, if any (counts down `count`). */
-  takeTokenMode() {
-    const m = this.tokenMode;
-    if (m.mode === 'normal') return null;
+  get tokenMode() {
+    return this.faults.token ?? { mode: 'normal' };
+  }
+
+  set tokenMode(m) {
+    this.setFault('token', m);
+  }
+
+  setFault(endpoint, m) {
+    if (!m || m.mode === 'normal') delete this.faults[endpoint];
+    else this.faults[endpoint] = m;
+  }
+
+  /** The failure to inject into this request of `endpoint`, if any (counts down `count`). */
+  takeFault(endpoint) {
+    const m = this.faults[endpoint];
+    if (!m || m.mode === 'normal') return null;
     if (typeof m.count === 'number') {
       m.count -= 1;
-      if (m.count <= 0) this.tokenMode = { mode: 'normal' };
+      if (m.count <= 0) delete this.faults[endpoint];
     }
     return m;
+  }
+
+  takeTokenMode() {
+    return this.takeFault('token');
   }
 
   // ---- secrets ---------------------------------------------------------------------------------
@@ -128,16 +146,36 @@ export async function handleControl(app, req, res, path, body) {
   if (path === '/_control/token-endpoint') {
     if (method === 'GET') return json(res, 200, control.tokenMode);
     if (method === 'POST') {
-      const mode = String(body.mode ?? 'normal');
-      if (!['normal', '5xx', '429', 'hang', 'delay'].includes(mode)) return json(res, 400, { error: `unknown mode '${mode}'` });
-      control.tokenMode = mode === 'normal' ? { mode } : {
-        mode,
-        ...(body.count != null ? { count: Number(body.count) } : {}),
-        ...(mode === '429' ? { retry_after: Number(body.retry_after ?? 5) } : {}),
-        ...(mode === 'delay' ? { delay_ms: Number(body.delay_ms ?? 1000) } : {}),
-        ...(mode === '5xx' ? { status: Number(body.status ?? 503), ...(body.retry_after != null ? { retry_after: Number(body.retry_after) } : {}) } : {}),
-      };
+      const f = parseFault(body);
+      if (f.error) return json(res, 400, f);
+      control.setFault('token', f);
       return json(res, 200, control.tokenMode);
+    }
+  }
+
+  if (path === '/_control/faults') {
+    if (method === 'GET') return json(res, 200, control.faults);
+    if (method === 'DELETE') {
+      control.faults = {};
+      return json(res, 200, {});
+    }
+    if (method === 'POST') {
+      const endpoint = String(body.endpoint ?? '');
+      if (!FAULT_ENDPOINTS.includes(endpoint)) return json(res, 400, { error: `endpoint must be one of ${FAULT_ENDPOINTS.join(', ')}` });
+      const f = parseFault(body);
+      if (f.error) return json(res, 400, f);
+      control.setFault(endpoint, f);
+      return json(res, 200, control.faults[endpoint] ?? { mode: 'normal' });
+    }
+  }
+
+  if (path === '/_control/token-format') {
+    if (method === 'GET') return json(res, 200, { format: control.tokenFormat });
+    if (method === 'POST') {
+      const format = String(body.format ?? '');
+      if (!TOKEN_FORMATS.includes(format)) return json(res, 400, { error: `format must be one of ${TOKEN_FORMATS.join(', ')}` });
+      control.tokenFormat = format;
+      return json(res, 200, { format });
     }
   }
 
@@ -248,4 +286,27 @@ function expireRefreshTokens(store, match) {
     if (match(id, p)) n += store.patch('RefreshToken', id, { exp: past }) ? 1 : 0;
   }
   return n;
+}
+
+// ---- fault descriptions ------------------------------------------------------------------------
+
+export const FAULT_ENDPOINTS = ['token', 'devicecode', 'discovery', 'keys', 'authorize', 'introspect', 'revoke', 'adminconsent'];
+export const FAULT_MODES = ['normal', '5xx', '429', 'hang', 'delay', 'drop', 'truncated', 'malformed', 'html', 'huge'];
+export const TOKEN_FORMATS = ['microsoft', 'jwt', 'opaque'];
+
+/** A control body `{mode, count?, retry_after?, status?, delay_ms?, bytes?}` as a fault, or `{error}`. */
+export function parseFault(body) {
+  const mode = String(body.mode ?? 'normal');
+  if (!FAULT_MODES.includes(mode)) return { error: `unknown mode '${mode}'` };
+  if (mode === 'normal') return { mode };
+  const count = body.count != null ? Number(body.count) : null;
+  if (count !== null && (!Number.isInteger(count) || count < 1)) return { error: 'count must be a positive whole number' };
+  return {
+    mode,
+    ...(count !== null ? { count } : {}),
+    ...(mode === '429' ? { retry_after: Number(body.retry_after ?? 5) } : {}),
+    ...(mode === 'delay' ? { delay_ms: Number(body.delay_ms ?? 1000) } : {}),
+    ...(mode === 'huge' ? { bytes: Number(body.bytes ?? 8 * 1024 * 1024) } : {}),
+    ...(mode === '5xx' ? { status: Number(body.status ?? 503), ...(body.retry_after != null ? { retry_after: Number(body.retry_after) } : {}) } : {}),
+  };
 }

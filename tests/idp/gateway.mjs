@@ -9,6 +9,7 @@ import {
   redirectUriAllowed, appOnlyResource, isOidcScope,
 } from './directory.mjs';
 import { msErrorBody, statusFor, errorPage } from './microsoft-errors.mjs';
+import { OPAQUE_PREFIX } from './provider.mjs';
 
 // ---- responses -------------------------------------------------------------------------------
 
@@ -130,6 +131,88 @@ export function forward(app, req, res, { tenant, path, query, body, mc }) {
   app.callback(req, res);
 }
 
+// ---- failure injection -------------------------------------------------------------------------
+
+/**
+ * Applies the fault set for `endpoint` through the control API, if any. Returns true when the
+ * request has been answered (or deliberately left unanswered), false when it goes on normally
+ * (no fault, or `delay` after its wait).
+ */
+export async function injectFault(app, req, res, endpoint, mc) {
+  const f = app.control.takeFault(endpoint);
+  if (!f) return false;
+  if (mc?.entry) mc.entry.injected = f.mode;
+  const finish = (p, headers) => sendProblem(app, res, p, mc, headers);
+  switch (f.mode) {
+    case 'delay':
+      // A slow but normal answer (for overlapping requests, or a client's patience).
+      await new Promise((resolve) => setTimeout(resolve, f.delay_ms));
+      return false;
+    case 'hang':
+      return true; // never answered: for client timeouts
+    case 'drop':
+      // The connection is closed without an answer (a reset proxy or a crashed front end).
+      req.socket.destroy();
+      return true;
+    case '429':
+      finish({ error: 'temporarily_unavailable', code: 90055, status: 429, message: 'TenantThrottlingError: There are too many incoming requests. Retry after the number of seconds in the Retry-After header.' }, { 'retry-after': String(f.retry_after) });
+      return true;
+    case '5xx': {
+      const status = f.status ?? 503;
+      finish(status === 503
+        ? { error: 'temporarily_unavailable', code: 90033, status, message: 'A transient error has occurred. Please try again.' }
+        : { error: 'server_error', code: 50000, status, message: 'There was an error issuing a token or an issue with our sign-in service.' },
+      f.retry_after != null ? { 'retry-after': String(f.retry_after) } : {});
+      return true;
+    }
+    case 'truncated': {
+      // The headers promise the whole body; half of it comes, then the connection closes.
+      const body = JSON.stringify({ token_type: 'Bearer', scope: 'User.Read', expires_in: 3600, access_token: 'x'.repeat(64) });
+      res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': String(Buffer.byteLength(body)) });
+      res.write(body.slice(0, Math.floor(body.length / 2)));
+      setTimeout(() => req.socket.destroy(), 20);
+      if (mc?.entry) mc.entry.status = 200;
+      return true;
+    }
+    case 'malformed':
+      res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
+      res.end('{"token_type":"Bearer","expires_in":3600,"access_token":');
+      if (mc?.entry) mc.entry.status = 200;
+      return true;
+    case 'html':
+      // What a captive portal or an interfering proxy answers: 200, a web page, not JSON.
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
+      res.end('<!DOCTYPE html><html><head><title>Sign in to the network</title></head><body><p>Please accept the terms of use.</p></body></html>\n');
+      if (mc?.entry) mc.entry.status = 200;
+      return true;
+    case 'huge': {
+      // A well-formed JSON answer of `bytes` bytes (default 8 MiB), sent in chunks.
+      const total = Math.max(64, f.bytes);
+      const head = '{"token_type":"Bearer","expires_in":3600,"padding":"';
+      const tail = '"}';
+      res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': String(total) });
+      if (mc?.entry) mc.entry.status = 200;
+      res.write(head);
+      let left = total - head.length - tail.length;
+      const chunk = 'x'.repeat(64 * 1024);
+      const pump = () => {
+        while (left > 0) {
+          const n = Math.min(left, chunk.length);
+          left -= n;
+          if (!res.write(n === chunk.length ? chunk : chunk.slice(0, n))) return res.once('drain', pump);
+        }
+        res.end(tail);
+        return undefined;
+      };
+      res.on('error', () => {});
+      pump();
+      return true;
+    }
+    default:
+      return false;
+  }
+}
+
 // ---- authorize -------------------------------------------------------------------------------
 
 export function authorize(app, req, res, tenant, params, mc) {
@@ -193,25 +276,7 @@ export async function token(app, req, res, tenant, body, mc) {
   mc.entry = entry;
   const finish = (p, headers) => sendProblem(app, res, p, mc, headers);
 
-  let injected = app.control.takeTokenMode();
-  if (injected?.mode === 'delay') {
-    // A slow but normal answer (for overlapping requests from two processes).
-    entry.injected = 'delay';
-    await new Promise((resolve) => setTimeout(resolve, injected.delay_ms));
-    injected = null;
-  }
-  if (injected) {
-    entry.injected = injected.mode;
-    if (injected.mode === 'hang') return; // never answered: for client timeouts
-    if (injected.mode === '429') {
-      return finish({ error: 'temporarily_unavailable', code: 90055, status: 429, message: 'TenantThrottlingError: There are too many incoming requests. Retry after the number of seconds in the Retry-After header.' }, { 'retry-after': String(injected.retry_after) });
-    }
-    const status = injected.status ?? 503;
-    return finish(status === 503
-      ? { error: 'temporarily_unavailable', code: 90033, status, message: 'A transient error has occurred. Please try again.' }
-      : { error: 'server_error', code: 50000, status, message: 'There was an error issuing a token or an issue with our sign-in service.' },
-    injected.retry_after != null ? { 'retry-after': String(injected.retry_after) } : {});
-  }
+  if (await injectFault(app, req, res, 'token', mc)) return;
 
   const auth = authenticateClient(app, req, body, tenant);
   Object.assign(entry, { client_id: auth.clientId, secret_hint: auth.hint, secret_key_id: auth.keyId });
@@ -360,6 +425,7 @@ export function introspect(app, req, res, tenant, body, mc, endpoint) {
   Object.assign(entry, { client_id: auth.clientId, secret_hint: auth.hint, secret_key_id: auth.keyId });
   if (auth.problem) return sendProblem(app, res, auth.problem, mc);
   const out = providerBody(app, req, body, auth.client);
+  if (typeof out.token === 'string' && out.token.startsWith(OPAQUE_PREFIX) && !out.token.includes('.')) out.token = out.token.slice(OPAQUE_PREFIX.length);
   if (endpoint === 'introspect' && typeof body.token === 'string' && body.token.split('.').length === 3) {
     // oidc-provider cannot introspect JWT access tokens; checking the signature is enough here.
     const payload = verifyJwt(app, body.token);

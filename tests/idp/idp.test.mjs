@@ -213,7 +213,8 @@ describe('authorization code with PKCE', () => {
     const t = await c.signIn({ loginHint: 'bob@contoso.test' });
     assert.equal(t.token_type, 'Bearer');
     assert.equal(t.expires_in, 3600);
-    assert.deepEqual(t.scope.split(' ').sort(), ['Mail.Read', 'User.Read', 'email', 'offline_access', 'openid', 'profile']);
+    // As Microsoft: the OpenID scopes are listed, offline_access never is; the refresh token says it.
+    assert.deepEqual(t.scope.split(' ').sort(), ['Mail.Read', 'User.Read', 'email', 'openid', 'profile']);
     assert.ok(t.refresh_token);
 
     const id = decode(t.id_token);
@@ -284,6 +285,51 @@ describe('authorization code with PKCE', () => {
     const end = await c.browse(c.authorizeUrl({ challenge: pkce().challenge, loginHint: 'nobody@contoso.test' }).url);
     assert.equal(end.status, 400);
     assert.match(end.body, /AADSTS50034/);
+  });
+
+  test('offline_access is never in a token response\'s scope (code, refresh, device); the refresh token is', async () => {
+    const t = await c.signIn({ scope: 'openid offline_access User.Read' });
+    assert.deepEqual(t.scope.split(' ').sort(), ['User.Read', 'openid']);
+    assert.ok(t.refresh_token);
+    const r = await c.token('common', { client_id: pub.client_id, grant_type: 'refresh_token', refresh_token: t.refresh_token, scope: 'offline_access User.Read' });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    assert.ok(!r.body.scope.split(' ').includes('offline_access'), r.body.scope);
+    assert.ok(r.body.refresh_token);
+    const imap = await c.token('common', { client_id: pub.client_id, grant_type: 'refresh_token', refresh_token: t.refresh_token, scope: 'https://outlook.office.com/IMAP.AccessAsUser.All offline_access' });
+    assert.ok(!imap.body.scope.includes('offline_access'), imap.body.scope);
+  });
+
+  test('access token formats: work accounts JWT, personal accounts opaque (EwB...); control API picks one', async () => {
+    const basic = `Basic ${Buffer.from(`${web.client_id}:${web.secrets[0].value}`).toString('base64')}`;
+    const work = await c.signIn();
+    assert.equal(work.access_token.split('.').length, 3, 'work account: JWT');
+    const personal = await c.signIn({ tenant: 'consumers' });
+    assert.match(personal.access_token, /^EwB[\w-]{20,}$/, 'personal account: opaque, Microsoft-account-like');
+    const i = await c.post('/common/oauth2/v2.0/introspect', { token: personal.access_token }, { authorization: basic });
+    assert.equal(i.body.active, true);
+    assert.equal(i.body.aud, GRAPH_AUD);
+    assert.equal(i.body.tid, CONSUMERS);
+    assert.equal(i.body.email, 'carol@outlook.test');
+    assert.deepEqual(i.body.scp.split(' ').sort(), ['Mail.Read', 'User.Read']);
+    const refreshed = await c.token('common', { client_id: pub.client_id, grant_type: 'refresh_token', refresh_token: personal.refresh_token, scope: 'User.Read' });
+    assert.match(refreshed.body.access_token, /^EwB/, 'a refresh keeps the format');
+
+    assert.equal((await c.json('POST', '/_control/token-format', { format: 'bogus' })).status, 400);
+    try {
+      assert.deepEqual((await c.json('POST', '/_control/token-format', { format: 'opaque' })).body, { format: 'opaque' });
+      assert.match((await c.signIn()).access_token, /^EwB/, 'opaque for work accounts too');
+      const app = await c.token(CONTOSO, { client_id: web.client_id, client_secret: web.secrets[0].value, grant_type: 'client_credentials', scope: 'https://graph.microsoft.com/.default' });
+      assert.equal(app.status, 200, JSON.stringify(app.body));
+      assert.match(app.body.access_token, /^EwB/, 'and for app-only tokens');
+      const ia = await c.post(`/${CONTOSO}/oauth2/v2.0/introspect`, { token: app.body.access_token }, { authorization: basic });
+      assert.equal(ia.body.active, true);
+      assert.equal(ia.body.idtyp, 'app');
+      assert.deepEqual(ia.body.roles, ['Mail.ReadWrite', 'Mail.Send', 'User.Read.All']);
+      await c.json('POST', '/_control/token-format', { format: 'jwt' });
+      assert.equal((await c.signIn({ tenant: 'consumers' })).access_token.split('.').length, 3, 'jwt: personal accounts too');
+    } finally {
+      await c.json('POST', '/_control/token-format', { format: 'microsoft' });
+    }
   });
 
   test('single-tenant client works in its tenant', async () => {
@@ -659,6 +705,49 @@ describe('control API', () => {
     const fast = Date.now();
     assert.equal((await c.token(CONTOSO, form)).status, 200);
     assert.ok(Date.now() - fast < 380, 'back to normal after count');
+  });
+
+  test('faults per endpoint: drop, truncated, malformed, html, huge; 5xx elsewhere than the token endpoint', async () => {
+    const form = { client_id: web.client_id, client_secret: web.secrets[0].value, grant_type: 'client_credentials', scope: 'https://graph.microsoft.com/.default' };
+    const url = `${idp.base}/${CONTOSO}/oauth2/v2.0/token`;
+    const raw = () => fetch(url, { method: 'POST', body: new URLSearchParams(form), signal: AbortSignal.timeout(5000) });
+    assert.equal((await c.json('POST', '/_control/faults', { endpoint: 'nowhere', mode: 'drop' })).status, 400);
+    assert.equal((await c.json('POST', '/_control/faults', { endpoint: 'token', mode: 'sideways' })).status, 400);
+
+    await c.json('POST', '/_control/faults', { endpoint: 'token', mode: 'drop', count: 1 });
+    await assert.rejects(raw(), /fetch failed|socket|terminated/i);
+    assert.equal((await c.token(CONTOSO, form)).status, 200, 'back to normal after count');
+
+    await c.json('POST', '/_control/faults', { endpoint: 'token', mode: 'truncated', count: 1 });
+    await assert.rejects(raw().then((r) => r.text()), /terminated|socket|other side closed/i);
+
+    await c.json('POST', '/_control/faults', { endpoint: 'token', mode: 'malformed', count: 1 });
+    const bad = await raw();
+    assert.equal(bad.status, 200);
+    assert.match(bad.headers.get('content-type'), /application\/json/);
+    await assert.rejects(bad.json(), SyntaxError);
+
+    await c.json('POST', '/_control/faults', { endpoint: 'token', mode: 'html', count: 1 });
+    const page = await raw();
+    assert.equal(page.status, 200);
+    assert.match(page.headers.get('content-type'), /text\/html/);
+
+    await c.json('POST', '/_control/faults', { endpoint: 'token', mode: 'huge', bytes: 3 * 1024 * 1024, count: 1 });
+    const huge = await raw();
+    assert.equal(huge.headers.get('content-length'), String(3 * 1024 * 1024));
+    assert.equal((await huge.arrayBuffer()).byteLength, 3 * 1024 * 1024);
+    assert.equal((await c.token(CONTOSO, form)).status, 200);
+
+    await c.json('POST', '/_control/faults', { endpoint: 'discovery', mode: '5xx', status: 500, count: 1 });
+    assert.deepEqual((await c.json('GET', '/_control/faults')).body.discovery, { mode: '5xx', count: 1, status: 500 });
+    assert.equal((await fetch(`${idp.base}/${CONTOSO}/v2.0/.well-known/openid-configuration`)).status, 500);
+    assert.equal((await fetch(`${idp.base}/${CONTOSO}/v2.0/.well-known/openid-configuration`)).status, 200);
+    await c.json('POST', '/_control/faults', { endpoint: 'devicecode', mode: '429', retry_after: 3 });
+    const dc = await c.post('/organizations/oauth2/v2.0/devicecode', { client_id: pub.client_id, scope: 'User.Read' });
+    assert.equal(dc.status, 429);
+    assert.equal(dc.headers.get('retry-after'), '3');
+    assert.equal((await c.json('DELETE', '/_control/faults')).status, 200);
+    assert.equal((await c.post('/organizations/oauth2/v2.0/devicecode', { client_id: pub.client_id, scope: 'User.Read' })).status, 200);
   });
 
   test('unknown control path is 404', async () => {

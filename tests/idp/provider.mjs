@@ -10,6 +10,9 @@ import {
 } from './directory.mjs';
 import { fromProviderError, msErrorBody, statusFor, errorPage } from './microsoft-errors.mjs';
 
+/** The prefix of opaque access tokens (as a Microsoft account's Graph tokens start). */
+export const OPAQUE_PREFIX = 'EwB';
+
 const b64url = (buf) => Buffer.from(buf).toString('base64url');
 const fromB64url = (s) => JSON.parse(Buffer.from(s, 'base64url').toString('utf8'));
 
@@ -45,6 +48,12 @@ export function createProvider(app) {
   }));
 
   const appOnly = (ctx) => ctx?.req?.mc?.grantType === 'client_credentials';
+  /** Whether the token being issued is for a personal (Microsoft account) user. */
+  const personalAccount = (ctx) => {
+    const e = ctx?.oidc?.entities ?? {};
+    const accountId = e.Account?.accountId ?? e.AuthorizationCode?.accountId ?? e.RefreshToken?.accountId ?? e.DeviceCode?.accountId ?? e.Session?.accountId;
+    return Boolean(accountId && userByOid(accountId)?.personal);
+  };
 
   const provider = new Provider(base, {
     adapter: adapterFor(store),
@@ -98,10 +107,15 @@ export function createProvider(app) {
         async getResourceServerInfo(ctx, resource) {
           const common = { audience: resource, accessTokenTTL: config.accessTtl };
           const jwt = { accessTokenFormat: 'jwt', jwt: { sign: { alg: 'RS256' } } };
+          const opaque = { accessTokenFormat: 'opaque' };
           if (appOnly(ctx)) {
-            if ([GRAPH, OUTLOOK, OUTLOOK365].includes(resource)) return { ...common, ...jwt, scope: '' };
+            const format = control.tokenFormat === 'opaque' ? opaque : jwt;
+            if ([GRAPH, OUTLOOK, OUTLOOK365].includes(resource)) return { ...common, ...format, scope: '' };
           } else if (resource === GRAPH) {
-            return { ...common, ...jwt, scope: GRAPH_SCOPES.join(' ') };
+            // Microsoft: work accounts get JWTs, personal accounts opaque tokens (and clients must
+            // not depend on either). IDP_ACCESS_TOKEN_FORMAT or /_control/token-format picks one.
+            const format = control.tokenFormat === 'opaque' || (control.tokenFormat === 'microsoft' && personalAccount(ctx)) ? opaque : jwt;
+            return { ...common, ...format, scope: GRAPH_SCOPES.join(' ') };
           } else if (resource === OUTLOOK) {
             // Opaque, so that a mail server can introspect it.
             return { ...common, accessTokenFormat: 'opaque', scope: OUTLOOK_SCOPES.join(' ') };
@@ -220,11 +234,16 @@ export function createProvider(app) {
     const e = ctx.oidc.entities;
     const source = e.AuthorizationCode ?? e.RefreshToken ?? e.DeviceCode;
     if (source) {
-      const oidcScopes = String(source.scope ?? '').split(' ').filter(isOidcScope);
-      b.scope = [...new Set([...String(b.scope ?? '').split(' ').filter(Boolean), ...oidcScopes])].join(' ');
+      // Microsoft lists the OpenID scopes granted (openid, profile, email) after the resource's,
+      // but never offline_access: the refresh token's presence is the only sign of it.
+      const oidcScopes = String(source.scope ?? '').split(' ').filter((x) => isOidcScope(x) && x !== 'offline_access');
+      b.scope = [...new Set([...String(b.scope ?? '').split(' ').filter((x) => x && x !== 'offline_access'), ...oidcScopes])].join(' ');
     } else {
       delete b.scope; // client credentials: Microsoft sends no scope
     }
+    // Opaque access tokens look like a Microsoft account's (`EwB...`); the gateway strips the
+    // prefix before handing them back to oidc-provider (introspection, revocation).
+    if (typeof b.access_token === 'string' && !b.access_token.includes('.')) b.access_token = OPAQUE_PREFIX + b.access_token;
     b.ext_expires_in = b.expires_in;
     if (b.id_token) {
       const clientId = ctx.oidc.client.clientId;

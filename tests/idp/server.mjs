@@ -17,7 +17,7 @@ import { parseArgs } from 'node:util';
 import { Store } from './adapter.mjs';
 import { Control, handleControl } from './control.mjs';
 import { resolveTenant } from './directory.mjs';
-import { authorize, deviceCode, forward, introspect, sendJson, sendProblem, token } from './gateway.mjs';
+import { authorize, deviceCode, forward, injectFault, introspect, sendJson, sendProblem, token } from './gateway.mjs';
 import { createProvider } from './provider.mjs';
 import { adminConsent, approveDevice, deviceLogin, interaction } from './signin.mjs';
 
@@ -196,6 +196,8 @@ async function handle(req, res) {
   }
   tenant.segment = segment;
   mc.tenant = tenant;
+  const faultAt = rest === '/v2.0/.well-known/openid-configuration' ? 'discovery' : rest === '/discovery/v2.0/keys' ? 'keys' : ENDPOINT_NAMES[rest];
+  if (faultAt && faultAt !== 'token' && app.control.faults[faultAt] && (await injectFault(app, req, res, faultAt, mc))) return;
   if (route && req.method !== 'OPTIONS') return route(req, res, tenant, url, mc);
   if (/^\/oauth2\/v2\.0\/authorize\//.test(rest)) mc.entry = app.control.logStart({ endpoint: 'authorize', tenant: segment });
   return forward(app, req, res, { tenant, path: through ?? rest, query: url.search.slice(1), mc });

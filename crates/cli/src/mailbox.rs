@@ -229,6 +229,8 @@ fn print_report(report: &BulkReport, json: bool) {
 fn print_permissions(check: &PermissionCheck) {
     for p in &check.permissions {
         let mark = match (p.needed, p.granted) {
+            // The token does not show its roles: neither held nor missing is known.
+            (true, _) if !check.roles_known => "?   ",
             (true, true) => "ok  ",
             (true, false) => "MISS",
             (false, true) => "held",

@@ -497,3 +497,59 @@ fn reconnect_changes_scopes_of_the_same_connection() {
         "the new sign-in's refresh token replaced the old one"
     );
 }
+
+// ---- Microsoft never echoes offline_access -------------------------------------------------
+
+#[test]
+#[ignore = "needs the test identity provider (node) and a Secret Service: run scripts/test.sh"]
+fn offline_access_is_judged_by_the_refresh_token_not_the_scope_echo() {
+    let env = Env::new(&[]);
+    env.add_app("desktop", "public", "common", None, &["--preset", "full"]);
+    for who in ["alice@contoso.test", "carol@outlook.test"] {
+        let (out, c) = env.connect("desktop", who);
+        assert!(out.status.success(), "{}", stderr(&out));
+        let granted: Vec<&str> = c["scopes_granted"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s.as_str().unwrap())
+            .collect();
+        assert!(
+            !granted
+                .iter()
+                .any(|s| s.eq_ignore_ascii_case("offline_access")),
+            "the provider answers like Microsoft: {c:#}"
+        );
+        assert!(
+            c["scopes_requested"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|s| s == "offline_access"),
+            "{c:#}"
+        );
+        assert_eq!(c["has_refresh_token"], true, "{c:#}");
+        assert_eq!(c["scopes_missing"], serde_json::json!([]), "{c:#}");
+        assert_eq!(c["state"], "active", "{c:#}");
+
+        // What is stored says the same, and the refresh token works.
+        let out = env.run(&["--json", "refresh", who], None);
+        assert!(out.status.success(), "{}", stderr(&out));
+        let list = env.run(&["--json", "list"], None);
+        let list: Value = serde_json::from_slice(&list.stdout).unwrap();
+        let row = list
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["address"] == who)
+            .unwrap_or_else(|| panic!("{list:#}"));
+        assert_eq!(row["scopes_missing"], serde_json::json!([]), "{row:#}");
+        assert_eq!(row["has_refresh_token"], true, "{row:#}");
+        let text = env.run(&["status", who], None);
+        assert!(
+            !String::from_utf8_lossy(&text.stdout).contains("offline_access"),
+            "{}",
+            String::from_utf8_lossy(&text.stdout)
+        );
+    }
+}

@@ -703,3 +703,88 @@ fn assert_concurrency_bounded(log: &[Value], limit: u64) {
     );
     assert!(most >= 2, "the lookups ran in parallel ({most} at most)");
 }
+
+// ---- tokens that do not show their roles --------------------------------------------------
+
+#[test]
+#[ignore = "needs the test identity provider (node) and a Secret Service: run scripts/test.sh"]
+fn opaque_app_tokens_leave_the_roles_unknown_and_graph_explains_a_refusal() {
+    let org = Org::new(&[("IDP_ACCESS_TOKEN_FORMAT", "opaque")]);
+    assert!(
+        org.add_app("org", CONTOSO, "both", &org.env.web_secret())
+            .status
+            .success()
+    );
+
+    // The check cannot read the token: "unknown", never "lacks".
+    let (out, check) = org.run_json(&["mailbox", "check", "--app", "org"]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "not confirmed: {}",
+        stderr(&out)
+    );
+    let p = &check["permissions"];
+    assert_eq!(p["roles_known"], false, "{check:#}");
+    assert_eq!(p["missing"], json!([]), "{check:#}");
+    assert!(
+        !p["summary"].as_str().unwrap().contains("lacks"),
+        "{check:#}"
+    );
+    let text = org.env.run(&["mailbox", "check", "--app", "org"], None);
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(text.contains("[?   ] User.Read.All"), "{text}");
+    assert!(!text.contains("MISS"), "{text}");
+
+    // Every permission held: Graph lets the app in.
+    let (out, report) = org.run_json(&["mailbox", "add", "--app", "org", "info@contoso.test"]);
+    assert!(out.status.success(), "{}\n{report:#}", stderr(&out));
+    assert_eq!(
+        rows_by_address(&report)["info@contoso.test"]["status"],
+        "connected"
+    );
+
+    // No User.Read.All: the app still asks Graph, and shows Graph's 403 with its fix.
+    org.control(
+        "roles",
+        &json!({"tenant": CONTOSO, "roles": ["Mail.ReadWrite", "Mail.Send"]}),
+    );
+    let before = org.graph.log().len();
+    let (out, report) = org.run_json(&["mailbox", "add", "--app", "org", "sales@contoso.test"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let graph_log = org.graph.log();
+    assert!(
+        graph_log[before..]
+            .iter()
+            .any(|e| e["path"] == "/v1.0/users/sales@contoso.test" && e["status"] == 403),
+        "Graph was asked and refused"
+    );
+    let row = &rows_by_address(&report)["sales@contoso.test"];
+    assert_eq!(row["status"], "failed", "{row:#}");
+    assert_eq!(row["problem"]["code"], "needs_consent", "{row:#}");
+    assert_eq!(
+        row["problem"]["detail"]["graph_error"], "Authorization_RequestDenied",
+        "{row:#}"
+    );
+    assert_eq!(
+        row["problem"]["message"],
+        "The app may not look up mailboxes in the directory."
+    );
+    assert!(
+        row["problem"]["detail"]["fix"]
+            .as_str()
+            .unwrap()
+            .contains("User.Read.All"),
+        "{row:#}"
+    );
+    assert!(
+        !serde_json::to_string(&report)
+            .unwrap()
+            .contains("lacks the User.Read.All"),
+        "the app does not claim what it cannot know: {report:#}"
+    );
+    org.control(
+        "roles",
+        &json!({"tenant": CONTOSO, "roles": ["Mail.ReadWrite", "Mail.Send", "User.Read.All"]}),
+    );
+}

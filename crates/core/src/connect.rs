@@ -13,7 +13,6 @@ use crate::error::{Error, Result};
 use crate::flow::auth_code::SignIn;
 use crate::flow::device_code;
 use crate::flow::identity::{Identity, of_tokens};
-use crate::flow::missing_scopes;
 use crate::keychain::Keychain;
 use crate::keychain::SecretKey;
 use crate::oauth::Tokens;
@@ -238,7 +237,11 @@ pub fn save_sign_in(
         &format!("Signed in as {}", identity.address),
         None,
     )?;
-    let missing = missing_scopes(requested, &tokens.granted);
+    let missing = crate::scopes::missing_for_tokens(
+        requested,
+        &tokens.granted,
+        tokens.refresh_token.is_some(),
+    );
     if !missing.is_empty() {
         tracing::warn!(connection = %id, missing = ?missing, "scopes requested but not granted");
     }

@@ -9,7 +9,6 @@ use ts_rs::TS;
 use crate::Sensitive;
 use crate::error::{Error, ErrorCode, Result};
 use crate::flow::identity::AccountType;
-use crate::flow::missing_scopes;
 use crate::keychain::{Keychain, SecretKey};
 use crate::scopes::Preset;
 
@@ -272,7 +271,16 @@ impl Connection {
     /// Sets the fields that follow from the others (missing scopes, inactivity deadline).
     #[must_use]
     pub fn with_derived_fields(mut self) -> Self {
-        self.scopes_missing = missing_scopes(&self.scopes_requested, &self.scopes_granted);
+        self.scopes_missing = match self.kind {
+            ConnectionKind::Delegated => crate::scopes::missing_for_tokens(
+                &self.scopes_requested,
+                &self.scopes_granted,
+                self.has_refresh_token,
+            ),
+            ConnectionKind::Application => {
+                crate::scopes::missing(&self.scopes_requested, &self.scopes_granted)
+            }
+        };
         self.inactivity_deadline =
             inactivity_deadline(self.kind, self.has_refresh_token, self.last_refresh_at);
         self

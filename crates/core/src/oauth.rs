@@ -59,7 +59,14 @@ pub fn token_error(who: &str, e: &TokenError) -> Error {
             format!("{who} answered with something that is not a token response (it may be down or behind a captive portal)."),
         )
         .with_fix("Check the authority URL of the cloud and try again later."),
-        RequestTokenError::Other(text) => Error::new(ErrorCode::IdentityProvider, format!("{who} failed: {text}")),
+        // oauth2 says "Other" for an answer of the wrong content type (a proxy's or captive
+        // portal's page) or an empty error body: the service is not answering as itself, which
+        // passes, so it is a network problem (retried), not a reason to sign in again.
+        RequestTokenError::Other(text) => Error::new(
+            ErrorCode::Network,
+            format!("{who} answered with something that is not a token response ({text}); it may be down or behind a captive portal."),
+        )
+        .with_fix("Check the authority URL of the cloud and try again later."),
     }
 }
 
@@ -116,7 +123,11 @@ pub struct AppToken {
     pub access_token: Sensitive<String>,
     pub expires_at: DateTime<Utc>,
     /// The application permissions it carries (its `roles` claim), e.g. `Mail.ReadWrite`.
+    /// Empty when they cannot be read: see `roles_known`.
     pub roles: Vec<String>,
+    /// Whether the token could be read at all. Microsoft tells clients not to depend on the
+    /// format: an opaque token says nothing of its permissions, and only Graph's answers do.
+    pub roles_known: bool,
     /// The tenant that issued it (`tid` claim).
     pub tenant_id: Option<String>,
     /// From this moment the cache fetches a new token instead of handing out this one.
@@ -131,6 +142,7 @@ impl AppToken {
             access_token: Sensitive::new(access_token),
             expires_at,
             roles: claims.as_ref().map(|c| c.roles.clone()).unwrap_or_default(),
+            roles_known: claims.is_some(),
             tenant_id: claims.and_then(|c| c.tid),
             renew_at: renew_at(issued, expires_at),
         }
@@ -222,5 +234,25 @@ fn app_only(e: Error) -> Error {
         e.with_fix("An administrator of the tenant must grant admin consent to the app's application permissions: send them the admin consent link, then check again.")
     } else {
         e
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_page_instead_of_a_token_response_is_a_network_problem_not_a_sign_in() {
+        let e: TokenError = RequestTokenError::Other(
+            "unexpected response Content-Type: \"text/html; charset=utf-8\", should be `application/json`".into(),
+        );
+        let error = token_error("The identity provider", &e);
+        assert_eq!(error.code(), ErrorCode::Network);
+        assert!(
+            error.message().contains("not a token response")
+                && error.message().contains("text/html"),
+            "{}",
+            error.message()
+        );
     }
 }

@@ -300,9 +300,152 @@ impl Preset {
     }
 }
 
+/// Whether Microsoft ever lists this requested scope in a token response's `scope`.
+///
+/// `offline_access` never appears there (it is not part of an access token: a `refresh_token` in
+/// the answer is the only sign it was granted); `<resource>/.default` is answered with the
+/// permissions it stands for, never by itself. `openid`, `profile` and `email` are listed when
+/// granted, but they are about the `id_token`, not the resource: their absence is no missing access.
+pub fn echoed_by_microsoft(scope: &str) -> bool {
+    let lower = scope.to_ascii_lowercase();
+    !(matches!(
+        lower.as_str(),
+        "offline_access" | "openid" | "profile" | "email"
+    ) || lower.ends_with("/.default")
+        || lower == ".default")
+}
+
+/// Requested scopes that the token response's `scope` (`granted`) does not list, leaving out
+/// those Microsoft never lists (see [`echoed_by_microsoft`]). Microsoft answers Graph scopes in
+/// their short form (`Mail.Read`) and other resources' fully qualified, so both forms are compared,
+/// without regard to case.
+pub fn missing(requested: &[String], granted: &[String]) -> Vec<String> {
+    let short = |s: &str| s.rsplit('/').next().unwrap_or(s).to_ascii_lowercase();
+    let have: std::collections::HashSet<String> = granted.iter().map(|s| short(s)).collect();
+    requested
+        .iter()
+        .filter(|r| echoed_by_microsoft(r))
+        .filter(|r| !have.contains(&short(r)))
+        .cloned()
+        .collect()
+}
+
+/// [`missing`], plus `offline_access` when it was requested and no refresh token came: offline
+/// access is judged by the refresh token, never by the scope echo.
+pub fn missing_for_tokens(
+    requested: &[String],
+    granted: &[String],
+    has_refresh_token: bool,
+) -> Vec<String> {
+    let mut out = missing(requested, granted);
+    if !has_refresh_token {
+        out.extend(
+            requested
+                .iter()
+                .filter(|r| r.eq_ignore_ascii_case("offline_access"))
+                .cloned(),
+        );
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn strings(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    #[test]
+    fn offline_access_is_never_missing_from_the_scope_echo() {
+        // What Microsoft answers for a Graph sign-in: no offline_access, Graph scopes bare.
+        let requested = Preset::Full.delegated_scopes();
+        let granted = strings(&[
+            "openid",
+            "profile",
+            "email",
+            "User.Read",
+            "Mail.ReadWrite",
+            "Mail.Send",
+        ]);
+        assert_eq!(missing(&requested, &granted), Vec::<String>::new());
+        assert_eq!(
+            missing_for_tokens(&requested, &granted, true),
+            Vec::<String>::new()
+        );
+    }
+
+    #[test]
+    fn no_refresh_token_means_offline_access_missing() {
+        let requested = strings(&["openid", "offline_access", "User.Read"]);
+        let granted = strings(&["openid", "User.Read"]);
+        assert_eq!(
+            missing_for_tokens(&requested, &granted, false),
+            ["offline_access"]
+        );
+        let without = strings(&["openid", "User.Read"]);
+        assert!(missing_for_tokens(&without, &granted, false).is_empty());
+    }
+
+    #[test]
+    fn missing_compares_short_forms_without_case_and_reports_what_was_asked() {
+        let requested = strings(&[
+            "openid",
+            "offline_access",
+            "User.Read",
+            "mail.read",
+            "https://outlook.office.com/SMTP.Send",
+            "https://outlook.office.com/IMAP.AccessAsUser.All",
+            "Mail.Send",
+        ]);
+        let granted = strings(&[
+            "https://graph.microsoft.com/User.Read",
+            "Mail.Read",
+            "https://outlook.office.com/SMTP.Send",
+        ]);
+        assert_eq!(
+            missing(&requested, &granted),
+            [
+                "https://outlook.office.com/IMAP.AccessAsUser.All",
+                "Mail.Send"
+            ]
+        );
+    }
+
+    #[test]
+    fn scopes_microsoft_never_echoes() {
+        for s in [
+            "offline_access",
+            "OFFLINE_ACCESS",
+            "openid",
+            "profile",
+            "email",
+            "https://graph.microsoft.com/.default",
+            "https://outlook.office365.com/.default",
+        ] {
+            assert!(!echoed_by_microsoft(s), "{s}");
+            assert!(missing(&strings(&[s]), &[]).is_empty(), "{s}");
+        }
+        for s in [
+            "User.Read",
+            "https://outlook.office.com/IMAP.AccessAsUser.All",
+        ] {
+            assert!(echoed_by_microsoft(s), "{s}");
+        }
+    }
+
+    #[test]
+    fn nothing_granted_everything_echoed_is_missing() {
+        let requested = Preset::MailPrograms.delegated_scopes();
+        let expected: Vec<String> = requested
+            .iter()
+            .filter(|s| echoed_by_microsoft(s))
+            .cloned()
+            .collect();
+        assert!(!expected.is_empty());
+        assert_eq!(missing(&requested, &[]), expected);
+    }
 
     #[test]
     fn delegated_presets_carry_identity_scopes() {
@@ -361,5 +504,27 @@ mod tests {
         for p in Preset::ALL {
             assert_eq!(Preset::parse(p.as_str()), Some(p));
         }
+    }
+
+    #[test]
+    fn missing_scopes_compare_short_forms() {
+        let requested: Vec<String> = [
+            "openid",
+            "offline_access",
+            "User.Read",
+            "Mail.Read",
+            "https://outlook.office.com/SMTP.Send",
+        ]
+        .map(String::from)
+        .to_vec();
+        let granted: Vec<String> = [
+            "https://graph.microsoft.com/User.Read",
+            "Mail.Read",
+            "SMTP.Send",
+        ]
+        .map(String::from)
+        .to_vec();
+        // offline_access is never echoed by Microsoft: the refresh token tells.
+        assert_eq!(missing(&requested, &granted), Vec::<String>::new());
     }
 }

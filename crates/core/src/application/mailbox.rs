@@ -245,7 +245,7 @@ impl Mailboxes<'_> {
             registration_name: reg.name,
             tenant_id: token.tenant_id.clone(),
             token_expires_at: token.expires_at,
-            permissions: PermissionCheck::of(&token.roles, mailbox_use),
+            permissions: PermissionCheck::of_token(&token, mailbox_use),
         })
     }
 
@@ -263,7 +263,7 @@ impl Mailboxes<'_> {
         addresses::require_reasonable(entries)?;
         let reg = self.registration(registration)?;
         let token = self.tokens.token(&reg, self.secrets, self.http).await?;
-        let permissions = PermissionCheck::of(&token.roles, mailbox_use);
+        let permissions = PermissionCheck::of_token(&token, mailbox_use);
         permissions.require_lookup()?;
         let graph_base = reg.cloud()?.graph;
 
@@ -303,10 +303,8 @@ impl Mailboxes<'_> {
     ) -> Result<MailboxRow> {
         let reg = self.registration(&conn.registration_id)?;
         let token = self.tokens.token(&reg, self.secrets, self.http).await?;
-        let permissions = PermissionCheck::of(
-            &token.roles,
-            MailboxUse::of_requested(&conn.scopes_requested),
-        );
+        let permissions =
+            PermissionCheck::of_token(&token, MailboxUse::of_requested(&conn.scopes_requested));
         let graph_base = reg.cloud()?.graph;
         let lookup = Lookup {
             order: 0,
@@ -436,10 +434,26 @@ impl Mailboxes<'_> {
         now: DateTime<Utc>,
     ) -> Result<MailboxRow> {
         let requested = permissions.requested();
+        let granted = if token.roles_known {
+            token.roles.clone()
+        } else {
+            proven_by_graph(&requested, &outcome)
+        };
+        let unproven = (!token.roles_known && granted.len() < requested.len()).then(|| {
+            format!(
+                "The app's token does not show its permissions; Microsoft Graph has proven only {} so far (the rest shows when the app uses it).",
+                if granted.is_empty() { "nothing".to_owned() } else { granted.join(" and ") }
+            )
+        });
         let stored = Stored {
             token,
             requested: &requested,
-            note: (!permissions.ok).then_some(permissions.summary.as_str()),
+            granted: &granted,
+            note: if permissions.roles_known {
+                (!permissions.ok).then_some(permissions.summary.as_str())
+            } else {
+                unproven.as_deref()
+            },
             now,
         };
         match outcome {
@@ -474,7 +488,7 @@ impl Mailboxes<'_> {
             display_name: user.display_name.as_deref(),
             tenant_id: s.token.tenant_id.as_deref(),
             scopes_requested: s.requested,
-            scopes_granted: &s.token.roles,
+            scopes_granted: s.granted,
             state: TokenState::Active {
                 note: s.note.map(str::to_owned),
             },
@@ -562,7 +576,7 @@ impl Mailboxes<'_> {
             display_name: display_name.as_deref(),
             tenant_id: s.token.tenant_id.as_deref(),
             scopes_requested: s.requested,
-            scopes_granted: &s.token.roles,
+            scopes_granted: s.granted,
             state: TokenState::NoAccess {
                 reason: reason.clone(),
                 aadsts: None,
@@ -626,14 +640,38 @@ const READ_ROLES: [&str; 4] = [
     "Mail.ReadBasic.All",
 ];
 
+/// With roles unknown the inbox is opened anyway: Graph's answer is the only one there is.
 fn can_read_mail(token: &AppToken) -> bool {
-    READ_ROLES.iter().any(|r| token.has_role(r))
+    !token.roles_known || READ_ROLES.iter().any(|r| token.has_role(r))
+}
+
+/// The requested permissions a lookup's outcome proves the app holds, for a token that does not
+/// show its roles: finding the mailbox proves directory access, opening its inbox reading mail.
+fn proven_by_graph(requested: &[String], outcome: &Outcome) -> Vec<String> {
+    let (found, opened) = match outcome {
+        Outcome::Reachable(_) => (true, true),
+        Outcome::Unreachable { user: Some(_), .. } => (true, false),
+        _ => (false, false),
+    };
+    requested
+        .iter()
+        .filter(|r| {
+            let directory = r.eq_ignore_ascii_case("User.Read.All")
+                || r.to_ascii_lowercase().starts_with("directory.")
+                || r.eq_ignore_ascii_case("User.ReadWrite.All");
+            let read = READ_ROLES.iter().any(|x| x.eq_ignore_ascii_case(r));
+            (found && directory) || (opened && read)
+        })
+        .cloned()
+        .collect()
 }
 
 /// What every stored row of a run shares.
 struct Stored<'a> {
     token: &'a AppToken,
     requested: &'a [String],
+    /// What the app is known to hold: the token's roles, or what Graph proved when it shows none.
+    granted: &'a [String],
     /// Said on every connected row while the app lacks a permission the use needs.
     note: Option<&'a str>,
     now: DateTime<Utc>,

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 use crate::error::{Error, ErrorCode, Result};
+use crate::oauth::AppToken;
 
 /// What the app will do with the organisation's mailboxes.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
@@ -112,8 +113,13 @@ pub struct PermissionCheck {
     /// Every role the token carries, as Microsoft names them.
     pub roles: Vec<String>,
     pub permissions: Vec<RoleStatus>,
-    /// Needed but not held.
+    /// Needed but not held. Empty when the roles are unknown (`roles_known` false): nothing is
+    /// known to be missing then.
     pub missing: Vec<String>,
+    /// Whether the token showed its roles. When it does not (an opaque token), every
+    /// permission's `granted` is false meaning "unknown", `ok` is false, and Graph's answers
+    /// decide: the app still tries.
+    pub roles_known: bool,
     pub ok: bool,
     pub summary: String,
 }
@@ -163,10 +169,47 @@ impl PermissionCheck {
         Self {
             mailbox_use,
             roles: roles.to_vec(),
+            roles_known: true,
             ok: missing.is_empty(),
             missing,
             permissions,
             summary,
+        }
+    }
+
+    /// The check for an app-only token: its roles when it shows them, else "unknown".
+    pub fn of_token(token: &AppToken, mailbox_use: MailboxUse) -> Self {
+        if token.roles_known {
+            Self::of(&token.roles, mailbox_use)
+        } else {
+            Self::unknown(mailbox_use)
+        }
+    }
+
+    /// The token does not show its roles: nothing is known to be held or missing.
+    pub fn unknown(mailbox_use: MailboxUse) -> Self {
+        let needs = mailbox_use.needs();
+        let permissions = CHECKED
+            .iter()
+            .map(|(name, _, purpose)| RoleStatus {
+                name: (*name).to_owned(),
+                purpose: (*purpose).to_owned(),
+                needed: needs.contains(name),
+                granted: false,
+                covered_by: None,
+            })
+            .collect();
+        Self {
+            mailbox_use,
+            roles: Vec::new(),
+            permissions,
+            missing: Vec::new(),
+            roles_known: false,
+            ok: false,
+            summary: format!(
+                "The app's token does not show its permissions (Microsoft's tokens need not be readable), so whether it may do {} is known only from Microsoft Graph's answers: adding mailboxes asks Graph and explains what it refuses.",
+                mailbox_use.label()
+            ),
         }
     }
 
@@ -182,7 +225,12 @@ impl PermissionCheck {
 
     /// Looking mailboxes up by address needs directory access; without it every lookup fails, so
     /// adding mailboxes stops before it starts.
+    /// With roles unknown the lookup is tried: Graph's answer (403 `Authorization_RequestDenied`)
+    /// says it when the permission is missing.
     pub fn require_lookup(&self) -> Result<()> {
+        if !self.roles_known {
+            return Ok(());
+        }
         let lookup = self
             .permissions
             .iter()
@@ -251,6 +299,55 @@ mod tests {
         );
         assert!(directory.ok);
         assert_eq!(directory.requested(), ["Mail.Send", "Directory.Read.All"]);
+    }
+
+    #[test]
+    fn unreadable_roles_are_unknown_not_missing() {
+        for u in MailboxUse::ALL {
+            let check = PermissionCheck::unknown(u);
+            assert!(!check.roles_known);
+            assert!(!check.ok);
+            assert!(check.missing.is_empty(), "nothing is known to be missing");
+            assert!(
+                !check.summary.contains("lacks"),
+                "never claims a permission is missing: {}",
+                check.summary
+            );
+            assert!(
+                check.summary.contains("Microsoft Graph"),
+                "{}",
+                check.summary
+            );
+            check
+                .require_lookup()
+                .expect("the lookup is tried; Graph answers");
+            assert_eq!(
+                check.requested(),
+                PermissionCheck::of(&[], u).requested(),
+                "the needed permissions are still recorded as requested"
+            );
+        }
+        let opaque = AppToken::new(
+            "EwBopaque-token-of-a-personal-looking-kind".to_owned(),
+            chrono::Utc::now(),
+            chrono::TimeDelta::hours(1),
+        );
+        assert!(!opaque.roles_known);
+        assert!(!PermissionCheck::of_token(&opaque, MailboxUse::Full).roles_known);
+    }
+
+    #[test]
+    fn a_readable_token_without_roles_is_missing_them() {
+        let token = AppToken::new(
+            crate::application::testing::jwt(&serde_json::json!({"tid": "t", "exp": 1})),
+            chrono::Utc::now(),
+            chrono::TimeDelta::hours(1),
+        );
+        assert!(token.roles_known);
+        let check = PermissionCheck::of_token(&token, MailboxUse::Read);
+        assert!(check.roles_known);
+        assert_eq!(check.missing, ["Mail.Read", "User.Read.All"]);
+        assert!(check.require_lookup().is_err());
     }
 
     #[test]

@@ -56,6 +56,10 @@ pub struct Shared {
     pub seen: Mutex<Vec<Seen>>,
     /// Tokens Graph refuses (401), as if revoked.
     pub refused: Mutex<Vec<String>>,
+    /// Non-zero: the token endpoint issues opaque tokens (`EwB...`), and Graph enforces `roles`
+    /// for them: no User.Read.All, 403 `Authorization_RequestDenied` on a lookup; no mail role,
+    /// 403 `ErrorAccessDenied` on the inbox.
+    pub opaque: AtomicUsize,
 }
 
 /// The fake identity provider + Graph. Shares its counters with the test.
@@ -118,14 +122,26 @@ async fn token(State(s): State<Arc<Shared>>) -> Response {
         );
     }
     let roles = s.roles.lock().unwrap().clone();
-    let access = jwt(
-        &serde_json::json!({"roles": roles, "tid": TENANT_ID, "n": n, "exp": Utc::now().timestamp() + 3600}),
-    );
+    let access = if s.opaque.load(Ordering::SeqCst) != 0 {
+        format!("EwBopaque{n:08}AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")
+    } else {
+        jwt(
+            &serde_json::json!({"roles": roles, "tid": TENANT_ID, "n": n, "exp": Utc::now().timestamp() + 3600}),
+        )
+    };
     json(
         StatusCode::OK,
         &serde_json::json!({"access_token": access, "token_type": "Bearer", "expires_in": s.ttl}),
         &[],
     )
+}
+
+fn has_role(s: &Shared, any: &[&str]) -> bool {
+    s.roles
+        .lock()
+        .unwrap()
+        .iter()
+        .any(|r| any.iter().any(|a| a.eq_ignore_ascii_case(r)))
 }
 
 fn graph_error(status: StatusCode, code: &str, extra: &[(header::HeaderName, String)]) -> Response {
@@ -164,6 +180,8 @@ async fn user(
             "TooManyRequests",
             &[(header::RETRY_AFTER, "1".to_owned())],
         )
+    } else if bearer.starts_with("EwB") && !has_role(&s, &["User.Read.All"]) {
+        graph_error(StatusCode::FORBIDDEN, "Authorization_RequestDenied", &[])
     } else if local.starts_with("denied") {
         graph_error(StatusCode::FORBIDDEN, "ErrorAccessDenied", &[])
     } else if local.starts_with("unknown") {
@@ -188,12 +206,21 @@ async fn user(
 }
 
 /// The inbox of a user found by [`user`]: closed for `closed*`, missing for `nomailbox*`.
-async fn inbox(State(s): State<Arc<Shared>>, Path(id): Path<String>) -> Response {
+async fn inbox(
+    State(s): State<Arc<Shared>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
     let now = s.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
     s.max_in_flight.fetch_max(now, Ordering::SeqCst);
     tokio::time::sleep(Duration::from_millis(10)).await;
     let local = id.trim_start_matches("id-");
-    let answer = if local.starts_with("closed") {
+    let opaque = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("Bearer EwB"));
+    let denied = opaque && !has_role(&s, &["Mail.Read", "Mail.ReadWrite"]);
+    let answer = if denied || local.starts_with("closed") {
         graph_error(StatusCode::FORBIDDEN, "ErrorAccessDenied", &[])
     } else if local.starts_with("nomailbox") {
         graph_error(StatusCode::NOT_FOUND, "MailboxNotEnabledForRESTAPI", &[])

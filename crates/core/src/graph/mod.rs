@@ -26,6 +26,10 @@ use crate::error::{Error, ErrorCode, ErrorDetail};
 /// How often one call is tried in all: five throttled answers in a row, each waited out, mean the
 /// mailbox is busy enough to report and move on.
 const MAX_ATTEMPTS: u32 = 6;
+/// A 503/504 without `Retry-After` is tried this often in all (waits of about 1 and 2 s): an
+/// outage longer than that is reported at once, and the caller's schedule retries later, so a
+/// person waiting on one call is answered within seconds.
+const UNGUIDED_ATTEMPTS: u32 = 3;
 /// A `Retry-After` longer than this is not waited out inside a bulk add; the row says to retry
 /// later instead. Graph's usual answers are a few seconds to a minute.
 const MAX_WAIT: Duration = Duration::from_secs(300);
@@ -215,6 +219,19 @@ fn backoff(attempt: u32) -> Duration {
     BACKOFF_BASE * 2u32.pow(attempt.saturating_sub(1).min(4)) + Duration::from_millis(jitter)
 }
 
+/// The content type of an answer that is not JSON (Graph always answers JSON), if it says one.
+fn not_json(headers: &reqwest::header::HeaderMap) -> Option<String> {
+    let kind = headers.get(reqwest::header::CONTENT_TYPE)?.to_str().ok()?;
+    let essence = kind
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    (!essence.is_empty() && essence != "application/json" && !essence.ends_with("+json"))
+        .then_some(essence)
+}
+
 fn retryable(status: StatusCode) -> bool {
     matches!(status.as_u16(), 429 | 503 | 504)
 }
@@ -299,7 +316,25 @@ async fn call<T: DeserializeOwned>(
         };
         let status = response.status();
         if status.is_success() {
-            let bytes = response.bytes().await.unwrap_or_default();
+            if let Some(kind) = not_json(response.headers()) {
+                return Err(Failure::new(
+                    Problem::Unavailable,
+                    Error::new(
+                        ErrorCode::Network,
+                        format!("Microsoft Graph answered with a page that is not Graph's ({kind}): it may be behind a captive portal or a proxy."),
+                    )
+                    .with_fix("Check the network (sign in to it if it asks) and the app's Graph address, then try again."),
+                ));
+            }
+            let bytes = match response.bytes().await {
+                Ok(b) => b,
+                Err(e) => {
+                    return Err(Failure::new(
+                        Problem::Unavailable,
+                        crate::http::network_error("Microsoft Graph", &e),
+                    ));
+                }
+            };
             let bytes: &[u8] = if bytes.is_empty() { b"null" } else { &bytes };
             return serde_json::from_slice::<T>(bytes).map_err(|e| {
                 Failure::new(
@@ -313,8 +348,14 @@ async fn call<T: DeserializeOwned>(
             });
         }
         let may_retry = body.is_none() || status == StatusCode::TOO_MANY_REQUESTS;
-        if may_retry && retryable(status) && attempt < MAX_ATTEMPTS {
-            let wait = retry_after(response.headers()).unwrap_or_else(|| backoff(attempt));
+        let guided = retry_after(response.headers());
+        let limit = if guided.is_none() && status != StatusCode::TOO_MANY_REQUESTS {
+            UNGUIDED_ATTEMPTS
+        } else {
+            MAX_ATTEMPTS
+        };
+        if may_retry && retryable(status) && attempt < limit {
+            let wait = guided.unwrap_or_else(|| backoff(attempt));
             if wait <= MAX_WAIT {
                 tracing::info!(
                     status = status.as_u16(),
@@ -412,6 +453,29 @@ mod tests {
             Some("sent-id"),
             "without a body the ID we sent is kept"
         );
+    }
+
+    #[test]
+    fn only_json_answers_are_read() {
+        let mut h = reqwest::header::HeaderMap::new();
+        assert_eq!(
+            not_json(&h),
+            None,
+            "no content type: read, and judged by its body"
+        );
+        for ok in [
+            "application/json",
+            "application/json;odata.metadata=minimal;charset=utf-8",
+            "application/problem+json",
+        ] {
+            h.insert(reqwest::header::CONTENT_TYPE, ok.parse().unwrap());
+            assert_eq!(not_json(&h), None, "{ok}");
+        }
+        h.insert(
+            reqwest::header::CONTENT_TYPE,
+            "text/html; charset=utf-8".parse().unwrap(),
+        );
+        assert_eq!(not_json(&h).as_deref(), Some("text/html"));
     }
 
     #[test]

@@ -300,9 +300,16 @@ export type PermissionCheck = { mailbox_use: MailboxUse,
  */
 roles: Array<string>, permissions: Array<RoleStatus>, 
 /**
- * Needed but not held.
+ * Needed but not held. Empty when the roles are unknown (`roles_known` false): nothing is
+ * known to be missing then.
  */
-missing: Array<string>, ok: boolean, summary: string, };
+missing: Array<string>, 
+/**
+ * Whether the token showed its roles. When it does not (an opaque token), every
+ * permission's `granted` is false meaning "unknown", `ok` is false, and Graph's answers
+ * decide: the app still tries.
+ */
+roles_known: boolean, ok: boolean, summary: string, };
 
 export type CheckedEntry = { line: number, input: string, 
 /**

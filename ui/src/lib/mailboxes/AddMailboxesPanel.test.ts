@@ -51,6 +51,7 @@ function permissions(granted: string[], ok = true): PermissionCheck {
   return {
     mailbox_use: 'full',
     roles: granted,
+    roles_known: true,
     permissions: [
       row('Mail.Read', false),
       row('Mail.ReadWrite', true),

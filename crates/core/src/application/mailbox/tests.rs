@@ -408,3 +408,76 @@ async fn removing_is_for_application_mailboxes_only() {
         ErrorCode::NotFound
     );
 }
+
+#[tokio::test]
+async fn opaque_token_roles_are_unknown_so_graph_is_asked_and_explains() {
+    let env = Env::new().await;
+    env.fake.shared.opaque.store(1, Ordering::SeqCst);
+
+    // The check cannot read the roles: unknown, not missing.
+    let access = env
+        .mailboxes()
+        .check_access(&env.reg.id, MailboxUse::Full, true)
+        .await
+        .unwrap();
+    assert!(!access.permissions.roles_known);
+    assert!(access.permissions.missing.is_empty());
+    assert!(
+        !access.permissions.summary.contains("lacks"),
+        "{}",
+        access.permissions.summary
+    );
+
+    // With every permission held, Graph lets the app in: connected, reading proven.
+    let report = env.add("user01@contoso.test").await.0.unwrap();
+    assert_eq!(report.rows[0].status, RowStatus::Connected, "{report:#?}");
+    assert!(
+        env.fake
+            .seen()
+            .iter()
+            .any(|s| s.address == "inbox:id-user01"),
+        "the inbox is opened"
+    );
+    let c = env.store.get_connection("user01@contoso.test").unwrap();
+    assert_eq!(c.scopes_granted, ["Mail.ReadWrite", "User.Read.All"]);
+    assert!(
+        c.state
+            .reason()
+            .unwrap_or_default()
+            .contains("does not show its permissions"),
+        "{:?}",
+        c.state
+    );
+
+    // Without User.Read.All, the app does not refuse by itself: it asks, and Graph's 403 says why.
+    *env.fake.shared.roles.lock().unwrap() = vec!["Mail.ReadWrite".into(), "Mail.Send".into()];
+    env.tokens.invalidate(&env.reg.id);
+    let before = env.fake.seen().len();
+    let report = env.add("user02@contoso.test").await.0.unwrap();
+    assert!(env.fake.seen().len() > before, "Graph was asked");
+    let row = &report.rows[0];
+    assert_eq!(row.status, RowStatus::Failed, "{row:#?}");
+    let problem = row.problem.as_ref().unwrap();
+    assert_eq!(problem.code, ErrorCode::NeedsConsent);
+    assert_eq!(
+        problem.message,
+        "The app may not look up mailboxes in the directory."
+    );
+    assert!(
+        problem
+            .detail
+            .as_ref()
+            .and_then(|d| d.fix.as_deref())
+            .unwrap_or_default()
+            .contains("User.Read.All"),
+        "{problem:?}"
+    );
+
+    // Without a mail role, Graph's refusal at the inbox is what is shown.
+    *env.fake.shared.roles.lock().unwrap() = vec!["Mail.Send".into(), "User.Read.All".into()];
+    env.tokens.invalidate(&env.reg.id);
+    let report = env.add("user03@contoso.test").await.0.unwrap();
+    assert_eq!(report.rows[0].status, RowStatus::NoAccess, "{report:#?}");
+    let c = env.store.get_connection("user03@contoso.test").unwrap();
+    assert_eq!(c.scopes_granted, ["User.Read.All"], "found, but not opened");
+}
