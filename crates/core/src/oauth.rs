@@ -161,12 +161,12 @@ pub async fn client_credentials(
     let response = client
         .exchange_client_credentials()
         .add_scope(Scope::new(cloud.graph_default_scope()))
-        .request_async(http)
+        .request_async(&crate::http::capped(http))
         .await
         .map_err(|e| app_only(token_error("The identity provider", &e)))?;
     let lifetime = response
         .expires_in()
-        .and_then(|d| TimeDelta::from_std(d).ok())
+        .and_then(|d| TimeDelta::from_std(crate::http::clamp_lifetime(d)).ok())
         .unwrap_or(DEFAULT_LIFETIME);
     tracing::debug!(client_id, tenant, "app-only token issued");
     Ok(AppToken::new(

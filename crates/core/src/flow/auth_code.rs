@@ -206,7 +206,7 @@ impl Pending {
             .exchange_code(AuthorizationCode::new(code.expose().clone()))
             .set_pkce_verifier(verifier)
             .add_extra_param("scope", scopes.join(" "))
-            .request_async(http)
+            .request_async(&crate::http::capped(http))
             .await
             .map_err(|e| token_error("The identity provider", &e))?;
         let tokens = Tokens::from_response(&response, &scopes, Utc::now());

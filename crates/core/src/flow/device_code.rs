@@ -34,6 +34,8 @@ type DeviceClient = Client<EndpointNotSet, EndpointSet, EndpointSet>;
 pub struct Pending {
     pub code: DeviceCode,
     details: StandardDeviceAuthorizationResponse,
+    /// The code's life as Microsoft gave it, clamped.
+    lifetime: std::time::Duration,
     client: DeviceClient,
     scopes: Vec<String>,
 }
@@ -55,20 +57,22 @@ pub async fn begin(
     let details: StandardDeviceAuthorizationResponse = client
         .exchange_device_code()
         .add_scopes(scopes.iter().cloned().map(Scope::new))
-        .request_async(http)
+        .request_async(&crate::http::capped(http))
         .await
         .map_err(|e| token_error("The identity provider", &e))?;
+    let lifetime = crate::http::clamp_device_code_lifetime(details.expires_in());
     let code = DeviceCode {
         user_code: details.user_code().secret().clone(),
         verification_uri: details.verification_uri().to_string(),
         expires_at: Utc::now()
-            + chrono::Duration::from_std(details.expires_in())
+            + chrono::Duration::from_std(lifetime)
                 .unwrap_or_else(|_| chrono::Duration::minutes(15)),
         message: None,
     };
     Ok(Pending {
         code,
         details,
+        lifetime,
         client,
         scopes: scopes.to_vec(),
     })
@@ -81,10 +85,18 @@ impl Pending {
         http: &reqwest::Client,
         cancel: &CancellationToken,
     ) -> Result<Tokens> {
+        let http = crate::http::capped(http);
+        // The server's interval (and slow_down's increases) and the code's life are clamped, so
+        // neither a zero nor a huge number can spin the poll or overflow its deadline.
         let poll = self
             .client
             .exchange_device_access_token(&self.details)
-            .request_async(http, tokio::time::sleep, None);
+            .set_max_backoff_interval(crate::http::MAX_POLL_INTERVAL)
+            .request_async(
+                &http,
+                |interval| tokio::time::sleep(crate::http::clamp_poll_interval(interval)),
+                Some(self.lifetime),
+            );
         let response = tokio::select! {
             r = poll => r,
             () = cancel.cancelled() => return Err(Error::new(ErrorCode::Cancelled, "The sign-in was cancelled.")),

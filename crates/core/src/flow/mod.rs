@@ -44,9 +44,8 @@ impl Tokens {
             refresh_token: response
                 .refresh_token()
                 .map(|r| Sensitive::new(r.secret().clone())),
-            expires_at: now
-                + chrono::Duration::from_std(lifetime)
-                    .unwrap_or_else(|_| chrono::Duration::hours(1)),
+            // `expires_in` is the server's number: clamped, so it cannot overflow the date.
+            expires_at: crate::http::expiry(now, lifetime),
             granted,
             id_token: response.extra_fields().id_token.clone(),
         }

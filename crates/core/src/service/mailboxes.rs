@@ -8,7 +8,7 @@ use std::sync::Mutex;
 use tokio_util::sync::CancellationToken;
 
 use super::Service;
-use crate::application::addresses::{CheckedEntry, ListEntry, check, parse_list};
+use crate::application::addresses::{CheckedEntry, ListEntry, check, parse_list_checked};
 use crate::application::mailbox::{AccessReport, BulkProgress, BulkReport, Mailboxes, remove};
 use crate::application::permissions::MailboxUse;
 use crate::application::with_consent_link;
@@ -38,9 +38,12 @@ impl Service {
         }
     }
 
-    /// Each address of a pasted or imported list, checked for syntax (no network).
-    pub fn check_mailbox_list(text: &str) -> Vec<CheckedEntry> {
-        check(&parse_list(text))
+    /// Each address of a pasted or imported list, checked for syntax (no network), on a
+    /// blocking thread: a large paste never holds up the caller's thread. Text over 1 MiB or
+    /// 10,000 lines is refused with an error naming the limit.
+    pub async fn check_mailbox_list(&self, text: String) -> Result<Vec<CheckedEntry>> {
+        self.blocking(move |_, _| Ok(check(&parse_list_checked(&text)?)))
+            .await
     }
 
     /// The app's token and permissions; `fresh` asks for a new token (after an admin consented).
