@@ -7,8 +7,9 @@
 //! callback on the exact path.
 //!
 //! Each request is checked in this order: the headers must arrive within a few seconds, the
-//! method must be GET (else 405), the `Host` must be the redirect's (else 400: a page of another
-//! site rebound to 127.0.0.1 cannot talk to it), then path (else 404), size, `state`
+//! method must be GET (else 405), the `Host` must be the redirect's or an address listened on,
+//! with the port (else 400: a page of another site rebound to 127.0.0.1 cannot talk to it), then
+//! path (else 404), size, `state`
 //! (constant-time; a wrong one is refused and the wait goes on), then `error`, then `code`. A
 //! code is answered with a 303 to the same path without it, so the code leaves the browser's
 //! address bar and history; that page is served once and then the listener closes (also after a
@@ -86,8 +87,9 @@ impl LoopbackHost {
 struct Shared {
     path: String,
     state: String,
-    /// The `Host` header a browser following the redirect sends.
-    host: String,
+    /// The `Host` headers accepted: the redirect's, and the addresses listened on (a rebound
+    /// page of another site sends its own name).
+    hosts: Vec<String>,
     sender: Mutex<Option<oneshot::Sender<Callback>>>,
     /// Fired when the code was taken (the page without it may still be asked for).
     taken: CancellationToken,
@@ -205,7 +207,7 @@ impl Loopback {
         let shared = Arc::new(Shared {
             path: path.clone(),
             state: state.to_owned(),
-            host: format!("{}:{port}", host.as_str()),
+            hosts: accepted_hosts(host, port),
             sender: Mutex::new(Some(sender)),
             taken: CancellationToken::new(),
             done: CancellationToken::new(),
@@ -250,6 +252,15 @@ impl Loopback {
             () = cancel.cancelled() => Err(Error::new(ErrorCode::Cancelled, "The sign-in was cancelled.")),
         }
     }
+}
+
+fn accepted_hosts(host: LoopbackHost, port: u16) -> Vec<String> {
+    let names: &[&str] = match host {
+        LoopbackHost::Localhost => &["localhost", "127.0.0.1", "[::1]"],
+        LoopbackHost::Ipv4 => &["127.0.0.1"],
+        LoopbackHost::Ipv6 => &["[::1]"],
+    };
+    names.iter().map(|n| format!("{n}:{port}")).collect()
 }
 
 /// Closes the listeners when the sign-in is abandoned (before a code), or once the page without
@@ -316,7 +327,7 @@ fn handle(shared: &Shared, request: &Request<Incoming>) -> Response<Full<Bytes>>
         .headers()
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
-        .is_some_and(|h| h.eq_ignore_ascii_case(&shared.host));
+        .is_some_and(|h| shared.hosts.iter().any(|ok| h.eq_ignore_ascii_case(ok)));
     if !host_ok {
         tracing::warn!("a redirect for another host was refused");
         return plain(StatusCode::BAD_REQUEST, "Wrong host");
@@ -586,6 +597,7 @@ mod tests {
         for other in [
             "evil.example:80",
             "localhost",
+            &format!("localhost:{port}"),
             &format!("evil.example:{port}"),
         ] {
             let answer = raw(&addr, &request("GET", "/cb?code=c&state=st", other)).await;
@@ -715,12 +727,17 @@ mod tests {
                 "{answer}"
             );
         }
-        let wrong = raw(
-            &format!("127.0.0.1:{port}"),
-            &request("GET", "/?state=x", &format!("127.0.0.1:{port}")),
-        )
-        .await;
-        assert!(wrong.contains("Wrong host"), "{wrong}");
+        for other in [
+            format!("localhost:{}", port.wrapping_add(1)),
+            format!("evil.example:{port}"),
+        ] {
+            let wrong = raw(
+                &format!("127.0.0.1:{port}"),
+                &request("GET", "/?state=x", &other),
+            )
+            .await;
+            assert!(wrong.contains("Wrong host"), "{wrong}");
+        }
         assert!(std::net::TcpStream::connect(("127.0.0.2", port)).is_err());
     }
 
