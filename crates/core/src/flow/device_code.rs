@@ -149,3 +149,72 @@ impl Pending {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// A stand-in that answers every request with `body` as JSON.
+    async fn answering(body: serde_json::Value) -> u16 {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                let body = body.to_string();
+                tokio::spawn(async move {
+                    let mut buf = [0u8; 8192];
+                    let _ = socket.read(&mut buf).await;
+                    let _ = socket
+                        .write_all(
+                            format!(
+                                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                                body.len()
+                            )
+                            .as_bytes(),
+                        )
+                        .await;
+                });
+            }
+        });
+        port
+    }
+
+    /// About 317,000 years: a `Duration` chrono accepts, but a date it cannot reach.
+    const HUGE: u64 = 10_000_000_000_000;
+
+    #[tokio::test]
+    async fn a_huge_device_code_lifetime_is_clamped_instead_of_overflowing() {
+        let port = answering(serde_json::json!({
+            "device_code": "dc", "user_code": "ABC-DEF", "verification_uri": "https://microsoft.com/devicelogin",
+            "expires_in": HUGE, "interval": HUGE,
+        }))
+        .await;
+        let base = format!("http://127.0.0.1:{port}");
+        let cloud = Cloud::custom(&base, &base).unwrap();
+        let pending = begin(
+            &cloud,
+            "common",
+            "c1",
+            &["openid".into()],
+            &crate::http::client(),
+        )
+        .await
+        .unwrap();
+        let left = pending.code.expires_at - Utc::now();
+        assert!(left <= chrono::TimeDelta::hours(1), "{left}");
+        assert!(left > chrono::TimeDelta::minutes(59), "{left}");
+        assert_eq!(pending.lifetime, crate::http::MAX_DEVICE_CODE_LIFETIME);
+    }
+
+    #[test]
+    fn a_huge_token_lifetime_is_clamped_instead_of_overflowing() {
+        let response: crate::oauth::TokenResponse = serde_json::from_value(serde_json::json!({
+            "access_token": "at", "token_type": "Bearer", "expires_in": HUGE,
+        }))
+        .unwrap();
+        let now = Utc::now();
+        let tokens = Tokens::from_response(&response, &[], now);
+        assert_eq!(tokens.expires_at - now, chrono::TimeDelta::hours(48));
+    }
+}

@@ -104,3 +104,32 @@ impl Service {
         Ok(gone)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use crate::Service;
+    use crate::keychain::MemoryKeychain;
+    use crate::paths::DataDir;
+
+    #[tokio::test]
+    async fn the_list_check_refuses_huge_pastes_and_never_panics_on_accents() {
+        let tmp = tempfile::tempdir().unwrap();
+        let service = Service::open(
+            DataDir::open(tmp.path().join("data")).unwrap(),
+            Arc::new(MemoryKeychain::new()),
+        )
+        .unwrap();
+        let checked = service
+            .check_mailbox_list("éàèù@contoso.com\ninfo@contoso.com".into())
+            .await
+            .unwrap();
+        assert!(checked[0].problem.as_deref().unwrap().contains("non-ASCII"));
+        assert_eq!(checked[1].address.as_deref(), Some("info@contoso.com"));
+        let huge = "a@contoso.com\n".repeat(100_000);
+        let err = service.check_mailbox_list(huge).await.unwrap_err();
+        assert_eq!(err.field(), Some("addresses"));
+        assert!(err.message().contains("at most 1 MiB"), "{err}");
+    }
+}
