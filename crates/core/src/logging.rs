@@ -183,6 +183,11 @@ fn prepare_log_dir(dir: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Whether stderr gets colour: only a terminal, and not with `NO_COLOR`.
+fn stderr_colour(is_terminal: bool, no_color: bool) -> bool {
+    is_terminal && !no_color
+}
+
 /// Installs the global subscriber: the rotated file under `logs_dir` (if given, at `info` unless
 /// `MAILCONN_LOG` says otherwise) and stderr at `stderr_level`.
 pub fn init(logs_dir: Option<&Path>, stderr_level: &str) -> Result<LogGuard> {
@@ -191,7 +196,10 @@ pub fn init(logs_dir: Option<&Path>, stderr_level: &str) -> Result<LogGuard> {
     let stderr_filter =
         EnvFilter::try_from_env(LOG_ENV).unwrap_or_else(|_| EnvFilter::new(stderr_level));
     // Colour only on a terminal (and not with NO_COLOR); a pipe or a file gets plain text.
-    let colour = io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let colour = stderr_colour(
+        io::stderr().is_terminal(),
+        std::env::var_os("NO_COLOR").is_some(),
+    );
     let stderr_layer = tracing_subscriber::fmt::layer()
         .with_writer(if colour {
             RedactingMakeWriter::new(io::stderr)
@@ -323,6 +331,13 @@ mod tests {
             .finish();
         tracing::subscriber::with_default(subscriber, log);
         String::from_utf8(buf.lock().unwrap().clone()).unwrap()
+    }
+
+    #[test]
+    fn stderr_has_colour_only_on_a_terminal() {
+        assert!(stderr_colour(true, false));
+        assert!(!stderr_colour(false, false), "a pipe or a file");
+        assert!(!stderr_colour(true, true), "NO_COLOR");
     }
 
     #[test]
