@@ -5,6 +5,7 @@ use std::time::Duration;
 use clap::Args;
 use mailconn_core::connect::ConnectOptions;
 use mailconn_core::scopes::Preset;
+use mailconn_core::service::sign_in::is_account_mismatch;
 use mailconn_core::{Result, Service};
 
 use crate::exit::Exit;
@@ -15,9 +16,13 @@ pub struct ConnectArgs {
     /// The app registration (name or id)
     #[arg(long)]
     app: String,
-    /// The account to sign in with (pre-fills the browser)
+    /// The account to sign in with (pre-fills the browser); a sign-in that comes back as another
+    /// account is refused unless --accept-other-account is given
     #[arg(long)]
     login_hint: Option<String>,
+    /// Save the sign-in even if it comes back as another account than --login-hint
+    #[arg(long, requires = "login_hint")]
+    accept_other_account: bool,
     #[command(flatten)]
     sign_in: SignInArgs,
 }
@@ -65,7 +70,7 @@ pub async fn reconnect(args: &ReconnectArgs, service: &Service, out: Output) -> 
         reconnect: Some(args.connection.clone()),
         ..ConnectOptions::default()
     };
-    sign_in(&options, &args.sign_in, service, out).await
+    sign_in(&options, &args.sign_in, false, service, out).await
 }
 
 pub async fn connect(args: &ConnectArgs, service: &Service, out: Output) -> Result<Exit> {
@@ -77,12 +82,20 @@ pub async fn connect(args: &ConnectArgs, service: &Service, out: Output) -> Resu
         prompt: None,
         reconnect: None,
     };
-    sign_in(&options, &args.sign_in, service, out).await
+    sign_in(
+        &options,
+        &args.sign_in,
+        args.accept_other_account,
+        service,
+        out,
+    )
+    .await
 }
 
 async fn sign_in(
     options: &ConnectOptions,
     args: &SignInArgs,
+    accept_other_account: bool,
     service: &Service,
     out: Output,
 ) -> Result<Exit> {
@@ -104,10 +117,23 @@ async fn sign_in(
         }
         started.attempt
     };
-    let connected = until_ctrl_c(service.finish_sign_in(&attempt), || {
+    let finished = until_ctrl_c(service.finish_sign_in(&attempt), || {
         service.cancel_sign_in(&attempt);
     })
-    .await?;
+    .await;
+    let connected = match finished {
+        Err(e) if is_account_mismatch(&e) && accept_other_account => {
+            service.confirm_sign_in(&attempt).await?
+        }
+        Err(e) if is_account_mismatch(&e) => {
+            service.cancel_sign_in(&attempt);
+            let fix = e.detail().and_then(|d| d.fix.clone()).unwrap_or_default();
+            return Err(e.with_fix(format!(
+                "{fix} To save it anyway, run the command again with --accept-other-account."
+            )));
+        }
+        other => other?,
+    };
     out.connection(&connected.connection, Some(connected.created));
     Ok(Exit::Ok)
 }

@@ -5,7 +5,7 @@ use std::io::Read as _;
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
-use mailconn_core::application::addresses::{ListEntry, parse_list};
+use mailconn_core::application::addresses::{ListEntry, parse_list, parse_list_checked};
 use mailconn_core::application::mailbox::{
     AccessReport, BulkProgress, BulkReport, MailboxRow, RowStatus,
 };
@@ -145,7 +145,7 @@ fn entries(args: &AddArgs) -> Result<Vec<ListEntry>> {
                 .with_fix("Give a text or CSV file (UTF-8) with one address a line.")
             })?
         };
-        entries.extend(parse_list(&text));
+        entries.extend(parse_list_checked(&text)?);
     }
     Ok(entries)
 }

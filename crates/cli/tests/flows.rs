@@ -553,3 +553,69 @@ fn offline_access_is_judged_by_the_refresh_token_not_the_scope_echo() {
         );
     }
 }
+
+/// Another local user can read the authorize link (it is in the process list) and sign in as
+/// themselves: the sign-in comes back as another account than `--login-hint`.
+fn connect_as_someone_else(env: &Env, extra: &[&str]) -> (Output, Value) {
+    let mut c = env.cmd();
+    c.args([
+        "--json",
+        "connect",
+        "--no-browser",
+        "--app",
+        "desktop",
+        "--login-hint",
+        "alice@contoso.test",
+    ])
+    .args(extra)
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
+    let mut child = c.spawn().unwrap();
+    let mut reader = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    reader.read_line(&mut line).unwrap();
+    let url = line.trim().strip_prefix("open: ").unwrap().to_owned();
+    assert!(url.contains("login_hint=alice%40contoso.test"), "{url}");
+    let page = mailconn_testkit::browse(&url.replace(
+        "login_hint=alice%40contoso.test",
+        "login_hint=bob%40contoso.test",
+    ));
+    assert!(page.status < 500, "{}", page.body);
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut reader, &mut rest).unwrap();
+    let mut out = child.wait_with_output().unwrap();
+    out.stdout = rest.into_bytes();
+    let json = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+    (out, json)
+}
+
+#[test]
+#[ignore = "needs the test identity provider (node) and a Secret Service: run scripts/test.sh"]
+fn a_sign_in_as_another_account_than_the_hint_is_refused_unless_accepted() {
+    let env = Env::new(&[]);
+    env.add_app("desktop", "public", "common", None, &["--preset", "read"]);
+
+    let (out, json) = connect_as_someone_else(&env, &[]);
+    assert_eq!(out.status.code(), Some(2), "{json:#} {}", stderr(&out));
+    assert_eq!(json["error"]["code"], "conflict", "{json:#}");
+    assert_eq!(json["error"]["detail"]["field"], "login_hint");
+    assert_eq!(
+        json["error"]["message"],
+        "The sign-in was started for alice@contoso.test, but bob@contoso.test signed in. Nothing was saved."
+    );
+    assert!(
+        json["error"]["detail"]["fix"]
+            .as_str()
+            .unwrap()
+            .contains("--accept-other-account"),
+        "{json:#}"
+    );
+    let list: Value = serde_json::from_slice(&env.run(&["--json", "list"], None).stdout).unwrap();
+    assert_eq!(list.as_array().unwrap().len(), 0, "nothing saved: {list:#}");
+
+    let (out, json) = connect_as_someone_else(&env, &["--accept-other-account"]);
+    assert!(out.status.success(), "{json:#} {}", stderr(&out));
+    assert_eq!(json["address"], "bob@contoso.test");
+    let list: Value = serde_json::from_slice(&env.run(&["--json", "list"], None).stdout).unwrap();
+    assert_eq!(list.as_array().unwrap().len(), 1, "{list:#}");
+}

@@ -89,8 +89,7 @@ impl Tokens {
     ) -> Self {
         let lifetime = response
             .expires_in()
-            .and_then(|d| TimeDelta::from_std(d).ok())
-            .unwrap_or(DEFAULT_LIFETIME);
+            .unwrap_or(std::time::Duration::from_secs(3600));
         let granted = match response.scopes() {
             Some(scopes) => scopes.iter().map(|s| s.to_string()).collect(),
             // RFC 6749: no `scope` in the response means the requested scopes were granted.
@@ -101,7 +100,8 @@ impl Tokens {
             refresh_token: response
                 .refresh_token()
                 .map(|r| Sensitive::new(r.secret().clone())),
-            expires_at: now + lifetime,
+            // `expires_in` is the server's number: clamped, so it cannot overflow the date.
+            expires_at: crate::http::expiry(now, lifetime),
             granted,
             id_token: response.extra_fields().id_token.clone(),
         }
@@ -212,12 +212,12 @@ pub async fn client_credentials(
     let response = client
         .exchange_client_credentials()
         .add_scope(Scope::new(cloud.graph_default_scope()))
-        .request_async(http)
+        .request_async(&crate::http::capped(http))
         .await
         .map_err(|e| app_only(token_error("The identity provider", &e)))?;
     let lifetime = response
         .expires_in()
-        .and_then(|d| TimeDelta::from_std(d).ok())
+        .and_then(|d| TimeDelta::from_std(crate::http::clamp_lifetime(d)).ok())
         .unwrap_or(DEFAULT_LIFETIME);
     tracing::debug!(client_id, tenant, "app-only token issued");
     Ok(AppToken::new(

@@ -2,6 +2,10 @@
 //!
 //! One place per OS (XDG data home on Linux, Application Support on macOS, `AppData` on Windows),
 //! overridable by `--data-dir` or `MAILCONN_DATA_DIR` in both the app and the CLI.
+//!
+//! On Unix the directory (and any parent it has to create) is made with mode 0700 by the
+//! `mkdir` call itself, so it never exists with a wider mode, and opening it sets the process's
+//! umask to 077: the database, its WAL, the logs and the lock files are created 0600.
 
 use std::path::{Path, PathBuf};
 
@@ -42,10 +46,12 @@ pub struct DataDir {
 }
 
 impl DataDir {
-    /// Creates the directory (mode 0700 on Unix) if needed.
+    /// Creates the directory (mode 0700 on Unix, atomically) if needed, and makes everything the
+    /// process creates from now on private (see [`private_umask`]).
     pub fn open(root: impl Into<PathBuf>) -> Result<Self> {
         let root = root.into();
-        std::fs::create_dir_all(&root).map_err(|e| dir_error(&root, &e))?;
+        private_umask();
+        create_private_dir(&root).map_err(|e| dir_error(&root, &e))?;
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
@@ -71,6 +77,47 @@ impl DataDir {
     pub fn locks(&self) -> PathBuf {
         self.root.join("locks")
     }
+}
+
+/// Sets the process's umask to 077 (Unix): every file it creates afterwards is 0600 at most and
+/// every directory 0700, whoever creates it (`SQLite`'s WAL, the log appender, lock files).
+pub fn private_umask() {
+    #[cfg(unix)]
+    {
+        rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
+    }
+}
+
+/// Creates `dir` and any missing parent with mode 0700 in the `mkdir` call itself (Unix), so none
+/// of them ever exists with a wider mode. An existing directory is left as it is.
+pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder.create(dir)
+}
+
+/// Narrows an existing file to 0600 (Unix) if it is readable by anyone else.
+pub fn make_private(file: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        match std::fs::metadata(file) {
+            Ok(meta) if meta.permissions().mode() & 0o077 != 0 => {
+                std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o600))?;
+            }
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e),
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = file;
+    Ok(())
 }
 
 fn dir_error(root: &Path, e: &std::io::Error) -> Error {
@@ -102,6 +149,41 @@ mod tests {
             let mode = std::fs::metadata(&chosen).unwrap().permissions().mode() & 0o777;
             assert_eq!(mode, 0o700);
         }
+    }
+
+    #[cfg(unix)]
+    fn mode(path: &Path) -> u32 {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn every_directory_created_is_private_from_the_start() {
+        let tmp = tempfile::tempdir().unwrap();
+        let parent = tmp.path().join("new-parent");
+        let dir = DataDir::open(parent.join("mailconn")).unwrap();
+        // The parent was created by the same call: it never had a wider mode either.
+        assert_eq!(mode(&parent), 0o700);
+        assert_eq!(mode(dir.root()), 0o700);
+        // Whatever is created in it afterwards (database, WAL, logs, locks) is private.
+        std::fs::write(dir.root().join("some.lock"), b"").unwrap();
+        assert_eq!(mode(&dir.root().join("some.lock")), 0o600);
+        std::fs::create_dir_all(dir.locks()).unwrap();
+        assert_eq!(mode(&dir.locks()), 0o700);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn files_readable_by_others_are_narrowed() {
+        use std::os::unix::fs::PermissionsExt;
+        let tmp = tempfile::tempdir().unwrap();
+        let file = tmp.path().join("old.log");
+        std::fs::write(&file, b"x").unwrap();
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+        make_private(&file).unwrap();
+        assert_eq!(mode(&file), 0o600);
+        make_private(&tmp.path().join("absent")).unwrap();
     }
 
     #[test]

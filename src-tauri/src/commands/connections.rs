@@ -34,9 +34,18 @@ pub async fn start_device_sign_in(
     Ok(service.start_device_sign_in(&options).await?)
 }
 
-/// Waits until the sign-in finishes, fails, times out or is cancelled, then stores it.
+/// Waits until the sign-in finishes, fails, times out or is cancelled, then stores it. A sign-in
+/// that came back as another account than its login hint fails (code `conflict`, field
+/// `login_hint`) and is held: calling again with `saveAnyway: true` saves it.
 #[tauri::command]
-pub async fn finish_sign_in(service: Svc<'_>, attempt: String) -> IpcResult<Connected> {
+pub async fn finish_sign_in(
+    service: Svc<'_>,
+    attempt: String,
+    save_anyway: Option<bool>,
+) -> IpcResult<Connected> {
+    if save_anyway == Some(true) {
+        return Ok(service.confirm_sign_in(&attempt).await?);
+    }
     Ok(service.finish_sign_in(&attempt).await?)
 }
 

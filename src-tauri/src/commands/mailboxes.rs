@@ -1,8 +1,7 @@
 //! Organisation mailboxes (application access): the app's permissions, checking a pasted list,
 //! adding mailboxes with progress over a channel, and cancelling a run.
 
-use mailconn_core::Service;
-use mailconn_core::application::addresses::{CheckedEntry, parse_list};
+use mailconn_core::application::addresses::{CheckedEntry, parse_list_checked};
 use mailconn_core::application::mailbox::{AccessReport, BulkProgress, BulkReport};
 use mailconn_core::application::permissions::MailboxUse;
 use tauri::ipc::Channel;
@@ -10,9 +9,10 @@ use tauri::ipc::Channel;
 use super::Svc;
 use crate::ipc::IpcResult;
 
+/// Checks a pasted or imported list off the main thread; over 1 MiB or 10,000 lines is refused.
 #[tauri::command]
-pub fn check_mailbox_list(text: String) -> Vec<CheckedEntry> {
-    Service::check_mailbox_list(&text)
+pub async fn check_mailbox_list(service: Svc<'_>, text: String) -> IpcResult<Vec<CheckedEntry>> {
+    Ok(service.check_mailbox_list(text).await?)
 }
 
 /// The app's token and permissions; `fresh` asks for a new token (after an admin consented).
@@ -44,7 +44,7 @@ pub async fn add_mailboxes(
             tracing::debug!(error = %e, "progress not delivered");
         }
     };
-    let entries = parse_list(&text);
+    let entries = parse_list_checked(&text)?;
     Ok(service
         .add_mailboxes(&registration, &entries, mailbox_use, &run, send)
         .await?)

@@ -12,6 +12,10 @@ const MAX_LOCAL: usize = 64;
 const MAX_ADDRESS: usize = 254;
 /// A pasted list or imported file larger than this is refused rather than half-processed.
 pub const MAX_ENTRIES: usize = 5000;
+/// Pasted text or an imported file larger than this is refused before it is read line by line.
+pub const MAX_TEXT_BYTES: usize = 1024 * 1024;
+/// ... and so is one with more lines than this (blank lines and comments count).
+pub const MAX_LINES: usize = 10_000;
 
 /// One address as given, with where it came from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
@@ -43,12 +47,25 @@ pub fn normalise(input: &str) -> Result<String> {
         s = &s[open + 1..s.len() - 1];
     }
     s = s.trim().trim_matches('"').trim();
-    if s.len() > 7 && s[..7].eq_ignore_ascii_case("mailto:") {
-        s = &s[7..];
+    // `get` and not `[..7]`: the text may have a multi-byte character across byte 7.
+    if let Some(rest) = s
+        .get(..7)
+        .filter(|p| p.eq_ignore_ascii_case("mailto:"))
+        .and_then(|_| s.get(7..))
+    {
+        s = rest;
     }
     let invalid = |why: &str| Err(Error::invalid("address", why.to_owned()));
     if s.is_empty() {
         return invalid("Enter an email address, for example info@contoso.com.");
+    }
+    if s.chars().any(char::is_control) {
+        return invalid("An email address has no control characters (tabs, line breaks, ...).");
+    }
+    if !s.is_ascii() {
+        return invalid(
+            "Only plain ASCII addresses can be added: this one has accented or other non-ASCII letters. Use the mailbox's ASCII primary address (Exchange shows it as the primary SMTP address).",
+        );
     }
     if s.chars().any(char::is_whitespace) {
         return invalid("An email address has no spaces.");
@@ -156,6 +173,36 @@ pub fn parse_list(text: &str) -> Vec<ListEntry> {
         }
     }
     entries
+}
+
+/// Refuses pasted text or a file too large to check in one go, naming the limit.
+pub fn require_small(text: &str) -> Result<()> {
+    let fix = "Split the list into smaller parts and add them one after the other.";
+    if text.len() > MAX_TEXT_BYTES {
+        return Err(Error::invalid(
+            "addresses",
+            format!(
+                "The list is {} KiB; at most 1 MiB (1024 KiB) can be checked at once.",
+                text.len().div_ceil(1024)
+            ),
+        )
+        .with_fix(fix));
+    }
+    let lines = text.lines().count();
+    if lines > MAX_LINES {
+        return Err(Error::invalid(
+            "addresses",
+            format!("The list has {lines} lines; at most {MAX_LINES} can be checked at once."),
+        )
+        .with_fix(fix));
+    }
+    Ok(())
+}
+
+/// [`parse_list`] of text within [`require_small`]'s limits.
+pub fn parse_list_checked(text: &str) -> Result<Vec<ListEntry>> {
+    require_small(text)?;
+    Ok(parse_list(text))
 }
 
 /// Checks syntax and repeats (the first occurrence wins).
@@ -287,6 +334,53 @@ mod tests {
         assert_eq!(checked[2].address, None);
         assert!(checked[2].problem.as_deref().unwrap().contains('@'));
         assert_eq!(checked[3].address.as_deref(), Some("b@contoso.test"));
+    }
+
+    #[test]
+    fn non_ascii_addresses_are_refused_without_a_panic() {
+        for bad in [
+            "éàèù@contoso.com",
+            "mailto:éàèù@contoso.com",
+            "Ann <éàèù@contoso.com>",
+            "ab@é.com",
+            "abcdefé@contoso.com",
+            "é",
+            "ééééééééé",
+        ] {
+            let e = normalise(bad).unwrap_err();
+            assert_eq!(e.field(), Some("address"), "{bad}");
+            assert!(
+                e.message().contains("non-ASCII") || e.message().contains("needs an @"),
+                "{bad}: {e}"
+            );
+        }
+        assert!(
+            normalise("éàèù@contoso.com")
+                .unwrap_err()
+                .message()
+                .contains("accented or other non-ASCII letters")
+        );
+        assert!(
+            normalise("a\u{7}b@contoso.com")
+                .unwrap_err()
+                .message()
+                .contains("control characters")
+        );
+        let checked = check(&parse_list("éàèù@contoso.com\nok@contoso.com"));
+        assert!(checked[0].problem.as_deref().unwrap().contains("non-ASCII"));
+        assert_eq!(checked[1].address.as_deref(), Some("ok@contoso.com"));
+    }
+
+    #[test]
+    fn pasted_text_over_the_limits_is_refused_naming_them() {
+        let big = "a@contoso.com\n".repeat(MAX_TEXT_BYTES / 14 + 1);
+        let e = parse_list_checked(&big).unwrap_err();
+        assert_eq!(e.field(), Some("addresses"));
+        assert!(e.message().contains("at most 1 MiB"), "{e}");
+        let many = "\n".repeat(MAX_LINES + 1);
+        let e = parse_list_checked(&many).unwrap_err();
+        assert!(e.message().contains("at most 10000 can be checked"), "{e}");
+        assert_eq!(parse_list_checked("a@contoso.com").unwrap().len(), 1);
     }
 
     #[test]

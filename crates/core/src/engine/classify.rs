@@ -140,7 +140,10 @@ pub fn retry_at(
     let exp = base.saturating_mul(2u32.saturating_pow(attempt.saturating_sub(1).min(20)));
     let backoff = exp.min(max).mul_f64(0.8 + 0.4 * jitter.clamp(0.0, 1.0));
     let wait = retry_after.map_or(backoff, |ra| ra.max(backoff));
-    now + TimeDelta::from_std(wait).unwrap_or(TimeDelta::hours(1))
+    // A server's Retry-After is clamped, so no answer can overflow the date or stop the scheduler.
+    let wait =
+        TimeDelta::from_std(crate::http::clamp_retry_after(wait)).unwrap_or(TimeDelta::hours(1));
+    now.checked_add_signed(wait).unwrap_or(now)
 }
 
 #[cfg(test)]

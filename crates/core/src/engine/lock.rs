@@ -25,12 +25,11 @@ pub async fn acquire(dir: &Path, id: &str, wait: Duration) -> Result<Held> {
         .collect();
     std::fs::create_dir_all(dir).map_err(|e| lock_error(dir, &e))?;
     let path = dir.join(format!("{safe}.lock"));
-    let file = OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .map_err(|e| lock_error(&path, &e))?;
+    let mut options = OpenOptions::new();
+    options.create(true).truncate(false).write(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let file = options.open(&path).map_err(|e| lock_error(&path, &e))?;
     let deadline = Instant::now() + wait;
     loop {
         match file.try_lock() {

@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use oauth2::{AsyncHttpClient, ClientId, ClientSecret, RefreshToken, Scope, TokenUrl};
+use oauth2::{ClientId, ClientSecret, RefreshToken, Scope, TokenUrl};
 
 use super::classify::{Failure, classify};
 use crate::Sensitive;
@@ -66,10 +66,11 @@ pub async fn refresh(
         move |request: oauth2::HttpRequest| {
             let (http, seen) = (http.clone(), seen.clone());
             async move {
-                let response = http.call(request).await?;
+                let response = crate::http::oauth_call(&http, request).await?;
                 *seen.lock().expect("seen poisoned") = Seen {
                     status: Some(response.status().as_u16()),
-                    retry_after: retry_after(response.headers()),
+                    retry_after: retry_after(response.headers())
+                        .map(crate::http::clamp_retry_after),
                 };
                 Ok::<_, oauth2::HttpClientError<reqwest::Error>>(response)
             }

@@ -17,7 +17,7 @@ use url::Url;
 
 use super::deep_link::{DeepLinks, REDIRECT_URI, is_deep_link};
 use super::identity::{Identity, of_tokens};
-use super::loopback::{Callback, Loopback};
+use super::loopback::{Callback, Loopback, LoopbackHost};
 use crate::Sensitive;
 use crate::cloud::Cloud;
 use crate::error::{Error, ErrorCode, Result};
@@ -44,18 +44,29 @@ pub struct SignIn {
 
 type AuthClient = Client<EndpointSet, EndpointNotSet, EndpointSet>;
 
-/// Where the redirect arrives.
+/// Where the redirect arrives. Dropping it (a sign-in cancelled or abandoned) closes the
+/// loopback listener or forgets the deep-link `state`.
 #[derive(Debug)]
 enum Receiver {
     Loopback(Loopback),
-    DeepLink {
-        links: Arc<DeepLinks>,
-        state: String,
-        rx: oneshot::Receiver<Callback>,
-    },
+    DeepLink(DeepLinkWait),
 }
 
-/// A sign-in waiting for the browser.
+/// A deep-link sign-in's place in the router, given up when dropped.
+#[derive(Debug)]
+struct DeepLinkWait {
+    links: Arc<DeepLinks>,
+    state: String,
+    rx: Option<oneshot::Receiver<Callback>>,
+}
+
+impl Drop for DeepLinkWait {
+    fn drop(&mut self) {
+        self.links.forget(&self.state);
+    }
+}
+
+/// A sign-in waiting for the browser. Dropping it frees its listener or deep-link state.
 #[derive(Debug)]
 pub struct Pending {
     url: String,
@@ -67,9 +78,15 @@ pub struct Pending {
     scopes: Vec<String>,
 }
 
-/// The port and path to listen on for a registered loopback redirect URI. Microsoft ignores the
-/// port of `http://localhost` URIs and treats a URI without a path as ending in `/`.
+/// The host, port and path to listen on for a registered loopback redirect URI. Microsoft ignores
+/// the port of loopback URIs and treats a URI without a path as ending in `/`. The host is sent
+/// back exactly as registered (`localhost`, `127.0.0.1` or `[::1]`).
+#[cfg(test)]
 fn loopback_target(registered: &str) -> Result<(u16, String)> {
+    loopback_target_host(registered).map(|(_, port, path)| (port, path))
+}
+
+fn loopback_target_host(registered: &str) -> Result<(LoopbackHost, u16, String)> {
     let url = Url::parse(registered).map_err(|_| {
         Error::invalid(
             "redirect_uri",
@@ -81,7 +98,19 @@ fn loopback_target(registered: &str) -> Result<(u16, String)> {
         return Err(Error::invalid("redirect_uri", "Browser sign-in needs an http://localhost redirect URI registered for the app.")
             .with_fix("Add http://localhost as a redirect URI (Mobile and desktop applications platform), or use device code sign-in."));
     }
-    Ok((url.port().unwrap_or(0), url.path().to_owned()))
+    let host = match url.host() {
+        Some(url::Host::Domain(_)) => LoopbackHost::Localhost,
+        Some(url::Host::Ipv4(ip)) if ip == std::net::Ipv4Addr::LOCALHOST => LoopbackHost::Ipv4,
+        Some(url::Host::Ipv6(ip)) if ip == std::net::Ipv6Addr::LOCALHOST => LoopbackHost::Ipv6,
+        _ => {
+            return Err(Error::invalid(
+                "redirect_uri",
+                format!("The registered redirect URI \"{registered}\" uses a loopback address other than 127.0.0.1 or [::1]."),
+            )
+            .with_fix("Register http://localhost or http://127.0.0.1 as the redirect URI."));
+        }
+    };
+    Ok((host, url.port().unwrap_or(0), url.path().to_owned()))
 }
 
 /// Starts a sign-in. `deep_links` is the app's deep-link router; without it (the CLI) only
@@ -101,17 +130,18 @@ pub async fn begin(sign_in: SignIn, deep_links: Option<&Arc<DeepLinks>>) -> Resu
         }
         let rx = links.expect(csrf.secret());
         (
-            Receiver::DeepLink {
+            Receiver::DeepLink(DeepLinkWait {
                 links: links.clone(),
                 state: csrf.secret().clone(),
-                rx,
-            },
+                rx: Some(rx),
+            }),
             REDIRECT_URI.to_owned(),
         )
     } else {
-        let (port, path) = loopback_target(&sign_in.registered_redirect_uri)?;
-        let loopback = Loopback::bind(port, &path, csrf.secret()).await?;
-        let redirect = format!("http://localhost:{}{path}", loopback.port());
+        let (host, port, path) = loopback_target_host(&sign_in.registered_redirect_uri)?;
+        let loopback = Loopback::bind_host(host, port, &path, csrf.secret()).await?;
+        // The host exactly as registered: the listener holds what it resolves to.
+        let redirect = format!("http://{}:{}{path}", host.as_str(), loopback.port());
         (Receiver::Loopback(loopback), redirect)
     };
     let invalid_url = |e: url::ParseError| Error::internal(format!("bad endpoint URL: {e}"));
@@ -169,7 +199,7 @@ impl Pending {
     pub fn port(&self) -> u16 {
         match &self.receiver {
             Receiver::Loopback(l) => l.port(),
-            Receiver::DeepLink { .. } => 0,
+            Receiver::DeepLink(_) => 0,
         }
     }
 
@@ -192,10 +222,10 @@ impl Pending {
         } = self;
         let callback = match receiver {
             Receiver::Loopback(loopback) => loopback.wait(timeout, cancel).await?,
-            Receiver::DeepLink { links, state, rx } => {
-                let result = wait_deep_link(rx, timeout, cancel).await;
-                links.forget(&state);
-                result?
+            Receiver::DeepLink(mut wait) => {
+                let rx = wait.rx.take().expect("waited once");
+                // `wait` is dropped when this arm ends: the state is forgotten in every case.
+                wait_deep_link(rx, timeout, cancel).await?
             }
         };
         let code = match callback {
@@ -206,7 +236,7 @@ impl Pending {
             .exchange_code(AuthorizationCode::new(code.expose().clone()))
             .set_pkce_verifier(verifier)
             .add_extra_param("scope", scopes.join(" "))
-            .request_async(http)
+            .request_async(&crate::http::capped(http))
             .await
             .map_err(|e| token_error("The identity provider", &e))?;
         let tokens = Tokens::from_response(&response, &scopes, Utc::now());
@@ -218,8 +248,8 @@ impl Pending {
 
 fn redirect_log(receiver: &Receiver) -> String {
     match receiver {
-        Receiver::Loopback(l) => format!("127.0.0.1:{}", l.port()),
-        Receiver::DeepLink { .. } => REDIRECT_URI.to_owned(),
+        Receiver::Loopback(l) => format!("{}:{}", l.host().as_str(), l.port()),
+        Receiver::DeepLink(_) => REDIRECT_URI.to_owned(),
     }
 }
 
@@ -345,6 +375,67 @@ mod deep_link_tests {
             .await
             .unwrap_err();
         assert_eq!(err.detail().unwrap().aadsts, Some(65004));
+    }
+
+    #[tokio::test]
+    async fn the_redirect_host_is_the_registered_one() {
+        for (registered, host) in [
+            ("http://localhost/cb", "localhost"),
+            ("http://127.0.0.1/cb", "127.0.0.1"),
+            ("http://[::1]/cb", "[::1]"),
+        ] {
+            if host == "[::1]" && std::net::TcpListener::bind("[::1]:0").is_err() {
+                continue;
+            }
+            let pending = begin(sign_in(registered), None).await.unwrap();
+            let url = Url::parse(pending.url()).unwrap();
+            let q: std::collections::HashMap<_, _> = url.query_pairs().into_owned().collect();
+            assert_eq!(
+                q["redirect_uri"],
+                format!("http://{host}:{}/cb", pending.port())
+            );
+        }
+        let err = begin(sign_in("http://127.0.0.2/cb"), None)
+            .await
+            .unwrap_err();
+        assert_eq!(err.field(), Some("redirect_uri"));
+        assert!(err.message().contains("other than 127.0.0.1"));
+    }
+
+    #[tokio::test]
+    async fn dropping_a_pending_sign_in_frees_the_fixed_port_and_the_deep_link_state() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let registered = format!("http://127.0.0.1:{port}/cb");
+        let first = begin(sign_in(&registered), None).await.unwrap();
+        assert_eq!(first.port(), port);
+        drop(first);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let second = begin(sign_in(&registered), None).await.unwrap();
+        assert_eq!(second.port(), port);
+
+        let links = Arc::new(DeepLinks::new());
+        let pending = begin(sign_in("mailconn://auth"), Some(&links))
+            .await
+            .unwrap();
+        let url = Url::parse(pending.url()).unwrap();
+        let state = url
+            .query_pairs()
+            .find(|(k, _)| k == "state")
+            .unwrap()
+            .1
+            .into_owned();
+        drop(pending);
+        let err = links
+            .deliver(&format!("mailconn://auth?code=c&state={state}"))
+            .unwrap_err();
+        assert!(
+            err.message()
+                .contains("does not belong to a sign-in in progress")
+        );
     }
 
     #[tokio::test]

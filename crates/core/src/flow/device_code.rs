@@ -34,6 +34,8 @@ type DeviceClient = Client<EndpointNotSet, EndpointSet, EndpointSet>;
 pub struct Pending {
     pub code: DeviceCode,
     details: StandardDeviceAuthorizationResponse,
+    /// The code's life as Microsoft gave it, clamped.
+    lifetime: std::time::Duration,
     client: DeviceClient,
     scopes: Vec<String>,
 }
@@ -55,20 +57,22 @@ pub async fn begin(
     let details: StandardDeviceAuthorizationResponse = client
         .exchange_device_code()
         .add_scopes(scopes.iter().cloned().map(Scope::new))
-        .request_async(http)
+        .request_async(&crate::http::capped(http))
         .await
         .map_err(|e| token_error("The identity provider", &e))?;
+    let lifetime = crate::http::clamp_device_code_lifetime(details.expires_in());
     let code = DeviceCode {
         user_code: details.user_code().secret().clone(),
         verification_uri: details.verification_uri().to_string(),
         expires_at: Utc::now()
-            + chrono::Duration::from_std(details.expires_in())
+            + chrono::Duration::from_std(lifetime)
                 .unwrap_or_else(|_| chrono::Duration::minutes(15)),
         message: None,
     };
     Ok(Pending {
         code,
         details,
+        lifetime,
         client,
         scopes: scopes.to_vec(),
     })
@@ -81,10 +85,18 @@ impl Pending {
         http: &reqwest::Client,
         cancel: &CancellationToken,
     ) -> Result<Tokens> {
+        let http = crate::http::capped(http);
+        // The server's interval (and slow_down's increases) and the code's life are clamped, so
+        // neither a zero nor a huge number can spin the poll or overflow its deadline.
         let poll = self
             .client
             .exchange_device_access_token(&self.details)
-            .request_async(http, tokio::time::sleep, None);
+            .set_max_backoff_interval(crate::http::MAX_POLL_INTERVAL)
+            .request_async(
+                &http,
+                |interval| tokio::time::sleep(crate::http::clamp_poll_interval(interval)),
+                Some(self.lifetime),
+            );
         let response = tokio::select! {
             r = poll => r,
             () = cancel.cancelled() => return Err(Error::new(ErrorCode::Cancelled, "The sign-in was cancelled.")),
@@ -135,5 +147,74 @@ impl Pending {
                 format!("The device sign-in failed: {other}"),
             )),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// A stand-in that answers every request with `body` as JSON.
+    async fn answering(body: serde_json::Value) -> u16 {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                let body = body.to_string();
+                tokio::spawn(async move {
+                    let mut buf = [0u8; 8192];
+                    let _ = socket.read(&mut buf).await;
+                    let _ = socket
+                        .write_all(
+                            format!(
+                                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                                body.len()
+                            )
+                            .as_bytes(),
+                        )
+                        .await;
+                });
+            }
+        });
+        port
+    }
+
+    /// About 317,000 years: a `Duration` chrono accepts, but a date it cannot reach.
+    const HUGE: u64 = 10_000_000_000_000;
+
+    #[tokio::test]
+    async fn a_huge_device_code_lifetime_is_clamped_instead_of_overflowing() {
+        let port = answering(serde_json::json!({
+            "device_code": "dc", "user_code": "ABC-DEF", "verification_uri": "https://microsoft.com/devicelogin",
+            "expires_in": HUGE, "interval": HUGE,
+        }))
+        .await;
+        let base = format!("http://127.0.0.1:{port}");
+        let cloud = Cloud::custom(&base, &base).unwrap();
+        let pending = begin(
+            &cloud,
+            "common",
+            "c1",
+            &["openid".into()],
+            &crate::http::client(),
+        )
+        .await
+        .unwrap();
+        let left = pending.code.expires_at - Utc::now();
+        assert!(left <= chrono::TimeDelta::hours(1), "{left}");
+        assert!(left > chrono::TimeDelta::minutes(59), "{left}");
+        assert_eq!(pending.lifetime, crate::http::MAX_DEVICE_CODE_LIFETIME);
+    }
+
+    #[test]
+    fn a_huge_token_lifetime_is_clamped_instead_of_overflowing() {
+        let response: crate::oauth::TokenResponse = serde_json::from_value(serde_json::json!({
+            "access_token": "at", "token_type": "Bearer", "expires_in": HUGE,
+        }))
+        .unwrap();
+        let now = Utc::now();
+        let tokens = Tokens::from_response(&response, &[], now);
+        assert_eq!(tokens.expires_at - now, chrono::TimeDelta::hours(48));
     }
 }

@@ -202,15 +202,16 @@ pub fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
         .to_str()
         .ok()?
         .trim();
+    // The server's number: clamped, so no value can overflow the arithmetic that uses it.
     if let Ok(seconds) = value.parse::<u64>() {
-        return Some(Duration::from_secs(seconds));
+        return Some(crate::http::clamp_retry_after(Duration::from_secs(seconds)));
     }
     let at = chrono::DateTime::parse_from_rfc2822(value).ok()?;
-    Some(
+    Some(crate::http::clamp_retry_after(
         (at.with_timezone(&chrono::Utc) - chrono::Utc::now())
             .to_std()
             .unwrap_or(Duration::ZERO),
-    )
+    ))
 }
 
 fn backoff(attempt: u32) -> Duration {
@@ -326,9 +327,15 @@ async fn call<T: DeserializeOwned>(
                     .with_fix("Check the network (sign in to it if it asks) and the app's Graph address, then try again."),
                 ));
             }
-            let bytes = match response.bytes().await {
-                Ok(b) => b,
-                Err(e) => {
+            let bytes = match crate::http::read_capped(response).await {
+                Ok(bytes) => bytes,
+                Err(crate::http::BodyError::TooLarge) => {
+                    return Err(Failure::new(
+                        Problem::Other,
+                        crate::http::too_large("Microsoft Graph"),
+                    ));
+                }
+                Err(crate::http::BodyError::Transport(e)) => {
                     return Err(Failure::new(
                         Problem::Unavailable,
                         crate::http::network_error("Microsoft Graph", &e),
@@ -367,7 +374,8 @@ async fn call<T: DeserializeOwned>(
                 continue;
             }
         }
-        let body = response.bytes().await.unwrap_or_default();
+        // An error body too large (or cut off) reads as none: the status still explains it.
+        let body = crate::http::read_capped(response).await.unwrap_or_default();
         let failure = explain(status, &GraphError::parse(&body), &client_request_id);
         tracing::info!(status = status.as_u16(), graph_error = ?failure.error.detail().and_then(|d| d.graph_error.clone()), request_id = ?failure.error.detail().and_then(|d| d.request_id.clone()), "Graph call failed");
         return Err(failure);
@@ -493,6 +501,57 @@ mod tests {
         );
         h.insert(reqwest::header::RETRY_AFTER, "soon".parse().unwrap());
         assert_eq!(retry_after(&h), None);
+    }
+
+    #[test]
+    fn a_huge_retry_after_is_clamped_and_cannot_overflow_a_date() {
+        let mut h = reqwest::header::HeaderMap::new();
+        h.insert(
+            reqwest::header::RETRY_AFTER,
+            u64::MAX.to_string().parse().unwrap(),
+        );
+        let wait = retry_after(&h).unwrap();
+        assert_eq!(wait, crate::http::MAX_RETRY_AFTER);
+        let _ = chrono::Utc::now() + chrono::TimeDelta::from_std(wait).unwrap();
+        h.insert(
+            reqwest::header::RETRY_AFTER,
+            "Fri, 31 Dec 9999 23:59:59 +0000".parse().unwrap(),
+        );
+        assert_eq!(retry_after(&h).unwrap(), crate::http::MAX_RETRY_AFTER);
+    }
+
+    #[tokio::test]
+    async fn a_huge_graph_answer_is_refused_unread() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            let (mut socket, _) = listener.accept().await.unwrap();
+            let mut buf = [0u8; 4096];
+            let _ = socket.read(&mut buf).await;
+            let _ = socket
+                .write_all(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nconnection: close\r\n\r\n[")
+                .await;
+            let chunk = vec![b' '; 64 * 1024];
+            for _ in 0..1024 {
+                if socket.write_all(&chunk).await.is_err() {
+                    return;
+                }
+            }
+        });
+        let url = Url::parse(&format!("http://127.0.0.1:{port}/v1.0/me")).unwrap();
+        let failure = get_json::<serde_json::Value>(
+            &crate::http::client(),
+            &url,
+            &Sensitive::new("t".into()),
+            &CancellationToken::new(),
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(
+            failure.error.message(),
+            "Microsoft Graph sent an answer larger than 1024 KiB; it was not read."
+        );
     }
 
     #[test]

@@ -130,7 +130,15 @@ async fn discovery(http: &reqwest::Client, url: &str) -> Result<()> {
         .await
         .map_err(|e| crate::http::network_error("The identity provider", &e))?;
     let status = response.status();
-    let body: serde_json::Value = response.json().await.map_err(|e| {
+    let bytes = crate::http::read_capped(response)
+        .await
+        .map_err(|e| match e {
+            crate::http::BodyError::TooLarge => crate::http::too_large("The identity provider"),
+            crate::http::BodyError::Transport(e) => {
+                crate::http::network_error("The identity provider", &e)
+            }
+        })?;
+    let body: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| {
         Error::new(
             ErrorCode::Network,
             format!("The identity provider's answer was not JSON (HTTP {status})."),

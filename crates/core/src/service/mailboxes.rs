@@ -8,7 +8,7 @@ use std::sync::Mutex;
 use tokio_util::sync::CancellationToken;
 
 use super::Service;
-use crate::application::addresses::{CheckedEntry, ListEntry, check, parse_list};
+use crate::application::addresses::{CheckedEntry, ListEntry, check, parse_list_checked};
 use crate::application::mailbox::{AccessReport, BulkProgress, BulkReport, Mailboxes, remove};
 use crate::application::permissions::MailboxUse;
 use crate::application::with_consent_link;
@@ -38,9 +38,12 @@ impl Service {
         }
     }
 
-    /// Each address of a pasted or imported list, checked for syntax (no network).
-    pub fn check_mailbox_list(text: &str) -> Vec<CheckedEntry> {
-        check(&parse_list(text))
+    /// Each address of a pasted or imported list, checked for syntax (no network), on a
+    /// blocking thread: a large paste never holds up the caller's thread. Text over 1 MiB or
+    /// 10,000 lines is refused with an error naming the limit.
+    pub async fn check_mailbox_list(&self, text: String) -> Result<Vec<CheckedEntry>> {
+        self.blocking(move |_, _| Ok(check(&parse_list_checked(&text)?)))
+            .await
     }
 
     /// The app's token and permissions; `fresh` asks for a new token (after an admin consented).
@@ -99,5 +102,34 @@ impl Service {
             .await?;
         self.engine.forget(&gone.id);
         Ok(gone)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use crate::Service;
+    use crate::keychain::MemoryKeychain;
+    use crate::paths::DataDir;
+
+    #[tokio::test]
+    async fn the_list_check_refuses_huge_pastes_and_never_panics_on_accents() {
+        let tmp = tempfile::tempdir().unwrap();
+        let service = Service::open(
+            DataDir::open(tmp.path().join("data")).unwrap(),
+            Arc::new(MemoryKeychain::new()),
+        )
+        .unwrap();
+        let checked = service
+            .check_mailbox_list("éàèù@contoso.com\ninfo@contoso.com".into())
+            .await
+            .unwrap();
+        assert!(checked[0].problem.as_deref().unwrap().contains("non-ASCII"));
+        assert_eq!(checked[1].address.as_deref(), Some("info@contoso.com"));
+        let huge = "a@contoso.com\n".repeat(100_000);
+        let err = service.check_mailbox_list(huge).await.unwrap_err();
+        assert_eq!(err.field(), Some("addresses"));
+        assert!(err.message().contains("at most 1 MiB"), "{err}");
     }
 }

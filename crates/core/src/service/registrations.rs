@@ -90,17 +90,28 @@ impl Service {
         .await
     }
 
+    /// Edits a registration. Moving it to another cloud, authority, Graph address or tenant
+    /// needs the client secret again and sends its connections back to sign-in (their tokens
+    /// are deleted), so nothing stored is ever sent to the new endpoint.
     pub async fn update_registration(&self, id: &str, input: RegistrationInput) -> Result<Saved> {
         let (id, now) = (id.to_owned(), self.clock.now());
-        let saved = self
+        let (saved, moved) = self
             .blocking(move |store, keychain| {
-                let (registration, warnings) = update(store, keychain, &id, &input, now)?;
-                Ok(Saved {
-                    registration,
-                    warnings,
-                })
+                let (registration, warnings, moved) = update(store, keychain, &id, &input, now)?;
+                Ok((
+                    Saved {
+                        registration,
+                        warnings,
+                    },
+                    moved,
+                ))
             })
             .await?;
+        // An app-only token of the old endpoint is never handed out again.
+        self.app_tokens.invalidate(&saved.registration.id);
+        for c in &moved {
+            self.engine.forget(c);
+        }
         self.reminders_changed().await;
         Ok(saved)
     }
@@ -181,16 +192,30 @@ pub fn create(
     Ok((store.find_registration(&id)?, report))
 }
 
+/// The endpoints a registration's secret and tokens go to: the token endpoint of its tenant and
+/// Graph.
+fn endpoints(cloud: &crate::cloud::Cloud, tenant: &str) -> (String, String) {
+    (
+        cloud.token_url(tenant).to_ascii_lowercase(),
+        cloud.graph_default_scope().to_ascii_lowercase(),
+    )
+}
+
+/// The reason a connection gives after its app moved to another endpoint.
+pub const MOVED_REASON: &str = "The app's cloud, authority or tenant changed: sign in again.";
+
 /// Edits a registration. A new secret is written to a staging entry, read back, and only then
 /// replaces the old one; without a new secret the stored one is kept (unless the client became
-/// public, which must not have one).
+/// public, which must not have one). If the cloud, authority, Graph address or tenant changed,
+/// the stored secret is not kept (the secret must be given again) and the delegated connections
+/// lose their refresh tokens and need sign-in; their ids are returned.
 pub fn update(
     store: &Store,
     secrets: &dyn Keychain,
     id: &str,
     input: &RegistrationInput,
     now: DateTime<Utc>,
-) -> Result<(Registration, ValidationReport)> {
+) -> Result<(Registration, ValidationReport, Vec<String>)> {
     let existing = store.find_registration(id)?;
     let mut input = input.clone();
     let keep_old_secret =
@@ -207,6 +232,16 @@ pub fn update(
         }
     }
     let (report, valid) = checked(&input, now)?;
+    let moved = existing.cloud().map_or(true, |old| {
+        endpoints(&old, &existing.tenant) != endpoints(&valid.cloud, &valid.tenant)
+    });
+    if moved && keep_old_secret {
+        return Err(Error::invalid(
+            "secret",
+            "The cloud, authority or tenant changed: paste the client secret's Value again. The stored secret is never sent to a new endpoint.",
+        )
+        .with_fix("Paste the Value of a client secret of this app (Certificates & secrets), or keep the old cloud, authority and tenant."));
+    }
     let secret_meta = if keep_old_secret {
         Some(SecretMeta {
             present: true,
@@ -222,7 +257,23 @@ pub fn update(
         Some(meta(&valid, None))
     };
     store.update_registration(&existing.id, &valid, secret_meta.as_ref(), now)?;
-    Ok((store.find_registration(&existing.id)?, report))
+    let mut signed_out = Vec::new();
+    if moved {
+        for c in store.connections_of_registration(&existing.id)? {
+            if c.kind != crate::connection::ConnectionKind::Delegated {
+                continue;
+            }
+            secrets.delete(&SecretKey::new(SecretKind::RefreshToken, c.id.clone()))?;
+            let state = crate::connection::TokenState::NeedsSignIn {
+                reason: MOVED_REASON.to_owned(),
+                aadsts: None,
+            };
+            store.record_state(&c.id, &state, now)?;
+            signed_out.push(c.id);
+        }
+        tracing::info!(registration = %existing.id, connections = signed_out.len(), "registration moved to another endpoint; its connections need sign-in");
+    }
+    Ok((store.find_registration(&existing.id)?, report, signed_out))
 }
 
 /// Removes a registration. With connections, `cascade` must be set: then they are removed too,
@@ -349,7 +400,7 @@ mod tests {
         let (store, secrets) = (Store::open_in_memory().unwrap(), MemoryKeychain::new());
         let (reg, _) = create(&store, &secrets, &input("a", Some(VALUE)), Utc::now()).unwrap();
 
-        let (kept, _) = update(
+        let (kept, _, _) = update(
             &store,
             &secrets,
             &reg.id,
@@ -366,7 +417,7 @@ mod tests {
         assert_eq!(kept.secret_hint.as_deref(), Some("Abc"));
 
         let new = "Xyz9Q~zyxwvutsrqponmlkjihgfedcba9876543";
-        let (replaced, _) = update(
+        let (replaced, _, _) = update(
             &store,
             &secrets,
             &reg.id,
@@ -381,7 +432,7 @@ mod tests {
         let mut public = input("renamed", None);
         public.kind = ClientKind::Public;
         public.secret_expires = None;
-        let (public, _) = update(&store, &secrets, &reg.id, &public, Utc::now()).unwrap();
+        let (public, _, _) = update(&store, &secrets, &reg.id, &public, Utc::now()).unwrap();
         assert!(!public.has_secret);
         assert!(secrets.is_empty(), "a public client keeps no secret");
     }
@@ -414,5 +465,76 @@ mod tests {
             secrets.is_empty(),
             "client secret and refresh token are gone"
         );
+    }
+
+    #[test]
+    fn moving_an_app_asks_for_the_secret_again_and_signs_its_connections_out() {
+        let (store, secrets) = (Store::open_in_memory().unwrap(), MemoryKeychain::new());
+        let (reg, _) = create(&store, &secrets, &input("a", Some(VALUE)), Utc::now()).unwrap();
+        store
+            .conn()
+            .execute(
+                "INSERT INTO connections (id, registration_id, kind, account_key, address, account_type, preset, \
+                 scopes_requested, scopes_granted, state, has_refresh_token, created_at, updated_at) \
+                 VALUES ('c1', ?1, 'delegated', 't.o', 'a@b.c', 'work', 'read', '', '', 'active', 1, ?2, ?2)",
+                rusqlite::params![reg.id, Utc::now()],
+            )
+            .unwrap();
+        let rt = SecretKey::new(SecretKind::RefreshToken, "c1");
+        secrets.set(&rt, &Sensitive::from("rt")).unwrap();
+
+        // The same endpoints: the stored secret is kept, the connection untouched.
+        let (_, _, moved) =
+            update(&store, &secrets, &reg.id, &input("a2", None), Utc::now()).unwrap();
+        assert!(moved.is_empty());
+        assert!(secrets.get(&rt).unwrap().is_some());
+
+        for change in [
+            RegistrationInput {
+                tenant: "fabrikam.onmicrosoft.com".into(),
+                ..input("a", None)
+            },
+            RegistrationInput {
+                cloud: CloudId::China,
+                ..input("a", None)
+            },
+        ] {
+            let err = update(&store, &secrets, &reg.id, &change, Utc::now()).unwrap_err();
+            assert_eq!(err.field(), Some("secret"), "{err}");
+            assert!(
+                err.message()
+                    .contains("paste the client secret's Value again")
+            );
+            let c = store.get_connection("c1").unwrap();
+            assert_eq!(
+                c.state,
+                crate::connection::StateKind::Active,
+                "nothing changed"
+            );
+            assert!(secrets.get(&rt).unwrap().is_some());
+            assert_eq!(
+                store.find_registration(&reg.id).unwrap().tenant,
+                "contoso.onmicrosoft.com"
+            );
+        }
+
+        let new_value = "Xyz8Q~abcdefghijklmnopqrstuvwxyz0123456";
+        let moved_input = RegistrationInput {
+            tenant: "fabrikam.onmicrosoft.com".into(),
+            ..input("a", Some(new_value))
+        };
+        let (saved, _, moved) =
+            update(&store, &secrets, &reg.id, &moved_input, Utc::now()).unwrap();
+        assert_eq!(moved, ["c1"]);
+        assert_eq!(saved.tenant, "fabrikam.onmicrosoft.com");
+        assert_eq!(stored(&secrets, &reg.id).as_deref(), Some(new_value));
+        assert!(
+            secrets.get(&rt).unwrap().is_none(),
+            "the refresh token is gone"
+        );
+        let c = store.get_connection("c1").unwrap();
+        assert_eq!(c.state, crate::connection::StateKind::NeedsSignIn);
+        assert_eq!(c.state.reason(), Some(MOVED_REASON));
+        assert_eq!(c.next_refresh_at, None);
     }
 }

@@ -49,6 +49,22 @@ pub(crate) fn enum_from<T: serde::de::DeserializeOwned>(text: String) -> rusqlit
     })
 }
 
+/// Creates an empty file with mode 0600 (Unix) unless it exists.
+fn create_private_file(path: &Path) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
 /// The database, shared by the app's threads.
 #[derive(Debug)]
 pub struct Store {
@@ -56,9 +72,24 @@ pub struct Store {
 }
 
 impl Store {
-    /// Opens (creating if needed) and migrates the database file.
+    /// Opens (creating if needed) and migrates the database file. A new file is created 0600
+    /// (Unix) before `SQLite` opens it; `SQLite` gives its WAL and shared-memory files the
+    /// database's mode. An existing database readable by others is narrowed to 0600.
     pub fn open(path: &Path) -> Result<Self> {
-        Self::init(Connection::open(path)?)
+        let unusable = |e: std::io::Error| {
+            crate::error::Error::new(
+                crate::error::ErrorCode::DataDir,
+                format!("The database {} cannot be used: {e}", path.display()),
+            )
+        };
+        create_private_file(path).map_err(unusable)?;
+        let store = Self::init(Connection::open(path)?)?;
+        for suffix in ["", "-wal", "-shm"] {
+            let mut file = path.as_os_str().to_owned();
+            file.push(suffix);
+            crate::paths::make_private(Path::new(&file)).map_err(unusable)?;
+        }
+        Ok(store)
     }
 
     /// A private in-memory database for tests.
@@ -121,5 +152,31 @@ mod tests {
         drop(Store::open(&path).unwrap());
         let store = Store::open(&path).unwrap();
         assert_eq!(store.schema_version().unwrap(), latest_schema_version());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_database_and_its_wal_are_private_whatever_the_umask() {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        // Another test may have set a private umask already; this one wants the usual 022.
+        rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o022));
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("db.sqlite3");
+        let store = Store::open(&path).unwrap();
+        store
+            .conn()
+            .execute_batch("CREATE TABLE t(x); INSERT INTO t VALUES (1);")
+            .unwrap();
+        assert_eq!(mode(&path), 0o600);
+        let wal = tmp.path().join("db.sqlite3-wal");
+        assert!(wal.exists());
+        assert_eq!(mode(&wal), 0o600);
+        assert_eq!(mode(&tmp.path().join("db.sqlite3-shm")), 0o600);
+        drop(store);
+        // An older database readable by others is narrowed when opened.
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        drop(Store::open(&path).unwrap());
+        assert_eq!(mode(&path), 0o600);
     }
 }
