@@ -16,6 +16,10 @@ log "interface: build, svelte-check, unit tests"
 build_ui
 (cd ui && npm run --silent check && npm test --silent)
 
+log "supply chain: cargo deny (licenses, sources, bans; advisories need the RustSec database, see deny.toml)"
+cargo deny --locked check licenses sources bans
+npm_audit "$ROOT/ui"
+
 log "cargo clippy -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
@@ -33,5 +37,13 @@ cargo build -p mailconn-desktop -p mailconn-cli --locked
 export MAILCONN_APP="$CARGO_TARGET_DIR/debug/mailconn-desktop"
 export MAILCONN_CLI="$CARGO_TARGET_DIR/debug/mailconn"
 "$ROOT/scripts/with-keyring.sh" node --test --test-concurrency=1 --test-timeout=600000 tests/e2e/
+
+log "crash safety: kill -9 during refreshes and rotations (a sample; scripts/crash-soak.sh runs 1,000)"
+MAILCONN_CRASH_CYCLES="${MAILCONN_CRASH_CYCLES:-50}" "$ROOT/scripts/with-keyring.sh" \
+  cargo test -p mailconn-cli --locked --test crash -- --include-ignored --nocapture
+
+log "secret-leak scan of the artifacts (databases, logs, IPC answers, screenshot DOM text)"
+python3 "$ROOT/scripts/leak-scan.py" --self-test
+python3 "$ROOT/scripts/leak-scan.py" --require-tokens "$MAILCONN_ARTIFACTS"
 
 log "all tests passed"
