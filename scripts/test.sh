@@ -8,6 +8,9 @@ cd "$ROOT"
 "$ROOT/scripts/setup.sh" test
 export MAILCONN_ARTIFACTS="${MAILCONN_ARTIFACTS:-$ROOT/artifacts}"
 mkdir -p "$MAILCONN_ARTIFACTS"
+# What the secret-leak scan reads is this run's only.
+rm -rf "$MAILCONN_ARTIFACTS/idp-tokens.log" "$MAILCONN_ARTIFACTS/data" "$MAILCONN_ARTIFACTS"/*.ipc.jsonl \
+  "$MAILCONN_ARTIFACTS"/*.dom.txt
 
 log "cargo fmt --check"
 cargo fmt --all -- --check
@@ -23,6 +26,8 @@ npm_audit "$ROOT/ui"
 log "cargo clippy -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
+# Includes crates/cli/tests/crash.rs: kill -9 during 50 refresh and rotation cycles (the sample;
+# scripts/crash-soak.sh runs 1,000).
 log "Rust tests (inside a private D-Bus session with an unlocked GNOME Keyring)"
 "$ROOT/scripts/with-keyring.sh" cargo test --workspace --locked -- --include-ignored
 
@@ -37,10 +42,6 @@ cargo build -p mailconn-desktop -p mailconn-cli --locked
 export MAILCONN_APP="$CARGO_TARGET_DIR/debug/mailconn-desktop"
 export MAILCONN_CLI="$CARGO_TARGET_DIR/debug/mailconn"
 "$ROOT/scripts/with-keyring.sh" node --test --test-concurrency=1 --test-timeout=600000 tests/e2e/
-
-log "crash safety: kill -9 during refreshes and rotations (a sample; scripts/crash-soak.sh runs 1,000)"
-MAILCONN_CRASH_CYCLES="${MAILCONN_CRASH_CYCLES:-50}" "$ROOT/scripts/with-keyring.sh" \
-  cargo test -p mailconn-cli --locked --test crash -- --include-ignored --nocapture
 
 log "secret-leak scan of the artifacts (databases, logs, IPC answers, screenshot DOM text)"
 python3 "$ROOT/scripts/leak-scan.py" --self-test
