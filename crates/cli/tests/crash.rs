@@ -141,6 +141,18 @@ fn kill_9_at_random_points_of_refresh_and_rotation_cycles_loses_no_connection() 
         started.elapsed().as_secs()
     );
     println!("crash-safety: {figures}");
+    // The database and logs go to the artifacts for the secret-leak scan.
+    if let Ok(artifacts) = std::env::var("MAILCONN_ARTIFACTS") {
+        let to = std::path::Path::new(&artifacts).join("data");
+        std::fs::create_dir_all(&to).unwrap();
+        let copied = Command::new("cp")
+            .arg("-r")
+            .arg(env.data())
+            .arg(to.join(format!("cli-crash-{seed}")))
+            .status()
+            .unwrap();
+        assert!(copied.success());
+    }
     if let Ok(path) = std::env::var("MAILCONN_CRASH_REPORT") {
         std::fs::write(path, format!("{figures}\n")).unwrap();
     }
