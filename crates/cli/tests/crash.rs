@@ -47,6 +47,21 @@ fn refresh_all(env: &Env) -> Value {
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
+/// The database and logs go to the artifacts for the secret-leak scan (scripts/leak-scan.py).
+fn keep_for_leak_scan(env: &Env, seed: u64) {
+    if let Ok(artifacts) = std::env::var("MAILCONN_ARTIFACTS") {
+        let to = std::path::Path::new(&artifacts).join("data");
+        std::fs::create_dir_all(&to).unwrap();
+        let copied = Command::new("cp")
+            .arg("-r")
+            .arg(env.data())
+            .arg(to.join(format!("cli-crash-{seed}")))
+            .status()
+            .unwrap();
+        assert!(copied.success());
+    }
+}
+
 #[test]
 #[ignore = "needs the test identity provider (node) and a Secret Service: run scripts/test.sh"]
 fn kill_9_at_random_points_of_refresh_and_rotation_cycles_loses_no_connection() {
@@ -141,18 +156,7 @@ fn kill_9_at_random_points_of_refresh_and_rotation_cycles_loses_no_connection() 
         started.elapsed().as_secs()
     );
     println!("crash-safety: {figures}");
-    // The database and logs go to the artifacts for the secret-leak scan.
-    if let Ok(artifacts) = std::env::var("MAILCONN_ARTIFACTS") {
-        let to = std::path::Path::new(&artifacts).join("data");
-        std::fs::create_dir_all(&to).unwrap();
-        let copied = Command::new("cp")
-            .arg("-r")
-            .arg(env.data())
-            .arg(to.join(format!("cli-crash-{seed}")))
-            .status()
-            .unwrap();
-        assert!(copied.success());
-    }
+    keep_for_leak_scan(&env, seed);
     if let Ok(path) = std::env::var("MAILCONN_CRASH_REPORT") {
         std::fs::write(path, format!("{figures}\n")).unwrap();
     }
