@@ -81,6 +81,10 @@ pub enum KeychainError {
     /// An entry is there but its value cannot be read (not text, several entries for one name,
     /// or an encrypted file changed by someone else).
     Unreadable(String),
+    /// The encrypted secrets file does not open with the passphrase given.
+    Passphrase(String),
+    /// The encrypted secrets file was changed after it was written, or is not one.
+    FileDamaged(String),
     /// Anything else the platform reported.
     Other(String),
 }
@@ -91,6 +95,9 @@ impl fmt::Display for KeychainError {
             KeychainError::Unavailable(why) => write!(f, "no keychain service: {why}"),
             KeychainError::Locked(why) => write!(f, "keychain locked or access denied: {why}"),
             KeychainError::Unreadable(why) => write!(f, "keychain entry unreadable: {why}"),
+            KeychainError::Passphrase(why) | KeychainError::FileDamaged(why) => {
+                write!(f, "encrypted secrets file: {why}")
+            }
             KeychainError::Other(why) => write!(f, "keychain error: {why}"),
         }
     }
@@ -100,6 +107,32 @@ impl std::error::Error for KeychainError {}
 
 impl From<KeychainError> for Error {
     fn from(e: KeychainError) -> Self {
+        match &e {
+            KeychainError::Passphrase(why) => {
+                return Error::new(
+                    ErrorCode::KeychainLocked,
+                    format!("The secrets file cannot be opened: {why}."),
+                )
+                .with_fix(format!(
+                    "Set {PASSPHRASE_ENV} to the passphrase the file was made with. If it is \
+                         lost, move the file aside (its secrets are lost with it): then enter the \
+                         client secrets again and sign in again."
+                ))
+                .with_source(e);
+            }
+            KeychainError::FileDamaged(why) => {
+                return Error::new(
+                    ErrorCode::Keychain,
+                    format!("The secrets file cannot be used: {why}. It was left untouched."),
+                )
+                .with_fix(
+                    "Restore the file from a backup, or move it aside: then enter the client \
+                         secrets again and sign in again.",
+                )
+                .with_source(e);
+            }
+            _ => {}
+        }
         let (code, message, fix) = match &e {
             KeychainError::Unavailable(_) => (
                 ErrorCode::KeychainUnavailable,
@@ -120,7 +153,9 @@ impl From<KeychainError> for Error {
                 "Remove the entry (in Passwords and Keys, or `secret-tool clear service mailconn \
                  username <entry>`), then sign in again or enter the client secret again.",
             ),
-            KeychainError::Other(_) => (
+            KeychainError::Other(_)
+            | KeychainError::Passphrase(_)
+            | KeychainError::FileDamaged(_) => (
                 ErrorCode::Keychain,
                 "The system keychain reported an error.",
                 "Check that your keyring works (for example with the Passwords and Keys app), \
@@ -368,6 +403,15 @@ pub fn select(
                     ),
                 ));
             };
+            if passphrase.expose().chars().count() < file::MIN_PASSPHRASE_CHARS {
+                return Err(Error::invalid(
+                    "keychain",
+                    format!(
+                        "The passphrase in {PASSPHRASE_ENV} must have at least {} characters.",
+                        file::MIN_PASSPHRASE_CHARS
+                    ),
+                ));
+            }
             let store = FileKeychain::open(file_path, passphrase)?;
             Ok(Selected {
                 keychain: Arc::new(store),

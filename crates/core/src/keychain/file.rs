@@ -88,7 +88,7 @@ impl FileKeychain {
         passphrase: Sensitive<String>,
     ) -> Result<Self, KeychainError> {
         if passphrase.expose().chars().count() < MIN_PASSPHRASE_CHARS {
-            return Err(KeychainError::Locked(format!(
+            return Err(KeychainError::Passphrase(format!(
                 "the passphrase for the encrypted secrets file must have at least \
                  {MIN_PASSPHRASE_CHARS} characters"
             )));
@@ -181,7 +181,7 @@ impl FileKeychain {
         match open(&sealed.check_nonce, &sealed.check) {
             Some(text) if text.as_slice() == CHECK_TEXT => {}
             _ => {
-                return Err(KeychainError::Locked(format!(
+                return Err(KeychainError::Passphrase(format!(
                     "the passphrase does not open {} (or the file was changed)",
                     self.path.display()
                 )));
@@ -272,7 +272,7 @@ impl FileKeychain {
 }
 
 fn tampered(why: &str) -> KeychainError {
-    KeychainError::Unreadable(format!("the encrypted secrets file cannot be used: {why}"))
+    KeychainError::FileDamaged(why.to_owned())
 }
 
 #[cfg(unix)]
@@ -407,7 +407,7 @@ mod tests {
         )
         .unwrap_err();
         assert!(
-            matches!(&err, KeychainError::Locked(m) if m.contains("passphrase does not open")),
+            matches!(&err, KeychainError::Passphrase(m) if m.contains("passphrase does not open")),
             "{err}"
         );
     }
@@ -436,7 +436,7 @@ mod tests {
         let before = std::fs::read(&path).unwrap();
         let err = FileKeychain::open(&path, Sensitive::from(PASS)).unwrap_err();
         assert!(
-            matches!(&err, KeychainError::Unreadable(m) if m.contains("changed")),
+            matches!(&err, KeychainError::FileDamaged(m) if m.contains("changed")),
             "{err}"
         );
         assert_eq!(std::fs::read(&path).unwrap(), before);
@@ -445,7 +445,7 @@ mod tests {
         sealed["t_cost"] = 0.into();
         std::fs::write(&path, serde_json::to_vec(&sealed).unwrap()).unwrap();
         let err = FileKeychain::open(&path, Sensitive::from(PASS)).unwrap_err();
-        assert!(matches!(&err, KeychainError::Unreadable(_)), "{err}");
+        assert!(matches!(&err, KeychainError::FileDamaged(_)), "{err}");
 
         std::fs::write(&path, b"garbage").unwrap();
         let err = FileKeychain::open(&path, Sensitive::from(PASS)).unwrap_err();
