@@ -166,3 +166,72 @@ fn kill_9_at_random_points_of_refresh_and_rotation_cycles_loses_no_connection() 
         "too few kills landed during a request to prove anything: {figures}"
     );
 }
+
+/// The desktop app killed with `kill -9` while its background engine refreshes (2-second access
+/// tokens make it refresh every second or two). Needs the built app in `MAILCONN_APP` and a
+/// display (`scripts/crash-soak.sh` runs it under Xvfb); without them it says so and returns.
+#[test]
+#[ignore = "needs the test identity provider (node) and a Secret Service: run scripts/test.sh"]
+fn kill_9_of_the_desktop_app_during_background_refreshes_loses_no_connection() {
+    let (Ok(app), true) = (
+        std::env::var("MAILCONN_APP"),
+        std::env::var_os("DISPLAY").is_some(),
+    ) else {
+        eprintln!("skipped: set MAILCONN_APP to mailconn-desktop and run under a display");
+        return;
+    };
+    let cycles = env_number("MAILCONN_DESKTOP_CRASH_CYCLES", 20);
+    let env = Env::new(&[("IDP_ACCESS_TOKEN_TTL", "2")]);
+    env.add_app("desktop", "public", "common", None, &[]);
+    let mut ids = Vec::new();
+    for address in ["alice@contoso.test", "carol@outlook.test"] {
+        let (out, json) = env.connect("desktop", address);
+        assert!(out.status.success(), "connect {address}: {}", stderr(&out));
+        ids.push(json["id"].as_str().unwrap().to_owned());
+    }
+    let home = tempfile::tempdir().unwrap();
+    let mut rng = Rng(env_number("MAILCONN_CRASH_SEED", 7) | 1);
+    let (mut killed, mut mid_request) = (0u64, 0u64);
+    for _ in 0..cycles {
+        let before = env.idp.token_requests().len();
+        let mut child = Command::new(&app)
+            .arg("--data-dir")
+            .arg(env.data())
+            .arg("--hidden")
+            .env("HOME", home.path())
+            .env_remove("MAILCONN_KEYCHAIN")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(1500 + rng.next() % 3000));
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the desktop app exited by itself"
+        );
+        let _ = child.kill();
+        let _ = child.wait();
+        killed += 1;
+        if env.idp.token_requests().len() > before {
+            mid_request += 1;
+        }
+    }
+    let mut failures = 0;
+    for r in refresh_all(&env).as_array().unwrap() {
+        if !r["error"].is_null() || r["connection"]["state"] != "active" {
+            failures += 1;
+            eprintln!("{r}");
+        }
+    }
+    let store = Store::open(&env.data().join("mailconn.sqlite3")).unwrap();
+    assert_eq!(store.quick_check().unwrap(), None);
+    println!(
+        "crash-safety (desktop): cycles={cycles} killed={killed} \
+         cycles_with_refreshes={mid_request} failures_after={failures}"
+    );
+    assert_eq!(failures, 0);
+    assert!(
+        mid_request > 0,
+        "the app never refreshed before it was killed"
+    );
+}
