@@ -167,8 +167,8 @@ fn kill_9_at_random_points_of_refresh_and_rotation_cycles_loses_no_connection() 
     );
 }
 
-/// The desktop app killed with `kill -9` while its background engine refreshes (2-second access
-/// tokens make it refresh every second or two). Needs the built app in `MAILCONN_APP` and a
+/// The desktop app killed with `kill -9` while its background engine refreshes (a one-second
+/// keep-alive makes it refresh all the time). Needs the built app in `MAILCONN_APP` and a
 /// display (`scripts/crash-soak.sh` runs it under Xvfb); without them it says so and returns.
 #[test]
 #[ignore = "needs the test identity provider (node) and a Secret Service: run scripts/test.sh"]
@@ -189,6 +189,14 @@ fn kill_9_of_the_desktop_app_during_background_refreshes_loses_no_connection() {
         assert!(out.status.success(), "connect {address}: {}", stderr(&out));
         ids.push(json["id"].as_str().unwrap().to_owned());
     }
+    // Refreshed once with a one-second keep-alive, so each connection is due again at once.
+    let out = env
+        .cmd()
+        .env("MAILCONN_KEEP_ALIVE_SECS", "1")
+        .args(["refresh", "--all"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
     let home = tempfile::tempdir().unwrap();
     let mut rng = Rng(env_number("MAILCONN_CRASH_SEED", 7) | 1);
     let (mut killed, mut mid_request) = (0u64, 0u64);
@@ -199,6 +207,9 @@ fn kill_9_of_the_desktop_app_during_background_refreshes_loses_no_connection() {
             .arg(env.data())
             .arg("--hidden")
             .env("HOME", home.path())
+            // A keep-alive refresh every second: the engine is always about to refresh.
+            .env("MAILCONN_KEEP_ALIVE_SECS", "1")
+            .env("MAILCONN_RETRY_BASE_SECS", "1")
             .env_remove("MAILCONN_KEYCHAIN")
             .stdout(Stdio::null())
             .stderr(Stdio::null())
