@@ -43,6 +43,10 @@ export MAILCONN_APP="$CARGO_TARGET_DIR/debug/mailconn-desktop"
 export MAILCONN_CLI="$CARGO_TARGET_DIR/debug/mailconn"
 "$ROOT/scripts/with-keyring.sh" node --test --test-concurrency=1 --test-timeout=600000 tests/e2e/
 
+log "crash safety: kill -9 of the desktop app during background refreshes (10 cycles; scripts/crash-soak.sh runs 50)"
+MAILCONN_DESKTOP_CRASH_CYCLES=10 "$ROOT/scripts/with-keyring.sh" xvfb-run -a \
+  cargo test -p mailconn-cli --locked --test crash -- --include-ignored --nocapture kill_9_of_the_desktop_app
+
 log "secret-leak scan of the artifacts (databases, logs, IPC answers, screenshot DOM text)"
 python3 "$ROOT/scripts/leak-scan.py" --self-test
 python3 "$ROOT/scripts/leak-scan.py" --require-tokens "$MAILCONN_ARTIFACTS"
