@@ -50,16 +50,18 @@ npm_ci() {
   fi
 }
 
-# `npm audit --omit=dev` for a folder: fails on a known vulnerability in a package the app ships.
-# When the registry's audit service cannot be reached the run goes on with a warning, because
-# that says nothing about the packages.
+# `npm audit` for a folder (extra arguments, e.g. --omit=dev, go to it): fails on a known
+# vulnerability. When the registry's audit service cannot be reached or refuses the request (a
+# registry mirror may answer 405 to the bulk advisory endpoint) the run goes on with a warning,
+# because that says nothing about the packages.
 npm_audit() {
   local dir="$1" out status=0
-  out="$(cd "$dir" && npm audit --omit=dev 2>&1)" || status=$?
+  shift
+  out="$(cd "$dir" && npm audit "$@" 2>&1)" || status=$?
   if [ "$status" -eq 0 ]; then
-    log "npm audit ${dir#$ROOT/}: $(printf '%s\n' "$out" | tail -n 1)"
-  elif printf '%s' "$out" | grep -qiE 'ENOTFOUND|ECONNREFUSED|ETIMEDOUT|EAI_AGAIN|audit endpoint returned an error|network|503|502'; then
-    log "npm audit ${dir#$ROOT/}: the audit service cannot be reached; skipped ($(printf '%s\n' "$out" | grep -iE 'error' | head -n 1))"
+    log "npm audit $* ${dir#$ROOT/}: $(printf '%s\n' "$out" | tail -n 1)"
+  elif printf '%s' "$out" | grep -qiE 'ENOTFOUND|ECONNREFUSED|ETIMEDOUT|EAI_AGAIN|audit endpoint returned an error|network|405|503|502'; then
+    log "npm audit $* ${dir#$ROOT/}: the audit service cannot be reached or refused the request; skipped ($(printf '%s\n' "$out" | grep -iE 'warn audit|error' | head -n 1))"
   else
     printf '%s\n' "$out" >&2
     return 1
