@@ -40,13 +40,31 @@ ensure_toolchain() {
   fi
 }
 
-# Installs a folder's npm packages at the versions its package-lock.json records. (`npm ci` would
-# be the usual choice, but npm 11 rejects lock files that omit other platforms' optional packages.)
+# Installs a folder's npm packages exactly as its package-lock.json records them (`npm ci`). The
+# lock files list every platform's optional packages (esbuild, rollup), which `npm ci` requires.
 npm_ci() {
   local dir="$1"
   if [ ! -d "$dir/node_modules" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
     log "npm packages in ${dir#$ROOT/}"
-    (cd "$dir" && npm install --no-save --no-audit --no-fund --loglevel=error)
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+}
+
+# `npm audit` for a folder (extra arguments, e.g. --omit=dev, go to it): fails on a known
+# vulnerability. When the registry's audit service cannot be reached or refuses the request (a
+# registry mirror may answer 405 to the bulk advisory endpoint) the run goes on with a warning,
+# because that says nothing about the packages.
+npm_audit() {
+  local dir="$1" out status=0
+  shift
+  out="$(cd "$dir" && npm audit "$@" 2>&1)" || status=$?
+  if [ "$status" -eq 0 ]; then
+    log "npm audit $* ${dir#$ROOT/}: $(printf '%s\n' "$out" | tail -n 1)"
+  elif printf '%s' "$out" | grep -qiE 'ENOTFOUND|ECONNREFUSED|ETIMEDOUT|EAI_AGAIN|audit endpoint returned an error|network|405|503|502'; then
+    log "npm audit $* ${dir#$ROOT/}: the audit service cannot be reached or refused the request; skipped ($(printf '%s\n' "$out" | grep -iE 'warn audit|error' | head -n 1))"
+  else
+    printf '%s\n' "$out" >&2
+    return 1
   fi
 }
 

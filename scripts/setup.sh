@@ -15,6 +15,10 @@ npm_ci "$ROOT/ui"
 if [ "$what" = test ]; then
   npm_ci "$ROOT/tests/idp"
   npm_ci "$ROOT/tests/e2e"
+  if ! cargo deny --version >/dev/null 2>&1; then
+    log "installing cargo-deny"
+    cargo install cargo-deny --locked --quiet
+  fi
   if ! command -v tauri-driver >/dev/null; then
     log "installing tauri-driver"
     cargo install tauri-driver --version '^2' --locked --quiet

@@ -8,6 +8,9 @@ cd "$ROOT"
 "$ROOT/scripts/setup.sh" test
 export MAILCONN_ARTIFACTS="${MAILCONN_ARTIFACTS:-$ROOT/artifacts}"
 mkdir -p "$MAILCONN_ARTIFACTS"
+# What the secret-leak scan reads is this run's only.
+rm -rf "$MAILCONN_ARTIFACTS/idp-tokens.log" "$MAILCONN_ARTIFACTS/data" "$MAILCONN_ARTIFACTS"/*.ipc.jsonl \
+  "$MAILCONN_ARTIFACTS"/*.dom.txt
 
 log "cargo fmt --check"
 cargo fmt --all -- --check
@@ -16,9 +19,18 @@ log "interface: build, svelte-check, unit tests"
 build_ui
 (cd ui && npm run --silent check && npm test --silent)
 
+log "supply chain: cargo deny (licenses, sources, bans; advisories need the RustSec database, see deny.toml)"
+cargo deny --locked check licenses sources bans
+# The interface ships no runtime npm package (everything is bundled from devDependencies at build
+# time), so the audit with --omit=dev checks nothing; the full audit is the one that says something.
+npm_audit "$ROOT/ui" --omit=dev
+npm_audit "$ROOT/ui"
+
 log "cargo clippy -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
+# Includes crates/cli/tests/crash.rs: kill -9 during 50 refresh and rotation cycles (the sample;
+# scripts/crash-soak.sh runs 1,000).
 log "Rust tests (inside a private D-Bus session with an unlocked GNOME Keyring)"
 "$ROOT/scripts/with-keyring.sh" cargo test --workspace --locked -- --include-ignored
 
@@ -33,5 +45,13 @@ cargo build -p mailconn-desktop -p mailconn-cli --locked
 export MAILCONN_APP="$CARGO_TARGET_DIR/debug/mailconn-desktop"
 export MAILCONN_CLI="$CARGO_TARGET_DIR/debug/mailconn"
 "$ROOT/scripts/with-keyring.sh" node --test --test-concurrency=1 --test-timeout=600000 tests/e2e/
+
+log "crash safety: kill -9 of the desktop app during background refreshes (10 cycles; scripts/crash-soak.sh runs 50)"
+MAILCONN_DESKTOP_CRASH_CYCLES=10 "$ROOT/scripts/with-keyring.sh" xvfb-run -a \
+  cargo test -p mailconn-cli --locked --test crash -- --include-ignored --nocapture kill_9_of_the_desktop_app
+
+log "secret-leak scan of the artifacts (databases, logs, IPC answers, screenshot DOM text)"
+python3 "$ROOT/scripts/leak-scan.py" --self-test
+python3 "$ROOT/scripts/leak-scan.py" --require-tokens "$MAILCONN_ARTIFACTS"
 
 log "all tests passed"

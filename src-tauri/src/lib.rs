@@ -12,7 +12,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::Parser;
-use mailconn_core::keychain::{Keychain, MemoryKeychain, SystemKeychain};
+use mailconn_core::keychain;
 use mailconn_core::paths::{DATA_DIR_ENV, DataDir, resolve_data_dir};
 use mailconn_core::service::{Options as ServiceOptions, Service};
 
@@ -28,7 +28,8 @@ struct Options {
     #[arg(long, env = DATA_DIR_ENV, value_name = "DIR")]
     data_dir: Option<PathBuf>,
 
-    /// Keep secrets in memory instead of the OS keychain (tests only; nothing persists)
+    /// Where secrets are kept: `system`; `file` (encrypted, opt-in, passphrase in
+    /// `MAILCONN_KEYCHAIN_PASSPHRASE`); `memory` (debug builds and tests only; nothing persists)
     #[arg(long, env = "MAILCONN_KEYCHAIN", hide = true, default_value = "system")]
     keychain: String,
 
@@ -52,10 +53,27 @@ pub fn run() -> ExitCode {
         }
     };
     let _log_guard = mailconn_core::logging::init(Some(&data_dir.logs()), "warn");
-    let keychain: Arc<dyn Keychain> = if options.keychain == "memory" {
-        Arc::new(MemoryKeychain::new())
-    } else {
-        Arc::new(SystemKeychain::new())
+    let passphrase = std::env::var(keychain::PASSPHRASE_ENV)
+        .ok()
+        .map(mailconn_core::Sensitive::new);
+    let for_tests = std::env::var(keychain::MEMORY_FOR_TESTS_ENV).is_ok_and(|v| v == "1");
+    let keychain = match keychain::select(
+        &options.keychain,
+        &data_dir.root().join(keychain::FileKeychain::FILE_NAME),
+        passphrase,
+        for_tests,
+    ) {
+        Ok(selected) => {
+            if let Some(warning) = &selected.warning {
+                tracing::warn!("{warning}");
+                eprintln!("mailconn-desktop: {warning}");
+            }
+            selected.keychain
+        }
+        Err(e) => {
+            eprintln!("mailconn-desktop: {e}");
+            return ExitCode::from(3);
+        }
     };
     let with_links = ServiceOptions {
         deep_links: true,

@@ -2,7 +2,7 @@
 // front of WebKitWebDriver). Each app gets its own temporary HOME and data directory, so nothing
 // leaks into the user's files. Run inside scripts/with-keyring.sh for a real Secret Service.
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, rmSync, readFileSync } from 'node:fs';
+import { appendFileSync, cpSync, mkdtempSync, mkdirSync, rmSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -130,6 +130,29 @@ export async function startApp({ env = {}, args = [], dataDir, name = 'app' } = 
       // WebKit's snapshot can trail the last paint by a frame; give it one.
       await new Promise((r) => setTimeout(r, 300));
       await browser.saveScreenshot(`${base}.png`);
+      // For the secret-leak scan: the text on screen (and non-password field values), and the
+      // IPC answers recorded since the last screenshot.
+      try {
+        const seen = await browser.execute(() => {
+          const fields = [...document.querySelectorAll('input, textarea')]
+            .filter((e) => e.type !== 'password').map((e) => e.value).filter(Boolean);
+          const t = window.__TAURI_INTERNALS__;
+          if (t && !t.__leakScan) {
+            const invoke = t.invoke.bind(t);
+            t.__leakScan = [];
+            const recorded = async (cmd, args, opts) => {
+              const result = await invoke(cmd, args, opts).catch((e) => { t.__leakScan.push({ cmd, error: e }); throw e; });
+              t.__leakScan.push({ cmd, result });
+              return result;
+            };
+            try { Object.defineProperty(t, 'invoke', { value: recorded, writable: true, configurable: true }); } catch { /* fixed */ }
+          }
+          const ipc = t?.__leakScan?.splice(0) ?? [];
+          return { text: document.body.innerText, fields, ipc: JSON.stringify(ipc) };
+        });
+        writeFileSync(`${base}.dom.txt`, `${seen.text}\n${seen.fields.join('\n')}\n`);
+        appendFileSync(join(ARTIFACTS, `${name}.ipc.jsonl`), `${seen.ipc}\n`);
+      } catch { /* the page is gone: the screenshot is all there is */ }
       try {
         execFileSync('import', ['-display', xvfb.display, '-window', 'root', `${base}-screen.png`]);
       } catch { /* ImageMagick missing: the webview screenshot is enough */ }
@@ -146,6 +169,8 @@ export async function startApp({ env = {}, args = [], dataDir, name = 'app' } = 
       try { await browser.deleteSession(); } catch { /* already gone */ }
       driver.kill('SIGTERM');
       xvfb.stop();
+      // The database and logs stay in the artifacts for the secret-leak scan.
+      try { cpSync(dataDir, join(ARTIFACTS, 'data', `${name}-${Date.now()}`), { recursive: true }); } catch { /* no data */ }
       rmSync(home, { recursive: true, force: true });
     },
   };

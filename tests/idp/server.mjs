@@ -20,6 +20,7 @@ import { resolveTenant } from './directory.mjs';
 import { authorize, deviceCode, forward, injectFault, introspect, sendJson, sendProblem, token } from './gateway.mjs';
 import { createProvider } from './provider.mjs';
 import { adminConsent, approveDevice, deviceLogin, interaction } from './signin.mjs';
+import { recordIssued } from './token-log.mjs';
 
 // ---- options ---------------------------------------------------------------------------------
 
@@ -204,6 +205,7 @@ async function handle(req, res) {
 }
 
 const server = createServer((req, res) => {
+  recordIssued(res);
   handle(req, res).catch((err) => {
     console.error('internal error:', err);
     if (!res.headersSent) sendJson(res, 500, { error: 'server_error', error_description: String(err?.message ?? err) });

@@ -13,7 +13,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
-use mailconn_core::keychain::{Keychain, MemoryKeychain, SystemKeychain};
+use mailconn_core::keychain::{self, Keychain};
 use mailconn_core::paths::{DATA_DIR_ENV, DataDir, resolve_data_dir};
 use mailconn_core::{Error, Service, doctor};
 
@@ -32,7 +32,8 @@ struct Cli {
     #[arg(long, global = true)]
     json: bool,
 
-    /// Where secrets are kept: the OS keychain, or memory (for tests; nothing persists)
+    /// Where secrets are kept: the OS keychain; an encrypted file (opt-in, passphrase in
+    /// `MAILCONN_KEYCHAIN_PASSPHRASE`); or memory (debug builds and tests; nothing persists)
     #[arg(long, global = true, value_enum, default_value_t = KeychainArg::System, env = "MAILCONN_KEYCHAIN", hide = true)]
     keychain: KeychainArg,
 
@@ -43,6 +44,7 @@ struct Cli {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 enum KeychainArg {
     System,
+    File,
     Memory,
 }
 
@@ -123,10 +125,7 @@ fn run(cli: &Cli, out: Output) -> Result<Exit, Error> {
     let _log_guard = DataDir::open(&data_dir)
         .ok()
         .and_then(|dir| mailconn_core::logging::init(Some(&dir.logs()), "warn").ok());
-    let keychain: Arc<dyn Keychain> = match cli.keychain {
-        KeychainArg::System => Arc::new(SystemKeychain::new()),
-        KeychainArg::Memory => Arc::new(MemoryKeychain::new()),
-    };
+    let keychain = select_keychain(cli.keychain, &data_dir)?;
     match &cli.command {
         // Without a service: the data directory may be what is broken.
         Command::Doctor => {
@@ -171,6 +170,29 @@ async fn dispatch(command: &Command, service: &Service, out: Output) -> Result<E
             client_secret::reminders(days.as_deref(), service, out).await
         }
     }
+}
+
+/// The secret store asked for; a store other than the system keychain is announced on stderr.
+fn select_keychain(choice: KeychainArg, data_dir: &Path) -> Result<Arc<dyn Keychain>, Error> {
+    let name = match choice {
+        KeychainArg::System => "system",
+        KeychainArg::File => "file",
+        KeychainArg::Memory => "memory",
+    };
+    let passphrase = std::env::var(keychain::PASSPHRASE_ENV)
+        .ok()
+        .map(mailconn_core::Sensitive::new);
+    let for_tests = std::env::var(keychain::MEMORY_FOR_TESTS_ENV).is_ok_and(|v| v == "1");
+    let selected = keychain::select(
+        name,
+        &data_dir.join(keychain::FileKeychain::FILE_NAME),
+        passphrase,
+        for_tests,
+    )?;
+    if let Some(warning) = &selected.warning {
+        eprintln!("mailconn: {warning}");
+    }
+    Ok(selected.keychain)
 }
 
 /// The one service of this run, over the data directory (opened and migrated).

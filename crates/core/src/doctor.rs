@@ -79,6 +79,12 @@ pub fn run(data_dir: &Path, secrets: &dyn Keychain) -> DoctorReport {
         Ok(dir) => {
             checks.push(check_writable(&dir));
             checks.push(check_database(&dir));
+            if let Some(check) = Store::open(&dir.database())
+                .ok()
+                .and_then(|store| check_secrets(&store, secrets))
+            {
+                checks.push(check);
+            }
         }
         Err(e) => {
             checks.push(Check::failed("data_dir", "Data directory", &e));
@@ -155,6 +161,86 @@ fn check_database(dir: &DataDir) -> Check {
             ),
         ),
     }
+}
+
+/// Every refresh token and client secret the database expects, read from the keychain: an entry
+/// removed or changed outside the app is named with its fix. `None` when nothing is stored yet
+/// or the keychain itself fails (the keychain check reports that).
+fn check_secrets(store: &Store, secrets: &dyn Keychain) -> Option<Check> {
+    use crate::keychain::{KeychainError, SecretKey};
+    use crate::registration::ClientKind;
+    let mut expected = Vec::new();
+    for c in store.list_connections().ok()? {
+        if c.has_refresh_token {
+            expected.push((
+                SecretKey::refresh_token(&c.id),
+                format!("the refresh token of {}", c.address),
+                format!("Sign in again: `mailconn reconnect {}`.", c.address),
+            ));
+        }
+    }
+    for r in store.list_registrations().ok()? {
+        if r.has_secret && r.kind == ClientKind::Confidential {
+            expected.push((
+                SecretKey::client_secret(&r.id),
+                format!("the client secret of app registration \"{}\"", r.name),
+                format!(
+                    "Enter the client secret again: `mailconn app secrets rotate-secret \"{}\" \
+                     --secret-stdin --expires YYYY-MM-DD` (or in the app's Secrets tab).",
+                    r.name
+                ),
+            ));
+        }
+    }
+    if expected.is_empty() {
+        return None;
+    }
+    let (mut missing, mut unreadable, mut fixes) = (Vec::new(), Vec::new(), Vec::new());
+    for (key, what, fix) in &expected {
+        match secrets.get(key) {
+            Ok(Some(_)) => {}
+            Ok(None) => {
+                missing.push(what.clone());
+                fixes.push(fix.clone());
+            }
+            Err(KeychainError::Unreadable(why)) => {
+                unreadable.push(format!("{what} ({why})"));
+                fixes.push(format!(
+                    "Remove the entry `{}` from the keychain (`secret-tool clear service mailconn \
+                     username {}`), then: {fix}",
+                    key.account(),
+                    key.account()
+                ));
+            }
+            Err(_) => return None,
+        }
+    }
+    let label = "Stored secrets";
+    if missing.is_empty() && unreadable.is_empty() {
+        return Some(Check::ok(
+            "secrets",
+            label,
+            format!("all {} expected keychain entries are there", expected.len()),
+        ));
+    }
+    let mut parts = Vec::new();
+    if !missing.is_empty() {
+        parts.push(format!(
+            "Missing from the keychain (removed outside Mail Connections): {}.",
+            missing.join(", ")
+        ));
+    }
+    if !unreadable.is_empty() {
+        parts.push(format!(
+            "In the keychain but unreadable (changed outside Mail Connections or damaged): {}.",
+            unreadable.join(", ")
+        ));
+    }
+    Some(Check::failed(
+        "secrets",
+        label,
+        &Error::new(ErrorCode::Keychain, parts.join(" ")).with_fix(fixes.join(" ")),
+    ))
 }
 
 /// Writes, reads back and removes a throwaway keychain entry.

@@ -2,7 +2,12 @@
 //! Manager on Windows) behind the [`Keychain`] trait, plus an in-memory store for tests.
 //!
 //! Entries use the service name `mailconn` and an account name `{kind}/{id}`. This module does not
-//! decide *what* is stored; callers pass a [`SecretKey`]. It never offers a plaintext-file fallback.
+//! decide *what* is stored; callers pass a [`SecretKey`]. It never offers a plaintext-file fallback;
+//! an encrypted file ([`FileKeychain`]) is used only when the user selects it with a passphrase.
+
+mod file;
+
+pub use file::FileKeychain;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -73,6 +78,13 @@ pub enum KeychainError {
     Unavailable(String),
     /// The keychain is there but locked, or the user or system refused access.
     Locked(String),
+    /// An entry is there but its value cannot be read (not text, several entries for one name,
+    /// or an encrypted file changed by someone else).
+    Unreadable(String),
+    /// The encrypted secrets file does not open with the passphrase given.
+    Passphrase(String),
+    /// The encrypted secrets file was changed after it was written, or is not one.
+    FileDamaged(String),
     /// Anything else the platform reported.
     Other(String),
 }
@@ -82,6 +94,10 @@ impl fmt::Display for KeychainError {
         match self {
             KeychainError::Unavailable(why) => write!(f, "no keychain service: {why}"),
             KeychainError::Locked(why) => write!(f, "keychain locked or access denied: {why}"),
+            KeychainError::Unreadable(why) => write!(f, "keychain entry unreadable: {why}"),
+            KeychainError::Passphrase(why) | KeychainError::FileDamaged(why) => {
+                write!(f, "encrypted secrets file: {why}")
+            }
             KeychainError::Other(why) => write!(f, "keychain error: {why}"),
         }
     }
@@ -91,6 +107,32 @@ impl std::error::Error for KeychainError {}
 
 impl From<KeychainError> for Error {
     fn from(e: KeychainError) -> Self {
+        match &e {
+            KeychainError::Passphrase(why) => {
+                return Error::new(
+                    ErrorCode::KeychainLocked,
+                    format!("The secrets file cannot be opened: {why}."),
+                )
+                .with_fix(format!(
+                    "Set {PASSPHRASE_ENV} to the passphrase the file was made with. If it is \
+                         lost, move the file aside (its secrets are lost with it): then enter the \
+                         client secrets again and sign in again."
+                ))
+                .with_source(e);
+            }
+            KeychainError::FileDamaged(why) => {
+                return Error::new(
+                    ErrorCode::Keychain,
+                    format!("The secrets file cannot be used: {why}. It was left untouched."),
+                )
+                .with_fix(
+                    "Restore the file from a backup, or move it aside: then enter the client \
+                         secrets again and sign in again.",
+                )
+                .with_source(e);
+            }
+            _ => {}
+        }
         let (code, message, fix) = match &e {
             KeychainError::Unavailable(_) => (
                 ErrorCode::KeychainUnavailable,
@@ -104,7 +146,16 @@ impl From<KeychainError> for Error {
                  saved.",
                 LOCKED_FIX,
             ),
-            KeychainError::Other(_) => (
+            KeychainError::Unreadable(_) => (
+                ErrorCode::Keychain,
+                "A secret in the keychain cannot be read: it was changed outside Mail \
+                 Connections or is damaged.",
+                "Remove the entry (in Passwords and Keys, or `secret-tool clear service mailconn \
+                 username <entry>`), then sign in again or enter the client secret again.",
+            ),
+            KeychainError::Other(_)
+            | KeychainError::Passphrase(_)
+            | KeychainError::FileDamaged(_) => (
                 ErrorCode::Keychain,
                 "The system keychain reported an error.",
                 "Check that your keyring works (for example with the Passwords and Keys app), \
@@ -209,6 +260,12 @@ impl Keychain for SystemKeychain {
 fn classify(e: keyring::Error) -> KeychainError {
     match e {
         keyring::Error::NoStorageAccess(inner) => KeychainError::Locked(inner.to_string()),
+        keyring::Error::BadEncoding(_) => {
+            KeychainError::Unreadable("the stored value is not UTF-8 text".into())
+        }
+        keyring::Error::Ambiguous(entries) => {
+            KeychainError::Unreadable(format!("{} entries carry the same name", entries.len()))
+        }
         keyring::Error::PlatformFailure(inner) => {
             let text = inner.to_string();
             if is_missing_service(&text) {
@@ -242,10 +299,11 @@ fn is_locked(text: &str) -> bool {
         .any(|m| text.contains(m))
 }
 
-/// Secrets in a map, for unit tests and for the `--keychain memory` test mode.
+/// Secrets in a map, for unit tests and for the `--keychain memory` test mode. Values stay
+/// [`Sensitive`]: redacted in debug output and zeroed when replaced or dropped.
 #[derive(Debug, Default)]
 pub struct MemoryKeychain {
-    entries: Mutex<HashMap<SecretKey, String>>,
+    entries: Mutex<HashMap<SecretKey, Sensitive<String>>>,
 }
 
 impl MemoryKeychain {
@@ -267,7 +325,7 @@ impl Keychain for MemoryKeychain {
         self.entries
             .lock()
             .expect("secret map poisoned")
-            .insert(key.clone(), value.expose().clone());
+            .insert(key.clone(), value.clone());
         Ok(())
     }
 
@@ -277,8 +335,7 @@ impl Keychain for MemoryKeychain {
             .lock()
             .expect("secret map poisoned")
             .get(key)
-            .cloned()
-            .map(Sensitive::new))
+            .cloned())
     }
 
     fn delete(&self, key: &SecretKey) -> Result<(), KeychainError> {
@@ -287,6 +344,89 @@ impl Keychain for MemoryKeychain {
             .expect("secret map poisoned")
             .remove(key);
         Ok(())
+    }
+}
+
+/// The variable that selects the secret store: `system` (default), `file` or `memory`.
+pub const KEYCHAIN_ENV: &str = "MAILCONN_KEYCHAIN";
+/// The passphrase of the encrypted-file store.
+pub const PASSPHRASE_ENV: &str = "MAILCONN_KEYCHAIN_PASSPHRASE";
+/// Must be `1` for a release build to accept the in-memory store: it says "this is a test".
+pub const MEMORY_FOR_TESTS_ENV: &str = "MAILCONN_KEYCHAIN_MEMORY_FOR_TESTS";
+
+/// The secret store a shell asked for, and the warning to show the user when it is not the
+/// system keychain.
+#[derive(Debug)]
+pub struct Selected {
+    pub keychain: std::sync::Arc<dyn Keychain>,
+    pub warning: Option<String>,
+}
+
+/// Chooses the secret store: `system`; `file` (the encrypted file `file_path`, only with a
+/// passphrase); `memory` (tests; refused by a release build unless [`MEMORY_FOR_TESTS_ENV`] is
+/// `1`). Anything else is refused, never replaced by a default.
+pub fn select(
+    choice: &str,
+    file_path: &std::path::Path,
+    passphrase: Option<Sensitive<String>>,
+    memory_for_tests: bool,
+) -> crate::Result<Selected> {
+    use std::sync::Arc;
+    match choice {
+        "" | "system" => Ok(Selected {
+            keychain: Arc::new(SystemKeychain::new()),
+            warning: None,
+        }),
+        "memory" if cfg!(debug_assertions) || memory_for_tests => Ok(Selected {
+            keychain: Arc::new(MemoryKeychain::new()),
+            warning: Some(
+                "WARNING: secrets are kept in memory only (a test mode): every client secret and \
+                 refresh token is lost when this program exits."
+                    .into(),
+            ),
+        }),
+        "memory" => Err(Error::invalid(
+            "keychain",
+            format!(
+                "The in-memory secret store is for tests and is refused by this build; set \
+                 {MEMORY_FOR_TESTS_ENV}=1 if this really is a test."
+            ),
+        )
+        .with_fix(format!("Unset {KEYCHAIN_ENV} to use the system keychain."))),
+        "file" => {
+            let Some(passphrase) = passphrase.filter(|p| !p.is_blank()) else {
+                return Err(Error::invalid(
+                    "keychain",
+                    format!(
+                        "{KEYCHAIN_ENV}=file keeps secrets in an encrypted file and needs its \
+                         passphrase in {PASSPHRASE_ENV}."
+                    ),
+                ));
+            };
+            if passphrase.expose().chars().count() < file::MIN_PASSPHRASE_CHARS {
+                return Err(Error::invalid(
+                    "keychain",
+                    format!(
+                        "The passphrase in {PASSPHRASE_ENV} must have at least {} characters.",
+                        file::MIN_PASSPHRASE_CHARS
+                    ),
+                ));
+            }
+            let store = FileKeychain::open(file_path, passphrase)?;
+            Ok(Selected {
+                keychain: Arc::new(store),
+                warning: Some(format!(
+                    "WARNING: secrets are kept in the encrypted file {} instead of the system \
+                     keychain. Anyone who gets this file and your passphrase can read them; keep \
+                     the passphrase long and out of shell history.",
+                    file_path.display()
+                )),
+            })
+        }
+        other => Err(Error::invalid(
+            "keychain",
+            format!("Unknown secret store \"{other}\": use system, file or memory."),
+        )),
     }
 }
 
@@ -375,5 +515,73 @@ mod tests {
         let err: Error = KeychainError::Locked("x".into()).into();
         assert_eq!(err.code(), ErrorCode::KeychainLocked);
         assert!(err.message().contains("locked"));
+
+        let bad = classify(keyring::Error::BadEncoding(vec![0xff, 0xfe]));
+        assert!(matches!(bad, KeychainError::Unreadable(_)), "{bad}");
+        let err: Error = bad.into();
+        assert_eq!(err.code(), ErrorCode::Keychain);
+        assert!(
+            err.message().contains("cannot be read"),
+            "{}",
+            err.message()
+        );
+        assert!(
+            err.detail()
+                .unwrap()
+                .fix
+                .as_deref()
+                .unwrap()
+                .contains("secret-tool clear")
+        );
+    }
+
+    #[test]
+    fn memory_values_are_redacted() {
+        let store = MemoryKeychain::new();
+        store
+            .set(
+                &SecretKey::refresh_token("c1"),
+                &Sensitive::from("rt-visible?"),
+            )
+            .unwrap();
+        let shown = format!("{store:?}");
+        assert!(!shown.contains("rt-visible?"), "{shown}");
+        assert!(shown.contains("[redacted]"), "{shown}");
+    }
+
+    #[test]
+    fn selection_is_explicit() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("secrets.enc");
+        assert!(
+            select("system", &path, None, false)
+                .unwrap()
+                .warning
+                .is_none()
+        );
+        let unknown = select("plaintext", &path, None, false).unwrap_err();
+        assert!(unknown.message().contains("Unknown secret store"));
+        let no_pass = select("file", &path, None, false).unwrap_err();
+        assert!(
+            no_pass.message().contains(PASSPHRASE_ENV),
+            "{}",
+            no_pass.message()
+        );
+        let file = select(
+            "file",
+            &path,
+            Some(Sensitive::from("a long passphrase")),
+            false,
+        )
+        .unwrap();
+        assert!(file.warning.unwrap().contains("encrypted file"));
+        let memory = select("memory", &path, None, false);
+        if cfg!(debug_assertions) {
+            assert!(memory.unwrap().warning.unwrap().contains("in memory only"));
+        } else {
+            assert!(memory.unwrap_err().message().contains(MEMORY_FOR_TESTS_ENV));
+        }
+        let allowed = select("memory", &path, None, true).unwrap();
+        assert!(allowed.warning.is_some());
     }
 }

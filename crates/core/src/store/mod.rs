@@ -15,7 +15,7 @@ use std::sync::{Mutex, MutexGuard};
 use rusqlite::Connection;
 use rusqlite_migration::{M, Migrations};
 
-use crate::error::Result;
+use crate::error::{Error, ErrorCode, Result};
 
 /// How long a writer waits for another process (the app and the CLI share the file) before
 /// giving up with "database is locked".
@@ -72,10 +72,18 @@ pub struct Store {
 }
 
 impl Store {
-    /// Opens (creating if needed) and migrates the database file. A new file is created 0600
-    /// (Unix) before `SQLite` opens it; `SQLite` gives its WAL and shared-memory files the
-    /// database's mode. An existing database readable by others is narrowed to 0600.
+    /// Opens (creating if needed) and migrates the database file.
+    ///
+    /// An existing file is examined read-only first: a file that is not `SQLite`, fails
+    /// `PRAGMA quick_check`, holds another program's tables or was written by a newer version is
+    /// refused with an error that names the file, and the file is left byte for byte as it was.
+    /// A new file is created 0600 (Unix) before `SQLite` opens it; `SQLite` gives its WAL and
+    /// shared-memory files the database's mode. An existing database readable by others is
+    /// narrowed to 0600.
     pub fn open(path: &Path) -> Result<Self> {
+        if std::fs::metadata(path).is_ok_and(|m| m.len() > 0) {
+            examine(path).map_err(|problem| refused(path, &problem))?;
+        }
         let unusable = |e: std::io::Error| {
             crate::error::Error::new(
                 crate::error::ErrorCode::DataDir,
@@ -100,12 +108,23 @@ impl Store {
     fn init(mut conn: Connection) -> Result<Self> {
         conn.busy_timeout(BUSY_TIMEOUT)?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
-        // WAL lets the CLI read while the app writes; it is a no-op for in-memory databases.
+        // WAL lets the CLI read while the app writes, and a writer killed mid-transaction leaves
+        // the last committed state; it is a no-op for in-memory databases.
         conn.pragma_update(None, "journal_mode", "WAL")?;
+        // With WAL, NORMAL still never corrupts the file on a crash; a power cut may lose the
+        // last commits, which a refresh repeats (the keychain holds the newest token first).
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
         migrations().to_latest(&mut conn)?;
         Ok(Self {
             conn: Mutex::new(conn),
         })
+    }
+
+    /// The journal mode in use (`wal` for a file).
+    pub fn journal_mode(&self) -> Result<String> {
+        Ok(self
+            .conn()
+            .pragma_query_value(None, "journal_mode", |r| r.get(0))?)
     }
 
     pub(crate) fn conn(&self) -> MutexGuard<'_, Connection> {
@@ -126,6 +145,104 @@ impl Store {
             .query_row("PRAGMA quick_check", [], |r| r.get(0))?;
         Ok((result != "ok").then_some(result))
     }
+}
+
+/// The first 16 bytes of every `SQLite` 3 database file.
+const SQLITE_HEADER: &[u8; 16] = b"SQLite format 3\0";
+
+/// Tables a migration may create, besides `SQLite`'s own (`sqlite_*`).
+fn known_tables() -> Result<Vec<String>> {
+    let mut conn = Connection::open_in_memory()?;
+    migrations().to_latest(&mut conn)?;
+    tables(&conn)
+}
+
+fn tables(conn: &Connection) -> Result<Vec<String>> {
+    let mut stmt = conn.prepare(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' \
+         ORDER BY name",
+    )?;
+    let names = stmt
+        .query_map([], |r| r.get::<_, String>(0))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(names)
+}
+
+/// Why an existing file cannot be opened, found without writing to it.
+fn examine(path: &Path) -> std::result::Result<(), String> {
+    use std::io::Read;
+    let mut header = [0u8; 16];
+    let mut file = std::fs::File::open(path).map_err(|e| format!("it cannot be read: {e}"))?;
+    if file.read_exact(&mut header).is_err() || &header != SQLITE_HEADER {
+        return Err("it is not a SQLite database".into());
+    }
+    drop(file);
+    let flags =
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(path, flags)
+        .map_err(|e| format!("it cannot be opened: {e}"))?;
+    let _ = conn.busy_timeout(BUSY_TIMEOUT);
+    let check: String = conn
+        .query_row("PRAGMA quick_check", [], |r| r.get(0))
+        .map_err(|e| format!("it is damaged: {e}"))?;
+    if check != "ok" {
+        return Err(format!(
+            "it is damaged (SQLite's integrity check says: {check})"
+        ));
+    }
+    let version: u32 = conn
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .map_err(|e| format!("it cannot be read: {e}"))?;
+    if version > latest_schema_version() {
+        return Err(format!(
+            "it was written by a newer version of Mail Connections (schema version {version}; \
+             this program knows up to {})",
+            latest_schema_version()
+        ));
+    }
+    let known = known_tables().map_err(|e| e.to_string())?;
+    let found = tables(&conn).map_err(|e| format!("it cannot be read: {e}"))?;
+    let foreign: Vec<&str> = found
+        .iter()
+        .filter(|t| !known.contains(t))
+        .map(String::as_str)
+        .collect();
+    if !foreign.is_empty() {
+        return Err(format!(
+            "it belongs to another program (unknown tables: {})",
+            foreign.join(", ")
+        ));
+    }
+    if version == 0 && !found.is_empty() {
+        return Err("it holds tables but no schema version, so another program made it".into());
+    }
+    Ok(())
+}
+
+/// The error for a refused database file: what is wrong, that nothing was changed, what to do.
+fn refused(path: &Path, problem: &str) -> Error {
+    let shown = path.display();
+    let newer = problem.contains("newer version");
+    let fix = if newer {
+        format!(
+            "Use the newer version of Mail Connections that wrote {shown}, or move the file \
+             aside to start afresh with this version."
+        )
+    } else {
+        format!(
+            "Run `mailconn doctor` to see the checks. To start afresh, quit Mail Connections and \
+             move the file aside (for example `mv \"{shown}\" \"{shown}.broken\"`, together with \
+             any \"-wal\" and \"-shm\" files next to it), then start again: a new empty \
+             database is created. Client secrets and refresh tokens stay in the system keychain, \
+             but app registrations and connections have to be added again. Or restore the file \
+             from a backup."
+        )
+    };
+    Error::new(
+        ErrorCode::Database,
+        format!("The database file {shown} cannot be used: {problem}. It was left untouched."),
+    )
+    .with_fix(fix)
 }
 
 /// The latest schema version this build knows: one per migration.
