@@ -26,13 +26,13 @@ pub enum ConnectionKind {
 /// Over IPC and in `--json` it is flattened into the connection: `state` is the variant's name
 /// and the variant's fields keep their column names (`state_reason`, `state_aadsts`,
 /// `retry_attempt`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
-#[serde(tag = "state", rename_all = "snake_case")]
+#[derive(Debug, Clone, PartialEq, Eq, TS)]
+#[ts(tag = "state", rename_all = "snake_case")]
 pub enum TokenState {
     /// Working. `note` is a warning that does not stop it (Microsoft issued no refresh token, or
     /// something to know about an application-access mailbox).
     Active {
-        #[serde(rename = "state_reason")]
+        #[ts(rename = "state_reason")]
         note: Option<String>,
     },
     /// A token request is under way (seen by the other process and the UI).
@@ -40,45 +40,60 @@ pub enum TokenState {
     /// A transient failure (network, 5xx, 429): retrying with backoff, the refresh token kept.
     Retrying {
         /// Failed attempts in a row (1 after the first failure).
-        #[serde(rename = "retry_attempt")]
+        #[ts(rename = "retry_attempt")]
         attempt: u32,
         /// When the next attempt runs (the connection's `next_refresh_at`, which carries it over
         /// IPC).
-        #[serde(skip)]
+        #[ts(skip)]
         next_at: DateTime<Utc>,
-        #[serde(rename = "state_reason")]
+        #[ts(rename = "state_reason")]
         last_error: String,
     },
     /// The refresh token no longer works: only a new sign-in helps.
     NeedsSignIn {
-        #[serde(rename = "state_reason")]
+        #[ts(rename = "state_reason")]
         reason: String,
-        #[serde(rename = "state_aadsts")]
+        #[ts(rename = "state_aadsts")]
         aadsts: Option<u32>,
     },
     /// An administrator (or the user) must consent to the permissions.
     NeedsConsent {
-        #[serde(rename = "state_reason")]
+        #[ts(rename = "state_reason")]
         reason: String,
-        #[serde(rename = "state_aadsts")]
+        #[ts(rename = "state_aadsts")]
         aadsts: Option<u32>,
     },
     /// The registration's client secret expired or is wrong: rotate it.
     SecretExpired {
-        #[serde(rename = "state_reason")]
+        #[ts(rename = "state_reason")]
         reason: String,
-        #[serde(rename = "state_aadsts")]
+        #[ts(rename = "state_aadsts")]
         aadsts: Option<u32>,
     },
     /// Application access: the app's token works but this mailbox is out of its reach (unknown
     /// address, or an Exchange application access policy / RBAC scope denies it).
     NoAccess {
-        #[serde(rename = "state_reason")]
+        #[ts(rename = "state_reason")]
         reason: String,
-        #[serde(rename = "state_aadsts")]
+        #[ts(rename = "state_aadsts")]
         aadsts: Option<u32>,
     },
     Disconnected,
+}
+
+/// Every connection's JSON (IPC and `--json`) has the same four state fields, whatever the state:
+/// `state` and `state_reason`, `state_aadsts` and `retry_attempt` (null or 0 where the state has
+/// no such data), as before the state carried its data, so scripts reading them keep working.
+impl Serialize for TokenState {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(Some(4))?;
+        map.serialize_entry("state", self.kind().as_str())?;
+        map.serialize_entry("state_reason", &self.reason())?;
+        map.serialize_entry("state_aadsts", &self.aadsts())?;
+        map.serialize_entry("retry_attempt", &self.attempt())?;
+        map.end()
+    }
 }
 
 /// Which [`TokenState`] a connection is in, without its data: for comparisons, notices, filters.
@@ -332,7 +347,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_state_serializes_as_its_name_and_its_data_under_the_column_names() {
+    fn a_state_serializes_as_its_name_and_the_same_four_fields_whatever_the_state() {
         let retrying = TokenState::Retrying {
             attempt: 2,
             next_at: Utc::now(),
@@ -340,17 +355,17 @@ mod tests {
         };
         assert_eq!(
             serde_json::to_value(&retrying).unwrap(),
-            serde_json::json!({"state": "retrying", "retry_attempt": 2, "state_reason": "down"})
+            serde_json::json!({"state": "retrying", "retry_attempt": 2, "state_reason": "down", "state_aadsts": null})
         );
         let signed_out =
             TokenState::problem(StateKind::NeedsSignIn, "Sign in.".into(), Some(50173));
         assert_eq!(
             serde_json::to_value(&signed_out).unwrap(),
-            serde_json::json!({"state": "needs_sign_in", "state_reason": "Sign in.", "state_aadsts": 50173})
+            serde_json::json!({"state": "needs_sign_in", "state_reason": "Sign in.", "state_aadsts": 50173, "retry_attempt": 0})
         );
         assert_eq!(
             serde_json::to_value(TokenState::ACTIVE).unwrap(),
-            serde_json::json!({"state": "active", "state_reason": null})
+            serde_json::json!({"state": "active", "state_reason": null, "state_aadsts": null, "retry_attempt": 0})
         );
         for kind in StateKind::ALL {
             assert_eq!(
