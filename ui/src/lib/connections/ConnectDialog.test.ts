@@ -436,8 +436,12 @@ describe('connect dialog: another account signed in', () => {
     const { handlers } = serveMismatch();
     await signInAsAda();
     handlers.list_connections?.mockImplementation(() => [connected.connection]);
+    const saving = deferred<Connected>();
+    handlers.finish_sign_in?.mockImplementation(() => saving.promise);
     await fireEvent.click(field('mismatch-save-anyway'));
     expect(handlers.finish_sign_in).toHaveBeenLastCalledWith({ attempt: 'attempt-1', saveAnyway: true });
+    expect((await screen.findByTestId('connect-saving')).textContent).toContain('Saving the connection');
+    saving.resolve(connected);
     const result = await screen.findByTestId('connect-result');
     expect(result.dataset.created).toBe('true');
     expect(handlers.start_browser_sign_in).toHaveBeenCalledTimes(1);
@@ -459,6 +463,26 @@ describe('connect dialog: another account signed in', () => {
     });
     expect(handlers.finish_sign_in).toHaveBeenLastCalledWith({ attempt: 'attempt-2' });
     expect(handlers.finish_sign_in).not.toHaveBeenCalledWith({ attempt: 'attempt-1', saveAnyway: true });
+  });
+
+  it('a held sign-in that expired says so after "Save anyway"', async () => {
+    const { handlers } = serveMismatch();
+    await signInAsAda();
+    handlers.finish_sign_in?.mockImplementation(() =>
+      Promise.reject({
+        code: 'not_found',
+        message: 'That sign-in is no longer waiting to be saved.',
+        detail: { fix: 'Sign in again.' },
+      } satisfies ErrorBody),
+    );
+    await fireEvent.click(field('mismatch-save-anyway'));
+    const error = await screen.findByTestId('connect-error');
+    expect(error.dataset.code).toBe('not_found');
+    expect(error.textContent).toContain('no longer waiting to be saved');
+    expect(screen.queryByTestId('connect-mismatch')).toBeNull();
+    await fireEvent.click(field('connect-back'));
+    expect(screen.getByTestId('connect-signin')).toBeTruthy();
+    expect(handlers.cancel_sign_in).not.toHaveBeenCalled();
   });
 
   it('closing the dialog drops the held sign-in', async () => {

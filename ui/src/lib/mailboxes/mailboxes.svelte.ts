@@ -184,6 +184,12 @@ export class AddMailboxes {
     this.#clearRefusal();
   }
 
+  /** The typed address changed: a refusal of the old one no longer applies. */
+  editAddress(): void {
+    if (isAddressesError(this.addressRequest.error)) this.addressRequest.reset();
+    this.#clearRefusal();
+  }
+
   /** A run refused for its text is forgotten once the text changes. */
   #clearRefusal(): void {
     if (isAddressesError(this.addRequest.error)) this.addRequest.reset();
