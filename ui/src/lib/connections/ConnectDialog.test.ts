@@ -390,6 +390,110 @@ describe('connect dialog: errors', () => {
   });
 });
 
+describe('connect dialog: another account signed in', () => {
+  const mismatch: ErrorBody = {
+    code: 'conflict',
+    message:
+      'The sign-in was started for ada@contoso.com, but mallory@fabrikam.test signed in. Nothing was saved.',
+    detail: {
+      field: 'login_hint',
+      fix: 'If mallory@fabrikam.test is the account you want, save it anyway; otherwise sign in again as ada@contoso.com.',
+    },
+  };
+
+  /** finish_sign_in refuses the first answer as another account; "save anyway" stores it. */
+  function serveMismatch() {
+    const finish = vi.fn<Handler>((args) => {
+      if (args?.saveAnyway === true) return connected;
+      return Promise.reject(mismatch);
+    });
+    return serve({ finish_sign_in: finish, cancel_sign_in: () => undefined });
+  }
+
+  async function signInAsAda() {
+    await openDialog();
+    await fireEvent.input(field('connect-login-hint'), { target: { value: 'ada@contoso.com' } });
+    await fireEvent.click(field('connect-signin'));
+    return screen.findByTestId('connect-mismatch');
+  }
+
+  it('names both accounts and saves nothing until asked', async () => {
+    const { handlers } = serveMismatch();
+    const panel = await signInAsAda();
+    expect(panel.dataset.code).toBe('conflict');
+    const notice = within(panel).getByTestId('error-notice').textContent ?? '';
+    expect(notice).toContain('ada@contoso.com');
+    expect(notice).toContain('mallory@fabrikam.test');
+    expect(screen.queryByTestId('connect-error')).toBeNull();
+    expect(screen.getByTestId('mismatch-save-anyway').textContent).toContain('Save anyway');
+    expect(screen.getByTestId('mismatch-sign-in-again').textContent).toContain('Sign in again');
+    expect(handlers.finish_sign_in).toHaveBeenCalledTimes(1);
+    expect(handlers.finish_sign_in).toHaveBeenCalledWith({ attempt: 'attempt-1' });
+    expect(handlers.cancel_sign_in).not.toHaveBeenCalled();
+  });
+
+  it('"Save anyway" finishes the same attempt with saveAnyway and shows the connection', async () => {
+    const { handlers } = serveMismatch();
+    await signInAsAda();
+    handlers.list_connections?.mockImplementation(() => [connected.connection]);
+    const saving = deferred<Connected>();
+    handlers.finish_sign_in?.mockImplementation(() => saving.promise);
+    await fireEvent.click(field('mismatch-save-anyway'));
+    expect(handlers.finish_sign_in).toHaveBeenLastCalledWith({ attempt: 'attempt-1', saveAnyway: true });
+    expect((await screen.findByTestId('connect-saving')).textContent).toContain('Saving the connection');
+    saving.resolve(connected);
+    const result = await screen.findByTestId('connect-result');
+    expect(result.dataset.created).toBe('true');
+    expect(handlers.start_browser_sign_in).toHaveBeenCalledTimes(1);
+    expect(handlers.cancel_sign_in).not.toHaveBeenCalled();
+    await vi.waitFor(() => expect(screen.getAllByTestId('connection-row')).toHaveLength(1));
+  });
+
+  it('"Sign in again" drops the held sign-in and starts a new one the same way', async () => {
+    const { handlers } = serveMismatch();
+    await signInAsAda();
+    handlers.start_browser_sign_in?.mockImplementation(() => ({ ...started, attempt: 'attempt-2' }));
+    handlers.finish_sign_in?.mockImplementation(() => new Promise(() => {}));
+    await fireEvent.click(field('mismatch-sign-in-again'));
+    expect(handlers.cancel_sign_in).toHaveBeenCalledWith({ attempt: 'attempt-1' });
+    await screen.findByTestId('signin-waiting');
+    expect(handlers.start_browser_sign_in).toHaveBeenCalledTimes(2);
+    expect(handlers.start_browser_sign_in?.mock.calls[1]?.[0]).toEqual({
+      options: { registration: 'reg-contoso', preset: 'send', login_hint: 'ada@contoso.com' },
+    });
+    expect(handlers.finish_sign_in).toHaveBeenLastCalledWith({ attempt: 'attempt-2' });
+    expect(handlers.finish_sign_in).not.toHaveBeenCalledWith({ attempt: 'attempt-1', saveAnyway: true });
+  });
+
+  it('a held sign-in that expired says so after "Save anyway"', async () => {
+    const { handlers } = serveMismatch();
+    await signInAsAda();
+    handlers.finish_sign_in?.mockImplementation(() =>
+      Promise.reject({
+        code: 'not_found',
+        message: 'That sign-in is no longer waiting to be saved.',
+        detail: { fix: 'Sign in again.' },
+      } satisfies ErrorBody),
+    );
+    await fireEvent.click(field('mismatch-save-anyway'));
+    const error = await screen.findByTestId('connect-error');
+    expect(error.dataset.code).toBe('not_found');
+    expect(error.textContent).toContain('no longer waiting to be saved');
+    expect(screen.queryByTestId('connect-mismatch')).toBeNull();
+    await fireEvent.click(field('connect-back'));
+    expect(screen.getByTestId('connect-signin')).toBeTruthy();
+    expect(handlers.cancel_sign_in).not.toHaveBeenCalled();
+  });
+
+  it('closing the dialog drops the held sign-in', async () => {
+    const { handlers } = serveMismatch();
+    await signInAsAda();
+    await fireEvent.click(screen.getByTestId('connect-dialog-close'));
+    expect(handlers.cancel_sign_in).toHaveBeenCalledWith({ attempt: 'attempt-1' });
+    expect(handlers.finish_sign_in).toHaveBeenCalledTimes(1);
+  });
+});
+
 describe('connect dialog: device code', () => {
   const device: DeviceSignIn = {
     attempt: 'attempt-d',

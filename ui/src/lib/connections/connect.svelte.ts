@@ -38,11 +38,24 @@ export type Phase =
   | { kind: 'starting'; method: Method }
   | { kind: 'browser'; attempt: string; url: string; opened: boolean }
   | { kind: 'device'; attempt: string; code: DeviceCode }
+  | { kind: 'mismatch'; attempt: string; error: IpcError }
+  | { kind: 'saving'; attempt: string }
   | { kind: 'done'; connected: Connected }
   | { kind: 'failed'; method: Method; error: IpcError };
 
 /** A started sign-in waiting for the person: in the browser or with a device code. */
 export type Waiting = Extract<Phase, { kind: 'browser' | 'device' }>;
+
+/** What the sign-in shows before its answer: the waiting step, or saving a held result. */
+export type SignInProgress = Waiting | Extract<Phase, { kind: 'saving' }>;
+
+/**
+ * A sign-in that came back as another account than its login hint: core held it, unsaved, until
+ * "save anyway" (finishSignIn with saveAnyway) or a cancel.
+ */
+export function isAccountMismatch(error: IpcError): boolean {
+  return error.code === 'conflict' && error.field === 'login_hint';
+}
 
 /** The one-click ways out an error screen offers. */
 export type Fix = 'admin-consent' | 'tenant' | 'retry' | 'app';
@@ -101,7 +114,9 @@ export class ConnectFlow {
   form = $state<ConnectForm>({ registration: '', preset: '', tenant: '', loginHint: '' });
   readonly presetsRequest = new Request<PresetInfo[]>();
   /** The sign-in: waiting in the browser or for a device code, then the stored connection. */
-  readonly signIn = new Request<Connected, Waiting>({ clearOnRun: true });
+  readonly signIn = new Request<Connected, SignInProgress>({ clearOnRun: true });
+  /** The attempt core holds after a sign-in as another account, until saved or dropped. */
+  held = $state<string | null>(null);
   /** How the latest sign-in was started. */
   method = $state<Method>('browser');
   readonly adminConsent = new AdminConsentLink();
@@ -114,6 +129,7 @@ export class ConnectFlow {
     if (status === 'loading') return progress ?? { kind: 'starting', method: this.method };
     if (status === 'ok' && data) return { kind: 'done', connected: data };
     if (status === 'error' && error) {
+      if (this.held && isAccountMismatch(error)) return { kind: 'mismatch', attempt: this.held, error };
       return error.code === 'validation'
         ? { kind: 'form', error }
         : { kind: 'failed', method: this.method, error };
@@ -200,6 +216,7 @@ export class ConnectFlow {
       return;
     }
     this.method = method;
+    this.#release();
     this.adminConsent.reset();
     const options = this.options();
     const connected = await this.signIn.run((ticket) => this.#signIn(method, options, ticket));
@@ -207,9 +224,14 @@ export class ConnectFlow {
   }
 
   /** One sign-in: start it, wait for the person, get the stored connection. */
-  async #signIn(method: Method, options: ConnectOptions, ticket: Ticket<Waiting>): Promise<Connected> {
+  async #signIn(
+    method: Method,
+    options: ConnectOptions,
+    ticket: Ticket<SignInProgress>,
+  ): Promise<Connected> {
+    let attempt: string | null = null;
     try {
-      const attempt = await this.#begin(method, options, ticket);
+      attempt = await this.#begin(method, options, ticket);
       return await finishSignIn(attempt);
     } catch (raw) {
       const error = toIpcError(raw);
@@ -217,15 +239,43 @@ export class ConnectFlow {
       if (ticket.current && error.code === 'validation') {
         this.focusRequest = error.field ? (FIELDS[error.field] ?? null) : null;
       }
+      // Another account signed in: core keeps the result until it is saved or dropped.
+      if (ticket.current && attempt && isAccountMismatch(error)) this.held = attempt;
       throw error;
     }
+  }
+
+  /** "Save anyway": stores the sign-in core held because another account signed in. */
+  async saveAnyway(): Promise<void> {
+    const attempt = this.held;
+    if (!attempt || this.phase.kind !== 'mismatch') return;
+    this.held = null;
+    await this.signIn.run(
+      async () => {
+        const connected = await finishSignIn(attempt, true);
+        // Stored even when the dialog was closed meanwhile: the list follows.
+        void this.#source.load();
+        return connected;
+      },
+      { kind: 'saving', attempt },
+    );
+  }
+
+  /** "Sign in again": drops the held sign-in and starts a new one the same way. */
+  async signInAgain(): Promise<void> {
+    this.#abandon();
+    await this.start(this.method);
   }
 
   /**
    * Starts the attempt in core and shows its waiting step; an attempt nobody waits for any more
    * is cancelled (at once when the call was abandoned while it started).
    */
-  async #begin(method: Method, options: ConnectOptions, ticket: Ticket<Waiting>): Promise<string> {
+  async #begin(
+    method: Method,
+    options: ConnectOptions,
+    ticket: Ticket<SignInProgress>,
+  ): Promise<string> {
     let waiting: Waiting;
     if (method === 'browser') {
       const started = await startBrowserSignIn(options);
@@ -269,8 +319,16 @@ export class ConnectFlow {
 
   /** Back to the form; a sign-in still waiting in core is cancelled. */
   #abandon(): void {
+    this.#release();
     this.signIn.reset();
     this.adminConsent.reset();
+  }
+
+  /** Drops a sign-in core holds for "save anyway" (it would expire by itself). */
+  #release(): void {
+    const held = this.held;
+    this.held = null;
+    if (held) void this.#drop(held);
   }
 
   async #drop(attempt: string): Promise<void> {

@@ -61,8 +61,12 @@ export const startBrowserSignIn = (options: ConnectOptions): Promise<BrowserSign
   call('start_browser_sign_in', { options });
 export const startDeviceSignIn = (options: ConnectOptions): Promise<DeviceSignIn> =>
   call('start_device_sign_in', { options });
-export const finishSignIn = (attempt: string): Promise<Connected> =>
-  call('finish_sign_in', { attempt });
+/**
+ * Waits for the sign-in and stores it. `saveAnyway` saves one core holds because it came back as
+ * another account than its login hint (error `conflict`, field `login_hint`).
+ */
+export const finishSignIn = (attempt: string, saveAnyway?: boolean): Promise<Connected> =>
+  call('finish_sign_in', saveAnyway === undefined ? { attempt } : { attempt, saveAnyway });
 export const cancelSignIn = (attempt: string): Promise<void> => call('cancel_sign_in', { attempt });
 export const listConnections = (): Promise<Connection[]> => call('list_connections');
 export const disconnectConnection = (id: string): Promise<void> =>

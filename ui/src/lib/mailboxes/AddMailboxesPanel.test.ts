@@ -158,6 +158,48 @@ describe('add organisation mailboxes', () => {
     expect((await screen.findByTestId('permissions-summary')).textContent).toContain('lacks Mail.Send');
   });
 
+  it('says the permissions are unknown when the token does not show them', async () => {
+    const unknown: PermissionCheck = {
+      ...permissions([]),
+      roles: [],
+      roles_known: false,
+      missing: [],
+      ok: false,
+      summary: "The app's token does not show its permissions, so adding mailboxes asks Graph.",
+    };
+    const add = vi.fn(() => new Promise<BulkReport>(() => {}));
+    show({ app_access: () => access(unknown), add_mailboxes: add });
+    const table = await screen.findByTestId('mailboxes-permissions');
+    expect(table.dataset.rolesKnown).toBe('false');
+    expect(screen.getByTestId('permissions-unknown').textContent).toContain(
+      'This token does not show its permissions; adding mailboxes asks Microsoft Graph.',
+    );
+    const rows = within(table).getAllByTestId('permission-row');
+    expect(rows.map((r) => r.dataset.holds)).toEqual(['unknown', 'unknown', 'unknown', 'unknown']);
+    for (const r of rows) {
+      expect(r.textContent).toContain('Unknown');
+      expect(r.textContent).not.toMatch(/\b(Yes|No)\b/);
+    }
+    expect(screen.getByTestId('permissions-summary').classList.contains('bad')).toBe(false);
+
+    // Adding is still offered: Graph's answers decide.
+    await fireEvent.input(screen.getByTestId('mailboxes-address'), { target: { value: 'info@contoso.test' } });
+    const button = screen.getByTestId('mailboxes-add') as HTMLButtonElement;
+    expect(button.disabled).toBe(false);
+    await fireEvent.click(button);
+    await vi.waitFor(() => expect(add).toHaveBeenCalledOnce());
+  });
+
+  it('shows held and missing permissions as such when the token shows its roles', async () => {
+    show({ app_access: () => access(permissions(['Mail.ReadWrite', 'User.Read.All'], false)) });
+    const table = await screen.findByTestId('mailboxes-permissions');
+    expect(table.dataset.rolesKnown).toBe('true');
+    expect(screen.queryByTestId('permissions-unknown')).toBeNull();
+    const rows = within(table).getAllByTestId('permission-row');
+    expect(rows.map((r) => r.dataset.holds)).toEqual(['false', 'true', 'false', 'true']);
+    expect(screen.getByTestId('permissions-summary').classList.contains('bad')).toBe(true);
+  });
+
   it('offers the admin consent link when consent is missing, and checks again on return', async () => {
     const url = 'https://login.microsoftonline.com/contoso.com/v2.0/adminconsent?client_id=x';
     const appAccess = vi.fn((): AccessReport => {
@@ -293,6 +335,63 @@ describe('add organisation mailboxes', () => {
     expect(link.value).toBe(url);
     await fireEvent.click(screen.getByTestId('mailboxes-back'));
     expect((screen.getByTestId('mailboxes-add') as HTMLButtonElement).disabled).toBe(true);
+  });
+
+  it('shows core’s refusal of a list too large next to the box, and sends nothing', async () => {
+    const tooLarge = {
+      code: 'validation',
+      message: 'The list has 10001 lines; at most 10000 can be checked at once.',
+      detail: {
+        field: 'addresses',
+        fix: 'Split the list into smaller parts and add them one after the other.',
+      },
+    };
+    const add = vi.fn();
+    const check = vi.fn((args?: Record<string, unknown>) => {
+      const text = args?.text as string;
+      if (text.split('\n').length > 3) throw tooLarge;
+      return checkList(text);
+    });
+    show({ add_mailboxes: add, check_mailbox_list: check });
+    await fireEvent.click(screen.getByTestId('mailboxes-mode-list'));
+    const box = screen.getByTestId('mailboxes-list') as HTMLTextAreaElement;
+    await fireEvent.input(box, { target: { value: 'a@contoso.test\nb@contoso.test\nc@contoso.test\nd@contoso.test' } });
+    const error = await screen.findByTestId('mailboxes-input-error');
+    expect(error.dataset.code).toBe('validation');
+    expect(error.textContent).toContain('at most 10000 can be checked at once');
+    expect(error.textContent).toContain('Split the list');
+    expect(box.getAttribute('aria-invalid')).toBe('true');
+    expect(box.getAttribute('aria-describedby')).toContain(error.id);
+
+    await fireEvent.click(screen.getByTestId('mailboxes-add'));
+    expect(add).not.toHaveBeenCalled();
+    expect(screen.getByTestId('mailboxes-form')).toBeTruthy();
+    expect(screen.getByTestId('mailboxes-input-error')).toBeTruthy();
+
+    await fireEvent.input(box, { target: { value: 'a@contoso.test' } });
+    await vi.waitFor(() => expect(screen.queryByTestId('mailboxes-input-error')).toBeNull());
+    expect(box.getAttribute('aria-invalid')).toBeNull();
+  });
+
+  it('a run refused for the size of its text stays on the form with the reason', async () => {
+    show({
+      add_mailboxes: () => {
+        throw {
+          code: 'validation',
+          message: 'The list is 1100 KiB; at most 1 MiB (1024 KiB) can be checked at once.',
+          detail: { field: 'addresses' },
+        };
+      },
+    });
+    await fireEvent.input(screen.getByTestId('mailboxes-address'), { target: { value: 'info@contoso.test' } });
+    await fireEvent.click(screen.getByTestId('mailboxes-add'));
+    const error = await screen.findByTestId('mailboxes-input-error');
+    expect(error.textContent).toContain('at most 1 MiB');
+    expect(screen.queryByTestId('mailboxes-back')).toBeNull();
+    const address = screen.getByTestId('mailboxes-address');
+    expect(address.getAttribute('aria-invalid')).toBe('true');
+    await fireEvent.input(address, { target: { value: 'sales@contoso.test' } });
+    expect(screen.queryByTestId('mailboxes-input-error')).toBeNull();
   });
 
   it('imports a CSV file into the list', async () => {

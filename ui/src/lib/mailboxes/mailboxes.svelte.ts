@@ -47,6 +47,11 @@ function readText(file: Blob): Promise<string> {
   });
 }
 
+/** Core refusing the typed address or list itself (too large to check: over 1 MiB or 10,000 lines). */
+export function isAddressesError(error: IpcError | null): error is IpcError {
+  return error !== null && error.code === 'validation' && error.field === 'addresses';
+}
+
 function newRunId(): string {
   return globalThis.crypto?.randomUUID?.() ?? `${Date.now()}-${Math.random().toString(16).slice(2)}`;
 }
@@ -97,7 +102,8 @@ export class AddMailboxes {
       return { kind: 'running', run, done, total, cancelling: this.cancelRequest.status !== 'idle' };
     }
     if (status === 'ok' && data) return { kind: 'done', report: data };
-    if (status === 'error' && error) return { kind: 'failed', error };
+    // Core refused the text itself: back on the form, the error next to the box.
+    if (status === 'error' && error && !isAddressesError(error)) return { kind: 'failed', error };
     return { kind: 'form' };
   });
 
@@ -112,6 +118,14 @@ export class AddMailboxes {
   );
   readonly running = $derived(this.phase.kind === 'running');
   readonly listProblems = $derived(this.checked.filter((c) => c.problem !== null).length);
+
+  /** Core's refusal of the text in the box (its size), shown next to it. */
+  readonly addressesError = $derived.by((): IpcError | null => {
+    const run = this.addRequest.error;
+    if (isAddressesError(run)) return run;
+    const read = this.mode === 'single' ? this.addressRequest.error : this.previewRequest.error;
+    return isAddressesError(read) ? read : null;
+  });
 
   get checked(): CheckedEntry[] {
     return this.previewRequest.data ?? [];
@@ -167,11 +181,24 @@ export class AddMailboxes {
   setMode(mode: Mode): void {
     this.mode = mode;
     this.inputProblem = null;
+    this.#clearRefusal();
+  }
+
+  /** The typed address changed: a refusal of the old one no longer applies. */
+  editAddress(): void {
+    if (isAddressesError(this.addressRequest.error)) this.addressRequest.reset();
+    this.#clearRefusal();
+  }
+
+  /** A run refused for its text is forgotten once the text changes. */
+  #clearRefusal(): void {
+    if (isAddressesError(this.addRequest.error)) this.addRequest.reset();
   }
 
   /** Reads the list as core will (syntax, repeats) for the preview. */
   async preview(): Promise<void> {
     this.inputProblem = null;
+    this.#clearRefusal();
     const text = this.list;
     if (text.trim() === '') {
       this.previewRequest.reset();
@@ -199,10 +226,14 @@ export class AddMailboxes {
           : 'Paste addresses, one a line, or import a file.';
       return null;
     }
+    // Core already refused this list as too large: its reason is next to the box.
+    if (this.mode === 'list' && isAddressesError(this.previewRequest.error)) return null;
     if (this.mode === 'single') {
       const entries = await this.addressRequest.run(() => checkMailboxList(text));
       // A newer start took over meanwhile.
       if (entries === undefined && !this.addressRequest.failed) return null;
+      // Refused as it is (too large): the reason is next to the box.
+      if (isAddressesError(this.addressRequest.error)) return null;
       // Without core's reading here, the run reads the address itself and reports it.
       const entry = entries?.[0];
       if (entries && (!entry || entry.problem)) {
