@@ -204,6 +204,12 @@ pub fn base_url(field: &str, raw: &str) -> Result<String> {
         }
         _ => return Err(Error::invalid(field, "The URL must start with https://.")),
     }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(Error::invalid(
+            field,
+            "The URL must not contain a user name or password (user:password@...).",
+        ));
+    }
     if url.query().is_some() || url.fragment().is_some() {
         return Err(Error::invalid(
             field,
@@ -284,6 +290,7 @@ mod tests {
             ),
             ("ftp://login.example.com", "must start with https://"),
             ("https://login.example.com/?x=1", "must not have a query"),
+            ("https://user:pw@login.example.com", "user name or password"),
         ];
         for (raw, msg) in cases {
             let err = Cloud::custom(raw, "https://graph.example.com").unwrap_err();

@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::{StatusCode, Uri, header};
 use axum::response::{Html, IntoResponse, Response};
 use subtle::ConstantTimeEq;
@@ -131,28 +131,78 @@ impl Loopback {
     }
 }
 
-async fn handle(
-    State(shared): State<Arc<Shared>>,
-    uri: Uri,
-    Query(params): Query<HashMap<String, String>>,
-) -> Response {
-    if uri.path() != shared.path {
-        return (StatusCode::NOT_FOUND, "Not found").into_response();
+/// What one request to the listener amounts to, decided from its URI alone.
+#[derive(Debug)]
+pub enum Request {
+    /// Another path: 404.
+    NotFound,
+    /// Longer than any real callback: 414.
+    TooLong,
+    /// A missing or wrong `state`: refused, and the wait goes on.
+    WrongState,
+    /// The identity provider sent an error.
+    Error(MicrosoftError),
+    /// The authorization code.
+    Code(crate::Sensitive<String>),
+    /// The right `state` but neither a code nor an error.
+    NoCode,
+}
+
+/// Reads a request to the listener expecting `path` and `state`, in the listener's order: path,
+/// size, `state` (constant-time), then `error`, then `code`. Pure, so it can be tested and fuzzed
+/// on its own.
+pub fn read_request(uri: &Uri, path: &str, state: &str) -> Request {
+    if uri.path() != path {
+        return Request::NotFound;
     }
     if uri.to_string().len() > MAX_REQUEST_URI {
-        return (StatusCode::URI_TOO_LONG, "Request too large").into_response();
+        return Request::TooLong;
     }
+    let params: HashMap<String, String> =
+        url::form_urlencoded::parse(uri.query().unwrap_or_default().as_bytes())
+            .into_owned()
+            .collect();
     let state_ok = params
         .get("state")
-        .is_some_and(|s| bool::from(s.as_bytes().ct_eq(shared.state.as_bytes())));
+        .is_some_and(|s| bool::from(s.as_bytes().ct_eq(state.as_bytes())));
     if !state_ok {
-        tracing::warn!("a redirect with a wrong or missing state was refused");
-        return page(
-            StatusCode::BAD_REQUEST,
-            "This sign-in link is not the one Mail Connections is waiting for",
-            "Go back to Mail Connections and start the sign-in again if needed.",
+        return Request::WrongState;
+    }
+    if let Some(error) = params.get("error") {
+        return Request::Error(
+            MicrosoftError {
+                error: error.clone(),
+                error_description: params.get("error_description").cloned(),
+                error_codes: Vec::new(),
+                trace_id: params.get("trace_id").cloned(),
+                correlation_id: params.get("correlation_id").cloned(),
+                ..MicrosoftError::default()
+            }
+            .with_ids_from_description(),
         );
     }
+    match params.get("code").filter(|c| !c.is_empty()) {
+        Some(code) => Request::Code(crate::Sensitive::new(code.clone())),
+        None => Request::NoCode,
+    }
+}
+
+async fn handle(State(shared): State<Arc<Shared>>, uri: Uri) -> Response {
+    let request = match read_request(&uri, &shared.path, &shared.state) {
+        Request::NotFound => return (StatusCode::NOT_FOUND, "Not found").into_response(),
+        Request::TooLong => {
+            return (StatusCode::URI_TOO_LONG, "Request too large").into_response();
+        }
+        Request::WrongState => {
+            tracing::warn!("a redirect with a wrong or missing state was refused");
+            return page(
+                StatusCode::BAD_REQUEST,
+                "This sign-in link is not the one Mail Connections is waiting for",
+                "Go back to Mail Connections and start the sign-in again if needed.",
+            );
+        }
+        request => request,
+    };
     let Some(sender) = shared
         .sender
         .lock()
@@ -165,45 +215,40 @@ async fn handle(
             "You can close this tab.",
         );
     };
-    if let Some(error) = params.get("error") {
-        let ms = MicrosoftError {
-            error: error.clone(),
-            error_description: params.get("error_description").cloned(),
-            error_codes: Vec::new(),
-            trace_id: params.get("trace_id").cloned(),
-            correlation_id: params.get("correlation_id").cloned(),
-            ..MicrosoftError::default()
+    match request {
+        Request::Error(ms) => {
+            let explained = ms.to_error();
+            let _ = sender.send(Callback::Error(ms));
+            page(
+                StatusCode::OK,
+                "Sign-in did not complete",
+                &format!(
+                    "{} Return to Mail Connections for what to do next.",
+                    explained.message()
+                ),
+            )
         }
-        .with_ids_from_description();
-        let explained = ms.to_error();
-        let _ = sender.send(Callback::Error(ms));
-        return page(
-            StatusCode::OK,
-            "Sign-in did not complete",
-            &format!(
-                "{} Return to Mail Connections for what to do next.",
-                explained.message()
-            ),
-        );
+        Request::Code(code) => {
+            let _ = sender.send(Callback::Code(code));
+            page(
+                StatusCode::OK,
+                "You are signed in",
+                "You can close this tab and return to Mail Connections.",
+            )
+        }
+        _ => {
+            let _ = sender.send(Callback::Error(MicrosoftError {
+                error: "invalid_request".into(),
+                error_description: Some("The redirect carried neither a code nor an error.".into()),
+                ..MicrosoftError::default()
+            }));
+            page(
+                StatusCode::BAD_REQUEST,
+                "Sign-in did not complete",
+                "The redirect carried no code. Return to Mail Connections and try again.",
+            )
+        }
     }
-    if let Some(code) = params.get("code").filter(|c| !c.is_empty()) {
-        let _ = sender.send(Callback::Code(crate::Sensitive::new(code.clone())));
-        return page(
-            StatusCode::OK,
-            "You are signed in",
-            "You can close this tab and return to Mail Connections.",
-        );
-    }
-    let _ = sender.send(Callback::Error(MicrosoftError {
-        error: "invalid_request".into(),
-        error_description: Some("The redirect carried neither a code nor an error.".into()),
-        ..MicrosoftError::default()
-    }));
-    page(
-        StatusCode::BAD_REQUEST,
-        "Sign-in did not complete",
-        "The redirect carried no code. Return to Mail Connections and try again.",
-    )
 }
 
 fn page(status: StatusCode, title: &str, text: &str) -> Response {
