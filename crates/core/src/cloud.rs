@@ -187,6 +187,13 @@ pub fn base_url(field: &str, raw: &str) -> Result<String> {
             "Enter the URL, for example https://login.example.com.",
         ));
     }
+    // URL parsing drops tabs and line breaks inside a URL; the stored text must not keep them.
+    if raw.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        return Err(Error::invalid(
+            field,
+            "The URL must not contain spaces, tabs or line breaks.",
+        ));
+    }
     let url = Url::parse(raw).map_err(|_| {
         Error::invalid(
             field,
@@ -291,6 +298,10 @@ mod tests {
             ("ftp://login.example.com", "must start with https://"),
             ("https://login.example.com/?x=1", "must not have a query"),
             ("https://user:pw@login.example.com", "user name or password"),
+            (
+                "https://login.exa\tmple.com/",
+                "spaces, tabs or line breaks",
+            ),
         ];
         for (raw, msg) in cases {
             let err = Cloud::custom(raw, "https://graph.example.com").unwrap_err();

@@ -350,7 +350,25 @@ fn catalogue() -> Vec<Case> {
                 i.authority_url = Some("https://login example.com".into());
             },
             "authority_url",
-            "not an absolute URL",
+            "spaces, tabs or line breaks",
+        ),
+        reg(
+            "authority URL with a tab inside (URL parsing drops it)",
+            |i| {
+                custom(i);
+                i.authority_url = Some("https://login.exa\tmple.com/".into());
+            },
+            "authority_url",
+            "spaces, tabs or line breaks",
+        ),
+        reg(
+            "Graph URL with a line break inside",
+            |i| {
+                custom(i);
+                i.graph_url = Some("https://graph.\nexample.com".into());
+            },
+            "graph_url",
+            "spaces, tabs or line breaks",
         ),
         reg(
             "authority URL empty for a custom cloud",

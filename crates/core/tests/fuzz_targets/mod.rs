@@ -136,12 +136,9 @@ pub fn addresses(data: &[u8]) {
     };
     if *SKIP_KNOWN
         && (hits_known_address_panic(text)
-            || text.lines().any(|l| {
-                l.split([',', ';', '\t'])
-                    .chain(l.split_whitespace())
-                    .chain(std::iter::once(l))
-                    .any(hits_known_address_panic)
-            }))
+            || addresses::parse_list(text)
+                .iter()
+                .any(|e| hits_known_address_panic(&e.input)))
     {
         return;
     }
