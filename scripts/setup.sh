@@ -19,6 +19,16 @@ if [ "$what" = test ]; then
     log "installing cargo-deny"
     cargo install cargo-deny --locked --quiet
   fi
+  # Fuzzing (scripts/fuzz.sh) needs cargo-fuzz and the nightly toolchain; without nightly it
+  # runs the same targets as property tests on stable, so nothing else is installed then.
+  if rustup run nightly rustc --version >/dev/null 2>&1; then
+    if ! cargo fuzz --version >/dev/null 2>&1; then
+      log "installing cargo-fuzz"
+      cargo install cargo-fuzz --locked --quiet
+    fi
+  else
+    log "no nightly Rust toolchain: fuzzing will run as property tests on stable"
+  fi
   if ! command -v tauri-driver >/dev/null; then
     log "installing tauri-driver"
     cargo install tauri-driver --version '^2' --locked --quiet

@@ -43,6 +43,9 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 log "Rust tests (inside a private D-Bus session with an unlocked GNOME Keyring)"
 "$ROOT/scripts/with-keyring.sh" cargo test --workspace --locked -- --include-ignored
 
+log "fuzz targets, a short sample (scripts/fuzz.sh for the long run)"
+"$ROOT/scripts/fuzz.sh" 5
+
 log "test identity provider self-tests"
 node --test --test-timeout=120000 tests/idp/
 

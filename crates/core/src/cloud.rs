@@ -187,6 +187,13 @@ pub fn base_url(field: &str, raw: &str) -> Result<String> {
             "Enter the URL, for example https://login.example.com.",
         ));
     }
+    // URL parsing drops tabs and line breaks inside a URL; the stored text must not keep them.
+    if raw.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        return Err(Error::invalid(
+            field,
+            "The URL must not contain spaces, tabs or line breaks.",
+        ));
+    }
     let url = Url::parse(raw).map_err(|_| {
         Error::invalid(
             field,
@@ -203,6 +210,12 @@ pub fn base_url(field: &str, raw: &str) -> Result<String> {
             ));
         }
         _ => return Err(Error::invalid(field, "The URL must start with https://.")),
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(Error::invalid(
+            field,
+            "The URL must not contain a user name or password (user:password@...).",
+        ));
     }
     if url.query().is_some() || url.fragment().is_some() {
         return Err(Error::invalid(
@@ -284,6 +297,11 @@ mod tests {
             ),
             ("ftp://login.example.com", "must start with https://"),
             ("https://login.example.com/?x=1", "must not have a query"),
+            ("https://user:pw@login.example.com", "user name or password"),
+            (
+                "https://login.exa\tmple.com/",
+                "spaces, tabs or line breaks",
+            ),
         ];
         for (raw, msg) in cases {
             let err = Cloud::custom(raw, "https://graph.example.com").unwrap_err();

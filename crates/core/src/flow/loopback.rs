@@ -315,6 +315,62 @@ async fn serve(listener: TcpListener, shared: Arc<Shared>, closed: CancellationT
     }
 }
 
+/// What a callback request to the listener amounts to, decided from its URI alone.
+#[derive(Debug)]
+pub enum CallbackRequest {
+    /// Another path: 404.
+    NotFound,
+    /// Longer than any real callback: 414.
+    TooLong,
+    /// A missing or wrong `state`: refused, and the wait goes on.
+    WrongState,
+    /// The identity provider sent an error.
+    Error(MicrosoftError),
+    /// The authorization code.
+    Code(crate::Sensitive<String>),
+    /// The right `state` but neither a code nor an error.
+    NoCode,
+}
+
+/// Reads a callback to the listener expecting `path` and `state`, in the listener's order: path,
+/// size, `state` (constant time), then `error`, then `code`. Pure, so it is tested and fuzzed on
+/// its own; the listener answers from it.
+pub fn read_request(uri: &hyper::Uri, path: &str, state: &str) -> CallbackRequest {
+    if uri.path() != path {
+        return CallbackRequest::NotFound;
+    }
+    if uri.to_string().len() > MAX_REQUEST_URI {
+        return CallbackRequest::TooLong;
+    }
+    let params: HashMap<String, String> =
+        url::form_urlencoded::parse(uri.query().unwrap_or_default().as_bytes())
+            .into_owned()
+            .collect();
+    let state_ok = params
+        .get("state")
+        .is_some_and(|s| bool::from(s.as_bytes().ct_eq(state.as_bytes())));
+    if !state_ok {
+        return CallbackRequest::WrongState;
+    }
+    if let Some(error) = params.get("error") {
+        return CallbackRequest::Error(
+            MicrosoftError {
+                error: error.clone(),
+                error_description: params.get("error_description").cloned(),
+                error_codes: Vec::new(),
+                trace_id: params.get("trace_id").cloned(),
+                correlation_id: params.get("correlation_id").cloned(),
+                ..MicrosoftError::default()
+            }
+            .with_ids_from_description(),
+        );
+    }
+    match params.get("code").filter(|c| !c.is_empty()) {
+        Some(code) => CallbackRequest::Code(crate::Sensitive::new(code.clone())),
+        None => CallbackRequest::NoCode,
+    }
+}
+
 fn handle(shared: &Shared, request: &Request<Incoming>) -> Response<Full<Bytes>> {
     if request.method() != Method::GET {
         let mut response = plain(StatusCode::METHOD_NOT_ALLOWED, "Only GET is accepted");
@@ -333,17 +389,10 @@ fn handle(shared: &Shared, request: &Request<Incoming>) -> Response<Full<Bytes>>
         return plain(StatusCode::BAD_REQUEST, "Wrong host");
     }
     let uri = request.uri();
-    if uri.path() != shared.path {
-        return plain(StatusCode::NOT_FOUND, "Not found");
-    }
-    if uri.to_string().len() > MAX_REQUEST_URI {
-        return plain(StatusCode::URI_TOO_LONG, "Request too large");
-    }
-    let params: HashMap<String, String> =
-        url::form_urlencoded::parse(uri.query().unwrap_or_default().as_bytes())
-            .into_owned()
-            .collect();
-    if shared.taken.is_cancelled() && params.is_empty() {
+    if shared.taken.is_cancelled()
+        && uri.path() == shared.path
+        && uri.query().unwrap_or_default().is_empty()
+    {
         // The browser following the 303: the page, once, without the code in its address.
         shared.done.cancel();
         return page(
@@ -352,17 +401,19 @@ fn handle(shared: &Shared, request: &Request<Incoming>) -> Response<Full<Bytes>>
             "You can close this tab and return to Mail Connections.",
         );
     }
-    let state_ok = params
-        .get("state")
-        .is_some_and(|s| bool::from(s.as_bytes().ct_eq(shared.state.as_bytes())));
-    if !state_ok {
-        tracing::warn!("a redirect with a wrong or missing state was refused");
-        return page(
-            StatusCode::BAD_REQUEST,
-            "This sign-in link is not the one Mail Connections is waiting for",
-            "Go back to Mail Connections and start the sign-in again if needed.",
-        );
-    }
+    let callback = match read_request(uri, &shared.path, &shared.state) {
+        CallbackRequest::NotFound => return plain(StatusCode::NOT_FOUND, "Not found"),
+        CallbackRequest::TooLong => return plain(StatusCode::URI_TOO_LONG, "Request too large"),
+        CallbackRequest::WrongState => {
+            tracing::warn!("a redirect with a wrong or missing state was refused");
+            return page(
+                StatusCode::BAD_REQUEST,
+                "This sign-in link is not the one Mail Connections is waiting for",
+                "Go back to Mail Connections and start the sign-in again if needed.",
+            );
+        }
+        callback => callback,
+    };
     let Some(sender) = shared
         .sender
         .lock()
@@ -375,47 +426,42 @@ fn handle(shared: &Shared, request: &Request<Incoming>) -> Response<Full<Bytes>>
             "You can close this tab.",
         );
     };
-    if let Some(error) = params.get("error") {
-        let ms = MicrosoftError {
-            error: error.clone(),
-            error_description: params.get("error_description").cloned(),
-            error_codes: Vec::new(),
-            trace_id: params.get("trace_id").cloned(),
-            correlation_id: params.get("correlation_id").cloned(),
-            ..MicrosoftError::default()
+    match callback {
+        CallbackRequest::Error(ms) => {
+            let explained = ms.to_error();
+            let _ = sender.send(Callback::Error(ms));
+            page(
+                StatusCode::OK,
+                "Sign-in did not complete",
+                &format!(
+                    "{} Return to Mail Connections for what to do next.",
+                    explained.message()
+                ),
+            )
         }
-        .with_ids_from_description();
-        let explained = ms.to_error();
-        let _ = sender.send(Callback::Error(ms));
-        return page(
-            StatusCode::OK,
-            "Sign-in did not complete",
-            &format!(
-                "{} Return to Mail Connections for what to do next.",
-                explained.message()
-            ),
-        );
-    }
-    if let Some(code) = params.get("code").filter(|c| !c.is_empty()) {
-        let _ = sender.send(Callback::Code(crate::Sensitive::new(code.clone())));
-        shared.taken.cancel();
-        // 303 to the path alone: the code leaves the address bar and the history.
-        let mut response = page(StatusCode::SEE_OTHER, "You are signed in", "Continue.");
-        if let Ok(location) = HeaderValue::from_str(&shared.path) {
-            response.headers_mut().insert(header::LOCATION, location);
+        CallbackRequest::Code(code) => {
+            let _ = sender.send(Callback::Code(code));
+            shared.taken.cancel();
+            // 303 to the path alone: the code leaves the address bar and the history.
+            let mut response = page(StatusCode::SEE_OTHER, "You are signed in", "Continue.");
+            if let Ok(location) = HeaderValue::from_str(&shared.path) {
+                response.headers_mut().insert(header::LOCATION, location);
+            }
+            response
         }
-        return response;
+        _ => {
+            let _ = sender.send(Callback::Error(MicrosoftError {
+                error: "invalid_request".into(),
+                error_description: Some("The redirect carried neither a code nor an error.".into()),
+                ..MicrosoftError::default()
+            }));
+            page(
+                StatusCode::BAD_REQUEST,
+                "Sign-in did not complete",
+                "The redirect carried no code. Return to Mail Connections and try again.",
+            )
+        }
     }
-    let _ = sender.send(Callback::Error(MicrosoftError {
-        error: "invalid_request".into(),
-        error_description: Some("The redirect carried neither a code nor an error.".into()),
-        ..MicrosoftError::default()
-    }));
-    page(
-        StatusCode::BAD_REQUEST,
-        "Sign-in did not complete",
-        "The redirect carried no code. Return to Mail Connections and try again.",
-    )
 }
 
 fn with_headers(
