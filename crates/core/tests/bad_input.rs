@@ -111,11 +111,6 @@ fn list(
     }
 }
 
-fn pending(mut case: Case, why: &'static str) -> Case {
-    case.pending = Some(why);
-    case
-}
-
 fn valid_input() -> RegistrationInput {
     RegistrationInput {
         name: "Contoso mail".into(),
