@@ -440,8 +440,10 @@ fn handle(shared: &Shared, request: &Request<Incoming>) -> Response<Full<Bytes>>
             )
         }
         CallbackRequest::Code(code) => {
-            let _ = sender.send(Callback::Code(code));
+            // Marked taken before the code is handed over: the sign-in may finish and drop the
+            // listener at once, and the browser still has the page without the code to fetch.
             shared.taken.cancel();
+            let _ = sender.send(Callback::Code(code));
             // 303 to the path alone: the code leaves the address bar and the history.
             let mut response = page(StatusCode::SEE_OTHER, "You are signed in", "Continue.");
             if let Ok(location) = HeaderValue::from_str(&shared.path) {
