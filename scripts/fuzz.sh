@@ -9,8 +9,7 @@
 # runs the same targets as property tests on stable (crates/core/tests/fuzz_props.rs) instead.
 # New corpus entries go to fuzz/corpus/TARGET, crashes to fuzz/artifacts/TARGET (both ignored by
 # git); the seeds are fuzz/seeds/TARGET. A summary of executions and exec/s per target is printed
-# and written to $CARGO_TARGET_DIR/fuzz-summary.txt. MAILCONN_FUZZ_SKIP_KNOWN=1 skips inputs that
-# hit a known, reported hole (see docs/FUZZING.md) so a long run can look for others.
+# and written to $CARGO_TARGET_DIR/fuzz-summary.txt.
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
 

@@ -166,6 +166,11 @@ describe('connect dialog: browser sign-in', () => {
     await vi.waitFor(() => expect(screen.getAllByTestId('connection-row')).toHaveLength(1));
     await fireEvent.click(field('result-done'));
     expect(screen.queryByTestId('connect-dialog')).toBeNull();
+
+    // The next sign-in keeps the app and tenant but not the address just connected.
+    await fireEvent.click(await screen.findByTestId('connect-open'));
+    expect(field('connect-tenant').value).toBe('  organizations ');
+    expect(field('connect-login-hint').value).toBe('');
   });
 
   it('"Connect another" keeps the app and asks for the next address', async () => {

@@ -302,6 +302,15 @@ export class ConnectFlow {
     this.focusRequest = focus;
   }
 
+  /**
+   * "Done": closes the dialog. The account just connected is not the next one's: the next
+   * sign-in starts without its address (a kept address would be taken as the account expected).
+   */
+  done(): void {
+    this.form.loginHint = '';
+    this.close();
+  }
+
   /** "Connect another": the same app and settings, a different account. */
   another(): void {
     this.form.loginHint = '';
