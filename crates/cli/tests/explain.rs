@@ -96,7 +96,10 @@ fn a_pasted_microsoft_answer_is_explained_with_its_support_ids() {
     let mut runs = vec![
         mailconn(&["explain", BODY_50173], None),
         mailconn(&["explain", "-"], Some(BODY_50173)),
-        mailconn(&["explain"], Some(&format!("token request failed: {BODY_50173}\n"))),
+        mailconn(
+            &["explain"],
+            Some(&format!("token request failed: {BODY_50173}\n")),
+        ),
     ];
     let mut args = vec!["explain"];
     args.extend(&words);
@@ -165,7 +168,12 @@ fn an_unknown_code_shows_the_raw_text_and_where_to_look_it_up() {
     assert_eq!(json["found"], "unknown");
     assert_eq!(json["code"], 4_242_424);
     assert_eq!(json["text"], "4242424");
-    assert!(json["search"].as_str().unwrap().contains("error?code=4242424"));
+    assert!(
+        json["search"]
+            .as_str()
+            .unwrap()
+            .contains("error?code=4242424")
+    );
     assert!(json.get("meaning").is_none() && json.get("remedy").is_none());
 }
 
@@ -185,7 +193,10 @@ fn text_without_a_code_is_a_usage_error_that_says_what_to_give() {
             "{text}"
         );
         if args.len() > 2 {
-            assert!(text.contains("  text as given:\n    my mail stopped"), "{text}");
+            assert!(
+                text.contains("  text as given:\n    my mail stopped"),
+                "{text}"
+            );
         }
     }
     let run = mailconn(&["--json", "explain", "garbage"], None);
@@ -201,7 +212,10 @@ fn the_help_documents_the_exit_codes() {
     let run = mailconn(&["explain", "--help"], None);
     assert_eq!(run.code(), 0);
     let text = run.stdout();
-    assert!(text.contains("7 the code is not in the catalogue"), "{text}");
+    assert!(
+        text.contains("7 the code is not in the catalogue"),
+        "{text}"
+    );
     assert!(text.contains("2 no AADSTS code was found"), "{text}");
     let run = mailconn(&["--help"], None);
     assert!(run.stdout().contains("explain"), "{}", run.stdout());

@@ -383,32 +383,43 @@ mod tests {
                 ("fix", entry.fix),
             ] {
                 assert!(!text.trim().is_empty(), "AADSTS{code}: empty {name}");
-                assert!(!text.contains("AADSTS"), "AADSTS{code}: {name} repeats the code");
+                assert!(
+                    !text.contains("AADSTS"),
+                    "AADSTS{code}: {name} repeats the code"
+                );
             }
             // The message is "{meaning} (AADSTSn)" and the state's reason "{message} {fix}".
-            assert!(entry.meaning.ends_with('.'), "AADSTS{code}: {}", entry.meaning);
+            assert!(
+                entry.meaning.ends_with('.'),
+                "AADSTS{code}: {}",
+                entry.meaning
+            );
             assert!(entry.fix.ends_with('.'), "AADSTS{code}: {}", entry.fix);
             assert_ne!(entry.cause, entry.meaning, "AADSTS{code}");
             assert_eq!(lookup(code).map(|e| e.code), Some(code));
         }
         assert!(seen.len() >= 40, "only {} codes", seen.len());
         for code in [
-            7000218, 700025, 700016, 9002313, 9002332, 50020, 50058, 50076, 53003, 70043,
-            7000112, 65002, 500011, 500113, 900144, 1002016, 50011, 50126, 50034, 50053, 50055,
-            50057, 50059, 50079, 50105, 50128, 50173, 53000, 65001, 70000, 70008, 70011,
-            7000215, 7000222, 90002, 90014, 700054, 700082, 90072, 50194, 500200, 1000031,
-            700024, 50148,
+            7000218, 700025, 700016, 9002313, 9002332, 50020, 50058, 50076, 53003, 70043, 7000112,
+            65002, 500011, 500113, 900144, 1002016, 50011, 50126, 50034, 50053, 50055, 50057,
+            50059, 50079, 50105, 50128, 50173, 53000, 65001, 70000, 70008, 70011, 7000215, 7000222,
+            90002, 90014, 700054, 700082, 90072, 50194, 500200, 1000031, 700024, 50148,
         ] {
             assert!(seen.contains(&code), "AADSTS{code} is missing");
         }
         // Every class is used, and each entry's remedy fits its class.
         for class in ErrorClass::ALL {
-            assert!(CATALOGUE.iter().any(|e| e.class == class), "{class:?} unused");
+            assert!(
+                CATALOGUE.iter().any(|e| e.class == class),
+                "{class:?} unused"
+            );
         }
         for e in CATALOGUE {
             let fits = match e.class {
                 ErrorClass::Consent => matches!(e.remedy, Remedy::AdminConsent | Remedy::Retry),
-                ErrorClass::Secret => matches!(e.remedy, Remedy::RotateSecret | Remedy::FixRegistration),
+                ErrorClass::Secret => {
+                    matches!(e.remedy, Remedy::RotateSecret | Remedy::FixRegistration)
+                }
                 ErrorClass::Policy => e.remedy == Remedy::ContactAdmin,
                 ErrorClass::Restart | ErrorClass::Transient => e.remedy == Remedy::Retry,
                 ErrorClass::SignIn => matches!(e.remedy, Remedy::SignInAgain | Remedy::Retry),
@@ -418,6 +429,27 @@ mod tests {
                 ),
             };
             assert!(fits, "AADSTS{}: {:?} with {:?}", e.code, e.class, e.remedy);
+        }
+    }
+
+    #[test]
+    fn docs_microsoft_md_gives_every_code_its_microsoft_text_and_source() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/MICROSOFT.md");
+        let doc = std::fs::read_to_string(path).expect("docs/MICROSOFT.md");
+        let section = &doc[doc
+            .find("## AADSTS codes")
+            .expect("an AADSTS codes section")..];
+        for e in CATALOGUE {
+            let row = section
+                .lines()
+                .find(|l| l.starts_with(&format!("| {} |", e.code)))
+                .unwrap_or_else(|| panic!("AADSTS{} has no row in docs/MICROSOFT.md", e.code));
+            assert!(row.contains(&e.microsoft.replace('|', "\\|")), "{row}");
+            assert!(
+                row.contains("| [R]") || row.contains("| [S"),
+                "no source: {row}"
+            );
+            assert!(row.contains(e.class.label()), "{row}");
         }
     }
 
@@ -434,7 +466,9 @@ mod tests {
                 "correlation_id": format!("c-{code}"),
                 "error_uri": format!("https://login.microsoftonline.com/error?code={code}"),
             });
-            let err = serde_json::from_value::<MicrosoftError>(body).unwrap().to_error();
+            let err = serde_json::from_value::<MicrosoftError>(body)
+                .unwrap()
+                .to_error();
             assert_eq!(err.message(), format!("{} (AADSTS{code})", entry.meaning));
             let expected = match entry.class {
                 ErrorClass::SignIn => ErrorCode::NeedsSignIn,

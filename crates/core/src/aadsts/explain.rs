@@ -188,7 +188,10 @@ fn json_body(text: &str) -> Option<MicrosoftError> {
         return None;
     }
     // `error` may be missing from a partial paste; its absence must not hide the code.
-    if !object.get("error").is_some_and(serde_json::Value::is_string) {
+    if !object
+        .get("error")
+        .is_some_and(serde_json::Value::is_string)
+    {
         object.insert("error".into(), serde_json::Value::String(String::new()));
     }
     serde_json::from_value(value).ok()
@@ -210,10 +213,10 @@ fn code_in(text: &str) -> Option<u32> {
             return Some(code);
         }
     }
-    if let Some(at) = text.find("code=") {
-        if let Some(code) = leading_number(&text[at + 5..]) {
-            return Some(code);
-        }
+    if let Some(at) = text.find("code=")
+        && let Some(code) = leading_number(&text[at + 5..])
+    {
+        return Some(code);
     }
     let bare = text.trim();
     (!bare.is_empty() && bare.bytes().all(|b| b.is_ascii_digit()))
@@ -308,7 +311,9 @@ mod tests {
 
     #[test]
     fn a_json_body_without_error_codes_uses_the_description() {
-        let e = explain(r#"{"error":"invalid_client","error_description":"AADSTS7000215: Invalid client secret provided."}"#);
+        let e = explain(
+            r#"{"error":"invalid_client","error_description":"AADSTS7000215: Invalid client secret provided."}"#,
+        );
         assert_eq!(e.code, Some(7000215));
         assert_eq!(e.class, Some(ErrorClass::Secret));
         let e = explain(r#"{"error_codes":[7000222]}"#);
@@ -325,7 +330,11 @@ mod tests {
         assert_eq!(e.remedy, Some(Remedy::ContactAdmin));
         assert_eq!(e.trace_id.as_deref(), Some("t-1"));
         assert_eq!(e.correlation_id.as_deref(), Some("c-1"));
-        assert!(e.description.unwrap().starts_with("AADSTS50105: Your administrator"));
+        assert!(
+            e.description
+                .unwrap()
+                .starts_with("AADSTS50105: Your administrator")
+        );
     }
 
     #[test]
@@ -340,14 +349,25 @@ mod tests {
         );
         assert_eq!(e.trace_id.as_deref(), Some("t-2"));
         let search = e.search.unwrap();
-        assert!(search.contains("https://login.microsoftonline.com/error?code=9999999"), "{search}");
+        assert!(
+            search.contains("https://login.microsoftonline.com/error?code=9999999"),
+            "{search}"
+        );
         assert!(search.contains(REFERENCE_PAGE), "{search}");
         assert!(e.text.unwrap().starts_with("AADSTS9999999: Something new"));
     }
 
     #[test]
     fn text_without_a_code_is_said_so() {
-        for input in ["", "   ", "hello", "AADSTS", "AADSTSabc", "{\"foo\": 1}", "12ab"] {
+        for input in [
+            "",
+            "   ",
+            "hello",
+            "AADSTS",
+            "AADSTSabc",
+            "{\"foo\": 1}",
+            "12ab",
+        ] {
             let e = explain(input);
             assert_eq!(e.found, Found::NoCode, "{input:?}");
             assert_eq!(e.code, None, "{input:?}");
