@@ -2,7 +2,7 @@
 //! the code (in `AADSTS50076`, `50076`, or Microsoft's pasted error text or JSON) and knows the
 //! catalogue; this prints it.
 
-use std::io::Read as _;
+use std::io::{IsTerminal as _, Read as _};
 
 use clap::Args;
 use mailconn_core::Error;
@@ -31,6 +31,9 @@ pub struct ExplainArgs {
 
 pub fn run(args: &ExplainArgs, out: Output) -> Result<Exit, Error> {
     let text = if args.text.is_empty() || args.text == ["-"] {
+        if std::io::stdin().is_terminal() {
+            eprintln!("Paste Microsoft's error message or its JSON answer, then press Ctrl-D:");
+        }
         let mut input = String::new();
         std::io::stdin()
             .take(1024 * 1024)

@@ -1,7 +1,11 @@
 //! `mailconn explain`: a known code (bare, with its prefix, inside Microsoft's pasted text or JSON,
 //! from standard input), an unknown code, text without a code; the words printed, `--json`, and
 //! the exit codes (0 explained, 7 not in the catalogue, 2 no code). Needs no service: no data
-//! directory is created.
+//! directory is created. Also, against the test identity provider: what `mailconn refresh` and
+//! `status` say when Microsoft answers with a catalogue code of each class, and that pasting the
+//! `--json` answer into `mailconn explain` explains it.
+
+mod common;
 
 use std::io::Write as _;
 use std::process::{Command, Output, Stdio};
@@ -219,4 +223,73 @@ fn the_help_documents_the_exit_codes() {
     assert!(text.contains("2 no AADSTS code was found"), "{text}");
     let run = mailconn(&["--help"], None);
     assert!(run.stdout().contains("explain"), "{}", run.stdout());
+}
+
+/// One code per class: what the user reads after a refresh, and `explain` on the JSON they got.
+#[test]
+#[ignore = "needs the test identity provider (node) and a Secret Service: run scripts/test.sh"]
+fn a_refresh_meeting_each_class_is_explained_and_its_json_can_be_pasted_into_explain() {
+    use mailconn_core::aadsts::{CATALOGUE, ErrorClass, lookup};
+    let env = common::Env::new(&[]);
+    env.add_app("desktop", "public", "common", None, &[]);
+    let (out, json) = env.connect("desktop", "alice@contoso.test");
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    let id = json["id"].as_str().unwrap().to_owned();
+    for class in ErrorClass::ALL {
+        let entry = CATALOGUE.iter().find(|e| e.class == class).unwrap();
+        let code = entry.code;
+        let (error, status) = match class {
+            ErrorClass::Secret => ("invalid_client", 401),
+            ErrorClass::Transient => ("invalid_request", 400),
+            _ => ("invalid_grant", 400),
+        };
+        let fault = serde_json::json!({"endpoint": "token", "mode": "aadsts", "count": 2,
+            "code": code, "error": error, "status": status, "message": entry.microsoft});
+        env.idp.post("/_control/faults", &fault);
+
+        let out = env.run(&["refresh", &id], None);
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        eprintln!("{class:?}, AADSTS{code}: mailconn refresh\n{text}");
+        assert!(!out.status.success(), "{text}");
+        let expected_exit = match class {
+            ErrorClass::SignIn | ErrorClass::Consent => 6,
+            _ => 5,
+        };
+        assert_eq!(out.status.code(), Some(expected_exit), "{class:?}: {text}");
+        assert!(
+            text.contains(&format!("{} (AADSTS{code})", entry.meaning)),
+            "{text}"
+        );
+        assert!(text.contains(&format!("  fix: {}", entry.fix)), "{text}");
+
+        let status_text =
+            String::from_utf8_lossy(&env.run(&["status", &id], None).stdout).into_owned();
+        let state_words = match class {
+            ErrorClass::Transient => "retrying",
+            ErrorClass::Secret => "secret expired",
+            ErrorClass::Consent => "needs consent",
+            _ => "needs sign in",
+        };
+        assert!(
+            status_text.contains(state_words),
+            "{class:?}: {status_text}"
+        );
+
+        // The JSON the user got, pasted whole into `mailconn explain`.
+        let out = env.run(&["--json", "refresh", &id], None);
+        let pasted = String::from_utf8_lossy(&out.stdout).into_owned();
+        let run = mailconn(&["--json", "explain", "-"], Some(&pasted));
+        assert_eq!(run.code(), 0, "{pasted}");
+        let explained = run.json();
+        assert_eq!(explained["code"], code, "{explained:#}");
+        assert_eq!(explained["fix"], entry.fix);
+        assert_eq!(explained["oauth_error"], error);
+        assert!(
+            explained["trace_id"]
+                .as_str()
+                .is_some_and(|t| t.len() == 36),
+            "{explained:#}"
+        );
+        assert_eq!(lookup(code).unwrap().remedy, entry.remedy);
+    }
 }

@@ -181,8 +181,8 @@ pub const CATALOGUE: &[Entry] = &[
         class: Restart,
         remedy: Retry,
         microsoft: "Client assertion is not within its valid time range.",
-        meaning: "The credential the app signed is outside its valid time.",
-        cause: "This computer's clock is off by minutes, so what it signs looks expired or not yet valid to Microsoft.",
+        meaning: "A signed client credential (client assertion) was outside its valid time.",
+        cause: "The clock of the computer that signed the assertion is off by minutes, so the assertion looks expired or not yet valid to Microsoft.",
         fix: "Set the computer's clock right (turn on network time), then try again.",
     },
     // ---- consent -------------------------------------------------------------------------------

@@ -144,19 +144,34 @@ struct Pasted {
 }
 
 fn parse(text: &str) -> Pasted {
-    if let Some(ms) = json_body(text) {
-        let ms = ms.with_ids_from_description();
-        return Pasted {
-            code: ms.aadsts().or_else(|| code_in(text)),
-            description: ms
-                .error_description
-                .as_deref()
-                .map(|d| super::first_line(d).to_owned()),
-            oauth_error: Some(ms.error).filter(|e| !e.is_empty()),
-            trace_id: ms.trace_id,
-            correlation_id: ms.correlation_id,
-            timestamp: ms.timestamp,
-        };
+    if let Some(value) = json_value(text) {
+        if let Some(ms) = microsoft_body(&value) {
+            let ms = ms.with_ids_from_description();
+            return Pasted {
+                code: ms.aadsts().or_else(|| code_in(text)),
+                description: ms
+                    .error_description
+                    .as_deref()
+                    .map(|d| super::first_line(d).to_owned()),
+                oauth_error: Some(ms.error).filter(|e| !e.is_empty()),
+                trace_id: ms.trace_id,
+                correlation_id: ms.correlation_id,
+                timestamp: ms.timestamp,
+            };
+        }
+        if let Some(detail) = app_detail(&value) {
+            let field = |k: &str| detail.get(k).and_then(|v| v.as_str()).map(str::to_owned);
+            return Pasted {
+                code: detail["aadsts"]
+                    .as_u64()
+                    .and_then(|n| u32::try_from(n).ok()),
+                description: None,
+                oauth_error: field("oauth_error"),
+                trace_id: field("trace_id"),
+                correlation_id: field("correlation_id"),
+                timestamp: field("timestamp"),
+            };
+        }
     }
     // Microsoft's text: "AADSTS50076: Due to ...\r\nTrace ID: ...\r\nCorrelation ID: ...".
     let ids = MicrosoftError {
@@ -175,18 +190,52 @@ fn parse(text: &str) -> Pasted {
     }
 }
 
-/// Microsoft's JSON error body, alone or inside a longer text (a log line, an exception).
-fn json_body(text: &str) -> Option<MicrosoftError> {
-    let start = text.find('{')?;
-    let end = text.rfind('}')?;
-    let mut value: serde_json::Value = serde_json::from_str(text.get(start..=end)?).ok()?;
-    let object = value.as_object_mut()?;
-    if !["error", "error_description", "error_codes"]
-        .iter()
-        .any(|k| object.contains_key(*k))
-    {
-        return None;
+/// The JSON in the text, alone or inside a longer text (a log line, an exception).
+fn json_value(text: &str) -> Option<serde_json::Value> {
+    let start = text.find(['{', '['])?;
+    let end = text.rfind(['}', ']'])?;
+    serde_json::from_str(text.get(start..=end)?).ok()
+}
+
+/// Objects in `value`, outermost first (depth-limited: pasted JSON is shallow).
+fn objects(value: &serde_json::Value) -> Vec<&serde_json::Map<String, serde_json::Value>> {
+    fn walk<'a>(
+        v: &'a serde_json::Value,
+        depth: usize,
+        out: &mut Vec<&'a serde_json::Map<String, serde_json::Value>>,
+    ) {
+        if depth > 8 {
+            return;
+        }
+        match v {
+            serde_json::Value::Object(map) => {
+                out.push(map);
+                for child in map.values() {
+                    walk(child, depth + 1, out);
+                }
+            }
+            serde_json::Value::Array(items) => {
+                for child in items {
+                    walk(child, depth + 1, out);
+                }
+            }
+            _ => {}
+        }
     }
+    let mut out = Vec::new();
+    walk(value, 0, &mut out);
+    out
+}
+
+/// Microsoft's error body: an object with `error_codes` or `error_description`.
+fn microsoft_body(value: &serde_json::Value) -> Option<MicrosoftError> {
+    let object = objects(value).into_iter().find(|o| {
+        o.get("error_codes")
+            .is_some_and(serde_json::Value::is_array)
+            || o.get("error_description")
+                .is_some_and(serde_json::Value::is_string)
+    })?;
+    let mut object = object.clone();
     // `error` may be missing from a partial paste; its absence must not hide the code.
     if !object
         .get("error")
@@ -194,18 +243,28 @@ fn json_body(text: &str) -> Option<MicrosoftError> {
     {
         object.insert("error".into(), serde_json::Value::String(String::new()));
     }
-    serde_json::from_value(value).ok()
+    serde_json::from_value(serde_json::Value::Object(object)).ok()
+}
+
+/// This app's own error JSON (`mailconn --json ...`, the desktop app's diagnostics): the
+/// `detail` object with `aadsts`.
+fn app_detail(value: &serde_json::Value) -> Option<&serde_json::Map<String, serde_json::Value>> {
+    objects(value)
+        .into_iter()
+        .find(|o| o.get("aadsts").is_some_and(serde_json::Value::is_u64))
 }
 
 /// The code in free text: after `AADSTS` (any case, a space or colon allowed), else the first
 /// number of `error_codes`, else `code=N` (Microsoft's `error_uri`), else the whole text if it is
 /// a number.
 fn code_in(text: &str) -> Option<u32> {
-    if let Some(at) = find_ci(text, "AADSTS") {
-        let rest = text[at + 6..].trim_start_matches([' ', ':', '#']);
+    let mut from = 0;
+    while let Some(at) = find_ci(&text[from..], "AADSTS").map(|at| from + at) {
+        let rest = text[at + 6..].trim_start_matches([' ', ':', '#', '"', '\'', '=']);
         if let Some(code) = leading_number(rest) {
             return Some(code);
         }
+        from = at + 6;
     }
     if let Some(at) = text.find("error_codes") {
         let rest = text[at + 11..].trim_start_matches(['"', '\'', ' ', ':', '=', '[', '\t']);
@@ -319,6 +378,36 @@ mod tests {
         let e = explain(r#"{"error_codes":[7000222]}"#);
         assert_eq!(e.code, Some(7000222));
         assert_eq!(e.oauth_error, None);
+    }
+
+    #[test]
+    fn the_apps_own_error_json_is_understood() {
+        // What `mailconn --json refresh` prints for a failed refresh.
+        let pasted = r#"[{"connection": {"id": "c1", "state": "needs_sign_in", "state_aadsts": 50173},
+            "requested": true, "rotated": false,
+            "error": {"code": "needs_sign_in", "message": "The sign-in was revoked, for example after a password change. (AADSTS50173)",
+              "detail": {"aadsts": 50173, "oauth_error": "invalid_grant", "trace_id": "t-7", "correlation_id": "c-7", "timestamp": "2026-12-01 10:00:00Z", "fix": "Sign in again.", "remedy": "sign_in_again"}}}]"#;
+        let e = explain(pasted);
+        assert_eq!(e.found, Found::Known);
+        assert_eq!(e.code, Some(50173));
+        assert_eq!(e.oauth_error.as_deref(), Some("invalid_grant"));
+        assert_eq!(e.trace_id.as_deref(), Some("t-7"));
+        assert_eq!(e.correlation_id.as_deref(), Some("c-7"));
+        // A Microsoft body nested in another object (an exception's "response" field).
+        let e = explain(
+            r#"{"message": "request failed", "response": {"error": "invalid_grant", "error_codes": [70043], "trace_id": "t-8"}}"#,
+        );
+        assert_eq!(e.code, Some(70043));
+        assert_eq!(e.trace_id.as_deref(), Some("t-8"));
+        // The app's history line, and a later AADSTS occurrence when the first has no number.
+        assert_eq!(
+            explain("failed  AADSTS50173  trace ID: t").code,
+            Some(50173)
+        );
+        assert_eq!(
+            explain("see AADSTS docs: \"aadsts\": 65001").code,
+            Some(65001)
+        );
     }
 
     #[test]
