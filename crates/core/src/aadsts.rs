@@ -3,6 +3,10 @@
 //! The token endpoint answers `{error, error_description, error_codes, trace_id, correlation_id,
 //! timestamp}`. We branch on `error_codes` (then `error`), never on the description text, and
 //! always keep trace and correlation IDs for support.
+//!
+//! `catalogue.rs` is the one table of the codes the app explains (Microsoft's words, the meaning,
+//! the likely cause in the app's terms, the fix, the class the engine acts on and the remedy the
+//! interface offers); `explain.rs` finds a code in pasted text for `mailconn explain`.
 
 use std::fmt;
 
