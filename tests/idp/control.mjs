@@ -291,16 +291,23 @@ function expireRefreshTokens(store, match) {
 // ---- fault descriptions ------------------------------------------------------------------------
 
 export const FAULT_ENDPOINTS = ['token', 'devicecode', 'discovery', 'keys', 'authorize', 'introspect', 'revoke', 'adminconsent'];
-export const FAULT_MODES = ['normal', '5xx', '429', 'hang', 'delay', 'drop', 'truncated', 'malformed', 'html', 'huge'];
+export const FAULT_MODES = ['normal', '5xx', '429', 'hang', 'delay', 'drop', 'truncated', 'malformed', 'html', 'huge', 'aadsts'];
+/** OAuth error names Microsoft sends with AADSTS codes (RFC 6749 section 5.2, OIDC, device flow). */
+export const AADSTS_ERRORS = ['invalid_request', 'invalid_client', 'invalid_grant', 'unauthorized_client', 'unsupported_grant_type', 'invalid_scope', 'invalid_resource', 'interaction_required', 'consent_required', 'login_required', 'access_denied', 'temporarily_unavailable', 'server_error', 'authorization_declined', 'expired_token', 'bad_verification_code'];
 export const TOKEN_FORMATS = ['microsoft', 'jwt', 'opaque'];
 
-/** A control body `{mode, count?, retry_after?, status?, delay_ms?, bytes?}` as a fault, or `{error}`. */
+/**
+ * A control body `{mode, count?, retry_after?, status?, delay_ms?, bytes?}` as a fault, or `{error}`.
+ * `aadsts` also takes `{code, error?, message?, status?}`: Microsoft's error body for AADSTS `code`
+ * (`error` defaults to invalid_grant and is kept as `oauth_error`).
+ */
 export function parseFault(body) {
   const mode = String(body.mode ?? 'normal');
   if (!FAULT_MODES.includes(mode)) return { error: `unknown mode '${mode}'` };
   if (mode === 'normal') return { mode };
   const count = body.count != null ? Number(body.count) : null;
   if (count !== null && (!Number.isInteger(count) || count < 1)) return { error: 'count must be a positive whole number' };
+  if (mode === 'aadsts') return parseAadsts(body, count);
   return {
     mode,
     ...(count !== null ? { count } : {}),
@@ -309,4 +316,17 @@ export function parseFault(body) {
     ...(mode === 'huge' ? { bytes: Number(body.bytes ?? 8 * 1024 * 1024) } : {}),
     ...(mode === '5xx' ? { status: Number(body.status ?? 503), ...(body.retry_after != null ? { retry_after: Number(body.retry_after) } : {}) } : {}),
   };
+}
+
+/** The `aadsts` fault: Microsoft's JSON error body carrying one AADSTS code. */
+function parseAadsts(body, count) {
+  const code = Number(body.code);
+  if (!Number.isInteger(code) || code < 1) return { error: 'code must be an AADSTS number' };
+  const error = String(body.error ?? 'invalid_grant');
+  if (!AADSTS_ERRORS.includes(error)) return { error: `error must be one of ${AADSTS_ERRORS.join(', ')}` };
+  const status = body.status != null ? Number(body.status) : null;
+  if (status !== null && (!Number.isInteger(status) || status < 400 || status > 599)) return { error: 'status must be 400..599' };
+  const message = String(body.message ?? 'The request failed.');
+  // Kept as `oauth_error`: a fault's own `error` field means a refused control body.
+  return { mode: 'aadsts', ...(count !== null ? { count } : {}), code, oauth_error: error, message, ...(status !== null ? { status } : {}) };
 }

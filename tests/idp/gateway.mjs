@@ -165,6 +165,10 @@ export async function injectFault(app, req, res, endpoint, mc) {
       f.retry_after != null ? { 'retry-after': String(f.retry_after) } : {});
       return true;
     }
+    case 'aadsts':
+      // Microsoft's error body for one AADSTS code (400, or 401 for invalid_client, unless told).
+      finish({ error: f.oauth_error, code: f.code, message: f.message, ...(f.status ? { status: f.status } : {}) });
+      return true;
     case 'truncated': {
       // The headers promise the whole body; half of it comes, then the connection closes.
       const body = JSON.stringify({ token_type: 'Bearer', scope: 'User.Read', expires_in: 3600, access_token: 'x'.repeat(64) });

@@ -750,6 +750,35 @@ describe('control API', () => {
     assert.equal((await c.post('/organizations/oauth2/v2.0/devicecode', { client_id: pub.client_id, scope: 'User.Read' })).status, 200);
   });
 
+  test('aadsts fault: the token endpoint answers with Microsoft\'s error body for any AADSTS code', async () => {
+    const form = { client_id: web.client_id, client_secret: web.secrets[0].value, grant_type: 'client_credentials', scope: 'https://graph.microsoft.com/.default' };
+    assert.equal((await c.json('POST', '/_control/faults', { endpoint: 'token', mode: 'aadsts' })).status, 400, 'a code is required');
+    assert.equal((await c.json('POST', '/_control/faults', { endpoint: 'token', mode: 'aadsts', code: 50076, error: 'nonsense' })).status, 400);
+    assert.equal((await c.json('POST', '/_control/faults', { endpoint: 'token', mode: 'aadsts', code: 50076, status: 200 })).status, 400);
+    const set = await c.json('POST', '/_control/faults', { endpoint: 'token', mode: 'aadsts', code: 50076, message: 'Due to a configuration change made by your administrator, you must use multi-factor authentication.', count: 1 });
+    assert.deepEqual(set.body, { mode: 'aadsts', count: 1, code: 50076, oauth_error: 'invalid_grant', message: 'Due to a configuration change made by your administrator, you must use multi-factor authentication.' });
+    const r = await c.token(CONTOSO, form, { 'client-request-id': 'corr-50076' });
+    assert.equal(r.status, 400);
+    assert.equal(r.body.error, 'invalid_grant');
+    assert.deepEqual(r.body.error_codes, [50076]);
+    assert.match(r.body.error_description, /^AADSTS50076: Due to a configuration change made by your administrator, you must use multi-factor authentication\.\r\nTrace ID: [0-9a-f-]{36}\r\nCorrelation ID: corr-50076\r\nTimestamp: \d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ$/);
+    assert.equal(r.body.correlation_id, 'corr-50076');
+    assert.match(r.body.trace_id, /^[0-9a-f-]{36}$/);
+    assert.match(r.body.timestamp, /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ$/);
+    assert.equal(r.body.error_uri, `${idp.base}/error?code=50076`);
+    assert.equal((await c.token(CONTOSO, form)).status, 200, 'back to normal after count');
+
+    // invalid_client answers 401 as at Microsoft; a status can be given (e.g. a 503 with a code).
+    await c.json('POST', '/_control/faults', { endpoint: 'token', mode: 'aadsts', code: 7000222, error: 'invalid_client', message: 'The provided client secret keys are expired.', count: 1 });
+    const secret = await c.token(CONTOSO, form);
+    assert.equal(secret.status, 401);
+    assert.deepEqual([secret.body.error, secret.body.error_codes], ['invalid_client', [7000222]]);
+    await c.json('POST', '/_control/faults', { endpoint: 'token', mode: 'aadsts', code: 90033, error: 'temporarily_unavailable', message: 'A transient error has occurred.', status: 503, count: 1 });
+    assert.equal((await c.token(CONTOSO, form)).status, 503);
+    const log = (await c.json('GET', '/_control/log')).body.filter((e) => e.endpoint === 'token').slice(-4);
+    assert.deepEqual(log.map((e) => [e.status, e.error_codes?.[0] ?? null, e.injected ?? null]), [[400, 50076, 'aadsts'], [200, null, null], [401, 7000222, 'aadsts'], [503, 90033, 'aadsts']]);
+  });
+
   test('unknown control path is 404', async () => {
     assert.equal((await c.json('GET', '/_control/nope')).status, 404);
   });

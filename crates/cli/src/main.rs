@@ -4,6 +4,7 @@ mod app;
 mod client_secret;
 mod connect;
 mod exit;
+mod explain;
 mod health;
 mod mailbox;
 mod output;
@@ -98,6 +99,9 @@ enum Command {
         #[arg(long, default_value_t = 50)]
         limit: u32,
     },
+    /// What a Microsoft error (AADSTS code) means, its likely cause and its fix; give the code or
+    /// paste Microsoft's whole error text or JSON
+    Explain(explain::ExplainArgs),
     /// Client secrets that expire soon, have expired or are refused, soonest first (exit code 1
     /// when one expires within 7 days)
     Reminders {
@@ -120,6 +124,10 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: &Cli, out: Output) -> Result<Exit, Error> {
+    // Needs no data directory, keychain or network.
+    if let Command::Explain(args) = &cli.command {
+        return explain::run(args, out);
+    }
     let data_dir = resolve_data_dir(cli.data_dir.as_deref())?;
     // Logging must not stand in the way of `doctor` diagnosing an unusable data directory.
     let _log_guard = DataDir::open(&data_dir)
@@ -150,7 +158,9 @@ fn run(cli: &Cli, out: Output) -> Result<Exit, Error> {
 
 async fn dispatch(command: &Command, service: &Service, out: Output) -> Result<Exit, Error> {
     match command {
-        Command::Doctor | Command::Paths => Err(Error::internal("run without a service")),
+        Command::Doctor | Command::Paths | Command::Explain(_) => {
+            Err(Error::internal("run without a service"))
+        }
         Command::App(app::AppCommand::Secrets(cmd)) => client_secret::run(cmd, service, out).await,
         Command::App(cmd) => app::run(cmd, service, out).await,
         Command::Connect(args) => connect::connect(args, service, out).await,

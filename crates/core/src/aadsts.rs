@@ -3,6 +3,10 @@
 //! The token endpoint answers `{error, error_description, error_codes, trace_id, correlation_id,
 //! timestamp}`. We branch on `error_codes` (then `error`), never on the description text, and
 //! always keep trace and correlation IDs for support.
+//!
+//! `catalogue.rs` is the one table of the codes the app explains (Microsoft's words, the meaning,
+//! the likely cause in the app's terms, the fix, the class the engine acts on and the remedy the
+//! interface offers); `explain.rs` finds a code in pasted text for `mailconn explain`.
 
 use std::fmt;
 
@@ -11,21 +15,83 @@ use serde::{Deserialize, Serialize};
 pub use crate::error::Remedy;
 use crate::error::{Error, ErrorCode, ErrorDetail};
 
-/// What kind of problem an AADSTS code is, which decides what the app does next.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+mod catalogue;
+mod explain;
+
+pub use catalogue::CATALOGUE;
+pub use explain::{Explanation, Found, LOOKUP_PAGE, REFERENCE_PAGE, explain, lookup_url};
+
+/// What kind of problem an AADSTS code is, which decides what the app does next (the engine's
+/// `classify` turns it into the connection's state).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum ErrorClass {
-    /// Setup mistake in the registration or the input (redirect URI, tenant, secret, client type).
+    /// Setup mistake in the registration or the input (redirect URI, tenant, client ID, scopes).
     Setup,
     /// The user must sign in again.
     SignIn,
     /// An administrator or the user must consent.
     Consent,
-    /// The client secret is expired or wrong: rotate it.
+    /// The client secret is expired, wrong or missing: every connection of the app stops.
     Secret,
     /// Blocked by policy; only an administrator can help.
     Policy,
-    /// A bug or a stale sign-in attempt: start again.
+    /// A stale or broken sign-in attempt: start again.
     Restart,
+    /// Microsoft's own temporary trouble: retried with backoff, the sign-in kept.
+    Transient,
+}
+
+impl ErrorClass {
+    pub const ALL: [Self; 7] = [
+        Self::Setup,
+        Self::SignIn,
+        Self::Consent,
+        Self::Secret,
+        Self::Policy,
+        Self::Restart,
+        Self::Transient,
+    ];
+
+    /// A few words for the class, as `mailconn explain` prints it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Setup => "configuration",
+            Self::SignIn => "needs sign-in",
+            Self::Consent => "needs consent",
+            Self::Secret => "client secret",
+            Self::Policy => "blocked by your organisation",
+            Self::Restart => "start the sign-in again",
+            Self::Transient => "temporary",
+        }
+    }
+
+    /// What the app does when a refresh meets a code of this class.
+    pub fn consequence(self) -> &'static str {
+        match self {
+            Self::Setup => {
+                "Refreshes stop and the connection shows 'needs sign-in' until the registration is fixed; then sign in again."
+            }
+            Self::SignIn => {
+                "Refreshes stop and the connection shows 'needs sign-in' until you sign in again (Reconnect, or `mailconn reconnect`)."
+            }
+            Self::Consent => {
+                "Refreshes stop and the connection shows 'needs consent' until the permissions are granted."
+            }
+            Self::Secret => {
+                "Refreshes stop for every connection of the app, shown as 'secret expired', until the secret is replaced (`mailconn app rotate-secret`)."
+            }
+            Self::Policy => {
+                "Refreshes stop and the connection shows 'needs sign-in' until your administrator acts; then sign in again."
+            }
+            Self::Restart => {
+                "The failed attempt is dropped; start it again (a connection that meets it at a refresh shows 'needs sign-in')."
+            }
+            Self::Transient => {
+                "The sign-in is kept and the connection shows 'retrying': the app tries again by itself, waiting longer each time."
+            }
+        }
+    }
 }
 
 /// One catalogue entry.
@@ -33,225 +99,17 @@ pub enum ErrorClass {
 pub struct Entry {
     pub code: u32,
     pub class: ErrorClass,
+    /// The button the interface offers.
     pub remedy: Remedy,
+    /// Microsoft's own words for the code (shortened), as its error code reference has them.
+    pub microsoft: &'static str,
+    /// What happened, in plain words (the first sentence of the message the user sees).
     pub meaning: &'static str,
+    /// The likely cause in this app's terms: the registration's field, the portal page.
+    pub cause: &'static str,
+    /// What to do.
     pub fix: &'static str,
 }
-
-const fn e(
-    code: u32,
-    class: ErrorClass,
-    remedy: Remedy,
-    meaning: &'static str,
-    fix: &'static str,
-) -> Entry {
-    Entry {
-        code,
-        class,
-        remedy,
-        meaning,
-        fix,
-    }
-}
-
-use ErrorClass::{Consent, Policy, Restart, Secret, Setup, SignIn};
-use Remedy::{
-    AdminConsent, ChangeTenant, ContactAdmin, FixRedirectUri, FixRegistration, Retry, RotateSecret,
-    SignInAgain,
-};
-
-/// The codes the app explains. Unknown codes still show Microsoft's own description.
-pub const CATALOGUE: &[Entry] = &[
-    e(
-        50011,
-        Setup,
-        FixRedirectUri,
-        "The redirect URI sent does not match any registered for the app.",
-        "In the app's Authentication page, register exactly the redirect URI Mail Connections shows (same platform, path and case).",
-    ),
-    e(
-        500113,
-        Setup,
-        FixRedirectUri,
-        "The app has no redirect URI registered.",
-        "Add the platform and the redirect URI Mail Connections shows in the app's Authentication page.",
-    ),
-    e(
-        65001,
-        Consent,
-        AdminConsent,
-        "Nobody has consented to the permissions the app asks for.",
-        "Sign in again and accept, or have an administrator open the admin consent link.",
-    ),
-    e(
-        65004,
-        Consent,
-        Retry,
-        "The user declined to give the app the permissions it asked for.",
-        "Sign in again and accept the permissions.",
-    ),
-    e(
-        90094,
-        Consent,
-        AdminConsent,
-        "An administrator must approve these permissions for your organisation.",
-        "Send the admin consent link to an administrator of your organisation, then try again.",
-    ),
-    e(
-        7000229,
-        Consent,
-        AdminConsent,
-        "The app has no service principal in this tenant: an administrator has not consented yet.",
-        "Have an administrator open the admin consent link for this tenant, then try again.",
-    ),
-    e(
-        50020,
-        Setup,
-        ChangeTenant,
-        "The account does not belong to the tenant the app signs in to.",
-        "Use tenant 'common' (or the account's own tenant), or invite the account as a guest.",
-    ),
-    e(
-        50194,
-        Setup,
-        ChangeTenant,
-        "The app is registered for one organisation only, but was used with 'common'.",
-        "Use your Directory (tenant) ID instead of 'common', or make the app multitenant.",
-    ),
-    e(
-        9002332,
-        Setup,
-        ChangeTenant,
-        "The app does not allow personal Microsoft accounts.",
-        "In the app's Authentication page, change the supported account types to include personal accounts, or sign in with a work account.",
-    ),
-    e(
-        9001023,
-        Setup,
-        ChangeTenant,
-        "Application access needs a specific tenant, not 'common', 'organizations' or 'consumers'.",
-        "Use your Directory (tenant) ID (a GUID) or your domain.",
-    ),
-    e(
-        700016,
-        Setup,
-        FixRegistration,
-        "No app with this client ID exists in this tenant.",
-        "Check the Application (client) ID and the tenant on the app's Overview page, and the cloud.",
-    ),
-    e(
-        90002,
-        Setup,
-        ChangeTenant,
-        "The tenant was not found.",
-        "Check the Directory (tenant) ID or domain, and that you chose the right cloud.",
-    ),
-    e(
-        7000215,
-        Secret,
-        RotateSecret,
-        "The client secret is not valid.",
-        "Paste the secret's Value (shown once when you create it), not its Secret ID.",
-    ),
-    e(
-        7000222,
-        Secret,
-        RotateSecret,
-        "The client secret has expired.",
-        "Create a new client secret in the portal and rotate it in Mail Connections.",
-    ),
-    e(
-        7000218,
-        Setup,
-        FixRegistration,
-        "The app is registered as a Web app, which needs a client secret, but none was sent.",
-        "Add the client secret, or register the redirect URI under 'Mobile and desktop applications' instead.",
-    ),
-    e(
-        700025,
-        Setup,
-        FixRegistration,
-        "The app is a public client (mobile and desktop), which must not send a secret.",
-        "Remove the client secret from this registration in Mail Connections.",
-    ),
-    e(
-        700082,
-        SignIn,
-        SignInAgain,
-        "The sign-in expired after a long time without use.",
-        "Sign in again.",
-    ),
-    e(
-        70008,
-        SignIn,
-        SignInAgain,
-        "The sign-in expired.",
-        "Sign in again.",
-    ),
-    e(
-        50173,
-        SignIn,
-        SignInAgain,
-        "The sign-in was revoked, for example after a password change.",
-        "Sign in again.",
-    ),
-    e(
-        70000,
-        SignIn,
-        SignInAgain,
-        "The sign-in is no longer valid.",
-        "Sign in again.",
-    ),
-    e(
-        50076,
-        SignIn,
-        SignInAgain,
-        "Multi-factor authentication is required.",
-        "Sign in again interactively.",
-    ),
-    e(
-        50079,
-        SignIn,
-        SignInAgain,
-        "Multi-factor authentication registration is required.",
-        "Sign in again interactively and set up multi-factor authentication.",
-    ),
-    e(
-        53003,
-        Policy,
-        ContactAdmin,
-        "Access was blocked by a Conditional Access policy.",
-        "Ask your administrator to allow this app or device.",
-    ),
-    e(
-        70043,
-        SignIn,
-        SignInAgain,
-        "Your organisation requires signing in again after a set time.",
-        "Sign in again.",
-    ),
-    e(
-        54005,
-        Restart,
-        Retry,
-        "The sign-in code was already used.",
-        "Start the sign-in again.",
-    ),
-    e(
-        501481,
-        Restart,
-        Retry,
-        "The sign-in's proof key did not match.",
-        "Start the sign-in again.",
-    ),
-    e(
-        700054,
-        Setup,
-        FixRegistration,
-        "The app asked for an id_token, which this registration does not allow.",
-        "Enable ID tokens in the app's Authentication page, or do not request them.",
-    ),
-];
 
 pub fn lookup(code: u32) -> Option<&'static Entry> {
     CATALOGUE.iter().find(|e| e.code == code)
@@ -495,7 +353,7 @@ mod tests {
             assert_eq!(err.detail().unwrap().remedy, Some(remedy), "AADSTS{code}");
         }
         // An unknown code takes the remedy of the OAuth error name's entry (consent missing).
-        let err = ms("consent_required", &[50105]).to_error();
+        let err = ms("consent_required", &[50999]).to_error();
         assert_eq!(err.code(), ErrorCode::NeedsConsent);
         assert_eq!(err.detail().unwrap().remedy, Some(AdminConsent));
         // An unknown code with an unknown error name offers no remedy.
@@ -517,11 +375,117 @@ mod tests {
     }
 
     #[test]
-    fn every_catalogue_code_is_unique_and_has_a_fix() {
+    fn the_catalogue_has_at_least_forty_unique_codes_each_fully_explained() {
         let mut seen = std::collections::HashSet::new();
         for entry in CATALOGUE {
-            assert!(seen.insert(entry.code), "duplicate {}", entry.code);
-            assert!(!entry.fix.is_empty() && !entry.meaning.is_empty());
+            let code = entry.code;
+            assert!(seen.insert(code), "duplicate AADSTS{code}");
+            for (name, text) in [
+                ("microsoft", entry.microsoft),
+                ("meaning", entry.meaning),
+                ("cause", entry.cause),
+                ("fix", entry.fix),
+            ] {
+                assert!(!text.trim().is_empty(), "AADSTS{code}: empty {name}");
+                assert!(
+                    !text.contains("AADSTS"),
+                    "AADSTS{code}: {name} repeats the code"
+                );
+            }
+            // The message is "{meaning} (AADSTSn)" and the state's reason "{message} {fix}".
+            assert!(
+                entry.meaning.ends_with('.'),
+                "AADSTS{code}: {}",
+                entry.meaning
+            );
+            assert!(entry.fix.ends_with('.'), "AADSTS{code}: {}", entry.fix);
+            assert_ne!(entry.cause, entry.meaning, "AADSTS{code}");
+            assert_eq!(lookup(code).map(|e| e.code), Some(code));
+        }
+        assert!(seen.len() >= 40, "only {} codes", seen.len());
+        for code in [
+            7000218, 700025, 700016, 9002313, 9002332, 50020, 50058, 50076, 53003, 70043, 7000112,
+            65002, 500011, 500113, 900144, 1002016, 50011, 50126, 50034, 50053, 50055, 50057,
+            50059, 50079, 50105, 50128, 50173, 53000, 65001, 70000, 70008, 70011, 7000215, 7000222,
+            90002, 90014, 700054, 700082, 90072, 50194, 500200, 1000031, 700024, 50148,
+        ] {
+            assert!(seen.contains(&code), "AADSTS{code} is missing");
+        }
+        // Every class is used, and each entry's remedy fits its class.
+        for class in ErrorClass::ALL {
+            assert!(
+                CATALOGUE.iter().any(|e| e.class == class),
+                "{class:?} unused"
+            );
+        }
+        for e in CATALOGUE {
+            let fits = match e.class {
+                ErrorClass::Consent => matches!(e.remedy, Remedy::AdminConsent | Remedy::Retry),
+                ErrorClass::Secret => {
+                    matches!(e.remedy, Remedy::RotateSecret | Remedy::FixRegistration)
+                }
+                ErrorClass::Policy => e.remedy == Remedy::ContactAdmin,
+                ErrorClass::Restart | ErrorClass::Transient => e.remedy == Remedy::Retry,
+                ErrorClass::SignIn => matches!(e.remedy, Remedy::SignInAgain | Remedy::Retry),
+                ErrorClass::Setup => matches!(
+                    e.remedy,
+                    Remedy::ChangeTenant | Remedy::FixRedirectUri | Remedy::FixRegistration
+                ),
+            };
+            assert!(fits, "AADSTS{}: {:?} with {:?}", e.code, e.class, e.remedy);
+        }
+    }
+
+    #[test]
+    fn docs_microsoft_md_gives_every_code_its_microsoft_text_and_source() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/MICROSOFT.md");
+        let doc = std::fs::read_to_string(path).expect("docs/MICROSOFT.md");
+        let section = &doc[doc
+            .find("## AADSTS codes")
+            .expect("an AADSTS codes section")..];
+        for e in CATALOGUE {
+            let row = section
+                .lines()
+                .find(|l| l.starts_with(&format!("| {} |", e.code)))
+                .unwrap_or_else(|| panic!("AADSTS{} has no row in docs/MICROSOFT.md", e.code));
+            assert!(row.contains(&e.microsoft.replace('|', "\\|")), "{row}");
+            assert!(
+                row.contains("| [R]") || row.contains("| [S"),
+                "no source: {row}"
+            );
+            assert!(row.contains(e.class.label()), "{row}");
+        }
+    }
+
+    #[test]
+    fn every_entry_turns_a_microsoft_body_into_its_message_fix_and_remedy() {
+        for entry in CATALOGUE {
+            let code = entry.code;
+            let body = serde_json::json!({
+                "error": "invalid_grant",
+                "error_description": format!("AADSTS{code}: {}\r\nTrace ID: t-{code}\r\nCorrelation ID: c-{code}\r\nTimestamp: 2026-12-01 10:00:00Z", entry.microsoft),
+                "error_codes": [code],
+                "timestamp": "2026-12-01 10:00:00Z",
+                "trace_id": format!("t-{code}"),
+                "correlation_id": format!("c-{code}"),
+                "error_uri": format!("https://login.microsoftonline.com/error?code={code}"),
+            });
+            let err = serde_json::from_value::<MicrosoftError>(body)
+                .unwrap()
+                .to_error();
+            assert_eq!(err.message(), format!("{} (AADSTS{code})", entry.meaning));
+            let expected = match entry.class {
+                ErrorClass::SignIn => ErrorCode::NeedsSignIn,
+                ErrorClass::Consent => ErrorCode::NeedsConsent,
+                _ => ErrorCode::IdentityProvider,
+            };
+            assert_eq!(err.code(), expected, "AADSTS{code}");
+            let d = err.detail().unwrap();
+            assert_eq!(d.aadsts, Some(code));
+            assert_eq!(d.remedy, Some(entry.remedy), "AADSTS{code}");
+            assert_eq!(d.fix.as_deref(), Some(entry.fix));
+            assert_eq!(d.trace_id, Some(format!("t-{code}")));
+            assert_eq!(d.correlation_id, Some(format!("c-{code}")));
         }
     }
 }

@@ -87,12 +87,18 @@ impl Failure {
     }
 }
 
-/// AADSTS codes that end a refresh token's life: only a new sign-in helps.
-const SIGN_IN_CODES: &[u32] = &[
-    700082, 70008, 50173, 70000, 54005, 50076, 50079, 53003, 70043, 50078, 50158, 50133, 50089,
-];
-const CONSENT_CODES: &[u32] = &[65001, 90094, 65004, 7000229];
-const SECRET_CODES: &[u32] = &[7000222, 7000215, 7000218];
+/// The state a refresh failure of this class leaves the connection in; `None`: retry later.
+/// The class comes from the AADSTS catalogue (`aadsts.rs`), the one place codes are sorted.
+pub fn state_for(class: ErrorClass) -> Option<StateKind> {
+    match class {
+        ErrorClass::Transient => None,
+        ErrorClass::Secret => Some(StateKind::SecretExpired),
+        ErrorClass::Consent => Some(StateKind::NeedsConsent),
+        ErrorClass::SignIn | ErrorClass::Setup | ErrorClass::Policy | ErrorClass::Restart => {
+            Some(StateKind::NeedsSignIn)
+        }
+    }
+}
 
 /// Sorts a token-endpoint failure. `status` and `retry_after` are what the HTTP response carried
 /// (none when no response arrived).
@@ -111,17 +117,14 @@ pub fn classify(error: Error, status: Option<u16>, retry_after: Option<Duration>
     if matches!(oauth_error, "temporarily_unavailable" | "server_error") {
         return transient(error);
     }
-    let state = match aadsts {
-        Some(code) if SECRET_CODES.contains(&code) => StateKind::SecretExpired,
-        Some(code) if CONSENT_CODES.contains(&code) => StateKind::NeedsConsent,
-        Some(code) if SIGN_IN_CODES.contains(&code) => StateKind::NeedsSignIn,
-        Some(code) => match lookup(code).map(|e| e.class) {
-            Some(ErrorClass::Secret) => StateKind::SecretExpired,
-            Some(ErrorClass::Consent) => StateKind::NeedsConsent,
-            _ => StateKind::NeedsSignIn,
+    let state = match aadsts.and_then(lookup) {
+        Some(entry) => match state_for(entry.class) {
+            Some(state) => state,
+            None => return transient(error),
         },
+        // A code the catalogue does not know: what its OAuth error name says.
         None if oauth_error == "consent_required" => StateKind::NeedsConsent,
-        None if oauth_error == "invalid_client" => StateKind::SecretExpired,
+        None if aadsts.is_none() && oauth_error == "invalid_client" => StateKind::SecretExpired,
         None => StateKind::NeedsSignIn,
     };
     Failure::Permanent { state, error }
@@ -188,6 +191,27 @@ mod tests {
             let f = classify(ms("invalid_client", code), Some(401), None);
             assert_eq!(state(&f), Some(StateKind::SecretExpired), "AADSTS{code}");
         }
+    }
+
+    #[test]
+    fn every_catalogue_code_gets_the_state_of_its_class() {
+        for entry in crate::aadsts::CATALOGUE {
+            let f = classify(ms("invalid_grant", entry.code), Some(400), None);
+            let expected = match entry.class {
+                ErrorClass::Transient => None,
+                ErrorClass::Secret => Some(StateKind::SecretExpired),
+                ErrorClass::Consent => Some(StateKind::NeedsConsent),
+                _ => Some(StateKind::NeedsSignIn),
+            };
+            assert_eq!(state(&f), expected, "AADSTS{}", entry.code);
+        }
+        // Unknown codes follow the OAuth error name, else need a sign-in.
+        let f = classify(ms("consent_required", 50999), Some(400), None);
+        assert_eq!(state(&f), Some(StateKind::NeedsConsent));
+        let f = classify(ms("invalid_client", 50999), Some(401), None);
+        assert_eq!(state(&f), Some(StateKind::NeedsSignIn));
+        let f = classify(ms("temporarily_unavailable", 50999), Some(400), None);
+        assert_eq!(state(&f), None);
     }
 
     #[test]

@@ -118,7 +118,31 @@ pub fn microsoft_error(data: &[u8]) {
             error_description: Some(text.to_owned()),
             ..MicrosoftError::default()
         });
+        check_explain(text);
     }
+}
+
+/// `mailconn explain` on anything pasted: a code, the catalogue's words for a known one, the text
+/// and where to look for an unknown one or none; never more than 2000 characters echoed.
+fn check_explain(text: &str) {
+    use mailconn_core::aadsts::{Found, explain, lookup};
+    let e = explain(text);
+    match e.found {
+        Found::Known => {
+            let entry = lookup(e.code.expect("a known code")).expect("in the catalogue");
+            assert_eq!(e.meaning, Some(entry.meaning));
+            assert!(e.text.is_none() && e.search.is_none());
+        }
+        Found::Unknown => {
+            assert!(e.code.is_some_and(|c| lookup(c).is_none()));
+            assert!(e.search.is_some() && e.meaning.is_none());
+        }
+        Found::NoCode => assert!(e.code.is_none() && e.search.is_some()),
+    }
+    if let Some(echo) = &e.text {
+        assert!(echo.chars().count() <= 2001);
+    }
+    serde_json::to_string(&e).expect("serialises");
 }
 
 /// A pasted list or CSV file of addresses.
