@@ -46,7 +46,10 @@ pub fn loopback_callback(data: &[u8]) {
             Request::Code(code) => {
                 assert_eq!(query_value(&uri, "state").as_deref(), Some(STATE));
                 assert!(!code.expose().is_empty());
-                assert_eq!(query_value(&uri, "code").as_deref(), Some(code.expose().as_str()));
+                assert_eq!(
+                    query_value(&uri, "code").as_deref(),
+                    Some(code.expose().as_str())
+                );
             }
         }
     }
