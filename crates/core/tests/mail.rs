@@ -311,3 +311,108 @@ fn msmtp_sends_through_dovecot_submission_with_xoauth2() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+// ---- Exchange Online's direct answers (a stand-in: Exchange cannot run here) ----------------
+
+fn exchange_login(port: u16, user: &str, token: &str) -> Login {
+    let mut l = Login::new(
+        server(port, Security::Plain),
+        user,
+        Sensitive::new(token.to_owned()),
+    );
+    l.io_timeout = Duration::from_secs(10);
+    l
+}
+
+#[test]
+#[ignore = "needs the test identity provider (node): run scripts/test.sh"]
+fn exchange_refusals_are_explained_on_the_direct_style() {
+    use mailconn_testkit::exchange::{Exchange, SmtpAuthOff};
+    let idp = Idp::start(&[]);
+    let exchange = Exchange::start(&idp);
+    let token = token(&idp);
+    let ports = [
+        (MailProtocol::Imap, exchange.imap_port),
+        (MailProtocol::Pop, exchange.pop_port),
+        (MailProtocol::Smtp, exchange.smtp_port),
+    ];
+    for (protocol, port) in ports {
+        let steps = check(protocol, &exchange_login(port, ALICE, &token));
+        assert!(
+            steps.iter().all(|s| s.outcome != Outcome::Failed),
+            "{protocol:?}: {steps:#?}"
+        );
+    }
+
+    // SMTP AUTH turned off: the token is fine; the admin's setting is named.
+    for (off, words) in [
+        (SmtpAuthOff::Tenant, "turned off for the whole organisation"),
+        (SmtpAuthOff::Mailbox, "turned off for this mailbox"),
+    ] {
+        exchange.smtp_auth_off(Some(off));
+        let steps = check(
+            MailProtocol::Smtp,
+            &exchange_login(exchange.smtp_port, ALICE, &token),
+        );
+        let login = steps.iter().find(|s| s.name == "smtp_login").unwrap();
+        assert_eq!(login.outcome, Outcome::Failed);
+        assert_eq!(login.code.as_deref(), Some("535 5.7.139"));
+        assert!(login.message.contains(words), "{}", login.message);
+        let fix = login.fix.as_deref().unwrap();
+        assert!(
+            fix.contains(&format!(
+                "Set-CASMailbox -Identity {ALICE} -SmtpClientAuthenticationDisabled $false"
+            )),
+            "{fix}"
+        );
+        assert!(
+            fix.contains("Set-TransportConfig -SmtpClientAuthenticationDisabled $false"),
+            "{fix}"
+        );
+    }
+    exchange.smtp_auth_off(None);
+
+    // A shared mailbox: user= is the shared address, the token the delegate's.
+    exchange.add_delegate("sales@contoso.test", ALICE);
+    let steps = check(
+        MailProtocol::Imap,
+        &exchange_login(exchange.imap_port, "sales@contoso.test", &token),
+    );
+    assert_eq!(steps[1].outcome, Outcome::Passed, "{steps:#?}");
+    // Addressed the wrong way (a mailbox the token's owner is no delegate of): refused at once,
+    // and the explanation says how a shared mailbox is addressed.
+    let steps = check(
+        MailProtocol::Smtp,
+        &exchange_login(exchange.smtp_port, "support@contoso.test", &token),
+    );
+    let login = steps.iter().find(|s| s.name == "smtp_login").unwrap();
+    assert_eq!(login.code.as_deref(), Some("535 5.7.3"), "{steps:#?}");
+    assert!(
+        login.fix.as_deref().unwrap().contains("user=shared@"),
+        "{login:?}"
+    );
+
+    // Revoked: IMAP `NO AUTHENTICATE failed.`, POP `-ERR`, SMTP `535 5.7.3`, without a continuation.
+    revoke(&idp, &token);
+    for (protocol, port) in ports {
+        let steps = check(protocol, &exchange_login(port, ALICE, &token));
+        let failed = steps.iter().find(|s| s.outcome == Outcome::Failed).unwrap();
+        assert!(failed.name.ends_with("_login"), "{steps:#?}");
+        let want = match protocol {
+            MailProtocol::Imap => "NO",
+            MailProtocol::Pop => "-ERR",
+            MailProtocol::Smtp => "535 5.7.3",
+        };
+        assert_eq!(failed.code.as_deref(), Some(want), "{protocol:?}");
+        assert!(
+            failed.message.contains("expired or was revoked"),
+            "{}",
+            failed.message
+        );
+        if protocol == MailProtocol::Imap {
+            assert!(failed.fix.as_deref().unwrap().contains(&format!(
+                "Set-CASMailbox -Identity {ALICE} -ImapEnabled $true"
+            )));
+        }
+    }
+}

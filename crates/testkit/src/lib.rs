@@ -10,6 +10,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 pub mod dovecot;
+pub mod exchange;
 pub mod graph;
 
 /// The repository root (two levels above this crate).
