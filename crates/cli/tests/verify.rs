@@ -29,8 +29,13 @@ fn verify_json(env: &Env, args: &[&str]) -> (std::process::Output, Value) {
     let mut all = vec!["--json", "verify"];
     all.extend_from_slice(args);
     let out = env.run(&all, None);
-    let report = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {} {}", String::from_utf8_lossy(&out.stdout), stderr(&out)));
+    let report = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{e}: {} {}",
+            String::from_utf8_lossy(&out.stdout),
+            stderr(&out)
+        )
+    });
     (out, report)
 }
 
@@ -71,30 +76,52 @@ fn a_mail_programs_connection_logs_in_over_imap_and_smtp_at_dovecot() {
     mail_app(&env, "mail", [&imap, &pop, &smtp]);
     let shown = String::from_utf8_lossy(&env.run(&["--json", "app", "show", "mail"], None).stdout)
         .into_owned();
-    assert!(shown.contains(&imap), "the registration keeps its servers: {shown}");
+    assert!(
+        shown.contains(&imap),
+        "the registration keeps its servers: {shown}"
+    );
     let id = connect(&env, "mail");
 
     let (out, report) = verify_json(&env, &[&id]);
     assert!(out.status.success(), "{report:#}\n{}", dovecot.log());
     assert_eq!(report["error"], Value::Null);
-    for passed in ["token", "imap_connect", "imap_login", "imap_select", "smtp_connect", "smtp_login"] {
+    for passed in [
+        "token",
+        "imap_connect",
+        "imap_login",
+        "imap_select",
+        "smtp_connect",
+        "smtp_login",
+    ] {
         assert_eq!(outcome(&report, passed), "passed", "{passed}: {report:#}");
     }
     assert_eq!(outcome(&report, "smtp_tls"), "skipped");
     // The mail-programs preset has no POP scope and no Graph scope: said, not tried.
     assert_eq!(outcome(&report, "pop_login"), "skipped");
-    assert!(step(&report, "pop_login")["message"]
-        .as_str()
-        .unwrap()
-        .contains("https://outlook.office.com/POP.AccessAsUser.All"));
+    assert!(
+        step(&report, "pop_login")["message"]
+            .as_str()
+            .unwrap()
+            .contains("https://outlook.office.com/POP.AccessAsUser.All")
+    );
     assert_eq!(outcome(&report, "graph_profile"), "skipped");
-    assert!(step(&report, "imap_login")["duration_ms"].as_u64().is_some());
+    assert!(
+        step(&report, "imap_login")["duration_ms"]
+            .as_u64()
+            .is_some()
+    );
 
     let out = env.run(&["verify", &id], None);
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(out.status.success(), "{text}");
-    assert!(text.contains("alice@contoso.test: verified through IMAP, SMTP"), "{text}");
-    assert!(text.contains("imap_select") && text.contains("INBOX opened"), "{text}");
+    assert!(
+        text.contains("alice@contoso.test: verified through IMAP, SMTP"),
+        "{text}"
+    );
+    assert!(
+        text.contains("imap_select") && text.contains("INBOX opened"),
+        "{text}"
+    );
     let history = String::from_utf8_lossy(&env.run(&["history", &id], None).stdout).into_owned();
     assert!(history.contains("IMAP, SMTP login works"), "{history}");
 
@@ -114,12 +141,22 @@ fn a_mail_programs_connection_logs_in_over_imap_and_smtp_at_dovecot() {
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(out.status.success(), "{report:#}");
     assert_eq!(outcome(&report, "smtp_tls"), "passed");
-    assert!(step(&report, "imap_connect")["message"].as_str().unwrap().contains("with TLS"));
+    assert!(
+        step(&report, "imap_connect")["message"]
+            .as_str()
+            .unwrap()
+            .contains("with TLS")
+    );
     // Without the CA the certificate is refused, and the exit code says a step failed.
     let (out, report) = verify_json(&env, &[&tls_id]);
     assert!(!out.status.success());
     assert_eq!(outcome(&report, "imap_connect"), "failed");
-    assert!(step(&report, "imap_connect")["message"].as_str().unwrap().contains("TLS handshake"));
+    assert!(
+        step(&report, "imap_connect")["message"]
+            .as_str()
+            .unwrap()
+            .contains("TLS handshake")
+    );
 }
 
 #[test]
@@ -131,7 +168,11 @@ fn exchanges_smtp_auth_turned_off_is_explained_with_what_the_admin_changes() {
     mail_app(
         &env,
         "exo",
-        [&at(exchange.imap_port), &at(exchange.pop_port), &at(exchange.smtp_port)],
+        [
+            &at(exchange.imap_port),
+            &at(exchange.pop_port),
+            &at(exchange.smtp_port),
+        ],
     );
     let id = connect(&env, "exo");
     let (out, report) = verify_json(&env, &[&id]);
@@ -143,13 +184,24 @@ fn exchanges_smtp_auth_turned_off_is_explained_with_what_the_admin_changes() {
     assert_eq!(out.status.code(), Some(6), "{text}");
     assert!(text.contains("FAIL smtp_login"), "{text}");
     assert!(text.contains("[535 5.7.139]"), "{text}");
-    assert!(text.contains("SMTP AUTH (authenticated SMTP submission) turned off for the whole organisation"), "{text}");
-    assert!(text.contains("Set-TransportConfig -SmtpClientAuthenticationDisabled $false"), "{text}");
+    assert!(
+        text.contains(
+            "SMTP AUTH (authenticated SMTP submission) turned off for the whole organisation"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("Set-TransportConfig -SmtpClientAuthenticationDisabled $false"),
+        "{text}"
+    );
     assert!(text.contains("alice@contoso.test: not verified"), "{text}");
     // IMAP still worked and says so.
     assert!(text.contains("ok   imap_login"), "{text}");
     let history = String::from_utf8_lossy(&env.run(&["history", &id], None).stdout).into_owned();
-    assert!(history.contains("Verification failed: Exchange Online has SMTP AUTH"), "{history}");
+    assert!(
+        history.contains("Verification failed: Exchange Online has SMTP AUTH"),
+        "{history}"
+    );
 }
 
 /// An app on the Graph stand-in with a preset's scopes.
@@ -157,9 +209,23 @@ fn graph_app(env: &Env, graph: &Graph, name: &str, preset: &str) {
     let client_id = env.idp.fixture("/clients/web/client_id");
     let out = env.run(
         &[
-            "app", "add", "--name", name, "--client-id", &client_id, "--tenant", "contoso.test",
-            "--authority-url", &env.idp.base, "--graph-url", graph.base(), "--preset", preset,
-            "--secret-stdin", "--secret-expires", "2099-01-01",
+            "app",
+            "add",
+            "--name",
+            name,
+            "--client-id",
+            &client_id,
+            "--tenant",
+            "contoso.test",
+            "--authority-url",
+            &env.idp.base,
+            "--graph-url",
+            graph.base(),
+            "--preset",
+            preset,
+            "--secret-stdin",
+            "--secret-expires",
+            "2099-01-01",
         ],
         Some(&env.web_secret()),
     );
@@ -177,14 +243,34 @@ fn graph_steps_pass_fail_and_skip_by_scope_and_send_test_reaches_the_inbox() {
     let (out, report) = verify_json(&env, &[&id]);
     assert!(out.status.success(), "{report:#}");
     assert_eq!(outcome(&report, "graph_profile"), "passed");
-    assert!(step(&report, "graph_profile")["message"].as_str().unwrap().contains("Microsoft Graph answered for alice@contoso.test"));
+    assert!(
+        step(&report, "graph_profile")["message"]
+            .as_str()
+            .unwrap()
+            .contains("Microsoft Graph answered for alice@contoso.test")
+    );
     assert_eq!(outcome(&report, "graph_newest_message"), "passed");
-    assert!(step(&report, "graph_newest_message")["message"].as_str().unwrap().starts_with("Newest inbox message: \""));
+    assert!(
+        step(&report, "graph_newest_message")["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("Newest inbox message: \"")
+    );
     assert_eq!(outcome(&report, "graph_calendar"), "passed");
-    assert!(step(&report, "graph_calendar")["message"].as_str().unwrap().contains("Weekly team sync"));
+    assert!(
+        step(&report, "graph_calendar")["message"]
+            .as_str()
+            .unwrap()
+            .contains("Weekly team sync")
+    );
     // Not asked: no message is sent.
     assert_eq!(outcome(&report, "graph_send_test"), "skipped");
-    assert!(step(&report, "graph_send_test")["message"].as_str().unwrap().contains("--send-test"));
+    assert!(
+        step(&report, "graph_send_test")["message"]
+            .as_str()
+            .unwrap()
+            .contains("--send-test")
+    );
     assert!(graph.sent().is_empty());
     for mail in ["imap_login", "pop_login", "smtp_login"] {
         assert_eq!(outcome(&report, mail), "skipped", "{mail}");
@@ -197,7 +283,12 @@ fn graph_steps_pass_fail_and_skip_by_scope_and_send_test_reaches_the_inbox() {
     let sent = graph.sent();
     assert_eq!(sent.len(), 1, "{sent:#?}");
     assert_eq!(sent[0]["delivered_to"], json!([ALICE]));
-    assert!(sent[0]["message"]["subject"].as_str().unwrap().contains("Mail Connections test"));
+    assert!(
+        sent[0]["message"]["subject"]
+            .as_str()
+            .unwrap()
+            .contains("Mail Connections test")
+    );
     let (_, report) = verify_json(&env, &[&id]);
     assert!(
         step(&report, "graph_newest_message")["message"]
@@ -213,7 +304,12 @@ fn graph_steps_pass_fail_and_skip_by_scope_and_send_test_reaches_the_inbox() {
     graph.clear_faults();
     assert_eq!(out.status.code(), Some(6), "{report:#}");
     assert_eq!(outcome(&report, "graph_calendar"), "failed");
-    assert!(step(&report, "graph_calendar")["message"].as_str().unwrap().contains("lacks the permission"));
+    assert!(
+        step(&report, "graph_calendar")["message"]
+            .as_str()
+            .unwrap()
+            .contains("lacks the permission")
+    );
     assert_eq!(outcome(&report, "graph_profile"), "passed");
 
     // A read-only connection: sending and the calendar are skipped, each naming the scope.
@@ -223,8 +319,18 @@ fn graph_steps_pass_fail_and_skip_by_scope_and_send_test_reaches_the_inbox() {
     assert!(out.status.success(), "{report:#}");
     assert_eq!(outcome(&report, "graph_newest_message"), "passed");
     assert_eq!(outcome(&report, "graph_send_test"), "skipped");
-    assert!(step(&report, "graph_send_test")["message"].as_str().unwrap().contains("Mail.Send"));
-    assert!(step(&report, "graph_calendar")["message"].as_str().unwrap().contains("Calendars.Read"));
+    assert!(
+        step(&report, "graph_send_test")["message"]
+            .as_str()
+            .unwrap()
+            .contains("Mail.Send")
+    );
+    assert!(
+        step(&report, "graph_calendar")["message"]
+            .as_str()
+            .unwrap()
+            .contains("Calendars.Read")
+    );
 
     // --all: both connections, in one array.
     let (out, all) = verify_json(&env, &["--all"]);

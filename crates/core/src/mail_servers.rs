@@ -10,7 +10,7 @@
 //!
 //! A server is written `HOST:PORT`, optionally with the connection's security in front:
 //! `tls://` (TLS from the first byte), `starttls://` (plain, then STARTTLS) or `plain://` (no
-//! TLS, only to 127.0.0.1, ::1 or localhost, as plain `http://` is only for loopback). Without a
+//! TLS, only to 127.0.0.1, `::1` or localhost, as plain `http://` is only for loopback). Without a
 //! prefix IMAP and POP use TLS, and SMTP uses STARTTLS (TLS on port 465).
 
 use std::fmt;
@@ -99,7 +99,7 @@ impl MailServer {
         }
     }
 
-    /// Whether the host is 127.0.0.0/8, ::1 or localhost.
+    /// Whether the host is 127.0.0.0/8, `::1` or localhost.
     pub fn is_loopback(&self) -> bool {
         is_loopback_host(&self.host)
     }
@@ -181,7 +181,7 @@ impl MailServers {
     }
 }
 
-/// Whether a host is 127.0.0.0/8, ::1 or localhost.
+/// Whether a host is 127.0.0.0/8, `::1` or localhost.
 pub fn is_loopback_host(host: &str) -> bool {
     host.eq_ignore_ascii_case("localhost")
         || host

@@ -46,7 +46,7 @@ fn run(cmd: &mut Command) {
 /// A running Dovecot with its SMTP sink.
 #[derive(Debug)]
 pub struct Dovecot {
-    dovecot: Child,
+    master: Child,
     sink: Child,
     dir: PathBuf,
     /// IMAP without TLS.
@@ -90,13 +90,14 @@ impl Dovecot {
             .spawn()
             .expect("python3-aiosmtpd is installed by scripts/setup.sh test");
 
-        let (imap_port, imaps_port, pop_port, pops_port, submission_port) = (
-            free_port(),
-            free_port(),
-            free_port(),
-            free_port(),
-            free_port(),
-        );
+        let ports = Ports {
+            imap: free_port(),
+            imaps: free_port(),
+            pop: free_port(),
+            pops: free_port(),
+            submission: free_port(),
+            sink: sink_port,
+        };
         let client = idp.fixture("/clients/web/client_id");
         let secret = idp.fixture("/clients/web/secrets/0/value");
         std::fs::write(
@@ -112,71 +113,8 @@ impl Dovecot {
             ),
         )
         .expect("oauth2 args");
-        let d = dir.display();
-        std::fs::write(
-            dir.join("dovecot.conf"),
-            format!(
-                r#"base_dir = {d}/run
-state_dir = {d}/state
-log_path = {d}/dovecot.log
-listen = 127.0.0.1
-protocols = imap pop3 submission
-ssl = yes
-ssl_cert = <{d}/cert.pem
-ssl_key = <{d}/key.pem
-disable_plaintext_auth = no
-auth_mechanisms = xoauth2 oauthbearer
-auth_failure_delay = 0
-first_valid_uid = 1
-default_internal_user = dovecot
-default_login_user = dovenull
-mail_location = maildir:{d}/mail/%u
-passdb {{
-  driver = oauth2
-  mechanisms = xoauth2 oauthbearer
-  args = {d}/oauth2.conf.ext
-}}
-userdb {{
-  driver = static
-  args = uid={MAIL_UID} gid={MAIL_GID} home={d}/mail/%u
-}}
-service imap-login {{
-  inet_listener imap {{
-    port = {imap_port}
-  }}
-  inet_listener imaps {{
-    port = {imaps_port}
-    ssl = yes
-  }}
-}}
-service pop3-login {{
-  inet_listener pop3 {{
-    port = {pop_port}
-  }}
-  inet_listener pop3s {{
-    port = {pops_port}
-    ssl = yes
-  }}
-}}
-service submission-login {{
-  inet_listener submission {{
-    port = {submission_port}
-  }}
-}}
-submission_relay_host = 127.0.0.1
-submission_relay_port = {sink_port}
-submission_relay_trusted = yes
-hostname = mail.contoso.test
-service anvil {{
-  unix_listener anvil-auth-penalty {{
-    mode = 0
-  }}
-}}
-"#
-            ),
-        )
-        .expect("dovecot.conf");
-        let dovecot = Command::new("dovecot")
+        std::fs::write(dir.join("dovecot.conf"), config(&dir, &ports)).expect("dovecot.conf");
+        let master = Command::new("dovecot")
             .arg("-F")
             .arg("-c")
             .arg(dir.join("dovecot.conf"))
@@ -190,17 +128,23 @@ service anvil {{
             .spawn()
             .expect("dovecot is installed by scripts/setup.sh test");
         let me = Self {
-            dovecot,
+            master,
             sink,
             dir,
-            imap_port,
-            imaps_port,
-            pop_port,
-            pops_port,
-            submission_port,
+            imap_port: ports.imap,
+            imaps_port: ports.imaps,
+            pop_port: ports.pop,
+            pops_port: ports.pops,
+            submission_port: ports.submission,
             sink_port,
         };
-        for port in [imap_port, imaps_port, pop_port, pops_port, submission_port] {
+        for port in [
+            ports.imap,
+            ports.imaps,
+            ports.pop,
+            ports.pops,
+            ports.submission,
+        ] {
             wait_for_port(port, "dovecot");
         }
         wait_for_port(sink_port, "the SMTP sink");
@@ -244,21 +188,103 @@ impl Drop for Dovecot {
         // SIGTERM lets the master stop its children; wait so a restart finds the ports free.
         let _ = Command::new("kill")
             .arg("-TERM")
-            .arg(self.dovecot.id().to_string())
+            .arg(self.master.id().to_string())
             .status();
         let deadline = Instant::now() + Duration::from_secs(5);
         while Instant::now() < deadline {
-            if matches!(self.dovecot.try_wait(), Ok(Some(_))) {
+            if matches!(self.master.try_wait(), Ok(Some(_))) {
                 break;
             }
             std::thread::sleep(Duration::from_millis(50));
         }
-        let _ = self.dovecot.kill();
-        let _ = self.dovecot.wait();
+        let _ = self.master.kill();
+        let _ = self.master.wait();
         let _ = self.sink.kill();
         let _ = self.sink.wait();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
+}
+
+/// The ports of one instance.
+struct Ports {
+    imap: u16,
+    imaps: u16,
+    pop: u16,
+    pops: u16,
+    submission: u16,
+    sink: u16,
+}
+
+/// `dovecot.conf`: everything under `dir`, listeners on loopback, XOAUTH2 and OAUTHBEARER
+/// through the `oauth2` passdb, no auth penalty (tests fail logins on purpose), submission
+/// relaying to the sink.
+fn config(dir: &Path, p: &Ports) -> String {
+    let d = dir.display();
+    format!(
+        r"base_dir = {d}/run
+state_dir = {d}/state
+log_path = {d}/dovecot.log
+listen = 127.0.0.1
+protocols = imap pop3 submission
+ssl = yes
+ssl_cert = <{d}/cert.pem
+ssl_key = <{d}/key.pem
+disable_plaintext_auth = no
+auth_mechanisms = xoauth2 oauthbearer
+auth_failure_delay = 0
+first_valid_uid = 1
+default_internal_user = dovecot
+default_login_user = dovenull
+mail_location = maildir:{d}/mail/%u
+passdb {{
+  driver = oauth2
+  mechanisms = xoauth2 oauthbearer
+  args = {d}/oauth2.conf.ext
+}}
+userdb {{
+  driver = static
+  args = uid={MAIL_UID} gid={MAIL_GID} home={d}/mail/%u
+}}
+service imap-login {{
+  inet_listener imap {{
+    port = {imap}
+  }}
+  inet_listener imaps {{
+    port = {imaps}
+    ssl = yes
+  }}
+}}
+service pop3-login {{
+  inet_listener pop3 {{
+    port = {pop}
+  }}
+  inet_listener pop3s {{
+    port = {pops}
+    ssl = yes
+  }}
+}}
+service submission-login {{
+  inet_listener submission {{
+    port = {submission}
+  }}
+}}
+submission_relay_host = 127.0.0.1
+submission_relay_port = {sink}
+submission_relay_trusted = yes
+hostname = mail.contoso.test
+service anvil {{
+  unix_listener anvil-auth-penalty {{
+    mode = 0
+  }}
+}}
+",
+        imap = p.imap,
+        imaps = p.imaps,
+        pop = p.pop,
+        pops = p.pops,
+        submission = p.submission,
+        sink = p.sink,
+    )
 }
 
 /// A CA and a server certificate for `localhost` and 127.0.0.1, signed by it.

@@ -322,12 +322,7 @@ fn smtp(mut stream: TcpStream, shared: &Shared) {
             )
         } else if let Some(response) = line.strip_prefix("AUTH XOAUTH2 ") {
             let trace = format!("[{HOST} 2026-12-01T22:00:00.000Z 08DE1C2F3A4B5C6D]");
-            if !authenticates(shared, response, "SMTP.Send") {
-                write(
-                    &mut stream,
-                    &[&format!("535 5.7.3 Authentication unsuccessful {trace}")],
-                )
-            } else {
+            if authenticates(shared, response, "SMTP.Send") {
                 let off = shared.settings.lock().expect("settings").smtp_auth_off;
                 match off {
                     None => write(&mut stream, &["235 2.7.0 Authentication successful"]),
@@ -344,6 +339,11 @@ fn smtp(mut stream: TcpStream, shared: &Shared) {
                         )
                     }
                 }
+            } else {
+                write(
+                    &mut stream,
+                    &[&format!("535 5.7.3 Authentication unsuccessful {trace}")],
+                )
             }
         } else if upper == "QUIT" {
             write(

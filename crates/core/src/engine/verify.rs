@@ -11,6 +11,7 @@
 //! For application access it is the mailbox check. The outcome is recorded in the history as
 //! `verified` or `failed`; the connection's state is not changed by a refused mail login.
 
+use std::fmt::Write as _;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -240,191 +241,134 @@ impl Engine {
         steps: &mut Vec<Step>,
         first_error: &mut Option<Error>,
     ) -> Option<String> {
-        let cancel = CancellationToken::new();
-        let failed = |e: Error, first: &mut Option<Error>| {
-            if first.is_none() {
-                *first = Some(e);
-            }
-        };
-        // Profile.
-        let mut who = None;
-        if has_graph(conn, PROFILE_SCOPES) {
+        let mut out = GraphOut { steps, first_error };
+        let who = if has_graph(conn, PROFILE_SCOPES) {
             let started = Instant::now();
-            let answer = match users::me_url(graph) {
-                Ok(url) => {
-                    graph_api::get_json::<GraphUser>(&self.http, &url, &token.token, &cancel).await
-                }
-                Err(e) => Err(graph_api::Failure::new(graph_api::Problem::Other, e)),
-            };
-            match answer {
+            match self
+                .graph_get::<GraphUser>(users::me_url(graph), token)
+                .await
+            {
                 Ok(me) => {
                     let address = me.address().unwrap_or(&conn.address).to_owned();
-                    steps.push(
-                        Step::passed(
-                            "graph_profile",
-                            StepProtocol::Graph,
-                            format!(
-                                "Microsoft Graph answered for {address}{}",
-                                me.display_name
-                                    .as_deref()
-                                    .map(|n| format!(" ({n})"))
-                                    .unwrap_or_default()
-                            ),
-                        )
-                        .timed(started),
+                    let name = me.display_name.as_deref().map(|n| format!(" ({n})"));
+                    let said = format!(
+                        "Microsoft Graph answered for {address}{}",
+                        name.unwrap_or_default()
                     );
-                    who = Some(address);
+                    out.record("graph_profile", Ok(said), started);
+                    Some(address)
                 }
                 Err(f) => {
-                    let (step, error) = graph_failure("graph_profile", &f, started);
-                    steps.push(step);
-                    failed(error, first_error);
+                    out.record("graph_profile", Err(f), started);
                     for name in ["graph_newest_message", "graph_send_test", "graph_calendar"] {
-                        steps.push(Step::skipped(
+                        out.skip(
                             name,
-                            StepProtocol::Graph,
                             "Skipped: the profile request to Microsoft Graph failed.",
-                        ));
+                        );
                     }
                     return None;
                 }
             }
         } else {
-            steps.push(Step::skipped(
-                "graph_profile",
-                StepProtocol::Graph,
-                missing(PROFILE_SCOPES),
-            ));
-        }
-        // Newest inbox message.
+            out.skip("graph_profile", &missing(PROFILE_SCOPES));
+            None
+        };
+
         if has_graph(conn, READ_SCOPES) {
             let started = Instant::now();
-            let answer = match checks::newest_message_url(graph) {
-                Ok(url) => {
-                    graph_api::get_json::<checks::Messages>(&self.http, &url, &token.token, &cancel)
-                        .await
-                }
-                Err(e) => Err(graph_api::Failure::new(graph_api::Problem::Other, e)),
-            };
-            match answer {
-                Ok(page) => {
-                    let message = match page.value.first() {
-                        Some(m) => format!(
-                            "Newest inbox message: \"{}\", received {}",
-                            m.subject.as_deref().unwrap_or("(no subject)"),
-                            m.received_date_time.as_deref().unwrap_or("(no date)")
-                        ),
-                        None => "The inbox is readable and empty".to_owned(),
-                    };
-                    steps.push(
-                        Step::passed("graph_newest_message", StepProtocol::Graph, message)
-                            .timed(started),
-                    );
-                }
-                Err(f) => {
-                    let (step, error) = graph_failure("graph_newest_message", &f, started);
-                    steps.push(step);
-                    failed(error, first_error);
-                }
-            }
+            let said = self
+                .graph_get::<checks::Messages>(checks::newest_message_url(graph), token)
+                .await
+                .map(|page| match page.value.first() {
+                    Some(m) => format!(
+                        "Newest inbox message: \"{}\", received {}",
+                        m.subject.as_deref().unwrap_or("(no subject)"),
+                        m.received_date_time.as_deref().unwrap_or("(no date)")
+                    ),
+                    None => "The inbox is readable and empty".to_owned(),
+                });
+            out.record("graph_newest_message", said, started);
         } else {
-            steps.push(Step::skipped(
-                "graph_newest_message",
-                StepProtocol::Graph,
-                missing(READ_SCOPES),
-            ));
+            out.skip("graph_newest_message", &missing(READ_SCOPES));
         }
-        // Test message to the mailbox itself.
+
         let address = who.clone().unwrap_or_else(|| conn.address.clone());
         if !has_graph(conn, SEND_SCOPES) {
-            steps.push(Step::skipped(
-                "graph_send_test",
-                StepProtocol::Graph,
-                missing(SEND_SCOPES),
-            ));
-        } else if !options.send_test {
-            steps.push(Step::skipped(
-                "graph_send_test",
-                StepProtocol::Graph,
-                "Skipped: a test message is sent only when asked (--send-test).",
-            ));
-        } else {
+            out.skip("graph_send_test", &missing(SEND_SCOPES));
+        } else if options.send_test {
             let started = Instant::now();
             let body = checks::test_message(&address, self.clock.now());
-            let answer = match checks::send_mail_url(graph) {
-                Ok(url) => {
-                    graph_api::post_json::<serde_json::Value>(
-                        &self.http,
-                        &url,
-                        &token.token,
-                        &body,
-                        &cancel,
+            let said = match checks::send_mail_url(graph) {
+                Ok(url) => graph_api::post_json::<serde_json::Value>(
+                    &self.http,
+                    &url,
+                    &token.token,
+                    &body,
+                    &CancellationToken::new(),
+                )
+                .await
+                .map(|_| {
+                    format!(
+                        "A test message (\"{}\") was sent to {address}",
+                        checks::TEST_SUBJECT
                     )
-                    .await
-                }
+                }),
                 Err(e) => Err(graph_api::Failure::new(graph_api::Problem::Other, e)),
             };
-            match answer {
-                Ok(_) => steps.push(
-                    Step::passed(
-                        "graph_send_test",
-                        StepProtocol::Graph,
-                        format!(
-                            "A test message (\"{}\") was sent to {address}",
-                            checks::TEST_SUBJECT
-                        ),
-                    )
-                    .timed(started),
-                ),
-                Err(f) => {
-                    let (step, error) = graph_failure("graph_send_test", &f, started);
-                    steps.push(step);
-                    failed(error, first_error);
-                }
-            }
+            out.record("graph_send_test", said, started);
+        } else {
+            out.skip(
+                "graph_send_test",
+                "Skipped: a test message is sent only when asked (--send-test).",
+            );
         }
-        // Calendar.
+
+        self.calendar_step(conn, graph, token, &mut out).await;
+        who
+    }
+
+    async fn calendar_step(
+        &self,
+        conn: &Connection,
+        graph: &str,
+        token: &AccessToken,
+        out: &mut GraphOut<'_>,
+    ) {
         if has_graph(conn, CALENDAR_SCOPES) {
             let started = Instant::now();
-            let answer = match checks::events_url(graph) {
-                Ok(url) => {
-                    graph_api::get_json::<checks::Events>(&self.http, &url, &token.token, &cancel)
-                        .await
-                }
-                Err(e) => Err(graph_api::Failure::new(graph_api::Problem::Other, e)),
-            };
-            match answer {
-                Ok(page) => {
-                    let message = match page.value.first() {
-                        Some(e) => format!(
-                            "The calendar is readable; an event: \"{}\"{}",
-                            e.subject.as_deref().unwrap_or("(no subject)"),
-                            e.start
-                                .as_ref()
-                                .and_then(|s| s.date_time.as_deref())
-                                .map(|d| format!(" starting {d}"))
-                                .unwrap_or_default()
-                        ),
-                        None => "The calendar is readable and has no events".to_owned(),
-                    };
-                    steps.push(
-                        Step::passed("graph_calendar", StepProtocol::Graph, message).timed(started),
-                    );
-                }
-                Err(f) => {
-                    let (step, error) = graph_failure("graph_calendar", &f, started);
-                    steps.push(step);
-                    failed(error, first_error);
-                }
-            }
+            let said = self
+                .graph_get::<checks::Events>(checks::events_url(graph), token)
+                .await
+                .map(|page| match page.value.first() {
+                    Some(e) => format!(
+                        "The calendar is readable; an event: \"{}\"{}",
+                        e.subject.as_deref().unwrap_or("(no subject)"),
+                        e.start
+                            .as_ref()
+                            .and_then(|s| s.date_time.as_deref())
+                            .map(|d| format!(" starting {d}"))
+                            .unwrap_or_default()
+                    ),
+                    None => "The calendar is readable and has no events".to_owned(),
+                });
+            out.record("graph_calendar", said, started);
         } else {
-            steps.push(Step::skipped(
-                "graph_calendar",
-                StepProtocol::Graph,
-                missing(CALENDAR_SCOPES),
-            ));
+            out.skip("graph_calendar", &missing(CALENDAR_SCOPES));
         }
-        who
+    }
+
+    async fn graph_get<T: serde::de::DeserializeOwned>(
+        &self,
+        url: Result<url::Url>,
+        token: &AccessToken,
+    ) -> std::result::Result<T, graph_api::Failure> {
+        match url {
+            Ok(url) => {
+                graph_api::get_json::<T>(&self.http, &url, &token.token, &CancellationToken::new())
+                    .await
+            }
+            Err(e) => Err(graph_api::Failure::new(graph_api::Problem::Other, e)),
+        }
     }
 
     /// IMAP, POP and SMTP, each when its scope was granted.
@@ -466,7 +410,7 @@ impl Engine {
                 steps.push(step);
                 continue;
             };
-            let token = match self.outlook_token(conn, token) {
+            let token = match outlook_token(conn, token) {
                 Ok(t) => t,
                 Err(e) => {
                     let step = Step::failed(&name, step_protocol, e.message());
@@ -480,21 +424,6 @@ impl Engine {
                 note_failure(&step, first_error);
                 steps.push(step);
             }
-        }
-    }
-
-    /// An access token for the Outlook resource (IMAP, POP, SMTP). Kept thin on purpose: a
-    /// connection's token is for one resource, so this is its own token when its scopes are
-    /// Outlook's; a per-resource token from the engine takes its place once there is one.
-    fn outlook_token(&self, conn: &Connection, token: &AccessToken) -> Result<Sensitive<String>> {
-        if token_is_outlook(conn) {
-            Ok(token.token.clone())
-        } else {
-            Err(Error::new(
-                ErrorCode::NeedsConsent,
-                "This connection's token is for Microsoft Graph; IMAP, POP and SMTP need one for the Outlook resource.",
-            )
-            .with_fix("Reconnect with the mail-programs permissions (`mailconn reconnect C --preset mail-programs`)."))
         }
     }
 
@@ -523,7 +452,7 @@ impl Engine {
                     None => format!("Verified {}", conn.address),
                 };
                 if !passed.is_empty() {
-                    summary.push_str(&format!("; {} login works", passed.join(", ")));
+                    let _ = write!(summary, "; {} login works", passed.join(", "));
                 }
                 self.store
                     .add_event(&conn.id, now, "verified", &summary, None)?;
@@ -535,6 +464,39 @@ impl Engine {
             }
         }
         Ok(())
+    }
+}
+
+/// Where the Graph steps go: the list, and the first failure as the verification's error.
+struct GraphOut<'a> {
+    steps: &'a mut Vec<Step>,
+    first_error: &'a mut Option<Error>,
+}
+
+impl GraphOut<'_> {
+    fn record(
+        &mut self,
+        name: &str,
+        result: std::result::Result<String, graph_api::Failure>,
+        started: Instant,
+    ) {
+        match result {
+            Ok(said) => self
+                .steps
+                .push(Step::passed(name, StepProtocol::Graph, said).timed(started)),
+            Err(f) => {
+                let (step, error) = graph_failure(name, &f, started);
+                self.steps.push(step);
+                if self.first_error.is_none() {
+                    *self.first_error = Some(error);
+                }
+            }
+        }
+    }
+
+    fn skip(&mut self, name: &str, why: &str) {
+        self.steps
+            .push(Step::skipped(name, StepProtocol::Graph, why));
     }
 }
 
@@ -568,6 +530,21 @@ fn graph_failure(name: &str, f: &graph_api::Failure, started: Instant) -> (Step,
         .with_code(code.or_else(|| f.status.map(|s| format!("HTTP {}", s.as_u16()))))
         .timed(started);
     (step, error)
+}
+
+/// An access token for the Outlook resource (IMAP, POP, SMTP). Kept thin on purpose: a
+/// connection's token is for one resource, so this is its own token when its scopes are
+/// Outlook's; a per-resource token from the engine takes its place once there is one.
+fn outlook_token(conn: &Connection, token: &AccessToken) -> Result<Sensitive<String>> {
+    if token_is_outlook(conn) {
+        Ok(token.token.clone())
+    } else {
+        Err(Error::new(
+            ErrorCode::NeedsConsent,
+            "This connection's token is for Microsoft Graph; IMAP, POP and SMTP need one for the Outlook resource.",
+        )
+        .with_fix("Reconnect with the mail-programs permissions (`mailconn reconnect C --preset mail-programs`)."))
+    }
 }
 
 /// The first failed mail step becomes the verification's error (for callers that show one).

@@ -77,7 +77,10 @@ pub struct Conn {
 
 impl std::fmt::Debug for Conn {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Conn").field("host", &self.host).finish()
+        f.debug_struct("Conn")
+            .field("host", &self.host)
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
     }
 }
 
@@ -186,14 +189,12 @@ impl Conn {
 pub fn tls_config() -> Arc<rustls::ClientConfig> {
     let mut roots = rustls::RootCertStore::empty();
     roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-    if cfg!(debug_assertions) {
-        if let Ok(path) = std::env::var(TEST_CA_ENV) {
-            use rustls::pki_types::CertificateDer;
-            use rustls::pki_types::pem::PemObject;
-            if let Ok(certs) = CertificateDer::pem_file_iter(&path) {
-                for cert in certs.flatten() {
-                    let _ = roots.add(cert);
-                }
+    if let Some(path) = std::env::var_os(TEST_CA_ENV).filter(|_| cfg!(debug_assertions)) {
+        use rustls::pki_types::CertificateDer;
+        use rustls::pki_types::pem::PemObject;
+        if let Ok(certs) = CertificateDer::pem_file_iter(&path) {
+            for cert in certs.flatten() {
+                let _ = roots.add(cert);
             }
         }
     }

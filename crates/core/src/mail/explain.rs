@@ -111,7 +111,7 @@ fn server_code(
         MailProtocol::Pop => "-ERR".to_owned(),
     };
     if let Some(status) = continuation.and_then(|c| c.status.as_deref()) {
-        code.push_str(&format!(" ({status})"));
+        code = format!("{code} ({status})");
     }
     code
 }

@@ -76,7 +76,7 @@ pub async fn check(login: &Login) -> Vec<Step> {
                     &greeting.last(),
                 ));
             }
-            let ehlo = hello(&mut conn).await.map_err(|f| f)?;
+            let ehlo = hello(&mut conn).await?;
             Ok((
                 (conn, ehlo),
                 format!("Connected to {}; EHLO answered", where_and_how(server)),
