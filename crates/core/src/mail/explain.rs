@@ -46,7 +46,7 @@ pub fn refusal(
                 "Exchange Online has SMTP AUTH (authenticated SMTP submission) turned off {scope}, so mail programs cannot send as {user}; the token itself is fine."
             ),
             fix: format!(
-                "An Exchange administrator turns it on for the mailbox: `Set-CASMailbox -Identity {user} -SmtpClientAuthenticationDisabled $false` (or Microsoft 365 admin center > Users > the user > Mail > Manage email apps > Authenticated SMTP); or for the organisation: `Set-TransportConfig -SmtpClientAuthenticationDisabled $false`. The mailbox's setting wins over the organisation's. Or send through Microsoft Graph instead."
+                "An Exchange administrator turns it on for the mailbox: `Set-CASMailbox -Identity {user} -SmtpClientAuthenticationDisabled $false` (or Microsoft 365 admin center > Users > the user > Mail > Manage email apps > Authenticated SMTP); or for the organisation: `Set-TransportConfig -SmtpClientAuthenticationDisabled $false` (Exchange admin center > Settings > Mail flow > untick \"Turn off SMTP AUTH protocol for your organization\"). The mailbox's setting wins over the organisation's; with security defaults on in Entra ID, SMTP AUTH stays off. Or send through Microsoft Graph instead."
             ),
             code,
         };
