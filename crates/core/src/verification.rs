@@ -36,8 +36,9 @@ pub enum StepProtocol {
 /// One check and its result.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 pub struct Step {
-    /// Stable name: `token`, `graph_profile`, `graph_newest_message`, `graph_send_test`,
-    /// `graph_calendar`, `imap_login`, `pop_login`, `smtp_login`.
+    /// Stable name: `token`; `graph_profile`, `graph_newest_message`, `graph_send_test`,
+    /// `graph_calendar`; `imap_connect`, `imap_login`, `imap_select`; `pop_connect`, `pop_login`,
+    /// `pop_stat`; `smtp_connect`, `smtp_tls`, `smtp_login`; `application_mailbox`.
     pub name: String,
     pub protocol: StepProtocol,
     pub outcome: Outcome,
