@@ -1,4 +1,11 @@
-import type { Connection, ConnectionEvent, Event, RefreshReport, Registration } from '../ipc/bindings';
+import type {
+  Connection,
+  ConnectionEvent,
+  Event,
+  RefreshReport,
+  Registration,
+  Verification,
+} from '../ipc/bindings';
 import {
   connectionHistory,
   disconnectConnection,
@@ -13,10 +20,9 @@ import type { IpcError } from '../ipc/invoke';
 import { Request } from '../ipc/request.svelte';
 
 /** What a "Refresh now" or "Verify" of one connection found. */
-export interface ManualCheck {
-  kind: 'refresh' | 'verify';
-  report: RefreshReport;
-}
+export type ManualCheck =
+  | { kind: 'refresh'; report: RefreshReport }
+  | { kind: 'verify'; report: Verification };
 
 /**
  * The Connections page's data: registrations (to know whether anyone can sign in), connections,
@@ -86,7 +92,7 @@ export class ConnectionsState {
   }
 
   /** The last "verify" of the open connection. */
-  get lastVerify(): RefreshReport | null {
+  get lastVerify(): Verification | null {
     const check = this.checkRequest.data;
     return check?.kind === 'verify' ? check.report : null;
   }
@@ -156,7 +162,8 @@ export class ConnectionsState {
     }, id);
   }
 
-  /** "Verify": a Graph call with the connection's token; the outcome also enters the history. */
+  /** "Verify": core's checks as the scopes allow (Graph, IMAP, POP, SMTP), each a step; the
+   * outcome also enters the history. */
   async verify(id: string): Promise<void> {
     await this.checkRequest.run(async () => {
       const report = await verifyConnection(id);
