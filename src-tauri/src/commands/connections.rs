@@ -84,6 +84,12 @@ pub async fn refresh_all_connections(service: Svc<'_>) -> IpcResult<Vec<RefreshR
     Ok(service.refresh_all().await?)
 }
 
+/// "Verify all" on the dashboard: every connection, as `verify_connection` does one.
+#[tauri::command]
+pub async fn verify_all_connections(service: Svc<'_>) -> IpcResult<Vec<Verification>> {
+    Ok(service.verify_all(VerifyOptions::default()).await?)
+}
+
 /// Subscribes the page to connection changes (states, schedules, new problems).
 #[tauri::command]
 pub fn watch_connections(service: Svc<'_>, on_event: Channel<ConnectionEvent>) {

@@ -401,6 +401,30 @@ describe('keeping connections alive', () => {
     expect(screen.queryByTestId('detail-verify-result')).toBeNull();
   });
 
+  it('verifies all connections and lists the ones that did not pass', async () => {
+    const grace: Connection = { ...ada, id: 'conn-2', address: 'grace@contoso.com' };
+    const handlers = serve([ada, grace], {
+      verify_all_connections: vi.fn(() => [
+        { connection: ada, requested: false, rotated: false, error: null, steps: [] },
+        {
+          connection: grace,
+          requested: true,
+          rotated: false,
+          error: { code: 'needs_sign_in', message: 'The mail server refused the login for grace@contoso.com.', detail: null },
+          steps: [],
+        },
+      ]),
+    });
+    render(ConnectionsPage);
+    await fireEvent.click(await screen.findByTestId('verify-all'));
+    expect(handlers.verify_all_connections).toHaveBeenCalledOnce();
+    const result = await screen.findByTestId('verify-all-result');
+    expect(result.textContent).toContain('1 of 2 did not pass');
+    expect(screen.getAllByTestId('verify-all-failure').map((li) => li.textContent)).toEqual([
+      'grace@contoso.com: The mail server refused the login for grace@contoso.com.',
+    ]);
+  });
+
   it('says the mail servers accepted the token when no Graph step ran', async () => {
     serve([ada], {
       verify_connection: vi.fn(() => ({

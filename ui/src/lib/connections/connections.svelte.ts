@@ -13,6 +13,7 @@ import {
   listRegistrations,
   refreshAllConnections,
   refreshConnection,
+  verifyAllConnections,
   verifyConnection,
   watchConnections,
 } from '../ipc/commands';
@@ -47,6 +48,7 @@ export class ConnectionsState {
   readonly checkRequest = new Request<ManualCheck, string>({ clearOnRun: true });
   /** "Refresh all": core's report of every connection. */
   readonly refreshAllRequest = new Request<RefreshReport[]>({ clearOnRun: true });
+  readonly verifyAllRequest = new Request<Verification[]>({ clearOnRun: true });
 
   /** Registrations people can sign in with (usage delegated or both). */
   readonly delegated = $derived((this.registrations ?? []).filter((r) => r.usage !== 'application'));
@@ -76,7 +78,7 @@ export class ConnectionsState {
 
   /** The connection being refreshed (or verified) by hand, or 'all'. */
   get refreshing(): string | null {
-    if (this.refreshAllRequest.loading) return 'all';
+    if (this.refreshAllRequest.loading || this.verifyAllRequest.loading) return 'all';
     return this.checkRequest.loading ? this.checkRequest.progress : null;
   }
 
@@ -107,6 +109,34 @@ export class ConnectionsState {
     const reports = this.refreshAllRequest.data;
     if (!reports) return null;
     return { total: reports.length, failed: reports.filter((r) => r.error !== null).length };
+  }
+
+  /** Whether "Verify all" is running (the buttons wait for it). */
+  get verifyingAll(): boolean {
+    return this.verifyAllRequest.loading;
+  }
+
+  /** Why "Verify all" could not run. */
+  get verifyAllError(): IpcError | null {
+    return this.verifyAllRequest.error;
+  }
+
+  /** Verify all: how many of how many failed, and for each failure core's first message. */
+  get verifyAllResult(): {
+    total: number;
+    failures: { id: string; address: string; message: string }[];
+  } | null {
+    const reports = this.verifyAllRequest.data;
+    if (!reports) return null;
+    const failures = reports
+      .filter((r) => r.error !== null || (r.steps ?? []).some((s) => s.outcome === 'failed'))
+      .map((r) => ({
+        id: r.connection.id,
+        address: r.connection.address,
+        message:
+          r.error?.message ?? (r.steps ?? []).find((s) => s.outcome === 'failed')?.message ?? '',
+      }));
+    return { total: reports.length, failures };
   }
 
   get disconnecting(): boolean {
@@ -176,6 +206,15 @@ export class ConnectionsState {
   async refreshAll(): Promise<void> {
     await this.refreshAllRequest.run(async () => {
       const reports = await refreshAllConnections();
+      for (const r of reports) this.apply({ kind: 'changed', connection: r.connection });
+      return reports;
+    });
+  }
+
+  /** "Verify all": every connection's checks, as one connection's "Verify" does. */
+  async verifyAll(): Promise<void> {
+    await this.verifyAllRequest.run(async () => {
+      const reports = await verifyAllConnections();
       for (const r of reports) this.apply({ kind: 'changed', connection: r.connection });
       return reports;
     });

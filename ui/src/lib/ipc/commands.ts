@@ -78,6 +78,8 @@ export const refreshConnection = (id: string): Promise<RefreshReport> =>
   call('refresh_connection', { id });
 export const verifyConnection = (id: string): Promise<Verification> =>
   call('verify_connection', { id });
+export const verifyAllConnections = (): Promise<Verification[]> =>
+  call('verify_all_connections');
 export const refreshAllConnections = (): Promise<RefreshReport[]> =>
   call('refresh_all_connections');
 
