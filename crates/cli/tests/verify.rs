@@ -337,3 +337,88 @@ fn graph_steps_pass_fail_and_skip_by_scope_and_send_test_reaches_the_inbox() {
     assert!(out.status.success(), "{all:#}");
     assert_eq!(all.as_array().unwrap().len(), 2);
 }
+
+#[test]
+#[ignore = "needs the test identity provider (node) and a Secret Service: run scripts/test.sh"]
+fn mail_servers_are_checked_when_added_and_missing_ones_are_named_in_the_verification() {
+    let env = Env::new(&[]);
+    let client_id = env.idp.fixture("/clients/web/client_id");
+    let add = |name: &str, extra: &[&str]| {
+        let mut args = vec![
+            "app",
+            "add",
+            "--name",
+            name,
+            "--client-id",
+            &client_id,
+            "--tenant",
+            "contoso.test",
+            "--authority-url",
+            &env.idp.base,
+            "--graph-url",
+            "http://127.0.0.1:9",
+            "--secret-stdin",
+            "--secret-expires",
+            "2099-01-01",
+        ];
+        args.extend_from_slice(extra);
+        env.run(&args, Some(&env.web_secret()))
+    };
+    // Plain TCP only to loopback; the message names the server it is about.
+    let out = add("plain", &["--smtp-server", "plain://smtp.example.com:25"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("SMTP server: a connection without TLS (plain://) is allowed only to 127.0.0.1, ::1 or localhost."),
+        "{}",
+        stderr(&out)
+    );
+    let out = add("noport", &["--imap-server", "imap.example.com"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("IMAP server: add the port"),
+        "{}",
+        stderr(&out)
+    );
+    // A custom cloud's mail-programs app needs IMAP and SMTP servers.
+    let out = add("mailonly", &["--preset", "mail-programs"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("A custom cloud has no built-in mail servers"),
+        "{}",
+        stderr(&out)
+    );
+
+    // An app without servers; a connection that asks for mail-program scopes anyway: the
+    // verification says which server is missing and where to add it.
+    let out = add("graph-only", &["--preset", "read"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let mut c = env.cmd();
+    c.args([
+        "--json",
+        "connect",
+        "--no-browser",
+        "--app",
+        "graph-only",
+        "--login-hint",
+        ALICE,
+        "--preset",
+        "mail-programs",
+    ]);
+    let (out, json) = common::run_with_browser(c);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let id = json["id"].as_str().unwrap().to_owned();
+    let (out, report) = verify_json(&env, &[&id]);
+    assert!(!out.status.success(), "{report:#}");
+    let imap = step(&report, "imap_login");
+    assert_eq!(imap["outcome"], "failed");
+    assert_eq!(
+        imap["message"],
+        "No IMAP server is known for this app's cloud."
+    );
+    assert!(
+        imap["fix"]
+            .as_str()
+            .unwrap()
+            .contains("--imap-server HOST:PORT")
+    );
+}

@@ -200,16 +200,16 @@ pub fn parse(protocol: MailProtocol, raw: &str) -> Result<MailServer> {
         MailProtocol::Smtp => "smtp.office365.com:587",
     };
     let raw = raw.trim();
-    let invalid = |m: String| Error::invalid(field, m);
+    let label = protocol.label();
+    let invalid = |m: String| Error::invalid(field, format!("{label} server: {m}"));
     if raw.is_empty() {
         return Err(invalid(format!(
-            "Enter the {} server as HOST:PORT, for example {example}.",
-            protocol.label()
+            "enter it as HOST:PORT, for example {example}."
         )));
     }
     if raw.chars().any(|c| c.is_control() || c.is_whitespace()) {
         return Err(invalid(
-            "The server must not contain spaces, tabs or line breaks.".into(),
+            "it must not contain spaces, tabs or line breaks.".into(),
         ));
     }
     let (security, rest) = match raw.split_once("://") {
@@ -220,7 +220,7 @@ pub fn parse(protocol: MailProtocol, raw: &str) -> Result<MailServer> {
                 "plain" => Security::Plain,
                 _ => {
                     return Err(invalid(format!(
-                        "Write the server as HOST:PORT (for example {example}), optionally with tls://, starttls:// or plain:// in front; \"{scheme}://\" is none of these."
+                        "write it as HOST:PORT (for example {example}), optionally with tls://, starttls:// or plain:// in front; \"{scheme}://\" is none of these."
                     )));
                 }
             };
@@ -230,7 +230,7 @@ pub fn parse(protocol: MailProtocol, raw: &str) -> Result<MailServer> {
     };
     let Some((host, port)) = rest.rsplit_once(':') else {
         return Err(invalid(format!(
-            "Add the port: HOST:PORT, for example {example}."
+            "add the port: HOST:PORT, for example {example}."
         )));
     };
     let host = host.trim_start_matches('[').trim_end_matches(']');
@@ -257,7 +257,7 @@ pub fn parse(protocol: MailProtocol, raw: &str) -> Result<MailServer> {
     let security = security.unwrap_or_else(|| protocol.default_security(port));
     if security == Security::Plain && !is_loopback_host(host) {
         return Err(invalid(
-            "A connection without TLS (plain://) is allowed only to 127.0.0.1, ::1 or localhost."
+            "a connection without TLS (plain://) is allowed only to 127.0.0.1, ::1 or localhost."
                 .into(),
         ));
     }
@@ -365,8 +365,12 @@ mod tests {
     #[test]
     fn bad_servers_are_explained_on_their_field() {
         let cases = [
-            (MailProtocol::Imap, "", "Enter the IMAP server as HOST:PORT"),
-            (MailProtocol::Imap, "mail.example.com", "Add the port"),
+            (MailProtocol::Imap, "", "IMAP server: enter it as HOST:PORT"),
+            (
+                MailProtocol::Imap,
+                "mail.example.com",
+                "IMAP server: add the port",
+            ),
             (
                 MailProtocol::Imap,
                 "mail.example.com:99999",
@@ -383,7 +387,7 @@ mod tests {
             (
                 MailProtocol::Smtp,
                 "plain://smtp.example.com:25",
-                "allowed only to 127.0.0.1",
+                "SMTP server: a connection without TLS (plain://) is allowed only to 127.0.0.1",
             ),
             (
                 MailProtocol::Pop,

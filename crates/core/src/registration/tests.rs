@@ -272,7 +272,7 @@ fn mail_servers_are_checked_on_their_fields_and_kept() {
     input.pop_server = Some("plain://pop.example.com:110".into());
     assert!(only_error(&input, "pop_server").contains("allowed only to 127.0.0.1"));
     input.pop_server = Some("pop.example.com".into());
-    assert!(only_error(&input, "pop_server").contains("Add the port"));
+    assert!(only_error(&input, "pop_server").contains("POP server: add the port"));
 }
 
 #[test]

@@ -368,14 +368,14 @@ describe('set-up wizard', () => {
   it('shows a mail server error from core next to its field', async () => {
     handlers({
       validate_registration: () => ({
-        errors: [{ field: 'imap_server', message: 'Add the port: HOST:PORT, for example outlook.office365.com:993.' }],
+        errors: [{ field: 'imap_server', message: 'IMAP server: add the port: HOST:PORT, for example outlook.office365.com:993.' }],
         warnings: [],
       }),
     });
     await startWizard();
     await fireEvent.change(byId('cloud-select'), { target: { value: 'dod' } });
     await type('field-imap-server', 'imap.example.test');
-    expect(await screen.findByText('Add the port: HOST:PORT, for example outlook.office365.com:993.')).toBeTruthy();
+    expect(await screen.findByText('IMAP server: add the port: HOST:PORT, for example outlook.office365.com:993.')).toBeTruthy();
   });
 
   it('creates a desktop app without secret or expiry', async () => {
