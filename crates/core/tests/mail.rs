@@ -422,3 +422,142 @@ fn exchange_refusals_are_explained_on_the_direct_style() {
         }
     }
 }
+
+// ---- hostile or silent servers: every read is capped and timed ---------------------------
+
+/// A server on loopback that greets with `greeting`, then answers every line with `answer`
+/// (written once per received line), for the caps and timeouts.
+fn hostile(greeting: &'static [u8], answer: &'static [u8]) -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            std::thread::spawn(move || {
+                use std::io::{BufRead, Write};
+                let _ = stream.write_all(greeting);
+                let reader = std::io::BufReader::new(stream.try_clone().unwrap());
+                for _ in reader.lines() {
+                    if stream.write_all(answer).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    port
+}
+
+fn quick(port: u16) -> Login {
+    let mut l = Login::new(
+        server(port, Security::Plain),
+        ALICE,
+        Sensitive::new("EwBtoken".into()),
+    );
+    l.io_timeout = Duration::from_secs(1);
+    l.step_timeout = Duration::from_secs(3);
+    l
+}
+
+#[test]
+fn an_endless_line_is_cut_off_at_the_cap() {
+    static HUGE: std::sync::LazyLock<&'static [u8]> =
+        std::sync::LazyLock::new(|| Box::leak(vec![b'x'; 1 << 20].into_boxed_slice()));
+    let port = hostile(b"* OK ready\r\n", &HUGE);
+    let started = std::time::Instant::now();
+    let steps = check(MailProtocol::Imap, &quick(port));
+    assert_eq!(
+        outcomes(&steps)[1],
+        ("imap_login", Outcome::Failed),
+        "{steps:#?}"
+    );
+    assert!(
+        steps[1].message.contains("too long"),
+        "{}",
+        steps[1].message
+    );
+    assert!(started.elapsed() < Duration::from_secs(3));
+}
+
+#[test]
+fn endless_untagged_lines_stop_at_the_line_limit() {
+    static MANY: std::sync::LazyLock<&'static [u8]> = std::sync::LazyLock::new(|| {
+        Box::leak(
+            "* CAPABILITY IMAP4rev1\r\n"
+                .repeat(500)
+                .into_bytes()
+                .into_boxed_slice(),
+        )
+    });
+    let port = hostile(b"* OK ready\r\n", &MANY);
+    let steps = check(MailProtocol::Imap, &quick(port));
+    assert_eq!(steps[1].outcome, Outcome::Failed, "{steps:#?}");
+    assert!(
+        steps[1].message.contains("too long"),
+        "{}",
+        steps[1].message
+    );
+}
+
+#[test]
+fn a_silent_server_times_out_on_each_protocol() {
+    for protocol in [MailProtocol::Imap, MailProtocol::Pop, MailProtocol::Smtp] {
+        let port = hostile(b"", b"");
+        let started = std::time::Instant::now();
+        let steps = check(protocol, &quick(port));
+        assert_eq!(steps[0].outcome, Outcome::Failed, "{steps:#?}");
+        assert!(
+            steps[0].message.contains("did not answer in time"),
+            "{}",
+            steps[0].message
+        );
+        assert!(steps[1..].iter().all(|s| s.outcome == Outcome::Skipped));
+        assert!(started.elapsed() < Duration::from_secs(3), "{protocol:?}");
+    }
+}
+
+#[test]
+fn nothing_listening_is_a_connect_failure_with_a_fix() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let steps = check(MailProtocol::Smtp, &quick(port));
+    assert!(
+        steps[0]
+            .message
+            .starts_with("Could not connect to 127.0.0.1:"),
+        "{}",
+        steps[0].message
+    );
+    assert!(steps[0].fix.as_deref().unwrap().contains("firewall"));
+}
+
+#[test]
+fn a_submission_server_without_starttls_is_refused_before_any_token_is_sent() {
+    let port = hostile(
+        b"220 mail.example.test ESMTP\r\n",
+        b"250-mail.example.test\r\n250 AUTH XOAUTH2\r\n",
+    );
+    let mut login = quick(port);
+    login.server = mailconn_core::mail_servers::parse(
+        MailProtocol::Smtp,
+        &format!("starttls://127.0.0.1:{port}"),
+    )
+    .unwrap();
+    let steps = check(MailProtocol::Smtp, &login);
+    assert_eq!(
+        outcomes(&steps),
+        [
+            ("smtp_connect", Outcome::Passed),
+            ("smtp_tls", Outcome::Failed),
+            ("smtp_login", Outcome::Skipped)
+        ]
+    );
+    assert!(
+        steps[1].message.contains("does not offer STARTTLS"),
+        "{}",
+        steps[1].message
+    );
+}
