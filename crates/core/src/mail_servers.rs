@@ -362,6 +362,19 @@ mod tests {
         assert!(parse(MailProtocol::Smtp, "plain://localhost:2525").is_ok());
     }
 
+    proptest::proptest! {
+        /// Any text: an error on the field, or a server whose stored form reads back the same.
+        #[test]
+        fn any_text_is_refused_or_round_trips(raw in "(tls://|starttls://|plain://)?[a-z0-9.:\\[\\]-]{0,40}") {
+            for protocol in MailProtocol::ALL {
+                match parse(protocol, &raw) {
+                    Ok(s) => proptest::prop_assert_eq!(parse(protocol, &s.to_string()).unwrap(), s),
+                    Err(e) => proptest::prop_assert_eq!(e.field(), Some(protocol.field())),
+                }
+            }
+        }
+    }
+
     #[test]
     fn bad_servers_are_explained_on_their_field() {
         let cases = [
