@@ -27,7 +27,10 @@ apt_ensure() {
 APP_PACKAGES=(build-essential pkg-config curl ca-certificates file libwebkit2gtk-4.1-dev libssl-dev
   libayatana-appindicator3-dev librsvg2-dev libxdo-dev libdbus-1-dev libsecret-1-0 gnome-keyring dbus
   dbus-x11 desktop-file-utils xdg-utils)
-TEST_PACKAGES=(xvfb webkit2gtk-driver libsecret-tools imagemagick x11-utils)
+# Mail servers and programs for the protocol tests: Dovecot (IMAP, POP, submission), an SMTP sink
+# for submission's relay (aiosmtpd), msmtp as a real mail program.
+TEST_PACKAGES=(xvfb webkit2gtk-driver libsecret-tools imagemagick x11-utils dovecot-core dovecot-imapd
+  dovecot-pop3d dovecot-submissiond python3-aiosmtpd msmtp)
 
 ensure_toolchain() {
   if ! command -v cargo >/dev/null; then

@@ -258,6 +258,48 @@ export class Mailboxes {
   }
 }
 
+// ---- calendar events -------------------------------------------------------------------------
+
+/** Graph's default property set for an event (without $select). */
+export const EVENT_DEFAULT = ['id', 'createdDateTime', 'lastModifiedDateTime', 'changeKey', 'categories', 'subject', 'bodyPreview', 'importance', 'sensitivity', 'isAllDay', 'isCancelled', 'isOrganizer', 'showAs', 'type', 'webLink', 'body', 'start', 'end', 'location', 'attendees', 'organizer'];
+export const EVENT_PROPS = EVENT_DEFAULT;
+
+const EVENT_SUBJECTS = ['Weekly team sync', 'Quarterly review', 'Lunch with the new team'];
+
+/** A mailbox's calendar: three stable events (a shared mailbox's too; none without a mailbox). */
+export function eventsOf(mailbox) {
+  if (!mailbox.hasMailbox) return [];
+  const address = primaryAddress(mailbox);
+  return EVENT_SUBJECTS.map((subject, i) => {
+    const day = `2026-01-${pad2(12 + i * 7)}`;
+    const id = `AAMkAD${b64(sha(`event|${mailbox.props.id}|${i}`)).slice(0, 60)}AAA=`;
+    return {
+      '@odata.etag': `W/"${b64(sha(`etag|${id}`)).slice(0, 24)}"`,
+      id,
+      createdDateTime: '2025-12-01T08:00:00Z',
+      lastModifiedDateTime: '2025-12-01T08:00:00Z',
+      changeKey: b64(sha(`ck|${id}`)).slice(0, 24),
+      categories: [],
+      subject,
+      bodyPreview: `${subject} (generated)`,
+      importance: 'normal',
+      sensitivity: 'normal',
+      isAllDay: false,
+      isCancelled: false,
+      isOrganizer: true,
+      showAs: 'busy',
+      type: 'singleInstance',
+      webLink: `https://outlook.office365.com/owa/?itemid=${encodeURIComponent(id)}&exvsurl=1&path=/calendar/item`,
+      body: { contentType: 'html', content: `<html><body>${subject}</body></html>` },
+      start: { dateTime: `${day}T09:00:00.0000000`, timeZone: 'UTC' },
+      end: { dateTime: `${day}T10:00:00.0000000`, timeZone: 'UTC' },
+      location: { displayName: i === 2 ? 'Cafeteria' : 'Room 1', locationType: 'default' },
+      attendees: [],
+      organizer: { emailAddress: { name: mailbox.props.displayName, address } },
+    };
+  });
+}
+
 export const FOLDERS = {
   inbox: 'Inbox',
   sentitems: 'Sent Items',

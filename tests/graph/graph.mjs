@@ -1,10 +1,11 @@
 // Microsoft Graph's answers: the error shape, routing of /v1.0 paths, permission checks, and the
-// endpoints (me, users, mail folders and messages, sendMail, applications and their passwords).
+// endpoints (me, users, mail folders and messages, sendMail, calendar events, applications and
+// their passwords).
 import { randomUUID } from 'node:crypto';
 
 import { hasAny } from './auth.mjs';
 import {
-  APPLICATION_DEFAULT, APPLICATION_PROPS, FOLDERS, MESSAGE_BODY_PROPS, MESSAGE_DEFAULT, MESSAGE_PROPS, USER_DEFAULT, USER_PROPS,
+  APPLICATION_DEFAULT, APPLICATION_PROPS, EVENT_DEFAULT, EVENT_PROPS, FOLDERS, eventsOf, MESSAGE_BODY_PROPS, MESSAGE_DEFAULT, MESSAGE_PROPS, USER_DEFAULT, USER_PROPS,
   TENANTS, applications, findMailbox, findUser, folderId, isGuid, mailboxByAddress, makeMessage, messageId, primaryAddress,
   userForToken,
 } from './directory.mjs';
@@ -112,6 +113,11 @@ export function parseRoute(segments, method) {
       if (rest.length === 2) return want({ ...base, name: 'message', folder: null, messageId: raw[1], mail: true }, 'GET');
       throw E.segment(raw[2]);
     }
+    if (rest[0] === 'events' || (rest[0] === 'calendar' && rest[1] === 'events')) {
+      const n = rest[0] === 'events' ? 1 : 2;
+      if (rest.length === n) return want({ ...base, name: 'events', mail: true }, 'GET');
+      throw E.segment(raw[n]);
+    }
     if (rest[0] === 'mailfolders') {
       if (rest.length === 1) return want({ ...base, name: 'folders', mail: true }, 'GET');
       const folder = raw[1];
@@ -212,6 +218,9 @@ const PERM = {
   mailBodyOwn: ['Mail.Read', 'Mail.ReadWrite'],
   mailBodyShared: ['Mail.Read.Shared', 'Mail.ReadWrite.Shared'],
   send: ['Mail.Send'],
+  calendarApp: ['Calendars.Read', 'Calendars.ReadWrite', 'Calendars.ReadBasic.All'],
+  calendarOwn: ['Calendars.Read', 'Calendars.ReadWrite', 'Calendars.ReadBasic'],
+  calendarShared: ['Calendars.Read.Shared', 'Calendars.ReadWrite.Shared'],
   sendShared: ['Mail.Send.Shared'],
   appReadApp: ['Application.Read.All', 'Application.ReadWrite.All', 'Directory.Read.All', 'Directory.ReadWrite.All'],
   appReadDelegated: ['Application.Read.All', 'Application.ReadWrite.All', 'Directory.Read.All', 'Directory.ReadWrite.All', 'Directory.AccessAsUser.All'],
@@ -255,6 +264,7 @@ export async function handleRoute(ctx, route) {
     case 'folders': return listFolders(ctx, route);
     case 'folder': return getFolder(ctx, route);
     case 'sendMail': return sendMail(ctx, route);
+    case 'events': return listEvents(ctx, route);
     case 'applications': return listApplications(ctx);
     case 'application': return getApplication(ctx, route);
     case 'addPassword': return addPassword(ctx, route);
@@ -365,6 +375,46 @@ function mailTarget(ctx, route, want) {
   }
   if (!mailbox.hasMailbox) throw E.noMailbox();
   return { mailbox, bodies };
+}
+
+/**
+ * GET /me/events, /users/{x}/events (and .../calendar/events): the mailbox's events after
+ * Graph's checks: delegated own calendar Calendars.Read/ReadWrite/ReadBasic, another mailbox's
+ * Calendars.Read(Write).Shared and being its delegate, app Calendars.Read(Write) (else 403
+ * ErrorAccessDenied); $select, $top (default 10), $skip.
+ */
+function listEvents(ctx, route) {
+  const { q, who } = ctx;
+  const sel = selectOf(q, EVENT_PROPS, 'event');
+  notSupported(q, ['$filter', '$orderby', '$skiptoken', '$count']);
+  const top = topOf(q, { max: 1000, fallback: 10, message: (n) => `The limit of '1000' for Top query has been exceeded. The value from the incoming request is '${n}'.` });
+  let skip = 0;
+  if (q.$skip != null) {
+    if (!/^\d+$/.test(q.$skip.trim())) throw E.badRequest(`Invalid value '${q.$skip}' for query option '$skip'.`);
+    skip = Number(q.$skip);
+  }
+  const app = who.kind === 'app';
+  if (route.target.me && app) throw E.meOnlyDelegated();
+  const me = app ? null : userForToken(who.claims);
+  let mailbox = route.target.me ? me : findMailbox(who.tid, route.target.x);
+  if (!mailbox) throw E.invalidUser(route.target.me ? (who.upn ?? who.oid) : route.target.x);
+  if (app) {
+    if (!hasAny(who.roles, PERM.calendarApp)) throw E.mailDenied();
+    if (ctx.app.control.isDenied(namesOf(route, mailbox))) throw E.raop();
+  } else if (mailbox === me) {
+    if (!hasAny(who.scopes, PERM.calendarOwn)) throw E.mailDenied();
+  } else if (!hasAny(who.scopes, PERM.calendarShared) || !me || !mailbox.delegates.includes(me.props.userPrincipalName.toLowerCase())) {
+    throw E.mailDenied();
+  }
+  if (!mailbox.hasMailbox) throw E.noMailbox();
+  const all = eventsOf(mailbox);
+  const page = all.slice(skip, skip + top);
+  const body = { '@odata.context': `${ctxUrl(ctx, '/$metadata')}#${ownerSegment(route, mailbox)}/events${contextSelect(sel)}` };
+  body.value = page.map((e) => pick(e, sel ?? EVENT_DEFAULT, ['@odata.etag', 'id']));
+  if (skip + top < all.length) {
+    body['@odata.nextLink'] = nextLink(ctx, ctx.url.pathname, { $select: q.$select, $top: String(top), $skip: String(skip + top) });
+  }
+  sendJson(ctx, 200, body);
 }
 
 function folderKey(name) {

@@ -500,6 +500,38 @@ describe('mail', () => {
   });
 });
 
+describe('calendar', () => {
+  test('events: Calendars scopes; 403 ErrorAccessDenied without; $top, $select, nextLink', async () => {
+    const r = await g.get('/v1.0/me/events?$top=1&$select=subject,start', tok.erinCalendars);
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    assert.equal(r.body.value.length, 1);
+    assert.deepEqual(Object.keys(r.body.value[0]).sort(), ['@odata.etag', 'id', 'start', 'subject']);
+    assert.equal(r.body.value[0].subject, 'Weekly team sync');
+    assert.deepEqual(r.body.value[0].start, { dateTime: '2026-01-12T09:00:00.0000000', timeZone: 'UTC' });
+    assert.ok(r.body['@odata.nextLink'].includes('/v1.0/me/events?'));
+    assert.ok(r.body['@odata.context'].endsWith('/events(subject,start)'), r.body['@odata.context']);
+    const all = await g.get('/v1.0/me/calendar/events', tok.erinCalendars);
+    assert.equal(all.body.value.length, 3);
+    assert.equal(all.body.value[0].organizer.emailAddress.address, 'erin@fabrikam.test');
+    assertGraphError(await g.get('/v1.0/me/events', tok.alice), 403, 'ErrorAccessDenied', MAIL_DENIED);
+    assertGraphError(await g.get('/v1.0/me/events', tok.app), 400, 'BadRequest');
+    assertGraphError(await g.get('/v1.0/users/alice@contoso.test/events', tok.app), 403, 'ErrorAccessDenied', MAIL_DENIED);
+    assertGraphError(await g.get('/v1.0/me/events?$select=nope', tok.erinCalendars), 400, 'BadRequest', "Could not find a property named 'nope' on type 'microsoft.graph.event'.");
+    assertGraphError(await g.get('/v1.0/me/events?$orderby=start', tok.erinCalendars), 400, 'BadRequest');
+  });
+
+  test('a message sent to oneself is the newest in the inbox by receivedDateTime', async () => {
+    const subject = `To myself ${Date.now()}`;
+    const sent = await g.post('/v1.0/me/sendMail', tok.alice, { message: { subject, body: { contentType: 'Text', content: 'test' }, toRecipients: [{ emailAddress: { address: 'alice@contoso.test' } }] }, saveToSentItems: false });
+    assert.equal(sent.status, 202);
+    const r = await g.get('/v1.0/me/mailFolders/inbox/messages?$top=1&$orderby=receivedDateTime%20desc&$select=subject,receivedDateTime', tok.alice);
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    assert.equal(r.body.value[0].subject, subject);
+    assert.ok(Date.parse(r.body.value[0].receivedDateTime) > Date.parse('2026-01-05T09:00:00Z'));
+    assertGraphError(await g.post('/v1.0/me/sendMail', tok.aliceBasic, { message: { subject, toRecipients: [{ emailAddress: { address: 'alice@contoso.test' } }] } }), 403, 'ErrorAccessDenied', MAIL_DENIED);
+  });
+});
+
 describe('applications', () => {
   const ownPath = `/v1.0/applications(appId='${web.client_id}')`;
 

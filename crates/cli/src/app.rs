@@ -90,6 +90,16 @@ pub struct AddArgs {
     /// Custom cloud: Microsoft Graph's base URL
     #[arg(long, requires = "authority_url")]
     graph_url: Option<String>,
+    /// IMAP server as HOST:PORT (TLS; `plain://HOST:PORT` only to loopback) [default: Microsoft's
+    /// for the cloud; needed for custom and national clouds]
+    #[arg(long, value_name = "HOST:PORT")]
+    imap_server: Option<String>,
+    /// POP server as HOST:PORT (TLS; `plain://` only to loopback)
+    #[arg(long, value_name = "HOST:PORT")]
+    pop_server: Option<String>,
+    /// SMTP submission server as HOST:PORT (STARTTLS, TLS on 465; `plain://` only to loopback)
+    #[arg(long, value_name = "HOST:PORT")]
+    smtp_server: Option<String>,
     /// A public client (Mobile and desktop platform, no secret)
     #[arg(long, conflicts_with_all = ["secret_stdin", "secret_expires"])]
     public: bool,
@@ -143,6 +153,9 @@ impl AddArgs {
             },
             authority_url: self.authority_url.clone(),
             graph_url: self.graph_url.clone(),
+            imap_server: self.imap_server.clone(),
+            pop_server: self.pop_server.clone(),
+            smtp_server: self.smtp_server.clone(),
             usage: match self.usage {
                 UsageArg::Delegated => Usage::Delegated,
                 UsageArg::Application => Usage::Application,

@@ -8,6 +8,7 @@ use mailconn_core::connection::{Connection, TokenState};
 use mailconn_core::engine::RefreshReport;
 use mailconn_core::store::enum_text;
 use mailconn_core::store::events::Event;
+use mailconn_core::verification::{Outcome, Verification, VerifyOptions};
 use mailconn_core::{Error, ErrorBody, Result, Service};
 
 use crate::exit::Exit;
@@ -119,31 +120,102 @@ pub async fn refresh(id: Option<&str>, all: bool, service: &Service, out: Output
     Ok(first_error.map_or(Exit::Ok, |e| Exit::from_code(e.code)))
 }
 
-pub async fn verify(id: &str, service: &Service, out: Output) -> Result<Exit> {
-    let report = service.verify(id).await?;
+pub async fn verify(
+    id: Option<&str>,
+    all: bool,
+    send_test: bool,
+    service: &Service,
+    out: Output,
+) -> Result<Exit> {
+    let options = VerifyOptions { send_test };
+    let reports = match (id, all) {
+        (Some(id), false) => vec![service.verify(id, options).await?],
+        (None, true) => service.verify_all(options).await?,
+        _ => {
+            return Err(Error::invalid(
+                "connection",
+                "Name one connection (id or address), or use --all.",
+            ));
+        }
+    };
     if out.json() {
-        Output::print_json(&report);
+        if all {
+            Output::print_json(&reports);
+        } else {
+            Output::print_json(&reports[0]);
+        }
+    } else if reports.is_empty() {
+        println!("Nothing to verify.");
     } else {
-        match &report.error {
-            None => println!(
-                "{}: verified through Microsoft Graph",
-                report.connection.address
-            ),
-            Some(e) => {
-                println!(
-                    "{}: not verified - {}",
-                    report.connection.address, e.message
-                );
-                if let Some(fix) = e.detail.as_ref().and_then(|d| d.fix.as_ref()) {
-                    println!("  fix: {fix}");
-                }
-            }
+        for report in &reports {
+            print_verification(report);
         }
     }
-    Ok(report
-        .error
-        .as_ref()
-        .map_or(Exit::Ok, |e| Exit::from_code(e.code)))
+    let failed = reports.iter().find(|r| !r.passed());
+    Ok(match failed {
+        None => Exit::Ok,
+        Some(r) => r
+            .error
+            .as_ref()
+            .map_or(Exit::Attention, |e| Exit::from_code(e.code)),
+    })
+}
+
+fn print_verification(report: &Verification) {
+    let address = &report.connection.address;
+    for step in &report.steps {
+        let mark = match step.outcome {
+            Outcome::Passed => "ok  ",
+            Outcome::Failed => "FAIL",
+            Outcome::Skipped => "skip",
+        };
+        let mut line = format!("  {mark} {:<22} {}", step.name, step.message);
+        if let Some(code) = &step.code {
+            let _ = write!(line, "  [{code}]");
+        }
+        if step.outcome != Outcome::Skipped {
+            let _ = write!(line, "  ({} ms)", step.duration_ms);
+        }
+        println!("{line}");
+        if let Some(fix) = step
+            .fix
+            .as_ref()
+            .filter(|_| step.outcome == Outcome::Failed)
+        {
+            println!("       fix: {fix}");
+        }
+    }
+    let graph = report
+        .steps
+        .iter()
+        .any(|s| s.name == "graph_profile" && s.outcome == Outcome::Passed);
+    let mail: Vec<&str> = report
+        .steps
+        .iter()
+        .filter(|s| s.outcome == Outcome::Passed && s.name.ends_with("_login"))
+        .map(|s| s.name.trim_end_matches("_login"))
+        .collect();
+    match (&report.error, report.passed()) {
+        (None, true) => {
+            let mut through = Vec::new();
+            if graph {
+                through.push("Microsoft Graph".to_owned());
+            }
+            through.extend(mail.iter().map(|m| m.to_ascii_uppercase()));
+            if through.is_empty() {
+                println!("{address}: verified");
+            } else {
+                println!("{address}: verified through {}", through.join(", "));
+            }
+        }
+        (Some(e), _) => {
+            println!("{address}: not verified - {}", e.message);
+            if let Some(fix) = e.detail.as_ref().and_then(|d| d.fix.as_ref()) {
+                println!("  fix: {fix}");
+            }
+        }
+        (None, false) => println!("{address}: not verified"),
+    }
 }
 
 pub async fn history(id: &str, limit: u32, service: &Service, out: Output) -> Result<Exit> {

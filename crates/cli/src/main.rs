@@ -86,10 +86,19 @@ enum Command {
         #[arg(long)]
         all: bool,
     },
-    /// Prove a connection works: a Microsoft Graph call with its token (recorded in its history)
+    /// Prove a connection works: Microsoft Graph (profile, newest message, calendar, a test
+    /// message with --send-test) and IMAP/POP/SMTP logins, as its permissions allow (recorded in
+    /// its history; exit code non-zero when a step failed)
     Verify {
         /// Connection id or address
-        connection: String,
+        #[arg(required_unless_present = "all", conflicts_with = "all")]
+        connection: Option<String>,
+        /// Every connection
+        #[arg(long)]
+        all: bool,
+        /// Also send a test message to the mailbox itself (needs Mail.Send)
+        #[arg(long)]
+        send_test: bool,
     },
     /// A connection's history: connected, refreshed, failed (with AADSTS and support IDs), ...
     History {
@@ -172,7 +181,11 @@ async fn dispatch(command: &Command, service: &Service, out: Output) -> Result<E
         Command::Refresh { connection, all } => {
             health::refresh(connection.as_deref(), *all, service, out).await
         }
-        Command::Verify { connection } => health::verify(connection, service, out).await,
+        Command::Verify {
+            connection,
+            all,
+            send_test,
+        } => health::verify(connection.as_deref(), *all, *send_test, service, out).await,
         Command::History { connection, limit } => {
             health::history(connection, *limit, service, out).await
         }

@@ -163,6 +163,15 @@ impl Output {
             println!("  authority:     {a}");
             println!("  graph:         {g}");
         }
+        for (label, server) in [
+            ("IMAP server:  ", &r.imap_server),
+            ("POP server:   ", &r.pop_server),
+            ("SMTP server:  ", &r.smtp_server),
+        ] {
+            if let Some(s) = server {
+                println!("  {label} {s}");
+            }
+        }
         println!("  usage:         {}", enum_text(r.usage));
         println!("  account types: {}", r.audience.portal_label());
         println!("  preset:        {}", r.preset.as_str());

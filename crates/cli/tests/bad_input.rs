@@ -191,6 +191,24 @@ fn catalogue() -> Vec<Case> {
             "must start with https://",
         ),
         (
+            "SMTP server without TLS to a remote host",
+            vec!["--smtp-server", "plain://smtp.example.com:25"],
+            "smtp_server",
+            "allowed only to 127.0.0.1, ::1 or localhost",
+        ),
+        (
+            "IMAP server without a port",
+            vec!["--imap-server", "imap.example.com"],
+            "imap_server",
+            "IMAP server: add the port",
+        ),
+        (
+            "POP server with a port out of range",
+            vec!["--pop-server", "pop.example.com:70000"],
+            "pop_server",
+            "is not a port",
+        ),
+        (
             "redirect URI with a fragment",
             vec!["--redirect-uri", "http://localhost/callback#x"],
             "redirect_uri",

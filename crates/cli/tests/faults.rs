@@ -527,15 +527,44 @@ struct Fleet {
     _dir: tempfile::TempDir,
 }
 
+/// The fleet's one confidential app on the identity provider.
+fn fleet_app(
+    idp: &mailconn_testkit::Idp,
+    client_id: &str,
+    secret: &str,
+) -> mailconn_core::registration::RegistrationInput {
+    use mailconn_core::Sensitive;
+    use mailconn_core::cloud::CloudId;
+    use mailconn_core::registration::{Audience, ClientKind, RegistrationInput, Usage};
+    use mailconn_core::scopes::Preset;
+    RegistrationInput {
+        name: "web".into(),
+        client_id: client_id.to_owned(),
+        kind: ClientKind::Confidential,
+        tenant: "common".into(),
+        cloud: CloudId::Custom,
+        authority_url: Some(idp.base.clone()),
+        graph_url: Some(idp.base.clone()),
+        imap_server: None,
+        pop_server: None,
+        smtp_server: None,
+        usage: Usage::Delegated,
+        audience: Audience::AnyOrganizationAndPersonal,
+        preset: Preset::Read,
+        redirect_uri: None,
+        secret: Some(Sensitive::from(secret.to_owned())),
+        secret_expires: chrono::NaiveDate::from_ymd_opt(2099, 1, 1),
+        secret_label: None,
+    }
+}
+
 fn fleet(connections: usize) -> Fleet {
     use chrono::TimeDelta;
     use mailconn_core::Sensitive;
     use mailconn_core::clock::FakeClock;
-    use mailconn_core::cloud::CloudId;
     use mailconn_core::connection::ConnectionKind;
     use mailconn_core::flow::identity::AccountType;
     use mailconn_core::keychain::{Keychain, MemoryKeychain, SecretKey};
-    use mailconn_core::registration::{Audience, ClientKind, RegistrationInput, Usage};
     use mailconn_core::scopes::Preset;
     use mailconn_core::store::connections::NewConnection;
 
@@ -548,22 +577,7 @@ fn fleet(connections: usize) -> Fleet {
     let keychain = Arc::new(MemoryKeychain::new());
     let start = chrono::Utc::now();
     let clock = Arc::new(FakeClock::new(start));
-    let input = RegistrationInput {
-        name: "web".into(),
-        client_id: client_id.clone(),
-        kind: ClientKind::Confidential,
-        tenant: "common".into(),
-        cloud: CloudId::Custom,
-        authority_url: Some(idp.base.clone()),
-        graph_url: Some(idp.base.clone()),
-        usage: Usage::Delegated,
-        audience: Audience::AnyOrganizationAndPersonal,
-        preset: Preset::Read,
-        redirect_uri: None,
-        secret: Some(Sensitive::from(secret.clone())),
-        secret_expires: chrono::NaiveDate::from_ymd_opt(2099, 1, 1),
-        secret_label: None,
-    };
+    let input = fleet_app(&idp, &client_id, &secret);
     let (reg, _) =
         mailconn_core::service::registrations::create(&store, keychain.as_ref(), &input, start)
             .unwrap();

@@ -16,6 +16,8 @@ pub mod graph;
 pub mod http;
 pub mod keychain;
 pub mod logging;
+pub mod mail;
+pub mod mail_servers;
 pub mod oauth;
 pub mod paths;
 pub mod registration;
@@ -23,6 +25,7 @@ pub mod scopes;
 pub mod sensitive;
 pub mod service;
 pub mod store;
+pub mod verification;
 
 pub use error::{Error, ErrorBody, ErrorCode, ErrorDetail, Result};
 pub use sensitive::Sensitive;

@@ -9,6 +9,8 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+pub mod dovecot;
+pub mod exchange;
 pub mod graph;
 
 /// The repository root (two levels above this crate).
@@ -190,4 +192,77 @@ pub fn browse(url: &str) -> BrowserResult {
         url: r.url().to_string(),
         body: r.text().unwrap_or_default(),
     }
+}
+
+/// One headless sign-in of `user` with the idp's confidential `web` client for `scope`
+/// (space-separated); returns the token response (`access_token`, `refresh_token`, ...).
+/// For tests that need a real token without the app (mail servers, mail programs).
+pub fn sign_in_tokens(idp: &Idp, user: &str, scope: &str) -> Value {
+    let http = reqwest::blocking::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(30))
+        .build()
+        .expect("client");
+    let client_id = idp.fixture("/clients/web/client_id");
+    let secret = idp.fixture("/clients/web/secrets/0/value");
+    let redirect = "http://127.0.0.1:43917/callback";
+    let mut url = reqwest::Url::parse(&format!("{}/common/oauth2/v2.0/authorize", idp.base))
+        .expect("authorize URL");
+    url.query_pairs_mut()
+        .append_pair("client_id", &client_id)
+        .append_pair("response_type", "code")
+        .append_pair("redirect_uri", redirect)
+        .append_pair("scope", scope)
+        .append_pair("state", "s1")
+        .append_pair("login_hint", user);
+    let mut code = None;
+    for _ in 0..10 {
+        let r = http.get(url.clone()).send().expect("idp answers");
+        let location = r
+            .headers()
+            .get("location")
+            .unwrap_or_else(|| panic!("no redirect from {url}"))
+            .to_str()
+            .expect("ASCII location")
+            .to_owned();
+        url = url.join(&location).expect("location is a URL");
+        if url.as_str().starts_with(redirect) {
+            code = url
+                .query_pairs()
+                .find(|(k, _)| k == "code")
+                .map(|(_, v)| v.into_owned());
+            break;
+        }
+    }
+    let code = code.expect("a code came back");
+    http.post(format!("{}/common/oauth2/v2.0/token", idp.base))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("redirect_uri", redirect),
+            ("client_id", client_id.as_str()),
+            ("client_secret", secret.as_str()),
+        ])
+        .send()
+        .expect("idp answers")
+        .json()
+        .expect("token JSON")
+}
+
+/// Revokes a token at the idp (RFC 7009; Microsoft has no such endpoint, but a revoked token
+/// is what a mail server then sees after "revoke sessions").
+pub fn revoke(idp: &Idp, token: &str) {
+    let client_id = idp.fixture("/clients/web/client_id");
+    let secret = idp.fixture("/clients/web/secrets/0/value");
+    let status = reqwest::blocking::Client::new()
+        .post(format!("{}/common/oauth2/v2.0/revoke", idp.base))
+        .form(&[
+            ("token", token),
+            ("client_id", client_id.as_str()),
+            ("client_secret", secret.as_str()),
+        ])
+        .send()
+        .expect("idp answers")
+        .status();
+    assert!(status.is_success(), "revoke answered {status}");
 }

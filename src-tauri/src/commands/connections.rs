@@ -8,6 +8,7 @@ use mailconn_core::service::connections::HISTORY_LIMIT;
 use mailconn_core::service::sign_in::{BrowserSignIn, Connected, DeviceSignIn};
 use mailconn_core::service::{ConnectionEvent, ServiceEvent};
 use mailconn_core::store::events::Event;
+use mailconn_core::verification::{Verification, VerifyOptions};
 use tauri::ipc::Channel;
 use tauri_plugin_opener::OpenerExt;
 
@@ -71,15 +72,22 @@ pub async fn refresh_connection(service: Svc<'_>, id: String) -> IpcResult<Refre
     Ok(service.refresh(&id).await?)
 }
 
-/// "Verify": a call to Microsoft Graph with the connection's token, recorded in its history.
+/// "Verify": Graph and IMAP/POP/SMTP checks as the scopes allow (no test message), recorded in
+/// the connection's history.
 #[tauri::command]
-pub async fn verify_connection(service: Svc<'_>, id: String) -> IpcResult<RefreshReport> {
-    Ok(service.verify(&id).await?)
+pub async fn verify_connection(service: Svc<'_>, id: String) -> IpcResult<Verification> {
+    Ok(service.verify(&id, VerifyOptions::default()).await?)
 }
 
 #[tauri::command]
 pub async fn refresh_all_connections(service: Svc<'_>) -> IpcResult<Vec<RefreshReport>> {
     Ok(service.refresh_all().await?)
+}
+
+/// "Verify all" on the dashboard: every connection, as `verify_connection` does one.
+#[tauri::command]
+pub async fn verify_all_connections(service: Svc<'_>) -> IpcResult<Vec<Verification>> {
+    Ok(service.verify_all(VerifyOptions::default()).await?)
 }
 
 /// Subscribes the page to connection changes (states, schedules, new problems).

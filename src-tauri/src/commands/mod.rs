@@ -40,6 +40,7 @@ pub fn handler<R: tauri::Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + 
         connections::refresh_connection,
         connections::refresh_all_connections,
         connections::verify_connection,
+        connections::verify_all_connections,
         connections::watch_connections,
         system::autostart_enabled,
         system::set_autostart,

@@ -16,6 +16,7 @@ use tokio_util::sync::CancellationToken;
 use url::Url;
 
 pub mod applications;
+pub mod checks;
 pub mod users;
 
 pub use users::GraphUser;

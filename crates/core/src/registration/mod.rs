@@ -14,6 +14,7 @@ use ts_rs::TS;
 
 use crate::Sensitive;
 use crate::cloud::{Cloud, CloudId, base_url};
+use crate::mail_servers::{self, MailProtocol, MailServers};
 use crate::scopes::Preset;
 
 /// The tenant ID Microsoft uses for all personal accounts.
@@ -203,6 +204,19 @@ pub struct RegistrationInput {
     #[ts(optional)]
     #[serde(default)]
     pub graph_url: Option<String>,
+    /// IMAP server `HOST:PORT` (see `mail_servers`): needed where Microsoft's is not known
+    /// (custom and national clouds); elsewhere it replaces Microsoft's.
+    #[ts(optional)]
+    #[serde(default)]
+    pub imap_server: Option<String>,
+    /// POP server `HOST:PORT`.
+    #[ts(optional)]
+    #[serde(default)]
+    pub pop_server: Option<String>,
+    /// SMTP submission server `HOST:PORT`.
+    #[ts(optional)]
+    #[serde(default)]
+    pub smtp_server: Option<String>,
     pub usage: Usage,
     pub audience: Audience,
     /// The delegated preset sign-ins use (ignored for application-only registrations).
@@ -271,6 +285,8 @@ pub struct Valid {
     pub kind: ClientKind,
     pub tenant: String,
     pub cloud: Cloud,
+    /// The registration's own mail servers (checked), in place of Microsoft's.
+    pub mail_servers: MailServers,
     pub usage: Usage,
     pub audience: Audience,
     pub preset: Preset,
@@ -337,6 +353,7 @@ pub fn validate(input: &RegistrationInput, today: NaiveDate) -> (ValidationRepor
     }
 
     let cloud = check_cloud(&mut r, input);
+    let mail_servers = check_mail_servers(&mut r, input);
     check_audience(&mut r, input, tenant_kind, &tenant);
     let wants_personal = input.audience.personal() || tenant_kind == Some(TenantKind::Consumers);
     if input.usage.application() && input.kind == ClientKind::Public {
@@ -365,6 +382,7 @@ pub fn validate(input: &RegistrationInput, today: NaiveDate) -> (ValidationRepor
             kind: input.kind,
             tenant,
             cloud,
+            mail_servers,
             usage: input.usage,
             audience: input.audience,
             preset: if input.usage == Usage::Application {
@@ -408,6 +426,52 @@ fn check_cloud(r: &mut ValidationReport, input: &RegistrationInput) -> Option<Cl
         }
         id => Cloud::builtin(id),
     }
+}
+
+/// Each given server is checked on its own field; the mail-programs preset needs IMAP and SMTP
+/// servers where Microsoft's are not known (custom and national clouds).
+fn check_mail_servers(r: &mut ValidationReport, input: &RegistrationInput) -> MailServers {
+    let mut servers = MailServers::default();
+    for protocol in MailProtocol::ALL {
+        let raw = match protocol {
+            MailProtocol::Imap => input.imap_server.as_deref(),
+            MailProtocol::Pop => input.pop_server.as_deref(),
+            MailProtocol::Smtp => input.smtp_server.as_deref(),
+        }
+        .map(str::trim)
+        .filter(|s| !s.is_empty());
+        let parsed = match raw.map(|raw| mail_servers::parse(protocol, raw)) {
+            Some(Ok(s)) => Some(s),
+            Some(Err(e)) => {
+                r.error(protocol.field(), e.message());
+                continue;
+            }
+            None => None,
+        };
+        let needed = input.preset == Preset::MailPrograms
+            && protocol != MailProtocol::Pop
+            && !MailServers::known_for(input.cloud);
+        if parsed.is_none() && needed {
+            let cloud = if input.cloud == CloudId::Custom {
+                "A custom cloud has no built-in mail servers"
+            } else {
+                "Microsoft's mail servers for this cloud could not be confirmed"
+            };
+            r.error(
+                protocol.field(),
+                format!(
+                    "{cloud}: enter the {} server as HOST:PORT for mail programs.",
+                    protocol.label()
+                ),
+            );
+        }
+        match protocol {
+            MailProtocol::Imap => servers.imap = parsed,
+            MailProtocol::Pop => servers.pop = parsed,
+            MailProtocol::Smtp => servers.smtp = parsed,
+        }
+    }
+    servers
 }
 
 fn check_audience(
@@ -614,6 +678,10 @@ pub struct Registration {
     pub cloud: CloudId,
     pub authority_url: Option<String>,
     pub graph_url: Option<String>,
+    /// The registration's own IMAP server (`HOST:PORT`, see `mail_servers`), if it has one.
+    pub imap_server: Option<String>,
+    pub pop_server: Option<String>,
+    pub smtp_server: Option<String>,
     pub usage: Usage,
     pub audience: Audience,
     pub preset: Preset,
@@ -638,6 +706,17 @@ impl Registration {
             self.authority_url.as_deref(),
             self.graph_url.as_deref(),
         )
+    }
+
+    /// The mail servers a connection of this registration uses: the registration's own, else
+    /// Microsoft's for the cloud and account type (`personal`: Outlook.com).
+    pub fn mail_servers(&self, personal: bool) -> MailServers {
+        let own = MailServers {
+            imap: mail_servers::stored(MailProtocol::Imap, self.imap_server.as_deref()),
+            pop: mail_servers::stored(MailProtocol::Pop, self.pop_server.as_deref()),
+            smtp: mail_servers::stored(MailProtocol::Smtp, self.smtp_server.as_deref()),
+        };
+        MailServers::resolve(self.cloud, personal, &own)
     }
 }
 

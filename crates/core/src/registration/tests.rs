@@ -17,6 +17,9 @@ fn confidential() -> RegistrationInput {
         cloud: CloudId::Global,
         authority_url: None,
         graph_url: None,
+        imap_server: None,
+        pop_server: None,
+        smtp_server: None,
         usage: Usage::Both,
         audience: Audience::MyOrganization,
         preset: Preset::Full,
@@ -246,4 +249,58 @@ fn several_errors_are_reported_together() {
 #[test]
 fn hint_is_the_first_three_characters() {
     assert_eq!(secret_hint(&Sensitive::from(VALUE)), "Abc");
+}
+
+#[test]
+fn mail_servers_are_checked_on_their_fields_and_kept() {
+    let mut input = confidential();
+    input.imap_server = Some("plain://127.0.0.1:1143".into());
+    input.smtp_server = Some(" smtp.example.com:587 ".into());
+    let (report, valid) = validate(&input, today());
+    assert!(report.ok(), "{report:?}");
+    let valid = valid.unwrap();
+    assert_eq!(
+        valid.mail_servers.imap.as_ref().unwrap().to_string(),
+        "plain://127.0.0.1:1143"
+    );
+    assert_eq!(
+        valid.mail_servers.smtp.as_ref().unwrap().to_string(),
+        "starttls://smtp.example.com:587"
+    );
+    assert_eq!(valid.mail_servers.pop, None);
+
+    input.pop_server = Some("plain://pop.example.com:110".into());
+    assert!(only_error(&input, "pop_server").contains("allowed only to 127.0.0.1"));
+    input.pop_server = Some("pop.example.com".into());
+    assert!(only_error(&input, "pop_server").contains("POP server: add the port"));
+}
+
+#[test]
+fn mail_programs_need_servers_where_microsofts_are_not_known() {
+    let mut input = confidential();
+    input.preset = Preset::MailPrograms;
+    let (report, _) = validate(&input, today());
+    assert!(
+        report.ok(),
+        "the global cloud has Microsoft's servers: {report:?}"
+    );
+
+    input.cloud = CloudId::GccHigh;
+    let (report, valid) = validate(&input, today());
+    assert!(valid.is_none());
+    let fields: Vec<&str> = report.errors.iter().map(|e| e.field.as_str()).collect();
+    assert_eq!(fields, ["imap_server", "smtp_server"], "{report:?}");
+    assert!(report.errors[0].message.contains("could not be confirmed"));
+
+    input.cloud = CloudId::Custom;
+    input.authority_url = Some("http://127.0.0.1:9000".into());
+    input.graph_url = Some("http://127.0.0.1:9001".into());
+    input.imap_server = Some("plain://127.0.0.1:1143".into());
+    let msg = only_error(&input, "smtp_server");
+    assert!(
+        msg.contains("A custom cloud has no built-in mail servers"),
+        "{msg}"
+    );
+    input.smtp_server = Some("plain://127.0.0.1:1587".into());
+    assert!(validate(&input, today()).0.ok());
 }

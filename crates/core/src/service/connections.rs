@@ -7,6 +7,7 @@ use crate::connection::Connection;
 use crate::engine::RefreshReport;
 use crate::error::Result;
 use crate::store::events::Event;
+use crate::verification::{Verification, VerifyOptions};
 
 /// How many history entries a connection shows unless asked for another number.
 pub const HISTORY_LIMIT: u32 = 200;
@@ -50,8 +51,14 @@ impl Service {
         self.engine.refresh_all().await
     }
 
-    /// A Microsoft Graph call with the connection's token, recorded in its history.
-    pub async fn verify(&self, id: &str) -> Result<RefreshReport> {
-        self.engine.verify(id).await
+    /// Proves a connection works: Graph (profile, newest message, test message when asked,
+    /// calendar) and IMAP/POP/SMTP logins, as its scopes allow; recorded in its history.
+    pub async fn verify(&self, id: &str, options: VerifyOptions) -> Result<Verification> {
+        self.engine.verify(id, options).await
+    }
+
+    /// [`Service::verify`] for every connection ("Verify all").
+    pub async fn verify_all(&self, options: VerifyOptions) -> Result<Vec<Verification>> {
+        self.engine.verify_all(options).await
     }
 }

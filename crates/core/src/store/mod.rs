@@ -28,6 +28,7 @@ const MIGRATIONS: &[&str] = &[
     events::V1,
     connections::V2,
     secret_reminders::V1,
+    registrations::V2_MAIL_SERVERS,
 ];
 
 fn migrations() -> Migrations<'static> {

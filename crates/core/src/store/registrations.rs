@@ -28,19 +28,29 @@ CREATE TABLE registrations (
 );
 ";
 
+/// Schema version 2: the registration's own mail servers (`HOST:PORT`, checked by
+/// `mail_servers::parse`), for custom and national clouds or in place of Microsoft's.
+pub(super) const V2_MAIL_SERVERS: &str = "
+ALTER TABLE registrations ADD COLUMN imap_server TEXT;
+ALTER TABLE registrations ADD COLUMN pop_server TEXT;
+ALTER TABLE registrations ADD COLUMN smtp_server TEXT;
+";
+
 use chrono::{DateTime, NaiveDate, Utc};
 use rusqlite::{OptionalExtension, Row, params};
 
 use super::{Store, enum_from, enum_text};
 use crate::cloud::CloudId;
 use crate::error::{Error, ErrorCode, Result};
+use crate::mail_servers::MailProtocol;
 use crate::registration::{Audience, ClientKind, LastTest, Registration, Usage, Valid};
 use crate::scopes::Preset;
 
 const COLUMNS: &str = "r.id, r.name, r.client_id, r.kind, r.tenant, r.cloud, r.authority_url, r.graph_url, \
     r.usage, r.audience, r.preset, r.redirect_uri, r.has_secret, r.secret_label, r.secret_hint, \
     r.secret_expires, r.last_test_at, r.last_test_ok, r.last_test_note, r.created_at, r.updated_at, \
-    (SELECT COUNT(*) FROM connections c WHERE c.registration_id = r.id)";
+    (SELECT COUNT(*) FROM connections c WHERE c.registration_id = r.id), \
+    r.imap_server, r.pop_server, r.smtp_server";
 
 /// Secret metadata kept beside the registration (never the value).
 #[derive(Debug, Clone, Default)]
@@ -69,6 +79,9 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<Registration> {
         cloud: enum_from::<CloudId>(row.get(5)?)?,
         authority_url: row.get(6)?,
         graph_url: row.get(7)?,
+        imap_server: row.get(22)?,
+        pop_server: row.get(23)?,
+        smtp_server: row.get(24)?,
         usage: enum_from::<Usage>(row.get(8)?)?,
         audience: enum_from::<Audience>(row.get(9)?)?,
         preset: enum_from::<Preset>(row.get(10)?)?,
@@ -82,6 +95,11 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<Registration> {
         updated_at: row.get(20)?,
         connections: row.get(21)?,
     })
+}
+
+/// The stored text of the registration's own server for a protocol.
+fn server_text(v: &Valid, protocol: MailProtocol) -> Option<String> {
+    v.mail_servers.get(protocol).map(ToString::to_string)
 }
 
 fn name_taken(e: rusqlite::Error, name: &str) -> Error {
@@ -114,13 +132,16 @@ impl Store {
         self.conn()
             .execute(
                 "INSERT INTO registrations (id, name, client_id, kind, tenant, cloud, authority_url, graph_url, usage, \
-                 audience, preset, redirect_uri, has_secret, secret_label, secret_hint, secret_expires, created_at, updated_at) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?17)",
+                 audience, preset, redirect_uri, has_secret, secret_label, secret_hint, secret_expires, created_at, updated_at, \
+                 imap_server, pop_server, smtp_server) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?17, ?18, ?19, ?20)",
                 params![
                     id, v.name, v.client_id, enum_text(v.kind), v.tenant, v.cloud.id.as_str(),
                     custom.then_some(&v.cloud.authority), custom.then_some(&v.cloud.graph),
                     enum_text(v.usage), enum_text(v.audience), v.preset.as_str(), v.redirect_uri,
                     secret.present, secret.label, secret.hint, secret.expires, now,
+                    server_text(v, MailProtocol::Imap), server_text(v, MailProtocol::Pop),
+                    server_text(v, MailProtocol::Smtp),
                 ],
             )
             .map_err(|e| name_taken(e, &v.name))?;
@@ -140,11 +161,14 @@ impl Store {
         let n = conn
             .execute(
                 "UPDATE registrations SET name = ?2, client_id = ?3, kind = ?4, tenant = ?5, cloud = ?6, authority_url = ?7, \
-                 graph_url = ?8, usage = ?9, audience = ?10, preset = ?11, redirect_uri = ?12, updated_at = ?13 WHERE id = ?1",
+                 graph_url = ?8, usage = ?9, audience = ?10, preset = ?11, redirect_uri = ?12, updated_at = ?13, \
+                 imap_server = ?14, pop_server = ?15, smtp_server = ?16 WHERE id = ?1",
                 params![
                     id, v.name, v.client_id, enum_text(v.kind), v.tenant, v.cloud.id.as_str(),
                     custom.then_some(&v.cloud.authority), custom.then_some(&v.cloud.graph),
                     enum_text(v.usage), enum_text(v.audience), v.preset.as_str(), v.redirect_uri, now,
+                    server_text(v, MailProtocol::Imap), server_text(v, MailProtocol::Pop),
+                    server_text(v, MailProtocol::Smtp),
                 ],
             )
             .map_err(|e| name_taken(e, &v.name))?;

@@ -53,6 +53,9 @@ export const FIELD_STEP: Readonly<Record<string, StepNumber>> = {
   cloud: 1,
   authority_url: 1,
   graph_url: 1,
+  imap_server: 1,
+  pop_server: 1,
+  smtp_server: 1,
   redirect_uri: 2,
   secret_expires: 4,
   secret_label: 4,
@@ -111,6 +114,11 @@ export class WizardState {
   cloud = $state<CloudId>('global');
   authorityUrl = $state('');
   graphUrl = $state('');
+  /** The app's own mail servers (`HOST:PORT`): needed outside the global cloud, where
+   * Microsoft's are not built in; kept on edit whatever the cloud. */
+  imapServer = $state('');
+  popServer = $state('');
+  smtpServer = $state('');
 
   // Step 4
   expiry = $state<ExpiryChoice>('12');
@@ -260,6 +268,9 @@ export class WizardState {
     tenant: this.tenant,
     cloud: this.cloud,
     ...(this.cloud === 'custom' ? { authority_url: this.authorityUrl, graph_url: this.graphUrl } : {}),
+    ...(this.imapServer.trim() ? { imap_server: this.imapServer } : {}),
+    ...(this.popServer.trim() ? { pop_server: this.popServer } : {}),
+    ...(this.smtpServer.trim() ? { smtp_server: this.smtpServer } : {}),
     usage: this.usage,
     audience: this.audience,
     preset: this.preset,
@@ -337,6 +348,9 @@ export class WizardState {
     this.cloud = registration.cloud;
     this.authorityUrl = registration.authority_url ?? '';
     this.graphUrl = registration.graph_url ?? '';
+    this.imapServer = registration.imap_server ?? '';
+    this.popServer = registration.pop_server ?? '';
+    this.smtpServer = registration.smtp_server ?? '';
     // A desktop app that becomes a Web app gets a new secret today; otherwise keep the stored date.
     this.expiry = registration.kind === 'public' && !registration.secret_expires ? '12' : 'custom';
     this.customExpires = registration.secret_expires ?? '';
@@ -366,6 +380,9 @@ export class WizardState {
     this.cloud = 'global';
     this.authorityUrl = '';
     this.graphUrl = '';
+    this.imapServer = '';
+    this.popServer = '';
+    this.smtpServer = '';
     this.expiry = '12';
     this.customExpires = '';
     this.clientId = '';

@@ -14,6 +14,7 @@ import {
   CLIENT_ID,
   plan,
   presets,
+  registration,
   SECRET_ID,
   saved,
   TENANT_ID,
@@ -325,6 +326,56 @@ describe('set-up wizard', () => {
     expect(wizard.secret).toBe('');
     await vi.waitFor(() => expect(calls.test).toHaveBeenCalledWith({ id: 'reg-new' }));
     expect((await screen.findByTestId('test-result')).dataset.ok).toBe('true');
+  });
+
+  it('asks for mail servers outside the global cloud and sends them with the registration', async () => {
+    const calls = handlers();
+    await startWizard();
+    expect(screen.queryByTestId('mail-servers')).toBeNull();
+    await fireEvent.change(byId('cloud-select'), { target: { value: 'custom' } });
+    await type('field-authority-url', 'http://127.0.0.1:9000');
+    await type('field-graph-url', 'http://127.0.0.1:9001');
+    byId('mail-servers');
+    await type('field-imap-server', 'plain://127.0.0.1:1143');
+    await type('field-smtp-server', 'smtp.example.test:587');
+    await fireEvent.change(byId('cloud-select'), { target: { value: 'gcc-high' } });
+    expect(input('field-imap-server').value).toBe('plain://127.0.0.1:1143');
+    await fireEvent.change(byId('cloud-select'), { target: { value: 'custom' } });
+    await toStep5();
+    await type('field-client-id', CLIENT_ID);
+    await type('field-tenant', TENANT_ID);
+    await next();
+
+    await vi.waitFor(() => expect(calls.create).toHaveBeenCalledTimes(1));
+    const sent = calls.create.mock.calls[0]?.[0] as { input: RegistrationInput };
+    expect(sent.input.imap_server).toBe('plain://127.0.0.1:1143');
+    expect(sent.input.smtp_server).toBe('smtp.example.test:587');
+    expect('pop_server' in sent.input).toBe(false);
+  });
+
+  it('keeps a registration\'s mail servers when it is edited', async () => {
+    const calls = handlers();
+    render(AppsPage);
+    wizard.edit(registration({ cloud: 'china', imap_server: 'mail.example.cn:993', smtp_server: 'starttls://smtp.example.cn:587' }));
+    await screen.findByTestId('wizard-step-5');
+    await next();
+    await vi.waitFor(() => expect(calls.update).toHaveBeenCalledTimes(1));
+    const sent = calls.update.mock.calls[0]?.[0] as { input: RegistrationInput };
+    expect(sent.input.imap_server).toBe('mail.example.cn:993');
+    expect(sent.input.smtp_server).toBe('starttls://smtp.example.cn:587');
+  });
+
+  it('shows a mail server error from core next to its field', async () => {
+    handlers({
+      validate_registration: () => ({
+        errors: [{ field: 'imap_server', message: 'IMAP server: add the port: HOST:PORT, for example outlook.office365.com:993.' }],
+        warnings: [],
+      }),
+    });
+    await startWizard();
+    await fireEvent.change(byId('cloud-select'), { target: { value: 'dod' } });
+    await type('field-imap-server', 'imap.example.test');
+    expect(await screen.findByText('IMAP server: add the port: HOST:PORT, for example outlook.office365.com:993.')).toBeTruthy();
   });
 
   it('creates a desktop app without secret or expiry', async () => {

@@ -367,6 +367,80 @@ describe('keeping connections alive', () => {
     expect((await screen.findByTestId('detail-verify-result')).textContent).toContain('Microsoft Graph');
   });
 
+  it('shows every verification step, and a failed one with its code and core\'s fix', async () => {
+    const smtp =
+      'Exchange Online has SMTP AUTH (authenticated SMTP submission) turned off for the whole organisation, so mail programs cannot send as ada@contoso.com; the token itself is fine.';
+    const fix = 'An Exchange administrator turns it on for the mailbox: `Set-CASMailbox -Identity ada@contoso.com -SmtpClientAuthenticationDisabled $false`.';
+    serve([ada], {
+      verify_connection: vi.fn(() => ({
+        connection: ada,
+        requested: false,
+        rotated: false,
+        error: { code: 'needs_consent', message: smtp, detail: { fix } },
+        steps: [
+          { name: 'token', protocol: 'token', outcome: 'passed', message: 'The access token held in memory is still valid', fix: null, code: null, duration_ms: 0 },
+          { name: 'graph_profile', protocol: 'graph', outcome: 'skipped', message: 'Skipped: the connection\'s permissions are for mail programs (IMAP, POP, SMTP), not Microsoft Graph.', fix: null, code: null, duration_ms: 0 },
+          { name: 'imap_login', protocol: 'imap', outcome: 'passed', message: 'Logged in as ada@contoso.com with XOAUTH2', fix: null, code: null, duration_ms: 41 },
+          { name: 'smtp_login', protocol: 'smtp', outcome: 'failed', message: smtp, fix, code: '535 5.7.139', duration_ms: 57 },
+        ],
+      })),
+    });
+    render(ConnectionsPage);
+    await fireEvent.click(await screen.findByTestId('connection-open'));
+    await fireEvent.click(await screen.findByTestId('detail-verify'));
+    const steps = await screen.findAllByTestId('verify-step');
+    expect(steps.map((s) => [s.dataset.name, s.dataset.outcome])).toEqual([
+      ['token', 'passed'],
+      ['graph_profile', 'skipped'],
+      ['imap_login', 'passed'],
+      ['smtp_login', 'failed'],
+    ]);
+    expect(steps[2]?.textContent).toContain('41 ms');
+    expect(steps[3]?.textContent).toContain('535 5.7.139');
+    expect(within(steps[3] as HTMLElement).getByTestId('verify-step-fix').textContent).toBe(fix);
+    expect(screen.queryByTestId('detail-verify-result')).toBeNull();
+  });
+
+  it('verifies all connections and lists the ones that did not pass', async () => {
+    const grace: Connection = { ...ada, id: 'conn-2', address: 'grace@contoso.com' };
+    const handlers = serve([ada, grace], {
+      verify_all_connections: vi.fn(() => [
+        { connection: ada, requested: false, rotated: false, error: null, steps: [] },
+        {
+          connection: grace,
+          requested: true,
+          rotated: false,
+          error: { code: 'needs_sign_in', message: 'The mail server refused the login for grace@contoso.com.', detail: null },
+          steps: [],
+        },
+      ]),
+    });
+    render(ConnectionsPage);
+    await fireEvent.click(await screen.findByTestId('verify-all'));
+    expect(handlers.verify_all_connections).toHaveBeenCalledOnce();
+    const result = await screen.findByTestId('verify-all-result');
+    expect(result.textContent).toContain('1 of 2 did not pass');
+    expect(screen.getAllByTestId('verify-all-failure').map((li) => li.textContent)).toEqual([
+      'grace@contoso.com: The mail server refused the login for grace@contoso.com.',
+    ]);
+  });
+
+  it('says the mail servers accepted the token when no Graph step ran', async () => {
+    serve([ada], {
+      verify_connection: vi.fn(() => ({
+        connection: ada,
+        requested: true,
+        rotated: false,
+        error: null,
+        steps: [{ name: 'imap_login', protocol: 'imap', outcome: 'passed', message: 'Logged in', fix: null, code: null, duration_ms: 3 }],
+      })),
+    });
+    render(ConnectionsPage);
+    await fireEvent.click(await screen.findByTestId('connection-open'));
+    await fireEvent.click(await screen.findByTestId('detail-verify'));
+    expect((await screen.findByTestId('detail-verify-result')).textContent).toContain('the mail servers accepted');
+  });
+
   it('keeps the new state of a refresh that ends after leaving the connection, without its outcome', async () => {
     const pending = deferred<RefreshReport>();
     const handlers = serve([ada], { refresh_connection: vi.fn(() => pending.promise) });

@@ -1,4 +1,11 @@
-import type { Connection, ConnectionEvent, Event, RefreshReport, Registration } from '../ipc/bindings';
+import type {
+  Connection,
+  ConnectionEvent,
+  Event,
+  RefreshReport,
+  Registration,
+  Verification,
+} from '../ipc/bindings';
 import {
   connectionHistory,
   disconnectConnection,
@@ -6,6 +13,7 @@ import {
   listRegistrations,
   refreshAllConnections,
   refreshConnection,
+  verifyAllConnections,
   verifyConnection,
   watchConnections,
 } from '../ipc/commands';
@@ -13,10 +21,9 @@ import type { IpcError } from '../ipc/invoke';
 import { Request } from '../ipc/request.svelte';
 
 /** What a "Refresh now" or "Verify" of one connection found. */
-export interface ManualCheck {
-  kind: 'refresh' | 'verify';
-  report: RefreshReport;
-}
+export type ManualCheck =
+  | { kind: 'refresh'; report: RefreshReport }
+  | { kind: 'verify'; report: Verification };
 
 /**
  * The Connections page's data: registrations (to know whether anyone can sign in), connections,
@@ -41,6 +48,7 @@ export class ConnectionsState {
   readonly checkRequest = new Request<ManualCheck, string>({ clearOnRun: true });
   /** "Refresh all": core's report of every connection. */
   readonly refreshAllRequest = new Request<RefreshReport[]>({ clearOnRun: true });
+  readonly verifyAllRequest = new Request<Verification[]>({ clearOnRun: true });
 
   /** Registrations people can sign in with (usage delegated or both). */
   readonly delegated = $derived((this.registrations ?? []).filter((r) => r.usage !== 'application'));
@@ -70,7 +78,7 @@ export class ConnectionsState {
 
   /** The connection being refreshed (or verified) by hand, or 'all'. */
   get refreshing(): string | null {
-    if (this.refreshAllRequest.loading) return 'all';
+    if (this.refreshAllRequest.loading || this.verifyAllRequest.loading) return 'all';
     return this.checkRequest.loading ? this.checkRequest.progress : null;
   }
 
@@ -86,7 +94,7 @@ export class ConnectionsState {
   }
 
   /** The last "verify" of the open connection. */
-  get lastVerify(): RefreshReport | null {
+  get lastVerify(): Verification | null {
     const check = this.checkRequest.data;
     return check?.kind === 'verify' ? check.report : null;
   }
@@ -101,6 +109,34 @@ export class ConnectionsState {
     const reports = this.refreshAllRequest.data;
     if (!reports) return null;
     return { total: reports.length, failed: reports.filter((r) => r.error !== null).length };
+  }
+
+  /** Whether "Verify all" is running (the buttons wait for it). */
+  get verifyingAll(): boolean {
+    return this.verifyAllRequest.loading;
+  }
+
+  /** Why "Verify all" could not run. */
+  get verifyAllError(): IpcError | null {
+    return this.verifyAllRequest.error;
+  }
+
+  /** Verify all: how many of how many failed, and for each failure core's first message. */
+  get verifyAllResult(): {
+    total: number;
+    failures: { id: string; address: string; message: string }[];
+  } | null {
+    const reports = this.verifyAllRequest.data;
+    if (!reports) return null;
+    const failures = reports
+      .filter((r) => r.error !== null || (r.steps ?? []).some((s) => s.outcome === 'failed'))
+      .map((r) => ({
+        id: r.connection.id,
+        address: r.connection.address,
+        message:
+          r.error?.message ?? (r.steps ?? []).find((s) => s.outcome === 'failed')?.message ?? '',
+      }));
+    return { total: reports.length, failures };
   }
 
   get disconnecting(): boolean {
@@ -156,7 +192,8 @@ export class ConnectionsState {
     }, id);
   }
 
-  /** "Verify": a Graph call with the connection's token; the outcome also enters the history. */
+  /** "Verify": core's checks as the scopes allow (Graph, IMAP, POP, SMTP), each a step; the
+   * outcome also enters the history. */
   async verify(id: string): Promise<void> {
     await this.checkRequest.run(async () => {
       const report = await verifyConnection(id);
@@ -169,6 +206,15 @@ export class ConnectionsState {
   async refreshAll(): Promise<void> {
     await this.refreshAllRequest.run(async () => {
       const reports = await refreshAllConnections();
+      for (const r of reports) this.apply({ kind: 'changed', connection: r.connection });
+      return reports;
+    });
+  }
+
+  /** "Verify all": every connection's checks, as one connection's "Verify" does. */
+  async verifyAll(): Promise<void> {
+    await this.verifyAllRequest.run(async () => {
+      const reports = await verifyAllConnections();
       for (const r of reports) this.apply({ kind: 'changed', connection: r.connection });
       return reports;
     });

@@ -153,7 +153,20 @@ tenant_suggestions: Array<string>,
  */
 platform: string, account_types: string, permissions: Array<Permission>, admin_consent: boolean, secret_needed: boolean, portal: string, portal_new_registration_url: string, manifest: string, az_script: string, };
 
-export type RegistrationInput = { name: string, client_id: string, kind: ClientKind, tenant: string, cloud: CloudId, authority_url?: string, graph_url?: string, usage: Usage, audience: Audience, 
+export type RegistrationInput = { name: string, client_id: string, kind: ClientKind, tenant: string, cloud: CloudId, authority_url?: string, graph_url?: string, 
+/**
+ * IMAP server `HOST:PORT` (see `mail_servers`): needed where Microsoft's is not known
+ * (custom and national clouds); elsewhere it replaces Microsoft's.
+ */
+imap_server?: string, 
+/**
+ * POP server `HOST:PORT`.
+ */
+pop_server?: string, 
+/**
+ * SMTP submission server `HOST:PORT`.
+ */
+smtp_server?: string, usage: Usage, audience: Audience, 
 /**
  * The delegated preset sign-ins use (ignored for application-only registrations).
  */
@@ -177,7 +190,11 @@ export type ValidationReport = { errors: Array<FieldIssue>, warnings: Array<Fiel
 
 export type LastTest = { at: string, ok: boolean, summary: string, };
 
-export type Registration = { id: string, name: string, client_id: string, kind: ClientKind, tenant: string, cloud: CloudId, authority_url: string | null, graph_url: string | null, usage: Usage, audience: Audience, preset: Preset, redirect_uri: string, has_secret: boolean, secret_label: string | null, secret_hint: string | null, secret_expires: string | null, last_test: LastTest | null, connections: number, created_at: string, updated_at: string, };
+export type Registration = { id: string, name: string, client_id: string, kind: ClientKind, tenant: string, cloud: CloudId, authority_url: string | null, graph_url: string | null, 
+/**
+ * The registration's own IMAP server (`HOST:PORT`, see `mail_servers`), if it has one.
+ */
+imap_server: string | null, pop_server: string | null, smtp_server: string | null, usage: Usage, audience: Audience, preset: Preset, redirect_uri: string, has_secret: boolean, secret_label: string | null, secret_hint: string | null, secret_expires: string | null, last_test: LastTest | null, connections: number, created_at: string, updated_at: string, };
 
 export type Saved = { registration: Registration, warnings: ValidationReport, };
 
@@ -281,6 +298,41 @@ requested: boolean,
 rotated: boolean, error: ErrorBody | null, };
 
 export type ConnectionEvent = { "kind": "changed", connection: Connection, } | { "kind": "notice", notice: Notice, };
+
+export type Outcome = "passed" | "failed" | "skipped";
+
+export type StepProtocol = "token" | "graph" | "imap" | "pop" | "smtp";
+
+export type Step = { 
+/**
+ * Stable name: `token`; `graph_profile`, `graph_newest_message`, `graph_send_test`,
+ * `graph_calendar`; `imap_connect`, `imap_login`, `imap_select`; `pop_connect`, `pop_login`,
+ * `pop_stat`; `smtp_connect`, `smtp_tls`, `smtp_login`; `application_mailbox`.
+ */
+name: string, protocol: StepProtocol, outcome: Outcome, 
+/**
+ * What happened, in plain words (for a failure: what it means).
+ */
+message: string, 
+/**
+ * What to do about a failure, when something can be done.
+ */
+fix: string | null, 
+/**
+ * The code the other side gave: `AADSTS70000`, Graph's `ErrorAccessDenied`, `535 5.7.139`,
+ * `NO`...
+ */
+code: string | null, 
+/**
+ * Whole milliseconds the step took (0 when skipped).
+ */
+duration_ms: number, };
+
+export type Verification = { connection: Connection, 
+/**
+ * Whether a token request was made for this verification.
+ */
+requested: boolean, rotated: boolean, error: ErrorBody | null, steps: Array<Step>, };
 
 export type MailboxUse = "read" | "send" | "full";
 

@@ -19,6 +19,7 @@ import type {
   PlanInput,
   PresetInfo,
   RefreshReport,
+  Verification,
   Registration,
   RegistrationInput,
   Reminder,
@@ -75,8 +76,10 @@ export const connectionHistory = (id: string): Promise<Event[]> =>
   call('connection_history', { id });
 export const refreshConnection = (id: string): Promise<RefreshReport> =>
   call('refresh_connection', { id });
-export const verifyConnection = (id: string): Promise<RefreshReport> =>
+export const verifyConnection = (id: string): Promise<Verification> =>
   call('verify_connection', { id });
+export const verifyAllConnections = (): Promise<Verification[]> =>
+  call('verify_all_connections');
 export const refreshAllConnections = (): Promise<RefreshReport[]> =>
   call('refresh_all_connections');
 
