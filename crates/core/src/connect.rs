@@ -17,6 +17,7 @@ use crate::keychain::Keychain;
 use crate::keychain::SecretKey;
 use crate::oauth::Tokens;
 use crate::registration::{ClientKind, Registration, classify_tenant};
+use crate::resource::Audience;
 use crate::scopes::Preset;
 use crate::store::Store;
 use tokio_util::sync::CancellationToken;
@@ -252,6 +253,9 @@ pub fn save_sign_in(
 pub fn disconnect(store: &Store, secrets: &dyn Keychain, id: &str) -> Result<Connection> {
     let conn = store.get_connection(id)?;
     secrets.delete(&SecretKey::refresh_token(&conn.id))?;
+    for audience in [Audience::Graph, Audience::Outlook] {
+        secrets.delete(&SecretKey::access_token(&conn.id, audience.as_str()))?;
+    }
     store.delete_connection(&conn.id)?;
     tracing::info!(connection = %conn.id, "disconnected");
     Ok(conn)

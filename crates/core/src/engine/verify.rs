@@ -8,6 +8,7 @@ use super::{Engine, RefreshReport};
 use crate::connection::ConnectionKind;
 use crate::error::Result;
 use crate::graph::{self as graph_api, GraphUser, users};
+use crate::resource::Resource;
 
 impl Engine {
     pub async fn verify(&self, id: &str) -> Result<RefreshReport> {
@@ -15,7 +16,7 @@ impl Engine {
         if conn.kind == ConnectionKind::Application {
             return self.refresh(id).await;
         }
-        let token = match self.access_token(id).await {
+        let token = match self.access_token(id, Resource::Graph).await {
             Ok(t) => t,
             Err(e) => {
                 return Ok(RefreshReport {

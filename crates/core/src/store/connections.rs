@@ -49,6 +49,16 @@ ALTER TABLE connections ADD COLUMN notified_problem TEXT;
 CREATE INDEX connections_by_next_refresh ON connections (next_refresh_at) WHERE next_refresh_at IS NOT NULL;
 ";
 
+/// Schema version 6: programs and scripts. `alias` is a short name the user gives a connection
+/// (unique without regard to case); `programs_allowed` says whether programs may fetch its
+/// tokens (`mailconn token`), on by default only for the mail-programs preset.
+pub(super) const V3: &str = "
+ALTER TABLE connections ADD COLUMN alias TEXT;
+ALTER TABLE connections ADD COLUMN programs_allowed INTEGER NOT NULL DEFAULT 0;
+UPDATE connections SET programs_allowed = 1 WHERE preset = 'mail-programs';
+CREATE UNIQUE INDEX connections_by_alias ON connections (alias COLLATE NOCASE) WHERE alias IS NOT NULL;
+";
+
 use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, Row, params};
 
@@ -154,7 +164,7 @@ fn state_from_columns(
 pub(super) const COLUMNS: &str = "c.id, c.registration_id, r.name, c.kind, c.account_key, c.address, c.display_name, c.tenant_id, \
     c.account_type, c.preset, c.scopes_requested, c.scopes_granted, c.has_refresh_token, c.state, c.state_reason, \
     c.created_at, c.updated_at, c.last_refresh_at, c.access_expires_at, c.retry_attempt, c.next_refresh_at, c.last_used_at, \
-    c.state_aadsts";
+    c.state_aadsts, c.alias, c.programs_allowed";
 
 fn words(s: &str) -> Vec<String> {
     s.split_whitespace().map(str::to_owned).collect()
@@ -194,6 +204,8 @@ pub(super) fn from_row(row: &Row<'_>) -> rusqlite::Result<Connection> {
         next_refresh_at,
         last_used_at: row.get(21)?,
         inactivity_deadline: None,
+        alias: row.get(23)?,
+        programs_allowed: row.get(24)?,
     }
     .with_derived_fields())
 }
@@ -204,12 +216,13 @@ impl Store {
         self.conn().execute(
             "INSERT INTO connections (id, registration_id, kind, account_key, address, display_name, tenant_id, account_type, \
              preset, scopes_requested, scopes_granted, has_refresh_token, state, state_reason, created_at, updated_at, \
-             last_refresh_at, access_expires_at, state_aadsts, retry_attempt, next_refresh_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?15, ?15, ?16, ?17, ?18, ?19)",
+             last_refresh_at, access_expires_at, state_aadsts, retry_attempt, next_refresh_at, programs_allowed) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?15, ?15, ?16, ?17, ?18, ?19, ?20)",
             params![
                 c.id, c.registration_id, enum_text(c.kind), c.account_key, c.address, c.display_name, c.tenant_id,
                 enum_text(c.account_type), c.preset.as_str(), c.scopes_requested.join(" "), c.scopes_granted.join(" "),
                 c.has_refresh_token, s.state, s.reason, now, c.access_expires_at, s.aadsts, s.retry_attempt, s.retry_at,
+                c.preset == Preset::MailPrograms,
             ],
         )?;
         Ok(())
@@ -251,19 +264,29 @@ impl Store {
             .optional()?)
     }
 
-    /// By id, or by address when exactly one connection has it.
+    /// By id, by alias (without regard to case), or by address when exactly one connection
+    /// has it.
     pub fn get_connection(&self, id_or_address: &str) -> Result<Connection> {
         let conn = self.conn();
         let mut stmt = conn.prepare(&format!(
             "SELECT {COLUMNS} FROM connections c JOIN registrations r ON r.id = c.registration_id \
-             WHERE c.id = ?1 OR c.address = ?1 COLLATE NOCASE ORDER BY c.id = ?1 DESC LIMIT 2"
+             WHERE c.id = ?1 OR c.alias = ?1 COLLATE NOCASE OR c.address = ?1 COLLATE NOCASE \
+             ORDER BY (c.id = ?1 OR c.alias = ?1 COLLATE NOCASE) DESC LIMIT 2"
         ))?;
         let rows = stmt
             .query_map([id_or_address], from_row)?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         match rows.as_slice() {
             [only] => Ok(only.clone()),
-            [first, _] if first.id == id_or_address => Ok(first.clone()),
+            [first, _]
+                if first.id == id_or_address
+                    || first
+                        .alias
+                        .as_deref()
+                        .is_some_and(|a| a.eq_ignore_ascii_case(id_or_address)) =>
+            {
+                Ok(first.clone())
+            }
             [] => Err(not_found(id_or_address)),
             _ => Err(crate::Error::new(
                 crate::ErrorCode::Conflict,
@@ -332,6 +355,32 @@ impl Store {
         self.conn().execute(
             "UPDATE connections SET next_refresh_at = ?2 WHERE id = ?1",
             params![id, at],
+        )?;
+        Ok(())
+    }
+
+    /// Sets or clears a connection's alias. Returns false when the alias is taken by another
+    /// connection (the unique index, which ignores case, says so).
+    pub fn set_alias(&self, id: &str, alias: Option<&str>, now: DateTime<Utc>) -> Result<bool> {
+        let result = self.conn().execute(
+            "UPDATE connections SET alias = ?2, updated_at = ?3 WHERE id = ?1",
+            params![id, alias, now],
+        );
+        match result {
+            Ok(_) => Ok(true),
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::ConstraintViolation =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    pub fn set_programs_allowed(&self, id: &str, allowed: bool, now: DateTime<Utc>) -> Result<()> {
+        self.conn().execute(
+            "UPDATE connections SET programs_allowed = ?2, updated_at = ?3 WHERE id = ?1",
+            params![id, allowed, now],
         )?;
         Ok(())
     }
