@@ -229,6 +229,17 @@ pub fn default_mail_resource(scopes: &[String]) -> Resource {
         .unwrap_or(Resource::Imap)
 }
 
+/// The resource `mailconn token` uses when none is named: Microsoft Graph when the connection
+/// may use it, else the mail default ([`default_mail_resource`]): a mail-programs connection
+/// gets its Outlook token.
+pub fn default_resource(scopes: &[String]) -> Resource {
+    if Resource::Graph.allowed_by(scopes) {
+        Resource::Graph
+    } else {
+        default_mail_resource(scopes)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -369,6 +380,14 @@ mod tests {
         assert_eq!(default_mail_resource(&smtp_only), Resource::Smtp);
         assert_eq!(
             default_mail_resource(&Preset::Read.delegated_scopes()),
+            Resource::Imap
+        );
+        assert_eq!(
+            default_resource(&Preset::Read.delegated_scopes()),
+            Resource::Graph
+        );
+        assert_eq!(
+            default_resource(&Preset::MailPrograms.delegated_scopes()),
             Resource::Imap
         );
     }

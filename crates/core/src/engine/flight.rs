@@ -135,7 +135,10 @@ impl Engine {
         let got = if let Some(c) = self.usable(&conn.id, audience, &requested, now) {
             Got::from_cached(&c)
         } else {
-            self.refresh_flight(&conn, now, Some(audience)).await?
+            match self.refresh_flight(&conn, now, Some(audience)).await {
+                Ok(got) => got,
+                Err(e) => return Err(self.explained(&conn.id, e)),
+            }
         };
         let Got::Token {
             token,
@@ -159,6 +162,28 @@ impl Engine {
             scopes: granted,
             connection: self.store.get_connection(&conn.id)?,
         })
+    }
+
+    /// A failed refresh that left the connection needing someone to act is told as that state
+    /// (the reason and the command that fixes it), keeping Microsoft's support IDs.
+    fn explained(&self, id: &str, e: Error) -> Error {
+        match self.store.get_connection(id) {
+            Ok(after) if after.needs_attention() => {
+                let mut told = stopped(&after);
+                if let (Some(from), Some(to)) = (e.detail(), told.detail().cloned()) {
+                    told = told.with_detail(ErrorDetail {
+                        aadsts: from.aadsts.or(to.aadsts),
+                        trace_id: from.trace_id.clone(),
+                        correlation_id: from.correlation_id.clone(),
+                        timestamp: from.timestamp.clone(),
+                        oauth_error: from.oauth_error.clone(),
+                        ..to
+                    });
+                }
+                told
+            }
+            _ => e,
+        }
     }
 
     /// A token held here, else one stored in the keychain, asked for with `requested` and with

@@ -15,7 +15,7 @@ use crate::Sensitive;
 use crate::connection::{Connection, validate_alias};
 use crate::engine::AccessToken;
 use crate::error::{Error, ErrorCode, Result};
-use crate::resource::{Resource, default_mail_resource};
+use crate::resource::{Resource, default_mail_resource, default_resource};
 use crate::sasl;
 
 /// Who asks for a token.
@@ -98,6 +98,15 @@ impl Service {
                 .await?;
         }
         Ok(token)
+    }
+
+    /// The resource a program gets when it names none: Microsoft Graph when the connection may
+    /// use it, else IMAP, SMTP or POP (whichever it may use, in that order).
+    pub async fn default_resource(&self, selector: &str) -> Result<Resource> {
+        let c = self.connection(selector).await?;
+        Ok(default_resource(
+            &[&c.scopes_requested[..], &c.scopes_granted[..]].concat(),
+        ))
     }
 
     /// The SASL initial response for a connection: XOAUTH2 or OAUTHBEARER with its address and
