@@ -15,8 +15,11 @@ use serde_json::json;
 use crate::exit::Exit;
 use crate::output::Output;
 
-fn parse_resource(s: &str) -> Result<Resource, String> {
-    Resource::parse(s).ok_or_else(|| format!("unknown resource '{s}' (graph, imap, pop, smtp)"))
+/// graph, imap, pop or smtp (offered by the shell completions).
+fn parse_resource() -> impl clap::builder::TypedValueParser<Value = Resource> {
+    use clap::builder::TypedValueParser as _;
+    clap::builder::PossibleValuesParser::new(Resource::ALL.map(Resource::as_str))
+        .map(|s| Resource::parse(&s).expect("one of the possible values"))
 }
 
 #[derive(Debug, Args)]
@@ -25,7 +28,7 @@ pub struct TokenArgs {
     connection: String,
     /// What the token is for: graph, imap, pop or smtp (IMAP, POP and SMTP share one token)
     /// [default: graph when the connection may use Microsoft Graph, else imap, smtp or pop]
-    #[arg(long, value_parser = parse_resource)]
+    #[arg(long, value_parser = parse_resource())]
     resource: Option<Resource>,
 }
 
@@ -34,7 +37,7 @@ pub struct SaslArgs {
     /// Connection id, address or alias
     connection: String,
     /// imap, pop or smtp [default: imap when the connection may use IMAP, else smtp, else pop]
-    #[arg(long, value_parser = parse_resource)]
+    #[arg(long, value_parser = parse_resource())]
     resource: Option<Resource>,
     /// Print the response itself instead of base64 (it holds Ctrl-A characters; no newline)
     #[arg(long)]

@@ -17,6 +17,7 @@ use mailconn_core::connection::{Connection, StateKind};
 use mailconn_core::engine::{Config, Engine, EngineEvent};
 use mailconn_core::keychain::SystemKeychain;
 use mailconn_core::paths::DataDir;
+use mailconn_core::resource::Resource;
 use mailconn_core::store::Store;
 use mailconn_testkit::Idp;
 use serde_json::{Value, json};
@@ -117,13 +118,17 @@ fn refresh_rotates_the_stored_token_and_runs_before_expiry() {
     let clock = Arc::new(FakeClock::new(Utc::now()));
     let (engine, store) = engine(&env, clock.clone(), test_config());
     let rt = runtime();
-    let first = rt.block_on(engine.access_token(id)).unwrap();
+    let first = rt
+        .block_on(engine.access_token(id, Resource::Graph))
+        .unwrap();
     assert_eq!(
         refresh_requests(&env.idp),
         2,
         "no cached token yet: one refresh"
     );
-    let again = rt.block_on(engine.access_token(id)).unwrap();
+    let again = rt
+        .block_on(engine.access_token(id, Resource::Graph))
+        .unwrap();
     assert_eq!(
         again.token.expose(),
         first.token.expose(),
@@ -393,7 +398,7 @@ fn twenty_concurrent_token_requests_share_one_refresh() {
             let (engine, id) = (engine.clone(), id.clone());
             set.spawn(async move {
                 engine
-                    .access_token(&id)
+                    .access_token(&id, Resource::Graph)
                     .await
                     .unwrap()
                     .token

@@ -193,6 +193,15 @@ pub fn save_sign_in(
     } else {
         None
     };
+    // Consent at Microsoft is per user and app and adds up: what an earlier sign-in of this
+    // connection was granted for the other resource (Graph, or Outlook for IMAP/POP/SMTP)
+    // stays usable, so it stays in the granted list beside what this sign-in brought.
+    let granted = match &existing {
+        Some(old) => {
+            Audience::primary(requested).merge_granted(&old.scopes_granted, &tokens.granted)
+        }
+        None => tokens.granted.clone(),
+    };
     let row = crate::store::connections::NewConnection {
         id: &id,
         registration_id: &reg.id,
@@ -204,7 +213,7 @@ pub fn save_sign_in(
         account_type: identity.account_type,
         preset,
         scopes_requested: requested,
-        scopes_granted: &tokens.granted,
+        scopes_granted: &granted,
         has_refresh_token: tokens.refresh_token.is_some(),
         state: TokenState::Active { note: reason },
         access_expires_at: Some(tokens.expires_at),

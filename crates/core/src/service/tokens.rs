@@ -228,9 +228,9 @@ impl Service {
                     format!(" ({n} times within the hour)")
                 };
                 if handed_out {
-                    format!("{program} fetched a {what} token{times}")
+                    format!("{program} fetched an access token for {what}{times}")
                 } else {
-                    format!("{program} was refused a {what} token: programs are not allowed{times}")
+                    format!("{program} was refused an access token for {what}: programs are not allowed{times}")
                 }
             })?;
             Ok(())
