@@ -555,6 +555,164 @@ mod tests {
     }
 
     #[test]
+    fn a_program_polling_every_minute_makes_one_history_entry_per_hour() {
+        let (store, _) = store_with(&["active"]);
+        let hour = "2026-03-01T10:00:00Z".parse::<DateTime<Utc>>().unwrap();
+        let summary = |n: u32| format!("msmtp fetched a token ({n})");
+        for minute in 0..60 {
+            let n = store
+                .add_folded_event(
+                    "c0",
+                    hour + TimeDelta::minutes(minute),
+                    "token",
+                    "token:msmtp:smtp",
+                    summary,
+                )
+                .unwrap();
+            assert_eq!(n, u32::try_from(minute).unwrap() + 1);
+        }
+        // Another program, and another kind, fold on their own.
+        store
+            .add_folded_event(
+                "c0",
+                hour + TimeDelta::minutes(5),
+                "token",
+                "token:mbsync:imap",
+                summary,
+            )
+            .unwrap();
+        store
+            .add_folded_event(
+                "c0",
+                hour + TimeDelta::minutes(6),
+                "token_refused",
+                "token:msmtp:smtp",
+                summary,
+            )
+            .unwrap();
+        // The next hour starts a new entry.
+        store
+            .add_folded_event(
+                "c0",
+                hour + TimeDelta::minutes(62),
+                "token",
+                "token:msmtp:smtp",
+                summary,
+            )
+            .unwrap();
+        let lines: Vec<(String, String, DateTime<Utc>)> = store
+            .events("c0", 10)
+            .unwrap()
+            .into_iter()
+            .map(|e| (e.kind, e.summary, e.at))
+            .collect();
+        assert_eq!(
+            lines,
+            [
+                (
+                    "token".into(),
+                    "msmtp fetched a token (1)".into(),
+                    hour + TimeDelta::minutes(62)
+                ),
+                (
+                    "token".into(),
+                    "msmtp fetched a token (60)".into(),
+                    hour + TimeDelta::minutes(59)
+                ),
+                (
+                    "token_refused".into(),
+                    "msmtp fetched a token (1)".into(),
+                    hour + TimeDelta::minutes(6)
+                ),
+                (
+                    "token".into(),
+                    "msmtp fetched a token (1)".into(),
+                    hour + TimeDelta::minutes(5)
+                ),
+            ]
+        );
+        // A late writer (another process with an older time) does not move the entry back.
+        store
+            .add_folded_event(
+                "c0",
+                hour + TimeDelta::minutes(61),
+                "token",
+                "token:msmtp:smtp",
+                summary,
+            )
+            .unwrap();
+        let newest = &store.events("c0", 1).unwrap()[0];
+        assert_eq!(newest.at, hour + TimeDelta::minutes(62));
+        assert_eq!(newest.summary, "msmtp fetched a token (2)");
+    }
+
+    #[test]
+    fn aliases_are_unique_without_regard_to_case_and_programs_follow_the_preset() {
+        let (store, now) = store_with(&["active", "active"]);
+        assert!(store.set_alias("c0", Some("Work"), now).unwrap());
+        assert!(!store.set_alias("c1", Some("work"), now).unwrap(), "taken");
+        assert_eq!(store.get_connection("WORK").unwrap().id, "c0");
+        assert_eq!(
+            store.get_connection("c0").unwrap().alias.as_deref(),
+            Some("Work")
+        );
+        assert!(store.set_alias("c0", None, now).unwrap());
+        assert!(
+            store.set_alias("c1", Some("work"), now).unwrap(),
+            "free again"
+        );
+        assert_eq!(store.get_connection("work").unwrap().id, "c1");
+        // Rows of the read preset were not opened to programs.
+        assert!(!store.get_connection("c0").unwrap().programs_allowed);
+        store.set_programs_allowed("c0", true, now).unwrap();
+        assert!(store.get_connection("c0").unwrap().programs_allowed);
+    }
+
+    #[test]
+    fn the_migration_opens_existing_mail_program_connections_to_programs() {
+        let mut conn = rusqlite::Connection::open_in_memory().unwrap();
+        let before = super::super::MIGRATIONS
+            .iter()
+            .position(|m| *m == V3)
+            .unwrap();
+        let steps: Vec<_> = super::super::MIGRATIONS[..before]
+            .iter()
+            .map(|sql| rusqlite_migration::M::up(sql))
+            .collect();
+        rusqlite_migration::Migrations::new(steps)
+            .to_latest(&mut conn)
+            .unwrap();
+        let now = Utc::now();
+        conn.execute(
+            "INSERT INTO registrations (id, name, client_id, kind, tenant, cloud, usage, audience, preset, redirect_uri, \
+             has_secret, created_at, updated_at) VALUES ('r', 'App', 'cid', 'public', 'common', 'global', 'delegated', \
+             'my_organization', 'read', 'http://localhost', 0, ?1, ?1)",
+            [now],
+        )
+        .unwrap();
+        for (id, preset) in [("m", "mail-programs"), ("f", "full")] {
+            conn.execute(
+                "INSERT INTO connections (id, registration_id, kind, account_key, address, account_type, preset, \
+                 scopes_requested, scopes_granted, state, created_at, updated_at) VALUES (?1, 'r', 'delegated', ?1, ?1, \
+                 'work', ?2, '', '', 'active', ?3, ?3)",
+                params![id, preset, now],
+            )
+            .unwrap();
+        }
+        conn.execute_batch(V3).unwrap();
+        let allowed = |id: &str| -> bool {
+            conn.query_row(
+                "SELECT programs_allowed FROM connections WHERE id = ?1",
+                [id],
+                |r| r.get(0),
+            )
+            .unwrap()
+        };
+        assert!(allowed("m"));
+        assert!(!allowed("f"));
+    }
+
+    #[test]
     fn history_older_than_the_limit_is_pruned() {
         let (store, now) = store_with(&["active"]);
         store
