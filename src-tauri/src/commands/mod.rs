@@ -41,6 +41,8 @@ pub fn handler<R: tauri::Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + 
         connections::refresh_all_connections,
         connections::verify_connection,
         connections::watch_connections,
+        connections::set_program_access,
+        connections::set_connection_alias,
         system::autostart_enabled,
         system::set_autostart,
         mailboxes::check_mailbox_list,

@@ -133,6 +133,13 @@ impl Engine {
         self.store.record_used(&conn.id, now)?;
         let requested = audience.request_scopes(&conn.scopes_requested, &conn.scopes_granted);
         let got = if let Some(c) = self.usable(&conn.id, audience, &requested, now) {
+            // In use now: the scheduler (here or in the app) renews it before it expires.
+            if conn
+                .next_refresh_at
+                .is_none_or(|at| at > c.expires_at - self.config.margin)
+            {
+                self.reschedule(&conn.id)?;
+            }
             Got::from_cached(&c)
         } else {
             match self.refresh_flight(&conn, now, Some(audience)).await {
