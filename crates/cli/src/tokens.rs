@@ -159,18 +159,14 @@ pub async fn programs(
     service: &Service,
     out: Output,
 ) -> Result<Exit> {
-    let (address, allowed) = match choice {
-        Some(choice) => {
-            let c = service
-                .set_program_access(connection, choice == Choice::Allow)
-                .await?;
-            (c.address, c.programs_allowed)
-        }
-        None => {
-            let c = service.connection(connection).await?;
-            (c.address, c.programs_allowed)
-        }
+    let c = if let Some(choice) = choice {
+        service
+            .set_program_access(connection, choice == Choice::Allow)
+            .await?
+    } else {
+        service.connection(connection).await?
     };
+    let (address, allowed) = (c.address, c.programs_allowed);
     if out.json() {
         Output::print_json(&json!({ "address": address, "programs_allowed": allowed }));
     } else if allowed {

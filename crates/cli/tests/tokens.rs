@@ -75,13 +75,9 @@ fn stored_refresh_token(id: &str) -> String {
     secret_tool_lookup(&format!("refresh-token/{id}")).expect("refresh token in the keychain")
 }
 
-#[test]
-#[ignore = "needs the test identity provider (node) and a Secret Service: run scripts/test.sh"]
-fn graph_and_outlook_tokens_come_from_one_refresh_token_one_rotation_each() {
-    let env = Env::new(&[]);
-    let id = alice(&env, "full");
-    let me = "alice@contoso.test";
-
+/// A Graph connection: closed to programs until allowed, and IMAP refused until consented,
+/// each with its message and exit code and without a request to Microsoft.
+fn refused_until_allowed_and_consented(env: &Env, me: &str) {
     // A Graph connection: programs are off by default (only mail-programs turns them on).
     let out = env.run(&["token", me], None);
     assert_eq!(out.status.code(), Some(9), "{}", stderr(&out));
@@ -124,6 +120,16 @@ fn graph_and_outlook_tokens_come_from_one_refresh_token_one_rotation_each() {
         "{err}"
     );
     assert!(refresh_requests(&env.idp).is_empty());
+}
+
+#[test]
+#[ignore = "needs the test identity provider (node) and a Secret Service: run scripts/test.sh"]
+fn graph_and_outlook_tokens_come_from_one_refresh_token_one_rotation_each() {
+    let env = Env::new(&[]);
+    let id = alice(&env, "full");
+    let me = "alice@contoso.test";
+
+    refused_until_allowed_and_consented(&env, me);
 
     // Signed in again for mail programs: Graph's consent stays, Outlook's is added.
     let mut c = env.cmd();
@@ -169,23 +175,35 @@ fn graph_and_outlook_tokens_come_from_one_refresh_token_one_rotation_each() {
         "{scope1}"
     );
 
-    let (g, i) = (
+    let (graph_token, outlook_token) = (
         graph["token"].as_str().unwrap(),
         imap["token"].as_str().unwrap(),
     );
-    assert_ne!(g, i);
-    let (gi, ii) = (introspect(&env, g), introspect(&env, i));
-    assert_eq!(gi["active"], true);
-    assert_eq!(ii["active"], true);
-    assert_ne!(gi["aud"], ii["aud"], "two audiences: {gi} {ii}");
+    assert_ne!(graph_token, outlook_token);
+    let (graph_claims, outlook_claims) = (
+        introspect(&env, graph_token),
+        introspect(&env, outlook_token),
+    );
+    assert_eq!(graph_claims["active"], true);
+    assert_eq!(outlook_claims["active"], true);
+    assert_ne!(
+        graph_claims["aud"], outlook_claims["aud"],
+        "two audiences: {graph_claims} {outlook_claims}"
+    );
     assert!(
-        ii["scope"]
+        outlook_claims["scope"]
             .as_str()
             .unwrap()
             .contains("IMAP.AccessAsUser.All"),
-        "{ii}"
+        "{outlook_claims}"
     );
-    assert!(!gi["scope"].as_str().unwrap_or("").contains("IMAP"), "{gi}");
+    assert!(
+        !graph_claims["scope"]
+            .as_str()
+            .unwrap_or("")
+            .contains("IMAP"),
+        "{graph_claims}"
+    );
     assert_eq!(imap["resource"], "imap");
     assert!(
         imap["scopes"].as_array().unwrap().iter().any(|s| s == IMAP),
@@ -195,26 +213,36 @@ fn graph_and_outlook_tokens_come_from_one_refresh_token_one_rotation_each() {
 
     // SMTP and POP share the Outlook token; Graph's is kept: no more requests, from new
     // processes each time (the keychain holds the tokens).
-    for (resource, expected) in [("smtp", i), ("pop", i), ("graph", g), ("imap", i)] {
+    for (resource, expected) in [
+        ("smtp", outlook_token),
+        ("pop", outlook_token),
+        ("graph", graph_token),
+        ("imap", outlook_token),
+    ] {
         let out = env.run(&["token", me, "--resource", resource], None);
         assert!(out.status.success(), "{}", stderr(&out));
         assert_eq!(stdout(&out), format!("{expected}\n"), "{resource}");
     }
     assert_eq!(refresh_requests(&env.idp).len(), 2, "no more refreshes");
 
-    // SASL: XOAUTH2 (IMAP by default) and OAUTHBEARER, decoded.
+    sasl_responses_carry_the_tokens(&env, me, graph_token, outlook_token);
+    programs_are_named_in_the_history(&env, me);
+}
+
+/// `xoauth2` (IMAP by default) and `oauthbearer`, decoded: the address and the tokens above.
+fn sasl_responses_carry_the_tokens(env: &Env, me: &str, graph: &str, outlook: &str) {
     let b64 = base64::engine::general_purpose::STANDARD;
     let out = env.run(&["xoauth2", me], None);
     assert!(out.status.success(), "{}", stderr(&out));
     let decoded = b64.decode(stdout(&out).trim()).unwrap();
     assert_eq!(
         String::from_utf8(decoded).unwrap(),
-        format!("user=alice@contoso.test\u{1}auth=Bearer {i}\u{1}\u{1}")
+        format!("user=alice@contoso.test\u{1}auth=Bearer {outlook}\u{1}\u{1}")
     );
     let out = env.run(&["xoauth2", me, "--resource", "smtp", "--raw"], None);
     assert_eq!(
         stdout(&out),
-        format!("user=alice@contoso.test\u{1}auth=Bearer {i}\u{1}\u{1}"),
+        format!("user=alice@contoso.test\u{1}auth=Bearer {outlook}\u{1}\u{1}"),
         "raw, without a newline"
     );
     let out = env.run(
@@ -233,20 +261,22 @@ fn graph_and_outlook_tokens_come_from_one_refresh_token_one_rotation_each() {
     assert_eq!(
         decoded,
         format!(
-            "n,a=alice@contoso.test,\u{1}host=outlook.office365.com\u{1}port=993\u{1}auth=Bearer {i}\u{1}\u{1}"
+            "n,a=alice@contoso.test,\u{1}host=outlook.office365.com\u{1}port=993\u{1}auth=Bearer {outlook}\u{1}\u{1}"
         )
     );
     let out = env.run(&["--json", "oauthbearer", me, "--resource", "graph"], None);
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(v["mechanism"], "oauthbearer");
-    assert_eq!(v["resource"], "graph");
+    let answer: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(answer["mechanism"], "oauthbearer");
+    assert_eq!(answer["resource"], "graph");
     assert_eq!(
-        v["raw"],
-        format!("n,a=alice@contoso.test,\u{1}auth=Bearer {g}\u{1}\u{1}")
+        answer["raw"],
+        format!("n,a=alice@contoso.test,\u{1}auth=Bearer {graph}\u{1}\u{1}")
     );
     assert_eq!(refresh_requests(&env.idp).len(), 2);
+}
 
-    // The history names the program (this test, the CLI's parent), one entry per resource.
+/// The history names the program (this test, the CLI's parent), one entry per resource and hour.
+fn programs_are_named_in_the_history(env: &Env, me: &str) {
     let out = env.run(&["--json", "history", me], None);
     let history: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
     let name = my_name();

@@ -30,15 +30,12 @@ pub fn oauthbearer(
     token: &Sensitive<String>,
 ) -> Sensitive<String> {
     let authzid = user.replace('=', "=3D").replace(',', "=2C");
-    let mut out = format!("n,a={authzid},{KVSEP}");
-    if let Some(host) = host {
-        out.push_str(&format!("host={host}{KVSEP}"));
-    }
-    if let Some(port) = port {
-        out.push_str(&format!("port={port}{KVSEP}"));
-    }
-    out.push_str(&format!("auth=Bearer {}{KVSEP}{KVSEP}", token.expose()));
-    Sensitive::new(out)
+    let host = host.map_or_else(String::new, |h| format!("host={h}{KVSEP}"));
+    let port = port.map_or_else(String::new, |p| format!("port={p}{KVSEP}"));
+    Sensitive::new(format!(
+        "n,a={authzid},{KVSEP}{host}{port}auth=Bearer {}{KVSEP}{KVSEP}",
+        token.expose()
+    ))
 }
 
 /// Base64 (standard alphabet, padded), as the protocols send it.

@@ -259,6 +259,20 @@ fn graph_and_imap_callers_at_once_make_one_request_per_audience_one_rotation_at_
     );
 }
 
+/// The connection's history entries for programs' fetches: summary and time, newest first.
+fn token_lines(
+    rt: &tokio::runtime::Runtime,
+    service: &Service,
+    id: &str,
+) -> Vec<(String, DateTime<Utc>)> {
+    rt.block_on(service.history(id, 50))
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.kind == "token")
+        .map(|e| (e.summary, e.at))
+        .collect()
+}
+
 #[test]
 #[ignore = "needs the test identity provider (node): run scripts/test.sh"]
 fn a_program_polling_every_minute_is_refreshed_within_the_margin_and_folded_per_hour() {
@@ -294,15 +308,8 @@ fn a_program_polling_every_minute_is_refreshed_within_the_margin_and_folded_per_
     assert!(tokens[..55].iter().all(|t| *t == tokens[0]));
     assert!(tokens[55..].iter().all(|t| *t == tokens[55]));
     assert_ne!(tokens[0], tokens[55]);
-    let lines: Vec<(String, DateTime<Utc>)> = rt
-        .block_on(service.history(&conn.id, 50))
-        .unwrap()
-        .into_iter()
-        .filter(|e| e.kind == "token")
-        .map(|e| (e.summary, e.at))
-        .collect();
     assert_eq!(
-        lines,
+        token_lines(&rt, &service, &conn.id),
         [
             (
                 "poller fetched an access token for IMAP (30 times within the hour)".to_owned(),

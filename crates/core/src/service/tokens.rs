@@ -119,12 +119,11 @@ impl Service {
         mechanism: &Mechanism,
         purpose: TokenUse,
     ) -> Result<SaslResponse> {
-        let resource = match resource {
-            Some(r) => r,
-            None => {
-                let c = self.connection(selector).await?;
-                default_mail_resource(&[&c.scopes_requested[..], &c.scopes_granted[..]].concat())
-            }
+        let resource = if let Some(r) = resource {
+            r
+        } else {
+            let c = self.connection(selector).await?;
+            default_mail_resource(&[&c.scopes_requested[..], &c.scopes_granted[..]].concat())
         };
         let token = self.access_token(selector, resource, purpose).await?;
         let user = token.connection.address.clone();

@@ -94,22 +94,19 @@ impl Store {
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .optional()?;
-        let count = match existing {
-            Some((id, repeats)) => {
-                let count = repeats.saturating_add(1);
-                tx.execute(
-                    "UPDATE events SET at = MAX(at, ?2), repeats = ?3, summary = ?4 WHERE id = ?1",
-                    params![id, at, count, summary(count)],
-                )?;
-                count
-            }
-            None => {
-                tx.execute(
-                    "INSERT INTO events (connection_id, at, kind, summary, fold_key, repeats) VALUES (?1, ?2, ?3, ?4, ?5, 1)",
-                    params![connection_id, at, kind, summary(1), fold_key],
-                )?;
-                1
-            }
+        let count = if let Some((id, repeats)) = existing {
+            let count = repeats.saturating_add(1);
+            tx.execute(
+                "UPDATE events SET at = MAX(at, ?2), repeats = ?3, summary = ?4 WHERE id = ?1",
+                params![id, at, count, summary(count)],
+            )?;
+            count
+        } else {
+            tx.execute(
+                "INSERT INTO events (connection_id, at, kind, summary, fold_key, repeats) VALUES (?1, ?2, ?3, ?4, ?5, 1)",
+                params![connection_id, at, kind, summary(1), fold_key],
+            )?;
+            1
         };
         tx.commit()?;
         Ok(count)
