@@ -11,9 +11,11 @@ use std::time::Duration;
 use chrono::{DateTime, TimeDelta, Utc};
 use mailconn_core::clock::{Clock, FakeClock, SystemClock};
 use mailconn_core::connect::{ConnectOptions, finish, prepare};
-use mailconn_core::connection::Connection;
+use mailconn_core::connection::{Connection, ConnectionKind, StateKind, TokenState};
 use mailconn_core::engine::{Config, Engine};
+use mailconn_core::error::Remedy;
 use mailconn_core::flow::auth_code;
+use mailconn_core::flow::identity::AccountType;
 use mailconn_core::keychain::{Keychain, KeychainError, MemoryKeychain, SecretKey, SecretKind};
 use mailconn_core::paths::DataDir;
 use mailconn_core::registration::RegistrationInput;
@@ -23,6 +25,7 @@ use mailconn_core::service::registrations;
 use mailconn_core::service::tokens::{Mechanism, TokenUse};
 use mailconn_core::service::{Options, Service};
 use mailconn_core::store::Store;
+use mailconn_core::store::connections::NewConnection;
 use mailconn_core::{ErrorCode, Sensitive};
 use mailconn_testkit::{Idp, browse};
 use serde_json::json;
@@ -378,4 +381,152 @@ fn a_program_polling_every_minute_is_refreshed_within_the_margin_and_folded_per_
         e.message()
     );
     assert_eq!(env.refresh_requests().len(), 2, "no request for it");
+}
+
+/// A connection row written straight to the store (no sign-in, no network).
+fn row(store: &Store, id: &str, kind: ConnectionKind, preset: Preset) {
+    let scopes = preset.delegated_scopes();
+    store
+        .insert_connection(
+            &NewConnection {
+                id,
+                registration_id: &store.find_registration("desktop").unwrap().id,
+                kind,
+                account_key: id,
+                address: &format!("{id}@contoso.test"),
+                display_name: None,
+                tenant_id: None,
+                account_type: AccountType::Work,
+                preset,
+                scopes_requested: &scopes,
+                scopes_granted: &scopes,
+                has_refresh_token: kind == ConnectionKind::Delegated,
+                state: TokenState::ACTIVE,
+                access_expires_at: None,
+            },
+            Utc::now(),
+        )
+        .unwrap();
+}
+
+#[test]
+fn connections_that_cannot_hand_out_a_token_say_why_without_a_request() {
+    let rt = runtime();
+    let dir = tempfile::tempdir().unwrap();
+    let data = DataDir::open(dir.path().join("data")).unwrap();
+    let store = Arc::new(Store::open(&data.database()).unwrap());
+    let keys = Arc::new(MemoryKeychain::new());
+    let input: RegistrationInput = serde_json::from_value(json!({
+        "name": "desktop", "client_id": "cccccccc-0000-4000-8000-000000000002", "kind": "public",
+        "tenant": "common", "cloud": "custom",
+        // Nothing listens there: any request would fail with a network error instead.
+        "authority_url": "http://127.0.0.1:9", "graph_url": "http://127.0.0.1:9",
+        "usage": "delegated", "audience": "any_organization_and_personal", "preset": "mail-programs",
+    }))
+    .unwrap();
+    registrations::create(&store, keys.as_ref(), &input, Utc::now()).unwrap();
+    row(
+        &store,
+        "app",
+        ConnectionKind::Application,
+        Preset::Application,
+    );
+    row(
+        &store,
+        "mail",
+        ConnectionKind::Delegated,
+        Preset::MailPrograms,
+    );
+    let engine = Engine::new(
+        store.clone(),
+        keys,
+        mailconn_core::http::client(),
+        Arc::new(SystemClock),
+        data.locks(),
+        Config::default(),
+    );
+    let fail = |id: &str, resource| rt.block_on(engine.access_token(id, resource)).unwrap_err();
+    let fix = |e: &mailconn_core::Error| e.detail().and_then(|d| d.fix.clone()).unwrap_or_default();
+
+    let e = fail("app", Resource::Imap);
+    assert_eq!(e.code(), ErrorCode::Validation);
+    assert_eq!(
+        e.message(),
+        "app@contoso.test is an application-access mailbox: it has Microsoft Graph tokens only, not IMAP."
+    );
+    assert!(fix(&e).contains("--preset mail-programs"), "{}", fix(&e));
+
+    let e = fail("mail", Resource::Graph);
+    assert_eq!(e.code(), ErrorCode::NeedsConsent);
+    assert_eq!(
+        e.message(),
+        "The connection mail@contoso.test was not given access to Microsoft Graph: it lacks a Microsoft Graph permission (e.g. User.Read)."
+    );
+    assert_eq!(
+        fix(&e),
+        "Sign in again with that permission: `mailconn reconnect mail@contoso.test --preset read`."
+    );
+
+    let cases = [
+        (
+            TokenState::problem(
+                StateKind::NeedsSignIn,
+                "The sign-in was revoked.".into(),
+                Some(50173),
+            ),
+            ErrorCode::NeedsSignIn,
+            "mail@contoso.test needs you to sign in again: The sign-in was revoked.",
+            "Sign in again: `mailconn reconnect mail@contoso.test` (or Reconnect in the app).",
+            Some(Remedy::SignInAgain),
+        ),
+        (
+            TokenState::problem(
+                StateKind::NeedsConsent,
+                "Consent is missing.".into(),
+                Some(65001),
+            ),
+            ErrorCode::NeedsConsent,
+            "mail@contoso.test needs consent before it can be used: Consent is missing.",
+            "Sign in again and accept: `mailconn reconnect mail@contoso.test` (or Reconnect in the app).",
+            Some(Remedy::SignInAgain),
+        ),
+        (
+            TokenState::problem(
+                StateKind::SecretExpired,
+                "The secret expired.".into(),
+                Some(7000222),
+            ),
+            ErrorCode::NeedsSignIn,
+            "The client secret of \"desktop\" no longer works: The secret expired.",
+            "Give the app a new client secret: `mailconn app rotate-secret desktop` (or Rotate in the app).",
+            Some(Remedy::RotateSecret),
+        ),
+    ];
+    for (state, code, message, expected_fix, remedy) in cases {
+        store.record_state("mail", &state, Utc::now()).unwrap();
+        let e = fail("mail", Resource::Smtp);
+        assert_eq!(e.code(), code, "{message}");
+        assert_eq!(e.message(), message);
+        assert_eq!(fix(&e), expected_fix);
+        assert_eq!(e.detail().unwrap().remedy, remedy);
+        assert_eq!(e.detail().unwrap().aadsts, state.aadsts());
+    }
+    store
+        .record_state(
+            "app",
+            &TokenState::problem(
+                StateKind::NoAccess,
+                "An access policy denies it.".into(),
+                None,
+            ),
+            Utc::now(),
+        )
+        .unwrap();
+    let e = fail("app", Resource::Graph);
+    assert_eq!(e.code(), ErrorCode::NeedsConsent);
+    assert_eq!(
+        e.message(),
+        "The app has no access to app@contoso.test: An access policy denies it."
+    );
+    assert_eq!(engine.token_requests(), 0, "none of them asked Microsoft");
 }
