@@ -467,6 +467,14 @@ fn connections_that_cannot_hand_out_a_token_say_why_without_a_request() {
         "Sign in again with that permission: `mailconn reconnect mail@contoso.test --preset read`."
     );
 
+    stopped_states_say_what_to_run(&rt, &engine, &store);
+    assert_eq!(engine.token_requests(), 0, "none of them asked Microsoft");
+}
+
+/// Each state someone must act on, refused with its reason, the command and the remedy.
+fn stopped_states_say_what_to_run(rt: &tokio::runtime::Runtime, engine: &Engine, store: &Store) {
+    let fail = |id: &str, resource| rt.block_on(engine.access_token(id, resource)).unwrap_err();
+    let fix = |e: &mailconn_core::Error| e.detail().and_then(|d| d.fix.clone()).unwrap_or_default();
     let cases = [
         (
             TokenState::problem(
@@ -528,5 +536,4 @@ fn connections_that_cannot_hand_out_a_token_say_why_without_a_request() {
         e.message(),
         "The app has no access to app@contoso.test: An access policy denies it."
     );
-    assert_eq!(engine.token_requests(), 0, "none of them asked Microsoft");
 }
