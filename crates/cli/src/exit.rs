@@ -15,6 +15,7 @@ Exit codes:
   6  a sign-in or consent is needed
   7  not found
   8  cancelled or timed out
+  9  programs may not fetch this connection's tokens (`mailconn programs C allow`)
  10  internal error";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,6 +29,7 @@ pub enum Exit {
     SignIn = 6,
     NotFound = 7,
     Cancelled = 8,
+    NotAllowed = 9,
     Internal = 10,
 }
 
@@ -46,6 +48,7 @@ impl Exit {
             ErrorCode::Network | ErrorCode::IdentityProvider => Exit::Network,
             ErrorCode::NeedsSignIn | ErrorCode::NeedsConsent => Exit::SignIn,
             ErrorCode::NotFound => Exit::NotFound,
+            ErrorCode::NotAllowed => Exit::NotAllowed,
             ErrorCode::Cancelled | ErrorCode::Timeout => Exit::Cancelled,
             ErrorCode::Internal => Exit::Internal,
         }

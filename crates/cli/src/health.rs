@@ -61,6 +61,17 @@ pub async fn status(id: Option<&str>, service: &Service, out: Output) -> Result<
                 enum_text(c.kind)
             );
             println!("  state:          {}", state_line(c));
+            if let Some(alias) = &c.alias {
+                println!("  alias:          {alias}");
+            }
+            println!(
+                "  programs:       {}",
+                if c.programs_allowed {
+                    "may fetch tokens (`mailconn token`)"
+                } else {
+                    "may not fetch tokens"
+                }
+            );
             if let Some(reason) = c.state.reason() {
                 println!("  reason:         {reason}");
             }

@@ -8,12 +8,13 @@ mod explain;
 mod health;
 mod mailbox;
 mod output;
+mod tokens;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory as _, Parser, Subcommand};
 use mailconn_core::keychain::{self, Keychain};
 use mailconn_core::paths::{DATA_DIR_ENV, DataDir, resolve_data_dir};
 use mailconn_core::{Error, Service, doctor};
@@ -118,10 +119,87 @@ enum Command {
         #[arg(long, value_name = "DAYS")]
         days: Option<String>,
     },
+    /// Print an access token for a mail program or script, and nothing else (--json: token,
+    /// expiry, scopes); refreshed first when it is about to expire. Never opens a browser: a
+    /// connection that needs sign-in exits with code 6 and the command that fixes it; one not
+    /// open to programs with code 9
+    Token(tokens::TokenArgs),
+    /// Print the SASL XOAUTH2 initial response (base64 of `user=ADDRESS^Aauth=Bearer TOKEN^A^A`)
+    /// for IMAP `AUTHENTICATE XOAUTH2` or SMTP `AUTH XOAUTH2`; exit codes as for `token`
+    Xoauth2(tokens::SaslArgs),
+    /// Print the SASL OAUTHBEARER initial response (RFC 7628, base64); exit codes as for `token`
+    Oauthbearer(tokens::BearerArgs),
+    /// Give a connection a short name to use wherever an id or address goes, or clear it
+    Alias {
+        /// Connection id, address or alias
+        connection: String,
+        /// The alias: letters, digits, '-', '_' or '.', starting with a letter, at most 32
+        #[arg(required_unless_present = "clear")]
+        name: Option<String>,
+        /// Remove the connection's alias
+        #[arg(long, conflicts_with = "name")]
+        clear: bool,
+    },
+    /// Whether programs may fetch a connection's tokens (`token`, `xoauth2`, `oauthbearer`):
+    /// show it, allow or deny it (on by default only for the mail-programs preset)
+    Programs {
+        /// Connection id, address or alias
+        connection: String,
+        #[arg(value_enum)]
+        choice: Option<tokens::Choice>,
+    },
+    /// Print shell completions for bash, zsh, fish, elvish or powershell to stdout
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff) to stdout, e.g. `mailconn man | man -l -`, or write one
+    /// page per command into a directory (packaging)
+    Man {
+        /// Write mailconn.1 and a mailconn-COMMAND.1 for every command here
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Generated from the command definition: no data directory or keychain needed.
+    let generated = match &cli.command {
+        Command::Completions { shell } => {
+            let mut text = Vec::new();
+            clap_complete::generate(*shell, &mut Cli::command(), "mailconn", &mut text);
+            Some(Ok(text))
+        }
+        Command::Man { dir: Some(dir) } => {
+            Some(clap_mangen::generate_to(Cli::command(), dir).map(|()| Vec::new()))
+        }
+        Command::Man { dir: None } => {
+            let mut text = Vec::new();
+            Some(
+                clap_mangen::Man::new(Cli::command())
+                    .render(&mut text)
+                    .map(|()| text),
+            )
+        }
+        _ => None,
+    };
+    if let Some(text) = generated {
+        let written = text.and_then(|t| {
+            let mut stdout = std::io::stdout();
+            std::io::Write::write_all(&mut stdout, &t)
+                .and_then(|()| std::io::Write::flush(&mut stdout))
+        });
+        return match written {
+            Ok(()) => ExitCode::SUCCESS,
+            // A reader that stops early (`| head`) is no failure.
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: cannot write the output: {e}");
+                Exit::Internal.into()
+            }
+        };
+    }
     let out = Output::new(cli.json);
     match run(&cli, out) {
         Ok(exit) => exit.into(),
@@ -167,9 +245,11 @@ fn run(cli: &Cli, out: Output) -> Result<Exit, Error> {
 
 async fn dispatch(command: &Command, service: &Service, out: Output) -> Result<Exit, Error> {
     match command {
-        Command::Doctor | Command::Paths | Command::Explain(_) => {
-            Err(Error::internal("run without a service"))
-        }
+        Command::Doctor
+        | Command::Paths
+        | Command::Explain(_)
+        | Command::Completions { .. }
+        | Command::Man { .. } => Err(Error::internal("run without a service")),
         Command::App(app::AppCommand::Secrets(cmd)) => client_secret::run(cmd, service, out).await,
         Command::App(cmd) => app::run(cmd, service, out).await,
         Command::Connect(args) => connect::connect(args, service, out).await,
@@ -191,6 +271,20 @@ async fn dispatch(command: &Command, service: &Service, out: Output) -> Result<E
         }
         Command::Reminders { days } => {
             client_secret::reminders(days.as_deref(), service, out).await
+        }
+        Command::Token(args) => tokens::token(args, service, out).await,
+        Command::Xoauth2(args) => tokens::xoauth2(args, service, out).await,
+        Command::Oauthbearer(args) => tokens::oauthbearer(args, service, out).await,
+        Command::Alias {
+            connection,
+            name,
+            clear,
+        } => {
+            let name = if *clear { None } else { name.as_deref() };
+            tokens::alias(connection, name, service, out).await
+        }
+        Command::Programs { connection, choice } => {
+            tokens::programs(connection, *choice, service, out).await
         }
     }
 }

@@ -17,6 +17,7 @@ use mailconn_core::connection::{StateKind, TokenState};
 use mailconn_core::engine::{Config, Engine};
 use mailconn_core::keychain::SystemKeychain;
 use mailconn_core::paths::DataDir;
+use mailconn_core::resource::Resource;
 use mailconn_core::store::Store;
 use serde_json::{Value, json};
 
@@ -632,7 +633,8 @@ fn fleet(connections: usize) -> Fleet {
     }
     let rt = runtime();
     for id in &ids {
-        rt.block_on(engine.access_token(id)).unwrap();
+        rt.block_on(engine.access_token(id, Resource::Graph))
+            .unwrap();
     }
     Fleet {
         idp,

@@ -17,6 +17,7 @@ use mailconn_core::connection::{Connection, StateKind};
 use mailconn_core::engine::{Config, Engine, EngineEvent};
 use mailconn_core::keychain::SystemKeychain;
 use mailconn_core::paths::DataDir;
+use mailconn_core::resource::Resource;
 use mailconn_core::store::Store;
 use mailconn_testkit::Idp;
 use serde_json::{Value, json};
@@ -117,19 +118,23 @@ fn refresh_rotates_the_stored_token_and_runs_before_expiry() {
     let clock = Arc::new(FakeClock::new(Utc::now()));
     let (engine, store) = engine(&env, clock.clone(), test_config());
     let rt = runtime();
-    let first = rt.block_on(engine.access_token(id)).unwrap();
+    let first = rt
+        .block_on(engine.access_token(id, Resource::Graph))
+        .unwrap();
     assert_eq!(
         refresh_requests(&env.idp),
-        2,
-        "no cached token yet: one refresh"
+        1,
+        "the token the CLI's refresh stored in the keychain is shared: no new request"
     );
-    let again = rt.block_on(engine.access_token(id)).unwrap();
+    let again = rt
+        .block_on(engine.access_token(id, Resource::Graph))
+        .unwrap();
     assert_eq!(
         again.token.expose(),
         first.token.expose(),
         "cached while valid"
     );
-    assert_eq!(refresh_requests(&env.idp), 2);
+    assert_eq!(refresh_requests(&env.idp), 1);
     let conn = store.get_connection(id).unwrap();
     let due = conn.next_refresh_at.expect("scheduled");
     assert!(
@@ -143,12 +148,12 @@ fn refresh_rotates_the_stored_token_and_runs_before_expiry() {
     assert_eq!(rt.block_on(engine.run_due()).unwrap(), 0, "not yet due");
     clock.set(due);
     assert_eq!(rt.block_on(engine.run_due()).unwrap(), 1);
-    assert_eq!(refresh_requests(&env.idp), 3, "refreshed before expiry");
+    assert_eq!(refresh_requests(&env.idp), 2, "refreshed before expiry");
     assert_ne!(stored_refresh_token(id), after, "rotated again");
     let kinds = history_kinds(&store, id);
     assert_eq!(
         kinds.iter().filter(|k| *k == "refreshed").count(),
-        3,
+        2,
         "{kinds:?}"
     );
 }
@@ -393,7 +398,7 @@ fn twenty_concurrent_token_requests_share_one_refresh() {
             let (engine, id) = (engine.clone(), id.clone());
             set.spawn(async move {
                 engine
-                    .access_token(&id)
+                    .access_token(&id, Resource::Graph)
                     .await
                     .unwrap()
                     .token

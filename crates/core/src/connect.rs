@@ -17,6 +17,7 @@ use crate::keychain::Keychain;
 use crate::keychain::SecretKey;
 use crate::oauth::Tokens;
 use crate::registration::{ClientKind, Registration, classify_tenant};
+use crate::resource::Audience;
 use crate::scopes::Preset;
 use crate::store::Store;
 use tokio_util::sync::CancellationToken;
@@ -192,6 +193,15 @@ pub fn save_sign_in(
     } else {
         None
     };
+    // Consent at Microsoft is per user and app and adds up: what an earlier sign-in of this
+    // connection was granted for the other resource (Graph, or Outlook for IMAP/POP/SMTP)
+    // stays usable, so it stays in the granted list beside what this sign-in brought.
+    let granted = match &existing {
+        Some(old) => {
+            Audience::primary(requested).merge_granted(&old.scopes_granted, &tokens.granted)
+        }
+        None => tokens.granted.clone(),
+    };
     let row = crate::store::connections::NewConnection {
         id: &id,
         registration_id: &reg.id,
@@ -203,7 +213,7 @@ pub fn save_sign_in(
         account_type: identity.account_type,
         preset,
         scopes_requested: requested,
-        scopes_granted: &tokens.granted,
+        scopes_granted: &granted,
         has_refresh_token: tokens.refresh_token.is_some(),
         state: TokenState::Active { note: reason },
         access_expires_at: Some(tokens.expires_at),
@@ -252,6 +262,9 @@ pub fn save_sign_in(
 pub fn disconnect(store: &Store, secrets: &dyn Keychain, id: &str) -> Result<Connection> {
     let conn = store.get_connection(id)?;
     secrets.delete(&SecretKey::refresh_token(&conn.id))?;
+    for audience in [Audience::Graph, Audience::Outlook] {
+        secrets.delete(&SecretKey::access_token(&conn.id, audience.as_str()))?;
+    }
     store.delete_connection(&conn.id)?;
     tracing::info!(connection = %conn.id, "disconnected");
     Ok(conn)

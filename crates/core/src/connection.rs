@@ -257,6 +257,10 @@ pub struct Connection {
     /// (90 days after the last refresh).
     #[ts(type = "string | null")]
     pub inactivity_deadline: Option<DateTime<Utc>>,
+    /// A short name the user gave it, usable wherever an id or address is.
+    pub alias: Option<String>,
+    /// Whether programs and scripts may fetch its access tokens (`mailconn token`).
+    pub programs_allowed: bool,
 }
 
 /// Microsoft revokes a refresh token that has not been used for 90 days.
@@ -333,6 +337,38 @@ pub fn persist_tokens(
     write_row()
 }
 
+/// The longest alias: short enough to type, and never as long as a connection id (36).
+pub const ALIAS_MAX: usize = 32;
+
+/// Checks a connection alias: 1 to 32 letters, digits, `-`, `_` or `.`, starting with a letter
+/// (so it never looks like an address, an id or an option).
+pub fn validate_alias(alias: &str) -> Result<String> {
+    let alias = alias.trim();
+    let bad = |why: &str| {
+        Error::invalid("alias", format!("The alias \"{alias}\" cannot be used: {why}."))
+            .with_fix("Choose a short name of letters, digits, '-', '_' or '.', starting with a letter, e.g. `work` or `home-mail`.")
+    };
+    if alias.is_empty() {
+        return Err(bad("it is empty"));
+    }
+    if alias.chars().count() > ALIAS_MAX {
+        return Err(bad(&format!("it is longer than {ALIAS_MAX} characters")));
+    }
+    if !alias.starts_with(|c: char| c.is_ascii_alphabetic()) {
+        return Err(bad("it must start with a letter"));
+    }
+    if let Some(c) = alias
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
+    {
+        return Err(bad(&format!(
+            "'{}' is not allowed in it",
+            c.escape_default()
+        )));
+    }
+    Ok(alias.to_owned())
+}
+
 /// The error for an unknown connection id or address.
 pub fn not_found(id: &str) -> Error {
     Error::new(
@@ -345,6 +381,37 @@ pub fn not_found(id: &str) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn aliases_are_short_names_that_look_like_nothing_else() {
+        assert_eq!(validate_alias(" work ").unwrap(), "work");
+        assert_eq!(validate_alias("home-mail_2.x").unwrap(), "home-mail_2.x");
+        for (alias, why) in [
+            ("", "it is empty"),
+            ("2work", "it must start with a letter"),
+            ("-work", "it must start with a letter"),
+            ("alice@contoso.test", "'@' is not allowed in it"),
+            ("my mail", "' ' is not allowed in it"),
+            ("caf\u{e9}", "'\\u{e9}' is not allowed in it"),
+        ] {
+            let e = validate_alias(alias).unwrap_err();
+            assert_eq!(e.code(), ErrorCode::Validation);
+            assert!(
+                e.message().ends_with(&format!("{why}.")),
+                "{alias}: {}",
+                e.message()
+            );
+            assert_eq!(e.field(), Some("alias"));
+        }
+        let long = "a".repeat(ALIAS_MAX + 1);
+        assert!(
+            validate_alias(&long)
+                .unwrap_err()
+                .message()
+                .contains("longer than 32")
+        );
+        assert!(validate_alias(&"a".repeat(ALIAS_MAX)).is_ok());
+    }
 
     #[test]
     fn a_state_serializes_as_its_name_and_the_same_four_fields_whatever_the_state() {

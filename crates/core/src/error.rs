@@ -34,6 +34,8 @@ pub enum ErrorCode {
     IdentityProvider,
     NeedsSignIn,
     NeedsConsent,
+    /// The connection does not let programs fetch its tokens (its "programs" switch is off).
+    NotAllowed,
     Cancelled,
     Timeout,
     Internal,

@@ -26,6 +26,9 @@ pub enum SecretKind {
     ClientSecret,
     /// A connection's refresh token.
     RefreshToken,
+    /// A connection's current access token for one audience, with its expiry and scopes, so the
+    /// CLI (a new process per `mailconn token`) and the app share it instead of each refreshing.
+    AccessToken,
     /// A throwaway entry written and removed to check that the keychain works.
     Probe,
 }
@@ -35,6 +38,7 @@ impl SecretKind {
         match self {
             SecretKind::ClientSecret => "client-secret",
             SecretKind::RefreshToken => "refresh-token",
+            SecretKind::AccessToken => "access-token",
             SecretKind::Probe => "probe",
         }
     }
@@ -63,6 +67,14 @@ impl SecretKey {
     /// Where a connection's refresh token is kept.
     pub fn refresh_token(connection_id: &str) -> Self {
         Self::new(SecretKind::RefreshToken, connection_id)
+    }
+
+    /// Where a connection's access token for one audience (`graph`, `outlook`) is kept.
+    pub fn access_token(connection_id: &str, audience: &str) -> Self {
+        Self::new(
+            SecretKind::AccessToken,
+            format!("{connection_id}/{audience}"),
+        )
     }
 
     /// The keychain account name, e.g. `refresh-token/6f1c...`.

@@ -3,6 +3,7 @@
 
 pub mod aadsts;
 pub mod application;
+pub mod caller;
 pub mod client_secret;
 pub mod clock;
 pub mod cloud;
@@ -21,6 +22,8 @@ pub mod mail_servers;
 pub mod oauth;
 pub mod paths;
 pub mod registration;
+pub mod resource;
+pub mod sasl;
 pub mod scopes;
 pub mod sensitive;
 pub mod service;

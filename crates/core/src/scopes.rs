@@ -26,7 +26,7 @@ pub enum Preset {
     Full,
     /// Full mail plus calendars.
     FullCalendar,
-    /// Mail programs (Thunderbird, mutt, msmtp) over IMAP and SMTP.
+    /// Mail programs (Thunderbird, mutt, msmtp) over IMAP, POP and SMTP.
     MailPrograms,
     /// Application access to organisation and shared mailboxes, no sign-in.
     Application,
@@ -150,6 +150,13 @@ const PERMS: &[Perm] = &[
         delegated_admin: false,
     },
     Perm {
+        name: "POP.AccessAsUser.All",
+        api: Api::Exchange,
+        delegated_id: Some("d7b7f2d9-0f45-4ea1-9d42-e50810c06991"),
+        application_id: None,
+        delegated_admin: false,
+    },
+    Perm {
         name: "SMTP.Send",
         api: Api::Exchange,
         delegated_id: Some("258f6531-6087-4cc4-bb90-092c5fb3ed3f"),
@@ -223,7 +230,7 @@ impl Preset {
                 "Mail.Send",
                 "Calendars.ReadWrite",
             ],
-            Preset::MailPrograms => &["IMAP.AccessAsUser.All", "SMTP.Send"],
+            Preset::MailPrograms => &["IMAP.AccessAsUser.All", "POP.AccessAsUser.All", "SMTP.Send"],
             Preset::Application => &["Mail.ReadWrite", "Mail.Send", "User.Read.All"],
         }
     }

@@ -17,6 +17,7 @@ use mailconn_core::flow::auth_code;
 use mailconn_core::keychain::{Keychain, KeychainError, MemoryKeychain, SecretKey};
 use mailconn_core::paths::DataDir;
 use mailconn_core::registration::{Registration, RegistrationInput};
+use mailconn_core::resource::Resource;
 use mailconn_core::service::registrations as service;
 use mailconn_core::store::Store;
 use mailconn_testkit::{Idp, browse};
@@ -202,7 +203,13 @@ fn twenty_concurrent_access_token_calls_make_one_token_request() {
         let mut tasks = tokio::task::JoinSet::new();
         for _ in 0..20 {
             let (engine, id) = (engine.clone(), id.clone());
-            tasks.spawn(async move { engine.access_token(&id).await.unwrap().token });
+            tasks.spawn(async move {
+                engine
+                    .access_token(&id, Resource::Graph)
+                    .await
+                    .unwrap()
+                    .token
+            });
         }
         let mut out = Vec::new();
         while let Some(t) = tasks.join_next().await {

@@ -99,6 +99,27 @@ pub fn watch_connections(service: Svc<'_>, on_event: Channel<ConnectionEvent>) {
     });
 }
 
+/// The detail page's "Programs may use this connection" switch: lets programs and scripts
+/// (`mailconn token`) fetch the connection's tokens, or stops them.
+#[tauri::command]
+pub async fn set_program_access(
+    service: Svc<'_>,
+    id: String,
+    allowed: bool,
+) -> IpcResult<Connection> {
+    Ok(service.set_program_access(&id, allowed).await?)
+}
+
+/// Sets (or with `null` clears) the connection's short name for the command line.
+#[tauri::command]
+pub async fn set_connection_alias(
+    service: Svc<'_>,
+    id: String,
+    alias: Option<String>,
+) -> IpcResult<Connection> {
+    Ok(service.set_alias(&id, alias.as_deref()).await?)
+}
+
 #[tauri::command]
 pub async fn connection_history(service: Svc<'_>, id: String) -> IpcResult<Vec<Event>> {
     Ok(service.history(&id, HISTORY_LIMIT).await?)

@@ -42,6 +42,8 @@ pub fn handler<R: tauri::Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + 
         connections::verify_connection,
         connections::verify_all_connections,
         connections::watch_connections,
+        connections::set_program_access,
+        connections::set_connection_alias,
         system::autostart_enabled,
         system::set_autostart,
         mailboxes::check_mailbox_list,

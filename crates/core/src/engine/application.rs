@@ -38,6 +38,7 @@ impl Engine {
                 return Ok(Got::Token {
                     token: token.access_token.clone(),
                     expires_at: token.expires_at,
+                    granted: token.roles.clone(),
                     rotated: false,
                     requested: true,
                 });

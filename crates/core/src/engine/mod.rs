@@ -1,7 +1,10 @@
 //! The refresh engine: keeps every connection alive and says how each one stands.
 //!
-//! - Access tokens live in memory only; refresh tokens in the keychain.
-//! - One refresh per connection at a time, in this process and across processes (`flight.rs`).
+//! - One access token per connection and audience (Graph, or Outlook for IMAP/POP/SMTP), in
+//!   memory and in the keychain (so the CLI, a new process per `mailconn token`, and the app
+//!   share it); refresh tokens in the keychain. A refresh names one resource's scopes.
+//! - One refresh per connection at a time, in this process and across processes, whatever the
+//!   audience: one rotation of the refresh token at a time (`flight.rs`).
 //! - How a refresh works, and how a rotated refresh token is kept safe (`refresh.rs`).
 //! - Failures are sorted ([`classify`]): transient ones are retried with exponential backoff and
 //!   jitter, honouring `Retry-After`; permanent ones stop and set the state that says who must act.
@@ -25,6 +28,7 @@ mod refresh;
 pub mod request;
 pub mod schedule;
 mod scheduler;
+mod stored;
 mod verify;
 
 use std::collections::HashMap;
@@ -43,6 +47,7 @@ use crate::clock::Clock;
 use crate::connection::Connection;
 use crate::error::Result;
 use crate::keychain::Keychain;
+use crate::resource::{Audience, Resource};
 use crate::store::Store;
 pub use notice::{Notice, notice_for};
 pub use schedule::Config;
@@ -52,6 +57,10 @@ pub use schedule::Config;
 pub struct AccessToken {
     pub token: Sensitive<String>,
     pub expires_at: DateTime<Utc>,
+    /// What it was asked for; its audience is `resource.audience()`.
+    pub resource: Resource,
+    /// The scopes Microsoft listed for it (its audience's, and the `OpenID` ones).
+    pub scopes: Vec<String>,
     pub connection: Connection,
 }
 
@@ -77,12 +86,17 @@ pub struct RefreshReport {
     pub error: Option<crate::ErrorBody>,
 }
 
-/// An access token this process holds.
-#[derive(Debug)]
+/// An access token this process holds (or read from the keychain).
+#[derive(Debug, Clone)]
 struct Cached {
     token: Sensitive<String>,
     expires_at: DateTime<Utc>,
     obtained_at: DateTime<Utc>,
+    /// The `scope` of the request that got it: a token asked for with other scopes (the
+    /// connection signed in again with another preset) is not handed out.
+    requested: Vec<String>,
+    /// What Microsoft listed as granted.
+    granted: Vec<String>,
 }
 
 #[derive(Debug)]
@@ -96,7 +110,7 @@ pub struct Engine {
     config: Config,
     /// One async mutex per connection: the in-process half of single flight.
     flights: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
-    cache: Mutex<HashMap<String, Cached>>,
+    cache: Mutex<HashMap<(String, Audience), Cached>>,
     wake: Notify,
     events: broadcast::Sender<EngineEvent>,
     token_requests: AtomicU64,
@@ -163,28 +177,38 @@ impl Engine {
         Ok(())
     }
 
-    /// Forgets a disconnected connection's access token.
+    /// Forgets a disconnected connection's access tokens.
     pub fn forget(&self, id: &str) {
-        self.cache.lock().expect("cache poisoned").remove(id);
+        self.forget_tokens(id);
         self.flights.lock().expect("flights poisoned").remove(id);
     }
 
-    /// Keeps an access token for later callers.
-    fn remember(&self, id: &str, token: Sensitive<String>, expires_at: DateTime<Utc>) {
-        let obtained_at = self.clock.now();
-        self.cache.lock().expect("cache poisoned").insert(
-            id.to_owned(),
-            Cached {
-                token,
-                expires_at,
-                obtained_at,
-            },
-        );
+    /// Drops a connection's access tokens of every audience, here and in the keychain.
+    fn forget_tokens(&self, id: &str) {
+        self.cache
+            .lock()
+            .expect("cache poisoned")
+            .retain(|(cid, _), _| cid != id);
+        self.unstore_tokens(id);
     }
 
-    /// The expiry of the access token held for a connection, if any.
-    fn cached_expiry(&self, id: &str) -> Option<DateTime<Utc>> {
+    /// Keeps an access token for later callers.
+    fn remember(&self, id: &str, audience: Audience, cached: Cached) {
+        self.cache
+            .lock()
+            .expect("cache poisoned")
+            .insert((id.to_owned(), audience), cached);
+    }
+
+    /// The expiry of the access token of a connection's primary audience (the one the
+    /// scheduler refreshes): the one this process holds, else the row's (another process, such
+    /// as `mailconn token`, may have refreshed it).
+    fn cached_expiry(&self, conn: &Connection) -> Option<DateTime<Utc>> {
+        let audience = Audience::primary(&conn.scopes_requested);
         let cache = self.cache.lock().expect("cache poisoned");
-        cache.get(id).map(|c| c.expires_at)
+        cache
+            .get(&(conn.id.clone(), audience))
+            .map(|c| c.expires_at)
+            .or(conn.access_expires_at)
     }
 }

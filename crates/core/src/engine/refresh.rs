@@ -1,14 +1,19 @@
 //! How a refresh works, start to finish.
 //!
 //! 1. [`Engine::refresh`] (or an access-token request, or the scheduler) enters the connection's
-//!    single flight (`flight.rs`): one token request per connection at a time.
+//!    single flight (`flight.rs`): one token request per connection at a time, whatever the
+//!    audience. "Refresh now" and the scheduler refresh the audience the sign-in asked for (its
+//!    primary one); an access-token request the audience of the resource asked for.
 //! 2. The connection is marked `refreshing`; the registration, the stored refresh token and, for
 //!    a confidential app, the client secret are read (`credentials.rs`).
-//! 3. The token request goes to Microsoft (`request.rs`).
+//! 3. The token request goes to Microsoft (`request.rs`) with the identity scopes and the
+//!    scopes of ONE audience (Graph, or Outlook for IMAP/POP/SMTP).
 //! 4. Success: the tokens are persisted by [`persist_tokens`], the one function every refresh and
 //!    every sign-in stores tokens through. A rotated refresh token reaches the keychain *before*
 //!    the row says anything, so a crash at any point leaves a usable token (the old one is still
-//!    valid at Microsoft). The access token is kept in memory, the next refresh is scheduled.
+//!    valid at Microsoft). The access token is kept in memory and in the keychain (for the other
+//!    process, `stored.rs`); the granted scopes of the other audience stay as they were; the
+//!    next refresh is scheduled.
 //! 5. Failure: `classify.rs` sorts it and says the next state: `retrying` (attempt, next time,
 //!    last error; the refresh token is kept) or a problem someone must act on (reason and AADSTS
 //!    code, no retry). A wrong or expired client secret breaks every connection of the app
@@ -19,11 +24,12 @@ use chrono::{DateTime, Utc};
 use super::classify::Failure;
 use super::credentials::{Credentials, transient};
 use super::flight::Got;
-use super::{Engine, RefreshReport, request};
+use super::{Cached, Engine, RefreshReport, request};
 use crate::connection::{
     Connection, ConnectionKind, RefreshTokenChange, StateKind, persist_tokens,
 };
 use crate::error::Result;
+use crate::resource::Audience;
 use crate::store::connections::Refreshed;
 
 impl Engine {
@@ -31,7 +37,7 @@ impl Engine {
     /// and returned in the report, not as `Err` (that is for a missing connection or database).
     pub async fn refresh(&self, id: &str) -> Result<RefreshReport> {
         let conn = self.store.get_connection(id)?;
-        let result = self.refresh_flight(&conn, self.clock.now(), false).await;
+        let result = self.refresh_flight(&conn, self.clock.now(), None).await;
         let connection = self.store.get_connection(&conn.id)?;
         let (requested, rotated, error) = match result {
             Ok(Got::Token {
@@ -49,14 +55,18 @@ impl Engine {
     }
 
     /// Runs under the connection's single flight (both locks held).
-    pub(super) async fn refresh_locked(&self, conn: &Connection) -> Result<Got> {
+    pub(super) async fn refresh_locked(
+        &self,
+        conn: &Connection,
+        audience: Audience,
+    ) -> Result<Got> {
         if conn.kind == ConnectionKind::Application {
             return self.check_application(conn).await;
         }
         let now = self.clock.now();
         self.store.record_refreshing(&conn.id, now)?;
         self.emit_changed(&conn.id);
-        match self.request(conn, now).await {
+        match self.request(conn, now, audience).await {
             Ok(got) => Ok(got),
             Err(failure) => {
                 self.record_failure(conn, &failure)?;
@@ -66,7 +76,12 @@ impl Engine {
     }
 
     /// The token request, and storing what it brought.
-    async fn request(&self, conn: &Connection, now: DateTime<Utc>) -> Result<Got, Failure> {
+    async fn request(
+        &self,
+        conn: &Connection,
+        now: DateTime<Utc>,
+        audience: Audience,
+    ) -> Result<Got, Failure> {
         let Credentials {
             registration: reg,
             refresh_token,
@@ -77,6 +92,8 @@ impl Engine {
             error,
         })?;
         let tenant = conn.tenant_id.clone().unwrap_or_else(|| reg.tenant.clone());
+        let scopes = audience.request_scopes(&conn.scopes_requested, &conn.scopes_granted);
+        let primary = audience == Audience::primary(&conn.scopes_requested);
         self.token_requests
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let tokens = request::refresh(
@@ -86,7 +103,7 @@ impl Engine {
                 client_id: &reg.client_id,
                 secret: secret.as_ref(),
                 refresh_token: &refresh_token,
-                scopes: &conn.scopes_requested,
+                scopes: &scopes,
             },
             &self.http,
             now,
@@ -98,37 +115,57 @@ impl Engine {
         };
         let rotated = matches!(change, RefreshTokenChange::Store(_));
         let done = self.clock.now();
+        let granted = audience.merge_granted(&conn.scopes_granted, &tokens.granted);
         let row = Refreshed {
-            scopes_granted: &tokens.granted,
+            scopes_granted: &granted,
             has_refresh_token: true,
-            access_expires_at: tokens.expires_at,
+            // The row shows the primary audience's token (the one the schedule is about).
+            access_expires_at: if primary {
+                tokens.expires_at
+            } else {
+                conn.access_expires_at.unwrap_or(tokens.expires_at)
+            },
             next_refresh_at: None,
         };
         persist_tokens(self.secrets.as_ref(), &conn.id, change, || {
             self.store.record_refreshed(&conn.id, &row, done)
         })
         .map_err(transient)?;
+        let which = match audience {
+            _ if primary => "",
+            Audience::Graph => " for Microsoft Graph",
+            Audience::Outlook => " for IMAP, POP and SMTP",
+        };
         let summary = if rotated {
-            "Refreshed; the new refresh token is stored"
+            format!("Refreshed{which}; the new refresh token is stored")
         } else {
-            "Refreshed; the refresh token did not change"
+            format!("Refreshed{which}; the refresh token did not change")
         };
         let _ = self
             .store
-            .add_event(&conn.id, done, "refreshed", summary, None);
+            .add_event(&conn.id, done, "refreshed", &summary, None);
         if conn.state == StateKind::Retrying || conn.needs_attention() {
             let recovered = "Working again after failed refreshes";
             let _ = self
                 .store
                 .add_event(&conn.id, done, "recovered", recovered, None);
         }
-        self.remember(&conn.id, tokens.access_token.clone(), tokens.expires_at);
-        tracing::info!(connection = %conn.id, rotated, "refreshed");
+        let cached = Cached {
+            token: tokens.access_token.clone(),
+            expires_at: tokens.expires_at,
+            obtained_at: done,
+            requested: scopes.clone(),
+            granted: tokens.granted.clone(),
+        };
+        self.store_token(&conn.id, audience, &cached);
+        self.remember(&conn.id, audience, cached);
+        tracing::info!(connection = %conn.id, rotated, audience = audience.as_str(), "refreshed");
         self.reschedule(&conn.id).map_err(transient)?;
         self.after_change(&conn.id);
         Ok(Got::Token {
             token: tokens.access_token,
             expires_at: tokens.expires_at,
+            granted: tokens.granted,
             rotated,
             requested: true,
         })
@@ -155,7 +192,7 @@ impl Engine {
             self.store
                 .add_event(&c.id, now, "failed", &summary, error.detail())?;
             if matches!(failure, Failure::Permanent { .. }) {
-                self.cache.lock().expect("cache poisoned").remove(&c.id);
+                self.forget_tokens(&c.id);
             }
             self.after_change(&c.id);
         }

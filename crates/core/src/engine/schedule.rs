@@ -30,7 +30,9 @@ pub struct Config {
     pub concurrency: usize,
     /// How long to wait for another process's refresh of the same connection.
     pub lock_wait: Duration,
-    /// Sleep at most this long when nothing is due (a clock change or suspend can not strand it).
+    /// Sleep at most this long when nothing is due (a clock change or suspend can not strand it,
+    /// and a refresh another process scheduled, e.g. after `mailconn token` marked the
+    /// connection in use, is seen within this time).
     pub idle_wake: Duration,
 }
 
@@ -47,7 +49,7 @@ impl Default for Config {
             history: TimeDelta::days(180),
             concurrency: 4,
             lock_wait: Duration::from_secs(60),
-            idle_wake: Duration::from_secs(6 * 3600),
+            idle_wake: Duration::from_secs(60),
         }
     }
 }
@@ -154,6 +156,8 @@ mod tests {
             next_refresh_at: None,
             last_used_at: None,
             inactivity_deadline: Some(t + INACTIVITY_LIMIT),
+            alias: None,
+            programs_allowed: false,
         }
     }
 

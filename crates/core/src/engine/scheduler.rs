@@ -17,7 +17,7 @@ impl Engine {
         let conn = self.store.get_connection(id)?;
         let next = schedule::next_refresh(
             &conn,
-            self.cached_expiry(id),
+            self.cached_expiry(&conn),
             &self.config,
             self.clock.now(),
             rand::random::<f64>(),

@@ -18,13 +18,13 @@ use std::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::{AccessToken, Engine};
-use crate::Sensitive;
 use crate::connection::{Connection, ConnectionKind};
 use crate::error::{Error, ErrorCode, Result};
 use crate::flow::identity::AccountType;
 use crate::graph::{self as graph_api, GraphUser, checks, users};
 use crate::mail::{self, Login};
 use crate::mail_servers::{MailProtocol, MailServers};
+use crate::resource::{Resource, default_resource};
 use crate::scopes::OUTLOOK_RESOURCE;
 use crate::verification::{Outcome, Step, StepProtocol, Verification, VerifyOptions};
 
@@ -84,12 +84,6 @@ fn has_outlook(conn: &Connection, name: &str) -> bool {
     })
 }
 
-/// Whether the connection's own access token is for the Outlook resource (its requested
-/// scopes are Outlook's, as in the mail-programs preset) rather than for Graph.
-fn token_is_outlook(conn: &Connection) -> bool {
-    conn.scopes_requested.iter().any(|s| is_outlook(s))
-}
-
 fn missing(wanted: &[&str]) -> String {
     format!(
         "Skipped: the connection was not granted {}.",
@@ -133,7 +127,11 @@ impl Engine {
         }
         let before = self.token_requests();
         let started = Instant::now();
-        let token = match self.access_token(&conn.id).await {
+        // The token step asks for the resource the connection signed in for (Graph, or the mail
+        // servers' Outlook audience); the mail logins then ask for theirs.
+        let first =
+            default_resource(&[&conn.scopes_requested[..], &conn.scopes_granted[..]].concat());
+        let token = match self.access_token(&conn.id, first).await {
             Ok(t) => t,
             Err(e) => {
                 let step = Step::failed("token", StepProtocol::Token, e.message())
@@ -170,7 +168,7 @@ impl Engine {
         let reg = self.store.find_registration(&conn.registration_id)?;
         let mut first_error: Option<Error> = None;
         let mut who = None;
-        if token_is_outlook(&conn) {
+        if first != Resource::Graph {
             for name in [
                 "graph_profile",
                 "graph_newest_message",
@@ -190,7 +188,7 @@ impl Engine {
                 .await;
         }
         let servers = reg.mail_servers(conn.account_type == AccountType::Personal);
-        self.mail_steps(&conn, &servers, &token, &mut steps, &mut first_error)
+        self.mail_steps(&conn, &servers, &mut steps, &mut first_error)
             .await;
         self.record_verification(&conn, who.as_deref(), &steps, first_error.as_ref())?;
         self.emit_changed(&conn.id);
@@ -376,7 +374,6 @@ impl Engine {
         &self,
         conn: &Connection,
         servers: &MailServers,
-        token: &AccessToken,
         steps: &mut Vec<Step>,
         first_error: &mut Option<Error>,
     ) {
@@ -410,10 +407,16 @@ impl Engine {
                 steps.push(step);
                 continue;
             };
-            let token = match outlook_token(conn, token) {
-                Ok(t) => t,
+            let resource = match protocol {
+                MailProtocol::Imap => Resource::Imap,
+                MailProtocol::Pop => Resource::Pop,
+                MailProtocol::Smtp => Resource::Smtp,
+            };
+            let token = match self.access_token(&conn.id, resource).await {
+                Ok(t) => t.token,
                 Err(e) => {
-                    let step = Step::failed(&name, step_protocol, e.message());
+                    let step = Step::failed(&name, step_protocol, e.message())
+                        .with_fix(e.detail().and_then(|d| d.fix.clone()));
                     note_failure(&step, first_error);
                     steps.push(step);
                     continue;
@@ -530,21 +533,6 @@ fn graph_failure(name: &str, f: &graph_api::Failure, started: Instant) -> (Step,
         .with_code(code.or_else(|| f.status.map(|s| format!("HTTP {}", s.as_u16()))))
         .timed(started);
     (step, error)
-}
-
-/// An access token for the Outlook resource (IMAP, POP, SMTP). Kept thin on purpose: a
-/// connection's token is for one resource, so this is its own token when its scopes are
-/// Outlook's; a per-resource token from the engine takes its place once there is one.
-fn outlook_token(conn: &Connection, token: &AccessToken) -> Result<Sensitive<String>> {
-    if token_is_outlook(conn) {
-        Ok(token.token.clone())
-    } else {
-        Err(Error::new(
-            ErrorCode::NeedsConsent,
-            "This connection's token is for Microsoft Graph; IMAP, POP and SMTP need one for the Outlook resource.",
-        )
-        .with_fix("Reconnect with the mail-programs permissions (`mailconn reconnect C --preset mail-programs`)."))
-    }
 }
 
 /// The first failed mail step becomes the verification's error (for callers that show one).

@@ -1,8 +1,5 @@
-//! SASL XOAUTH2 for the checks: the initial response, and the error a server may send in a
-//! continuation before it refuses.
-//!
-//! A minimal private encoder: the shared SASL functions for mail programs (XOAUTH2 and
-//! OAUTHBEARER) belong with the tokens; once they exist this one is replaced by them.
+//! SASL XOAUTH2 for the checks: the initial response (the one `mailconn xoauth2` prints, from
+//! `crate::sasl`), and the error a server may send in a continuation before it refuses.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
@@ -13,11 +10,7 @@ use crate::Sensitive;
 /// base64 of `user={user}\x01auth=Bearer {token}\x01\x01` (Microsoft's "Authenticate an IMAP,
 /// POP or SMTP connection using OAuth").
 pub fn xoauth2(user: &str, token: &Sensitive<String>) -> Sensitive<String> {
-    let raw = Sensitive::new(format!(
-        "user={user}\x01auth=Bearer {}\x01\x01",
-        token.expose()
-    ));
-    Sensitive::new(STANDARD.encode(raw.expose().as_bytes()))
+    crate::sasl::encode(&crate::sasl::xoauth2(user, token))
 }
 
 /// The JSON a server sends in a `+` / `334` continuation when it refuses a token (Google's

@@ -6,7 +6,8 @@
 //! One file per domain: [`registrations`] (add, edit, remove, probe, consent link, export),
 //! [`sign_in`] (browser and device code: start, finish, cancel), [`connections`] (list,
 //! disconnect, history, refresh, verify), [`mailboxes`] (application access), [`client_secrets`]
-//! (reminders, end dates, rotation), [`system`] (health and the status bar). The background work
+//! (reminders, end dates, rotation), [`system`] (health and the status bar), [`tokens`] (access
+//! tokens and SASL responses for programs, their switch, aliases). The background work
 //! of the desktop app (scheduler, reminders, their events) is [`Service::run`].
 
 pub mod client_secrets;
@@ -15,6 +16,7 @@ pub mod mailboxes;
 pub mod registrations;
 pub mod sign_in;
 pub mod system;
+pub mod tokens;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};

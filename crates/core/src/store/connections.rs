@@ -49,6 +49,16 @@ ALTER TABLE connections ADD COLUMN notified_problem TEXT;
 CREATE INDEX connections_by_next_refresh ON connections (next_refresh_at) WHERE next_refresh_at IS NOT NULL;
 ";
 
+/// Schema version 6: programs and scripts. `alias` is a short name the user gives a connection
+/// (unique without regard to case); `programs_allowed` says whether programs may fetch its
+/// tokens (`mailconn token`), on by default only for the mail-programs preset.
+pub(super) const V3: &str = "
+ALTER TABLE connections ADD COLUMN alias TEXT;
+ALTER TABLE connections ADD COLUMN programs_allowed INTEGER NOT NULL DEFAULT 0;
+UPDATE connections SET programs_allowed = 1 WHERE preset = 'mail-programs';
+CREATE UNIQUE INDEX connections_by_alias ON connections (alias COLLATE NOCASE) WHERE alias IS NOT NULL;
+";
+
 use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, Row, params};
 
@@ -154,7 +164,7 @@ fn state_from_columns(
 pub(super) const COLUMNS: &str = "c.id, c.registration_id, r.name, c.kind, c.account_key, c.address, c.display_name, c.tenant_id, \
     c.account_type, c.preset, c.scopes_requested, c.scopes_granted, c.has_refresh_token, c.state, c.state_reason, \
     c.created_at, c.updated_at, c.last_refresh_at, c.access_expires_at, c.retry_attempt, c.next_refresh_at, c.last_used_at, \
-    c.state_aadsts";
+    c.state_aadsts, c.alias, c.programs_allowed";
 
 fn words(s: &str) -> Vec<String> {
     s.split_whitespace().map(str::to_owned).collect()
@@ -194,6 +204,8 @@ pub(super) fn from_row(row: &Row<'_>) -> rusqlite::Result<Connection> {
         next_refresh_at,
         last_used_at: row.get(21)?,
         inactivity_deadline: None,
+        alias: row.get(23)?,
+        programs_allowed: row.get(24)?,
     }
     .with_derived_fields())
 }
@@ -204,12 +216,13 @@ impl Store {
         self.conn().execute(
             "INSERT INTO connections (id, registration_id, kind, account_key, address, display_name, tenant_id, account_type, \
              preset, scopes_requested, scopes_granted, has_refresh_token, state, state_reason, created_at, updated_at, \
-             last_refresh_at, access_expires_at, state_aadsts, retry_attempt, next_refresh_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?15, ?15, ?16, ?17, ?18, ?19)",
+             last_refresh_at, access_expires_at, state_aadsts, retry_attempt, next_refresh_at, programs_allowed) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?15, ?15, ?16, ?17, ?18, ?19, ?20)",
             params![
                 c.id, c.registration_id, enum_text(c.kind), c.account_key, c.address, c.display_name, c.tenant_id,
                 enum_text(c.account_type), c.preset.as_str(), c.scopes_requested.join(" "), c.scopes_granted.join(" "),
                 c.has_refresh_token, s.state, s.reason, now, c.access_expires_at, s.aadsts, s.retry_attempt, s.retry_at,
+                c.preset == Preset::MailPrograms,
             ],
         )?;
         Ok(())
@@ -251,19 +264,29 @@ impl Store {
             .optional()?)
     }
 
-    /// By id, or by address when exactly one connection has it.
+    /// By id, by alias (without regard to case), or by address when exactly one connection
+    /// has it.
     pub fn get_connection(&self, id_or_address: &str) -> Result<Connection> {
         let conn = self.conn();
         let mut stmt = conn.prepare(&format!(
             "SELECT {COLUMNS} FROM connections c JOIN registrations r ON r.id = c.registration_id \
-             WHERE c.id = ?1 OR c.address = ?1 COLLATE NOCASE ORDER BY c.id = ?1 DESC LIMIT 2"
+             WHERE c.id = ?1 OR c.alias = ?1 COLLATE NOCASE OR c.address = ?1 COLLATE NOCASE \
+             ORDER BY (c.id = ?1 OR c.alias = ?1 COLLATE NOCASE) DESC LIMIT 2"
         ))?;
         let rows = stmt
             .query_map([id_or_address], from_row)?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         match rows.as_slice() {
             [only] => Ok(only.clone()),
-            [first, _] if first.id == id_or_address => Ok(first.clone()),
+            [first, _]
+                if first.id == id_or_address
+                    || first
+                        .alias
+                        .as_deref()
+                        .is_some_and(|a| a.eq_ignore_ascii_case(id_or_address)) =>
+            {
+                Ok(first.clone())
+            }
             [] => Err(not_found(id_or_address)),
             _ => Err(crate::Error::new(
                 crate::ErrorCode::Conflict,
@@ -332,6 +355,32 @@ impl Store {
         self.conn().execute(
             "UPDATE connections SET next_refresh_at = ?2 WHERE id = ?1",
             params![id, at],
+        )?;
+        Ok(())
+    }
+
+    /// Sets or clears a connection's alias. Returns false when the alias is taken by another
+    /// connection (the unique index, which ignores case, says so).
+    pub fn set_alias(&self, id: &str, alias: Option<&str>, now: DateTime<Utc>) -> Result<bool> {
+        let result = self.conn().execute(
+            "UPDATE connections SET alias = ?2, updated_at = ?3 WHERE id = ?1",
+            params![id, alias, now],
+        );
+        match result {
+            Ok(_) => Ok(true),
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::ConstraintViolation =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    pub fn set_programs_allowed(&self, id: &str, allowed: bool, now: DateTime<Utc>) -> Result<()> {
+        self.conn().execute(
+            "UPDATE connections SET programs_allowed = ?2, updated_at = ?3 WHERE id = ?1",
+            params![id, allowed, now],
         )?;
         Ok(())
     }
@@ -503,6 +552,164 @@ mod tests {
             }
         }
         (store, now)
+    }
+
+    #[test]
+    fn a_program_polling_every_minute_makes_one_history_entry_per_hour() {
+        let (store, _) = store_with(&["active"]);
+        let hour = "2026-03-01T10:00:00Z".parse::<DateTime<Utc>>().unwrap();
+        let summary = |n: u32| format!("msmtp fetched a token ({n})");
+        for minute in 0..60 {
+            let n = store
+                .add_folded_event(
+                    "c0",
+                    hour + TimeDelta::minutes(minute),
+                    "token",
+                    "token:msmtp:smtp",
+                    summary,
+                )
+                .unwrap();
+            assert_eq!(n, u32::try_from(minute).unwrap() + 1);
+        }
+        // Another program, and another kind, fold on their own.
+        store
+            .add_folded_event(
+                "c0",
+                hour + TimeDelta::minutes(5),
+                "token",
+                "token:mbsync:imap",
+                summary,
+            )
+            .unwrap();
+        store
+            .add_folded_event(
+                "c0",
+                hour + TimeDelta::minutes(6),
+                "token_refused",
+                "token:msmtp:smtp",
+                summary,
+            )
+            .unwrap();
+        // The next hour starts a new entry.
+        store
+            .add_folded_event(
+                "c0",
+                hour + TimeDelta::minutes(62),
+                "token",
+                "token:msmtp:smtp",
+                summary,
+            )
+            .unwrap();
+        let lines: Vec<(String, String, DateTime<Utc>)> = store
+            .events("c0", 10)
+            .unwrap()
+            .into_iter()
+            .map(|e| (e.kind, e.summary, e.at))
+            .collect();
+        assert_eq!(
+            lines,
+            [
+                (
+                    "token".into(),
+                    "msmtp fetched a token (1)".into(),
+                    hour + TimeDelta::minutes(62)
+                ),
+                (
+                    "token".into(),
+                    "msmtp fetched a token (60)".into(),
+                    hour + TimeDelta::minutes(59)
+                ),
+                (
+                    "token_refused".into(),
+                    "msmtp fetched a token (1)".into(),
+                    hour + TimeDelta::minutes(6)
+                ),
+                (
+                    "token".into(),
+                    "msmtp fetched a token (1)".into(),
+                    hour + TimeDelta::minutes(5)
+                ),
+            ]
+        );
+        // A late writer (another process with an older time) does not move the entry back.
+        store
+            .add_folded_event(
+                "c0",
+                hour + TimeDelta::minutes(61),
+                "token",
+                "token:msmtp:smtp",
+                summary,
+            )
+            .unwrap();
+        let newest = &store.events("c0", 1).unwrap()[0];
+        assert_eq!(newest.at, hour + TimeDelta::minutes(62));
+        assert_eq!(newest.summary, "msmtp fetched a token (2)");
+    }
+
+    #[test]
+    fn aliases_are_unique_without_regard_to_case_and_programs_follow_the_preset() {
+        let (store, now) = store_with(&["active", "active"]);
+        assert!(store.set_alias("c0", Some("Work"), now).unwrap());
+        assert!(!store.set_alias("c1", Some("work"), now).unwrap(), "taken");
+        assert_eq!(store.get_connection("WORK").unwrap().id, "c0");
+        assert_eq!(
+            store.get_connection("c0").unwrap().alias.as_deref(),
+            Some("Work")
+        );
+        assert!(store.set_alias("c0", None, now).unwrap());
+        assert!(
+            store.set_alias("c1", Some("work"), now).unwrap(),
+            "free again"
+        );
+        assert_eq!(store.get_connection("work").unwrap().id, "c1");
+        // Rows of the read preset were not opened to programs.
+        assert!(!store.get_connection("c0").unwrap().programs_allowed);
+        store.set_programs_allowed("c0", true, now).unwrap();
+        assert!(store.get_connection("c0").unwrap().programs_allowed);
+    }
+
+    #[test]
+    fn the_migration_opens_existing_mail_program_connections_to_programs() {
+        let mut conn = rusqlite::Connection::open_in_memory().unwrap();
+        let before = super::super::MIGRATIONS
+            .iter()
+            .position(|m| *m == V3)
+            .unwrap();
+        let steps: Vec<_> = super::super::MIGRATIONS[..before]
+            .iter()
+            .map(|sql| rusqlite_migration::M::up(sql))
+            .collect();
+        rusqlite_migration::Migrations::new(steps)
+            .to_latest(&mut conn)
+            .unwrap();
+        let now = Utc::now();
+        conn.execute(
+            "INSERT INTO registrations (id, name, client_id, kind, tenant, cloud, usage, audience, preset, redirect_uri, \
+             has_secret, created_at, updated_at) VALUES ('r', 'App', 'cid', 'public', 'common', 'global', 'delegated', \
+             'my_organization', 'read', 'http://localhost', 0, ?1, ?1)",
+            [now],
+        )
+        .unwrap();
+        for (id, preset) in [("m", "mail-programs"), ("f", "full")] {
+            conn.execute(
+                "INSERT INTO connections (id, registration_id, kind, account_key, address, account_type, preset, \
+                 scopes_requested, scopes_granted, state, created_at, updated_at) VALUES (?1, 'r', 'delegated', ?1, ?1, \
+                 'work', ?2, '', '', 'active', ?3, ?3)",
+                params![id, preset, now],
+            )
+            .unwrap();
+        }
+        conn.execute_batch(V3).unwrap();
+        let allowed = |id: &str| -> bool {
+            conn.query_row(
+                "SELECT programs_allowed FROM connections WHERE id = ?1",
+                [id],
+                |r| r.get(0),
+            )
+            .unwrap()
+        };
+        assert!(allowed("m"));
+        assert!(!allowed("f"));
     }
 
     #[test]

@@ -15,8 +15,17 @@ CREATE TABLE events (
 CREATE INDEX events_by_connection ON events (connection_id, at);
 ";
 
-use chrono::{DateTime, Utc};
-use rusqlite::params;
+/// Schema version 7: folded entries. A program fetching tokens every minute makes one entry per
+/// program and hour: `fold_key` names what is folded (e.g. `token:msmtp:smtp`), `repeats` how
+/// many times it happened; the entry's `at` is the latest time.
+pub(super) const V2: &str = "
+ALTER TABLE events ADD COLUMN fold_key TEXT;
+ALTER TABLE events ADD COLUMN repeats INTEGER NOT NULL DEFAULT 1;
+CREATE INDEX events_by_fold_key ON events (connection_id, fold_key, at) WHERE fold_key IS NOT NULL;
+";
+
+use chrono::{DateTime, DurationRound as _, TimeDelta, Utc};
+use rusqlite::{OptionalExtension as _, params};
 use serde::Serialize;
 use ts_rs::TS;
 
@@ -59,6 +68,48 @@ impl Store {
             ],
         )?;
         Ok(())
+    }
+
+    /// Records something that may happen often (a program fetching a token) as one entry per
+    /// `fold_key` and clock hour (UTC): the first time in an hour adds an entry, later times in
+    /// the same hour move its time forward and count. `summary` gets the count so far. Returns
+    /// that count.
+    pub fn add_folded_event(
+        &self,
+        connection_id: &str,
+        at: DateTime<Utc>,
+        kind: &str,
+        fold_key: &str,
+        summary: impl Fn(u32) -> String,
+    ) -> Result<u32> {
+        let hour = at.duration_trunc(TimeDelta::hours(1)).unwrap_or(at);
+        let mut conn = self.conn();
+        // IMMEDIATE: two processes folding at once do not both add the hour's first entry.
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let existing: Option<(i64, u32)> = tx
+            .query_row(
+                "SELECT id, repeats FROM events WHERE connection_id = ?1 AND kind = ?2 AND fold_key = ?3 \
+                 AND at >= ?4 ORDER BY at DESC LIMIT 1",
+                params![connection_id, kind, fold_key, hour],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        let count = if let Some((id, repeats)) = existing {
+            let count = repeats.saturating_add(1);
+            tx.execute(
+                "UPDATE events SET at = MAX(at, ?2), repeats = ?3, summary = ?4 WHERE id = ?1",
+                params![id, at, count, summary(count)],
+            )?;
+            count
+        } else {
+            tx.execute(
+                "INSERT INTO events (connection_id, at, kind, summary, fold_key, repeats) VALUES (?1, ?2, ?3, ?4, ?5, 1)",
+                params![connection_id, at, kind, summary(1), fold_key],
+            )?;
+            1
+        };
+        tx.commit()?;
+        Ok(count)
     }
 
     /// Newest first.

@@ -28,6 +28,8 @@ const MIGRATIONS: &[&str] = &[
     events::V1,
     connections::V2,
     secret_reminders::V1,
+    connections::V3,
+    events::V2,
     registrations::V2_MAIL_SERVERS,
 ];
 

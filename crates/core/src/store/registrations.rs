@@ -28,7 +28,7 @@ CREATE TABLE registrations (
 );
 ";
 
-/// Schema version 2: the registration's own mail servers (`HOST:PORT`, checked by
+/// Schema version 8: the registration's own mail servers (`HOST:PORT`, checked by
 /// `mail_servers::parse`), for custom and national clouds or in place of Microsoft's.
 pub(super) const V2_MAIL_SERVERS: &str = "
 ALTER TABLE registrations ADD COLUMN imap_server TEXT;

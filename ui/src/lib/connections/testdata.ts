@@ -55,6 +55,8 @@ export function connection(overrides: Partial<Connection> = {}): Connection {
     next_refresh_at: null,
     last_used_at: null,
     inactivity_deadline: null,
+    alias: null,
+    programs_allowed: false,
     ...overrides,
   } as Connection;
 }

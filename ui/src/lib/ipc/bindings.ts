@@ -1,6 +1,6 @@
 // Generated from the Rust types by src-tauri/src/bindings.rs. Do not edit by hand.
 
-export type ErrorCode = "validation" | "not_found" | "conflict" | "keychain_unavailable" | "keychain_locked" | "keychain" | "database" | "data_dir" | "network" | "identity_provider" | "needs_sign_in" | "needs_consent" | "cancelled" | "timeout" | "internal";
+export type ErrorCode = "validation" | "not_found" | "conflict" | "keychain_unavailable" | "keychain_locked" | "keychain" | "database" | "data_dir" | "network" | "identity_provider" | "needs_sign_in" | "needs_consent" | "not_allowed" | "cancelled" | "timeout" | "internal";
 
 export type ErrorDetail = { 
 /**
@@ -253,7 +253,15 @@ last_used_at: string | null,
  * Delegated connections: when Microsoft forgets the refresh token if it is never used
  * (90 days after the last refresh).
  */
-inactivity_deadline: string | null, } & ({ "state": "active", state_reason: string | null, } | { "state": "refreshing" } | { "state": "retrying", 
+inactivity_deadline: string | null, 
+/**
+ * A short name the user gave it, usable wherever an id or address is.
+ */
+alias: string | null, 
+/**
+ * Whether programs and scripts may fetch its access tokens (`mailconn token`).
+ */
+programs_allowed: boolean, } & ({ "state": "active", state_reason: string | null, } | { "state": "refreshing" } | { "state": "retrying", 
 /**
  * Failed attempts in a row (1 after the first failure).
  */

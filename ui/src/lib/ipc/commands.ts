@@ -82,6 +82,12 @@ export const verifyAllConnections = (): Promise<Verification[]> =>
   call('verify_all_connections');
 export const refreshAllConnections = (): Promise<RefreshReport[]> =>
   call('refresh_all_connections');
+/** The "Programs may use this connection" switch (`mailconn token` and friends). */
+export const setProgramAccess = (id: string, allowed: boolean): Promise<Connection> =>
+  call('set_program_access', { id, allowed });
+/** A short name for the command line; `null` clears it. */
+export const setConnectionAlias = (id: string, alias: string | null): Promise<Connection> =>
+  call('set_connection_alias', { id, alias });
 
 /** Calls `onEvent` for every connection change the background engine makes, until reload. */
 export function watchConnections(onEvent: (event: ConnectionEvent) => void): Promise<void> {
