@@ -18,6 +18,7 @@ pub mod http;
 pub mod keychain;
 pub mod logging;
 pub mod mail;
+pub mod mail_programs;
 pub mod mail_servers;
 pub mod oauth;
 pub mod paths;
