@@ -28,9 +28,9 @@ APP_PACKAGES=(build-essential pkg-config curl ca-certificates file libwebkit2gtk
   libayatana-appindicator3-dev librsvg2-dev libxdo-dev libdbus-1-dev libsecret-1-0 gnome-keyring dbus
   dbus-x11 desktop-file-utils xdg-utils)
 # Mail servers and programs for the protocol tests: Dovecot (IMAP, POP, submission), an SMTP sink
-# for submission's relay (aiosmtpd), msmtp as a real mail program.
+# for submission's relay (aiosmtpd), msmtp and OfflineIMAP as real mail programs.
 TEST_PACKAGES=(xvfb webkit2gtk-driver libsecret-tools imagemagick x11-utils dovecot-core dovecot-imapd
-  dovecot-pop3d dovecot-submissiond python3-aiosmtpd msmtp)
+  dovecot-pop3d dovecot-submissiond python3-aiosmtpd msmtp offlineimap3)
 
 ensure_toolchain() {
   if ! command -v cargo >/dev/null; then

@@ -148,6 +148,16 @@ enum Command {
         #[arg(value_enum)]
         choice: Option<tokens::Choice>,
     },
+    /// Settings for a mail program (thunderbird, neomutt, aerc, msmtp, mbsync, offlineimap,
+    /// fetchmail, script): the connection's servers and the `mailconn token` command lines. With a
+    /// program, only its text goes to stdout (`mailconn use work msmtp > ~/.msmtprc`) and what to
+    /// know first to stderr; without one, every program's
+    Use {
+        /// Connection id, address or alias
+        connection: String,
+        /// The program [default: all of them]
+        program: Option<String>,
+    },
     /// Print shell completions for bash, zsh, fish, elvish or powershell to stdout
     Completions {
         #[arg(value_enum)]
@@ -283,6 +293,10 @@ async fn dispatch(command: &Command, service: &Service, out: Output) -> Result<E
             let name = if *clear { None } else { name.as_deref() };
             tokens::alias(connection, name, service, out).await
         }
+        Command::Use {
+            connection,
+            program,
+        } => tokens::mail_settings(connection, program.as_deref(), service, out).await,
         Command::Programs { connection, choice } => {
             tokens::programs(connection, *choice, service, out).await
         }

@@ -176,3 +176,39 @@ pub async fn programs(
     }
     Ok(Exit::Ok)
 }
+
+/// `mailconn use C [PROGRAM]`: core's settings for mail programs.
+pub async fn mail_settings(
+    connection: &str,
+    program: Option<&str>,
+    service: &Service,
+    out: Output,
+) -> Result<Exit> {
+    let program = program
+        .map(mailconn_core::mail_programs::Program::from_name)
+        .transpose()?;
+    let snippets = service
+        .mail_program_settings(connection, program, None)
+        .await?;
+    if out.json() {
+        Output::print_json(&snippets);
+        return Ok(Exit::Ok);
+    }
+    if let (Some(_), [one]) = (program, snippets.as_slice()) {
+        // Only the text on stdout, so it can go straight to the program's file.
+        for note in &one.notes {
+            eprintln!("note: {note}");
+        }
+        eprintln!("# {}: {}", one.title, one.place);
+        print!("{}", one.text);
+        return Ok(Exit::Ok);
+    }
+    for s in &snippets {
+        println!("== {} ({})", s.title, s.place);
+        for note in &s.notes {
+            println!("note: {note}");
+        }
+        println!("{}", s.text);
+    }
+    Ok(Exit::Ok)
+}

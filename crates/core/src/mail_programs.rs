@@ -605,7 +605,10 @@ mod tests {
             if s.program == Program::Thunderbird {
                 assert!(s.text.contains("OAuth2"));
             } else if s.program == Program::Offlineimap {
-                assert!(s.text.contains(r#"["mailconn", "token", "work", "--resource", "imap"]"#));
+                assert!(
+                    s.text
+                        .contains(r#"["mailconn", "token", "work", "--resource", "imap"]"#)
+                );
             } else {
                 assert!(
                     s.text.contains("mailconn token work --resource"),

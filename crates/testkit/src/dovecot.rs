@@ -177,6 +177,22 @@ impl Dovecot {
         out
     }
 
+    /// Puts a message into a user's inbox (their maildir's `new/`), as local delivery would.
+    pub fn deliver(&self, user: &str, raw: &str) {
+        let home = self.dir.join("mail").join(user);
+        for sub in ["new", "cur", "tmp"] {
+            let d = home.join(sub);
+            std::fs::create_dir_all(&d).expect("maildir");
+            std::os::unix::fs::chown(&d, Some(MAIL_UID), Some(MAIL_GID)).expect("chown");
+        }
+        std::os::unix::fs::chown(&home, Some(MAIL_UID), Some(MAIL_GID)).expect("chown");
+        let file = home
+            .join("new")
+            .join(format!("{}.test.mailconn", free_port()));
+        std::fs::write(&file, raw.replace('\n', "\r\n")).expect("message");
+        std::os::unix::fs::chown(&file, Some(MAIL_UID), Some(MAIL_GID)).expect("chown");
+    }
+
     /// A scratch directory for a test's files (inside this server's directory).
     pub fn scratch(&self) -> &Path {
         &self.dir

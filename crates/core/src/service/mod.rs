@@ -12,6 +12,7 @@
 
 pub mod client_secrets;
 pub mod connections;
+pub mod mail_programs;
 pub mod mailboxes;
 pub mod registrations;
 pub mod sign_in;
