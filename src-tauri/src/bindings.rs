@@ -21,6 +21,7 @@ use mailconn_core::engine::{Notice, RefreshReport};
 use mailconn_core::flow::device_code::DeviceCode;
 use mailconn_core::flow::identity::AccountType;
 use mailconn_core::store::events::Event;
+use mailconn_core::mail_programs::{Program, Snippet};
 use mailconn_core::verification::{Outcome, Step, StepProtocol, Verification};
 
 use mailconn_core::client_secret::credentials::{AppSecrets, PasswordCredential};
@@ -62,6 +63,7 @@ pub fn render() -> String {
         ConnectOptions, ConnectionKind, TokenState, StateKind, AccountType, Connection, Event, DeviceCode,
         BrowserSignIn, DeviceSignIn, Connected,
         Notice, RefreshReport, ConnectionEvent, Outcome, StepProtocol, Step, Verification,
+        Program, Snippet,
         MailboxUse, RoleStatus, PermissionCheck, CheckedEntry, RowStatus, MailboxRow, BulkProgress,
         BulkReport, AccessReport,
         ReminderKind, Reminder, PasswordCredential, AppSecrets, RotationInput, VerifiedBy,

@@ -4,6 +4,7 @@
 use mailconn_core::connect::ConnectOptions;
 use mailconn_core::connection::Connection;
 use mailconn_core::engine::RefreshReport;
+use mailconn_core::mail_programs::Snippet;
 use mailconn_core::service::connections::HISTORY_LIMIT;
 use mailconn_core::service::sign_in::{BrowserSignIn, Connected, DeviceSignIn};
 use mailconn_core::service::{ConnectionEvent, ServiceEvent};
@@ -118,6 +119,12 @@ pub async fn set_connection_alias(
     alias: Option<String>,
 ) -> IpcResult<Connection> {
     Ok(service.set_alias(&id, alias.as_deref()).await?)
+}
+
+/// "Use in a mail program": core's settings of every program for the connection.
+#[tauri::command]
+pub async fn mail_program_settings(service: Svc<'_>, id: String) -> IpcResult<Vec<Snippet>> {
+    Ok(service.mail_program_settings(&id, None, None).await?)
 }
 
 #[tauri::command]

@@ -44,6 +44,7 @@ pub fn handler<R: tauri::Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + 
         connections::watch_connections,
         connections::set_program_access,
         connections::set_connection_alias,
+        connections::mail_program_settings,
         system::autostart_enabled,
         system::set_autostart,
         mailboxes::check_mailbox_list,

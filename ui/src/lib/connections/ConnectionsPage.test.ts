@@ -58,6 +58,7 @@ function serve<E extends Record<string, (args?: Record<string, unknown>) => unkn
     list_connections: vi.fn(() => current),
     connection_history: vi.fn(() => history),
     watch_connections: vi.fn(),
+    mail_program_settings: vi.fn(() => []),
     disconnect_connection: vi.fn((args?: Record<string, unknown>) => {
       current = current.filter((c) => c.id !== args?.id);
     }),

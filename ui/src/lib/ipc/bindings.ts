@@ -342,6 +342,22 @@ export type Verification = { connection: Connection,
  */
 requested: boolean, rotated: boolean, error: ErrorBody | null, steps: Array<Step>, };
 
+export type Program = "thunderbird" | "neomutt" | "aerc" | "msmtp" | "mbsync" | "offlineimap" | "fetchmail" | "script";
+
+export type Snippet = { program: Program, title: string, 
+/**
+ * Where the text goes (a file, or "the account settings").
+ */
+place: string, text: string, 
+/**
+ * What to know first: a plugin to install, a permission or server missing, ...
+ */
+notes: Array<string>, 
+/**
+ * False when a permission, a server or the programs switch keeps it from working as is.
+ */
+ready: boolean, };
+
 export type MailboxUse = "read" | "send" | "full";
 
 export type RoleStatus = { name: string, purpose: string, needed: boolean, 

@@ -26,6 +26,7 @@ import type {
   RotationInput,
   RotationReport,
   Saved,
+  Snippet,
   ProbeReport,
   ValidationReport,
 } from './bindings';
@@ -88,6 +89,10 @@ export const setProgramAccess = (id: string, allowed: boolean): Promise<Connecti
 /** A short name for the command line; `null` clears it. */
 export const setConnectionAlias = (id: string, alias: string | null): Promise<Connection> =>
   call('set_connection_alias', { id, alias });
+
+/** "Use in a mail program": every program's settings for the connection, written by core. */
+export const mailProgramSettings = (id: string): Promise<Snippet[]> =>
+  call('mail_program_settings', { id });
 
 /** Calls `onEvent` for every connection change the background engine makes, until reload. */
 export function watchConnections(onEvent: (event: ConnectionEvent) => void): Promise<void> {
