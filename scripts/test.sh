@@ -54,6 +54,7 @@ node --test --test-timeout=120000 tests/graph/
 
 log "end-to-end tests of the real app"
 cargo build -p mailconn-desktop -p mailconn-cli --locked
+cargo build -p mailconn-testkit --bin mail-servers --locked
 export MAILCONN_APP="$CARGO_TARGET_DIR/debug/mailconn-desktop"
 export MAILCONN_CLI="$CARGO_TARGET_DIR/debug/mailconn"
 "$ROOT/scripts/with-keyring.sh" node --test --test-concurrency=1 --test-timeout=600000 tests/e2e/

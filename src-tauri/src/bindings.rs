@@ -20,8 +20,8 @@ use mailconn_core::connection::{Connection, ConnectionKind, StateKind, TokenStat
 use mailconn_core::engine::{Notice, RefreshReport};
 use mailconn_core::flow::device_code::DeviceCode;
 use mailconn_core::flow::identity::AccountType;
-use mailconn_core::store::events::Event;
 use mailconn_core::mail_programs::{Program, Snippet};
+use mailconn_core::store::events::Event;
 use mailconn_core::verification::{Outcome, Step, StepProtocol, Verification};
 
 use mailconn_core::client_secret::credentials::{AppSecrets, PasswordCredential};

@@ -27,7 +27,8 @@ const START_TIMEOUT: Duration = Duration::from_secs(15);
 /// A running identity provider; stopped when dropped.
 #[derive(Debug)]
 pub struct Idp {
-    child: Child,
+    /// The provider's process; `None` for one another program started ([`Idp::attach`]).
+    child: Option<Child>,
     pub base: String,
     pub port: u16,
     pub fixtures: Value,
@@ -86,7 +87,7 @@ impl Idp {
         )
         .expect("fixtures JSON");
         Some(Self {
-            child,
+            child: Some(child),
             base,
             port,
             fixtures,
@@ -155,8 +156,31 @@ impl Idp {
     }
 
     pub fn stop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        if let Some(child) = self.child.as_mut() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// A provider another program started (the end-to-end tests' own), at its base URL
+    /// (`http://127.0.0.1:PORT`); it is left running when this is dropped.
+    pub fn attach(base: &str) -> Self {
+        let port = base
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.trim_end_matches('/').parse().ok())
+            .expect("a base URL with a port");
+        let fixtures: Value = serde_json::from_str(
+            &std::fs::read_to_string(repo_root().join("tests/idp/fixtures.json"))
+                .expect("fixtures.json"),
+        )
+        .expect("fixtures JSON");
+        Self {
+            child: None,
+            base: base.trim_end_matches('/').to_owned(),
+            port,
+            fixtures,
+        }
     }
 }
 

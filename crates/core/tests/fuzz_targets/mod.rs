@@ -12,6 +12,7 @@ use mailconn_core::cloud::{self, CloudId};
 use mailconn_core::error::ErrorCode;
 use mailconn_core::flow::deep_link::{self, DeepLinks};
 use mailconn_core::flow::loopback::{self, Callback, CallbackRequest as Request};
+use mailconn_core::mail_servers::{self, MailProtocol, Security};
 use mailconn_core::registration::{
     self, Audience, ClientKind, RegistrationInput, TenantKind, Usage,
 };
@@ -183,7 +184,7 @@ pub fn addresses(data: &[u8]) {
     }
 }
 
-const FIELDS: [&str; 11] = [
+const FIELDS: [&str; 14] = [
     "name",
     "client_id",
     "kind",
@@ -195,6 +196,9 @@ const FIELDS: [&str; 11] = [
     "secret",
     "secret_expires",
     "redirect_uri",
+    "imap_server",
+    "pop_server",
+    "smtp_server",
 ];
 
 /// The registration fields: client ID, tenant, cloud URLs, redirect URI, secret and expiry, one
@@ -219,6 +223,19 @@ pub fn validators(data: &[u8]) {
             _ => {}
         }
         let _ = registration::require_specific_tenant(s);
+        for protocol in MailProtocol::ALL {
+            match mail_servers::parse(protocol, s) {
+                Ok(server) => {
+                    assert!(server.port > 0);
+                    if server.security == Security::Plain {
+                        assert!(server.is_loopback(), "plain only to loopback: {server}");
+                    }
+                    let again = mail_servers::parse(protocol, &server.to_string());
+                    assert_eq!(again.ok().as_ref(), Some(&server), "{server} reads back");
+                }
+                Err(e) => assert_eq!(e.field(), Some(protocol.field())),
+            }
+        }
         for field in ["authority_url", "graph_url"] {
             match cloud::base_url(field, s) {
                 Ok(u) => {
@@ -265,9 +282,9 @@ pub fn validators(data: &[u8]) {
         cloud,
         authority_url: opt(part(3)),
         graph_url: opt(part(4)),
-        imap_server: None,
-        pop_server: None,
-        smtp_server: None,
+        imap_server: opt(part(9)),
+        pop_server: opt(part(10)),
+        smtp_server: opt(part(11)),
         usage,
         audience,
         preset,

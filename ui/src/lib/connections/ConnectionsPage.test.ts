@@ -398,7 +398,13 @@ describe('keeping connections alive', () => {
     ]);
     expect(steps[2]?.textContent).toContain('41 ms');
     expect(steps[3]?.textContent).toContain('535 5.7.139');
-    expect(within(steps[3] as HTMLElement).getByTestId('verify-step-fix').textContent).toBe(fix);
+    // Core's backticks become code.
+    const shownFix = within(steps[3] as HTMLElement).getByTestId('verify-step-fix');
+    expect(shownFix.textContent?.trim()).toBe(fix.replaceAll('`', ''));
+    expect(shownFix.querySelector('code')?.textContent).toBe(
+      'Set-CASMailbox -Identity ada@contoso.com -SmtpClientAuthenticationDisabled $false',
+    );
+    expect(steps[3]?.textContent).toContain('Log in');
     expect(screen.queryByTestId('detail-verify-result')).toBeNull();
   });
 

@@ -95,7 +95,7 @@ describe('use in a mail program', () => {
     await vi.waitFor(() => expect(changed).toHaveBeenCalled());
     expect(handlers.set_connection_alias).toHaveBeenCalledWith({ id: 'conn-ada', alias: 'work' });
 
-    handlers.set_connection_alias.mockImplementation(() => Promise.reject(taken));
+    handlers.set_connection_alias.mockImplementation((() => Promise.reject(taken)) as never);
     await fireEvent.input(input, { target: { value: 'other' } });
     await fireEvent.click(save);
     expect((await screen.findByRole('alert')).textContent).toContain('already names the connection');
