@@ -1,6 +1,6 @@
 //! "Use in a mail program": the settings `mailconn use` prints (the same texts the window shows)
 //! run as they are by real programs against a real Dovecot that introspects every token at the
-//! test identity provider: msmtp sends with `passwordeval "mailconn token ..."`, OfflineIMAP
+//! test identity provider: msmtp sends with `passwordeval "mailconn token ..."`, `OfflineIMAP`
 //! fetches with `oauth2_access_token_eval`, and the curl script searches and sends. Run through
 //! `scripts/test.sh`.
 
@@ -96,16 +96,10 @@ fn fetches(env: &Env) -> Vec<String> {
         .collect()
 }
 
-#[test]
-#[ignore = "needs the test identity provider (node), Dovecot, msmtp, OfflineIMAP and a Secret Service: run scripts/test.sh"]
-fn the_printed_settings_work_in_msmtp_offlineimap_and_a_curl_script() {
-    let env = Env::new(&[]);
-    let dovecot = Dovecot::start(&env.idp);
-    setup(&env, &dovecot);
-    let home = tempfile::tempdir().unwrap();
-
+/// msmtp, exactly as printed, sends through submission.
+fn msmtp_sends(env: &Env, dovecot: &Dovecot, home: &Path) {
     // msmtp, exactly as printed.
-    let (rc, notes) = settings(&env, "msmtp");
+    let (rc, notes) = settings(env, "msmtp");
     assert!(rc.contains("auth xoauth2"), "{rc}");
     assert!(
         rc.contains("passwordeval \"mailconn --data-dir"),
@@ -115,14 +109,14 @@ fn the_printed_settings_work_in_msmtp_offlineimap_and_a_curl_script() {
         !notes.contains("note:"),
         "nothing stands in the way: {notes}"
     );
-    let rc_file = home.path().join("msmtprc");
+    let rc_file = home.join("msmtprc");
     std::fs::write(&rc_file, &rc).unwrap();
     std::fs::set_permissions(
         &rc_file,
         std::os::unix::fs::PermissionsExt::from_mode(0o600),
     )
     .unwrap();
-    let mut msmtp = program(home.path(), "msmtp");
+    let mut msmtp = program(home, "msmtp");
     msmtp.arg("--file").arg(&rc_file).arg("-t");
     let out = finish(
         msmtp,
@@ -143,23 +137,26 @@ fn the_printed_settings_work_in_msmtp_offlineimap_and_a_curl_script() {
             .any(|m| m.contains("Subject: Through msmtp")),
         "submission relayed the message"
     );
+}
 
+/// `OfflineIMAP`, exactly as printed, fetches a message waiting in the inbox.
+fn offlineimap_fetches(env: &Env, dovecot: &Dovecot, home: &Path) {
     // OfflineIMAP, exactly as printed, fetches a message waiting in the inbox.
     dovecot.deliver(
         ALICE,
         "From: bob@contoso.test\nTo: alice@contoso.test\nSubject: Waiting in the inbox\n\nHi.\n",
     );
-    let (rc, _) = settings(&env, "offlineimap");
+    let (rc, _) = settings(env, "offlineimap");
     assert!(rc.contains("oauth2_access_token_eval"), "{rc}");
-    let rc_file = home.path().join("offlineimaprc");
+    let rc_file = home.join("offlineimaprc");
     std::fs::write(&rc_file, &rc).unwrap();
-    let mut offlineimap = program(home.path(), "offlineimap");
+    let mut offlineimap = program(home, "offlineimap");
     offlineimap
         .arg("-c")
         .arg(&rc_file)
         .args(["-o", "-u", "basic"]);
     let out = finish(offlineimap, "");
-    let fetched = home.path().join("Mail").join(ALICE).join("INBOX");
+    let fetched = home.join("Mail").join(ALICE).join("INBOX");
     let found = ["new", "cur"].iter().any(|sub| {
         std::fs::read_dir(fetched.join(sub)).is_ok_and(|d| {
             d.flatten().any(|e| {
@@ -175,12 +172,15 @@ fn the_printed_settings_work_in_msmtp_offlineimap_and_a_curl_script() {
         stderr(&out),
         dovecot.log()
     );
+}
 
+/// The plain script: an IMAP search, then a message to oneself.
+fn the_script_searches_and_sends(env: &Env, dovecot: &Dovecot, home: &Path) {
     // The plain script: an IMAP search, then a message to oneself.
-    let (script, _) = settings(&env, "script");
+    let (script, _) = settings(env, "script");
     let out = finish(
         {
-            let mut sh = program(home.path(), "sh");
+            let mut sh = program(home, "sh");
             sh.arg("-s");
             sh
         },
@@ -203,6 +203,19 @@ fn the_printed_settings_work_in_msmtp_offlineimap_and_a_curl_script() {
             .iter()
             .any(|m| m.contains("Subject: Test from a script"))
     );
+}
+
+#[test]
+#[ignore = "needs the test identity provider (node), Dovecot, msmtp, OfflineIMAP and a Secret Service: run scripts/test.sh"]
+fn the_printed_settings_work_in_msmtp_offlineimap_and_a_curl_script() {
+    let env = Env::new(&[]);
+    let dovecot = Dovecot::start(&env.idp);
+    setup(&env, &dovecot);
+    let home = tempfile::tempdir().unwrap();
+
+    msmtp_sends(&env, &dovecot, home.path());
+    offlineimap_fetches(&env, &dovecot, home.path());
+    the_script_searches_and_sends(&env, &dovecot, home.path());
 
     // Each program's fetches are in the history under its name.
     let lines = fetches(&env);

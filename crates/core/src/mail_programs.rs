@@ -1,5 +1,5 @@
 //! "Use in a mail program": copy-ready settings for the mail programs people pair with Outlook
-//! and Microsoft 365 (Thunderbird, neomutt, aerc, msmtp, isync/mbsync, OfflineIMAP, fetchmail and
+//! and Microsoft 365 (Thunderbird, neomutt, aerc, msmtp, isync/mbsync, `OfflineIMAP`, fetchmail and
 //! a plain `curl` script), with the connection's servers and the exact `mailconn token` command
 //! lines. The interface shows these texts and the tests run them against real servers, so what a
 //! user copies is what was tested.
@@ -237,7 +237,7 @@ fn words(command: &[String], args: &[&str]) -> String {
 
 fn quote(word: &str) -> String {
     // A word with a NUL byte cannot be passed at all; none of ours has one.
-    shlex::try_quote(word).map_or_else(|_| word.replace('\0', ""), |q| q.into_owned())
+    shlex::try_quote(word).map_or_else(|_| word.replace('\0', ""), std::borrow::Cow::into_owned)
 }
 
 /// `user@example.com` as the user part of a URL.

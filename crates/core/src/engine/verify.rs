@@ -168,7 +168,12 @@ impl Engine {
         let reg = self.store.find_registration(&conn.registration_id)?;
         let mut first_error: Option<Error> = None;
         let mut who = None;
-        if first != Resource::Graph {
+        if first == Resource::Graph {
+            let graph = reg.cloud()?.graph;
+            who = self
+                .graph_steps(&conn, &graph, &token, options, &mut steps, &mut first_error)
+                .await;
+        } else {
             for name in [
                 "graph_profile",
                 "graph_newest_message",
@@ -181,11 +186,6 @@ impl Engine {
                     "Skipped: the connection's permissions are for mail programs (IMAP, POP, SMTP), not Microsoft Graph.",
                 ));
             }
-        } else {
-            let graph = reg.cloud()?.graph;
-            who = self
-                .graph_steps(&conn, &graph, &token, options, &mut steps, &mut first_error)
-                .await;
         }
         let servers = reg.mail_servers(conn.account_type == AccountType::Personal);
         self.mail_steps(&conn, &servers, &mut steps, &mut first_error)

@@ -201,6 +201,44 @@ const FIELDS: [&str; 14] = [
     "smtp_server",
 ];
 
+/// One field's text through every validator on its own.
+fn single_field(s: &str) {
+    if registration::is_guid(s) {
+        assert_eq!(s.len(), 36);
+    }
+    match registration::classify_tenant(s) {
+        Some(TenantKind::Id) => assert!(registration::is_guid(s)),
+        Some(TenantKind::Domain) => assert!(s.is_ascii() && s.contains('.')),
+        _ => {}
+    }
+    let _ = registration::require_specific_tenant(s);
+    for protocol in MailProtocol::ALL {
+        match mail_servers::parse(protocol, s) {
+            Ok(server) => {
+                assert!(server.port > 0);
+                if server.security == Security::Plain {
+                    assert!(server.is_loopback(), "plain only to loopback: {server}");
+                }
+                let again = mail_servers::parse(protocol, &server.to_string());
+                assert_eq!(again.ok().as_ref(), Some(&server), "{server} reads back");
+            }
+            Err(e) => assert_eq!(e.field(), Some(protocol.field())),
+        }
+    }
+    for field in ["authority_url", "graph_url"] {
+        match cloud::base_url(field, s) {
+            Ok(u) => {
+                let url = url::Url::parse(&u).expect("accepted base URLs parse");
+                assert!(matches!(url.scheme(), "https" | "http"));
+                assert!(url.query().is_none() && url.fragment().is_none());
+                assert!(url.username().is_empty() && url.password().is_none());
+                assert_eq!(cloud::base_url(field, &u).ok().as_deref(), Some(u.as_str()));
+            }
+            Err(e) => assert_eq!(e.field(), Some(field)),
+        }
+    }
+}
+
 /// The registration fields: client ID, tenant, cloud URLs, redirect URI, secret and expiry, one
 /// by one and through `validate`.
 pub fn validators(data: &[u8]) {
@@ -214,40 +252,7 @@ pub fn validators(data: &[u8]) {
     let part = |i: usize| parts.get(i).cloned().unwrap_or_default();
 
     for s in &parts {
-        if registration::is_guid(s) {
-            assert_eq!(s.len(), 36);
-        }
-        match registration::classify_tenant(s) {
-            Some(TenantKind::Id) => assert!(registration::is_guid(s)),
-            Some(TenantKind::Domain) => assert!(s.is_ascii() && s.contains('.')),
-            _ => {}
-        }
-        let _ = registration::require_specific_tenant(s);
-        for protocol in MailProtocol::ALL {
-            match mail_servers::parse(protocol, s) {
-                Ok(server) => {
-                    assert!(server.port > 0);
-                    if server.security == Security::Plain {
-                        assert!(server.is_loopback(), "plain only to loopback: {server}");
-                    }
-                    let again = mail_servers::parse(protocol, &server.to_string());
-                    assert_eq!(again.ok().as_ref(), Some(&server), "{server} reads back");
-                }
-                Err(e) => assert_eq!(e.field(), Some(protocol.field())),
-            }
-        }
-        for field in ["authority_url", "graph_url"] {
-            match cloud::base_url(field, s) {
-                Ok(u) => {
-                    let url = url::Url::parse(&u).expect("accepted base URLs parse");
-                    assert!(matches!(url.scheme(), "https" | "http"));
-                    assert!(url.query().is_none() && url.fragment().is_none());
-                    assert!(url.username().is_empty() && url.password().is_none());
-                    assert_eq!(cloud::base_url(field, &u).ok().as_deref(), Some(u.as_str()));
-                }
-                Err(e) => assert_eq!(e.field(), Some(field)),
-            }
-        }
+        single_field(s);
     }
 
     let pick = |shift: u32, n: u8| (selector >> shift) % n;
