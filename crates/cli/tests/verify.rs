@@ -21,6 +21,10 @@ fn step<'a>(report: &'a Value, name: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no step {name}: {report:#}"))
 }
 
+fn message<'a>(report: &'a Value, name: &str) -> &'a str {
+    step(report, name)["message"].as_str().unwrap()
+}
+
 fn outcome<'a>(report: &'a Value, name: &str) -> &'a str {
     step(report, name)["outcome"].as_str().unwrap()
 }
@@ -137,22 +141,12 @@ fn a_mail_programs_connection_logs_in_over_imap_and_smtp_at_dovecot() {
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(out.status.success(), "{report:#}");
     assert_eq!(outcome(&report, "smtp_tls"), "passed");
-    assert!(
-        step(&report, "imap_connect")["message"]
-            .as_str()
-            .unwrap()
-            .contains("with TLS")
-    );
+    assert!(message(&report, "imap_connect").contains("with TLS"));
     // Without the CA the certificate is refused, and the exit code says a step failed.
     let (out, report) = verify_json(&env, &[&tls_id]);
     assert!(!out.status.success());
     assert_eq!(outcome(&report, "imap_connect"), "failed");
-    assert!(
-        step(&report, "imap_connect")["message"]
-            .as_str()
-            .unwrap()
-            .contains("TLS handshake")
-    );
+    assert!(message(&report, "imap_connect").contains("TLS handshake"));
 }
 
 #[test]
@@ -240,33 +234,16 @@ fn graph_steps_pass_fail_and_skip_by_scope_and_send_test_reaches_the_inbox() {
     assert!(out.status.success(), "{report:#}");
     assert_eq!(outcome(&report, "graph_profile"), "passed");
     assert!(
-        step(&report, "graph_profile")["message"]
-            .as_str()
-            .unwrap()
+        message(&report, "graph_profile")
             .contains("Microsoft Graph answered for alice@contoso.test")
     );
     assert_eq!(outcome(&report, "graph_newest_message"), "passed");
-    assert!(
-        step(&report, "graph_newest_message")["message"]
-            .as_str()
-            .unwrap()
-            .starts_with("Newest inbox message: \"")
-    );
+    assert!(message(&report, "graph_newest_message").starts_with("Newest inbox message: \""));
     assert_eq!(outcome(&report, "graph_calendar"), "passed");
-    assert!(
-        step(&report, "graph_calendar")["message"]
-            .as_str()
-            .unwrap()
-            .contains("Weekly team sync")
-    );
+    assert!(message(&report, "graph_calendar").contains("Weekly team sync"));
     // Not asked: no message is sent.
     assert_eq!(outcome(&report, "graph_send_test"), "skipped");
-    assert!(
-        step(&report, "graph_send_test")["message"]
-            .as_str()
-            .unwrap()
-            .contains("--send-test")
-    );
+    assert!(message(&report, "graph_send_test").contains("--send-test"));
     assert!(graph.sent().is_empty());
     for mail in ["imap_login", "pop_login", "smtp_login"] {
         assert_eq!(outcome(&report, mail), "skipped", "{mail}");
@@ -287,10 +264,7 @@ fn graph_steps_pass_fail_and_skip_by_scope_and_send_test_reaches_the_inbox() {
     );
     let (_, report) = verify_json(&env, &[&id]);
     assert!(
-        step(&report, "graph_newest_message")["message"]
-            .as_str()
-            .unwrap()
-            .contains("[Mail Connections test]"),
+        message(&report, "graph_newest_message").contains("[Mail Connections test]"),
         "{report:#}"
     );
 
@@ -300,12 +274,7 @@ fn graph_steps_pass_fail_and_skip_by_scope_and_send_test_reaches_the_inbox() {
     graph.clear_faults();
     assert_eq!(out.status.code(), Some(6), "{report:#}");
     assert_eq!(outcome(&report, "graph_calendar"), "failed");
-    assert!(
-        step(&report, "graph_calendar")["message"]
-            .as_str()
-            .unwrap()
-            .contains("lacks the permission")
-    );
+    assert!(message(&report, "graph_calendar").contains("lacks the permission"));
     assert_eq!(outcome(&report, "graph_profile"), "passed");
 
     // A read-only connection: sending and the calendar are skipped, each naming the scope.
@@ -315,18 +284,8 @@ fn graph_steps_pass_fail_and_skip_by_scope_and_send_test_reaches_the_inbox() {
     assert!(out.status.success(), "{report:#}");
     assert_eq!(outcome(&report, "graph_newest_message"), "passed");
     assert_eq!(outcome(&report, "graph_send_test"), "skipped");
-    assert!(
-        step(&report, "graph_send_test")["message"]
-            .as_str()
-            .unwrap()
-            .contains("Mail.Send")
-    );
-    assert!(
-        step(&report, "graph_calendar")["message"]
-            .as_str()
-            .unwrap()
-            .contains("Calendars.Read")
-    );
+    assert!(message(&report, "graph_send_test").contains("Mail.Send"));
+    assert!(message(&report, "graph_calendar").contains("Calendars.Read"));
 
     // --all: both connections, in one array.
     let (out, all) = verify_json(&env, &["--all"]);
