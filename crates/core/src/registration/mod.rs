@@ -457,7 +457,9 @@ fn check_mail_servers(r: &mut ValidationReport, input: &RegistrationInput) -> Ma
             } else {
                 "Microsoft's mail servers for this cloud could not be confirmed"
             };
-            r.error(
+            // A warning, not an error: tokens for programs work without it; verification and
+            // the mail-program settings then say which server is missing.
+            r.warn(
                 protocol.field(),
                 format!(
                     "{cloud}: enter the {} server as HOST:PORT for mail programs.",
