@@ -279,30 +279,15 @@ fn a_stalled_token_endpoint_times_out_and_resumes() {
 
 /// The provider's confidential app with Graph at the stand-in, for delegated and application use.
 fn web_app(env: &Env, graph: &mailconn_testkit::graph::Graph) {
-    let client_id = env.idp.fixture("/clients/web/client_id");
-    let out = env.run(
-        &[
-            "app",
-            "add",
-            "--name",
-            "web",
-            "--client-id",
-            &client_id,
-            "--tenant",
-            "contoso.test",
-            "--authority-url",
-            &env.idp.base,
-            "--graph-url",
-            graph.base(),
-            "--usage",
-            "both",
-            "--secret-stdin",
-            "--secret-expires",
-            "2099-01-01",
-        ],
-        Some(&env.web_secret()),
+    let secret = env.web_secret();
+    env.add_app_with_graph(
+        "web",
+        "web",
+        "contoso.test",
+        graph.base(),
+        Some(&secret),
+        &["--usage", "both"],
     );
-    assert!(out.status.success(), "{}", stderr(&out));
 }
 
 #[test]

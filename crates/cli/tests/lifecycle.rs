@@ -557,30 +557,15 @@ fn idle_connections_get_a_keep_alive_refresh_every_seven_days() {
 
 /// The confidential app on Contoso with Graph at the stand-in, for sign-in and application access.
 fn web_app_with_graph(env: &Env, graph: &mailconn_testkit::graph::Graph) {
-    let client_id = env.idp.fixture("/clients/web/client_id");
-    let out = env.run(
-        &[
-            "app",
-            "add",
-            "--name",
-            "web",
-            "--client-id",
-            &client_id,
-            "--tenant",
-            "contoso.test",
-            "--authority-url",
-            &env.idp.base,
-            "--graph-url",
-            graph.base(),
-            "--usage",
-            "both",
-            "--secret-stdin",
-            "--secret-expires",
-            "2099-01-01",
-        ],
-        Some(&env.web_secret()),
+    let secret = env.web_secret();
+    env.add_app_with_graph(
+        "web",
+        "web",
+        "contoso.test",
+        graph.base(),
+        Some(&secret),
+        &["--usage", "both"],
     );
-    assert!(out.status.success(), "{}", stderr(&out));
 }
 
 #[test]

@@ -196,30 +196,15 @@ fn exchanges_smtp_auth_turned_off_is_explained_with_what_the_admin_changes() {
 
 /// An app on the Graph stand-in with a preset's scopes.
 fn graph_app(env: &Env, graph: &Graph, name: &str, preset: &str) {
-    let client_id = env.idp.fixture("/clients/web/client_id");
-    let out = env.run(
-        &[
-            "app",
-            "add",
-            "--name",
-            name,
-            "--client-id",
-            &client_id,
-            "--tenant",
-            "contoso.test",
-            "--authority-url",
-            &env.idp.base,
-            "--graph-url",
-            graph.base(),
-            "--preset",
-            preset,
-            "--secret-stdin",
-            "--secret-expires",
-            "2099-01-01",
-        ],
-        Some(&env.web_secret()),
+    let secret = env.web_secret();
+    env.add_app_with_graph(
+        name,
+        "web",
+        "contoso.test",
+        graph.base(),
+        Some(&secret),
+        &["--preset", preset],
     );
-    assert!(out.status.success(), "{}", stderr(&out));
 }
 
 #[test]

@@ -63,6 +63,19 @@ impl Env {
         secret: Option<&str>,
         extra: &[&str],
     ) -> Output {
+        self.add_app_with_graph(name, client, tenant, "http://127.0.0.1:9", secret, extra)
+    }
+
+    /// The same, with Microsoft Graph at `graph` (the Graph stand-in's base URL).
+    pub fn add_app_with_graph(
+        &self,
+        name: &str,
+        client: &str,
+        tenant: &str,
+        graph: &str,
+        secret: Option<&str>,
+        extra: &[&str],
+    ) -> Output {
         let client_id = self.idp.fixture(&format!("/clients/{client}/client_id"));
         let mut args = vec![
             "app",
@@ -76,7 +89,7 @@ impl Env {
             "--authority-url",
             &self.idp.base,
             "--graph-url",
-            "http://127.0.0.1:9",
+            graph,
         ];
         args.extend_from_slice(extra);
         if secret.is_some() {
