@@ -40,7 +40,7 @@ impl Output {
         eprintln!("error: {}", e.message());
         if let Some(d) = e.detail() {
             if let Some(code) = d.aadsts {
-                eprintln!("  AADSTS{code}");
+                eprintln!("  AADSTS{code} (what it means: mailconn explain AADSTS{code})");
             }
             for (name, value) in [
                 ("trace ID", &d.trace_id),

@@ -404,7 +404,10 @@ fn a_connection_that_needs_sign_in_exits_6_with_the_reason_and_the_command() {
             err.contains("error: alice@contoso.test needs you to sign in again: "),
             "{err}"
         );
-        assert!(err.contains("AADSTS50173"), "{err}");
+        assert!(
+            err.contains("AADSTS50173 (what it means: mailconn explain AADSTS50173)"),
+            "{err}"
+        );
         assert!(
             err.contains("fix: Sign in again: `mailconn reconnect alice@contoso.test` (or Reconnect in the app)."),
             "{err}"
