@@ -277,25 +277,12 @@ fn a_stalled_token_endpoint_times_out_and_resumes() {
     assert_ne!(stored_refresh_token(&id), before);
 }
 
-/// The provider's confidential app with Graph at the stand-in, for delegated and application use.
-fn web_app(env: &Env, graph: &mailconn_testkit::graph::Graph) {
-    let secret = env.web_secret();
-    env.add_app_with_graph(
-        "web",
-        "web",
-        "contoso.test",
-        graph.base(),
-        Some(&secret),
-        &["--usage", "both"],
-    );
-}
-
 #[test]
 #[ignore = "needs the test identity provider (node) and a Secret Service: run scripts/test.sh"]
 fn app_only_token_faults_are_explained_within_the_bound() {
     let env = Env::new(&[]);
     let graph = mailconn_testkit::graph::Graph::start(&env.idp);
-    web_app(&env, &graph);
+    env.add_web_app_with_graph(&graph);
     let mut figures = Vec::new();
     for (name, fault) in token_faults() {
         if name.starts_with("slow") {
@@ -348,7 +335,7 @@ fn app_only_token_faults_are_explained_within_the_bound() {
 fn graph_faults_are_explained_and_the_connection_is_kept() {
     let env = Env::new(&[]);
     let graph = mailconn_testkit::graph::Graph::start(&env.idp);
-    web_app(&env, &graph);
+    env.add_web_app_with_graph(&graph);
     let (out, json) = env.connect("web", "alice@contoso.test");
     assert!(out.status.success(), "{}", stderr(&out));
     let id = json["id"].as_str().unwrap().to_owned();

@@ -555,25 +555,12 @@ fn idle_connections_get_a_keep_alive_refresh_every_seven_days() {
     );
 }
 
-/// The confidential app on Contoso with Graph at the stand-in, for sign-in and application access.
-fn web_app_with_graph(env: &Env, graph: &mailconn_testkit::graph::Graph) {
-    let secret = env.web_secret();
-    env.add_app_with_graph(
-        "web",
-        "web",
-        "contoso.test",
-        graph.base(),
-        Some(&secret),
-        &["--usage", "both"],
-    );
-}
-
 #[test]
 #[ignore = "needs the test identity provider (node) and a Secret Service: run scripts/test.sh"]
 fn verify_calls_graph_with_the_connections_token() {
     let env = Env::new(&[]);
     let graph = mailconn_testkit::graph::Graph::start(&env.idp);
-    web_app_with_graph(&env, &graph);
+    env.add_web_app_with_graph(&graph);
     let (out, json) = env.connect("web", "alice@contoso.test");
     assert!(out.status.success(), "{}", stderr(&out));
     let id = json["id"].as_str().unwrap().to_owned();
@@ -617,7 +604,7 @@ fn verify_calls_graph_with_the_connections_token() {
 fn application_mailboxes_are_checked_by_the_same_engine() {
     let env = Env::new(&[]);
     let graph = mailconn_testkit::graph::Graph::start(&env.idp);
-    web_app_with_graph(&env, &graph);
+    env.add_web_app_with_graph(&graph);
     let out = env.run(
         &["mailbox", "add", "--app", "web", "user01@contoso.test"],
         None,

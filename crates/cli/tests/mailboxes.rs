@@ -417,6 +417,15 @@ fn shared_mailboxes_and_a_user_without_a_mailbox() {
             "{row:#}"
         );
     }
+    // An organisation mailbox has no sign-in: mail programs are pointed at a signed-in one.
+    let out = org.env.run(&["use", "info@contoso.test", "msmtp"], None);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("info@contoso.test is reached through application access"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(out.stdout.is_empty());
     let none = &rows["nomailbox@contoso.test"];
     assert_eq!(none["status"], "no_access");
     assert_eq!(

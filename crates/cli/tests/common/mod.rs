@@ -66,6 +66,20 @@ impl Env {
         self.add_app_with_graph(name, client, tenant, "http://127.0.0.1:9", secret, extra)
     }
 
+    /// The provider's confidential app on Contoso, named `web`, with Graph at the stand-in, for
+    /// sign-in and application access.
+    pub fn add_web_app_with_graph(&self, graph: &mailconn_testkit::graph::Graph) -> Output {
+        let secret = self.web_secret();
+        self.add_app_with_graph(
+            "web",
+            "web",
+            "contoso.test",
+            graph.base(),
+            Some(&secret),
+            &["--usage", "both"],
+        )
+    }
+
     /// The same, with Microsoft Graph at `graph` (the Graph stand-in's base URL).
     pub fn add_app_with_graph(
         &self,
