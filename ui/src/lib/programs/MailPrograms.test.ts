@@ -78,6 +78,20 @@ describe('use in a mail program', () => {
     await vi.waitFor(() => expect(handlers.mail_program_settings).toHaveBeenCalledTimes(2));
   });
 
+  it('a refused switch says why and shows the connection as it is', async () => {
+    serve({
+      set_program_access: () =>
+        Promise.reject({ code: 'keychain_locked', message: 'The system keychain is locked.' } satisfies ErrorBody),
+    });
+    const { changed } = show();
+    await screen.findByTestId('mail-programs-text');
+    const box = screen.getByTestId('programs-allowed') as HTMLInputElement;
+    await fireEvent.click(box);
+    expect((await screen.findByRole('alert')).textContent).toContain('The system keychain is locked.');
+    await vi.waitFor(() => expect(box.checked).toBe(false));
+    expect(changed).not.toHaveBeenCalled();
+  });
+
   it('saves and clears the alias, and shows core’s refusal', async () => {
     const taken: ErrorBody = {
       code: 'conflict',
