@@ -29,6 +29,8 @@ pub enum SecretKind {
     /// A connection's current access token for one audience, with its expiry and scopes, so the
     /// CLI (a new process per `mailconn token`) and the app share it instead of each refreshing.
     AccessToken,
+    /// The private key of the mail bridge's TLS certificate (the certificate is in `SQLite`).
+    BridgeKey,
     /// A throwaway entry written and removed to check that the keychain works.
     Probe,
 }
@@ -39,6 +41,7 @@ impl SecretKind {
             SecretKind::ClientSecret => "client-secret",
             SecretKind::RefreshToken => "refresh-token",
             SecretKind::AccessToken => "access-token",
+            SecretKind::BridgeKey => "bridge-key",
             SecretKind::Probe => "probe",
         }
     }

@@ -3,6 +3,7 @@
 
 pub mod aadsts;
 pub mod application;
+pub mod bridge;
 pub mod caller;
 pub mod client_secret;
 pub mod clock;

@@ -64,12 +64,18 @@ impl Broken {
     }
 }
 
-trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
-impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
+/// A byte stream to or from a mail program or server: TCP, or TLS over it.
+pub trait Stream: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Stream for T {}
+
+/// A stream with nothing in it, for the moment a real one is moved into a TLS handshake.
+pub fn empty_stream() -> impl Stream {
+    empty::Empty
+}
 
 /// A connection, plain or TLS.
 pub struct Conn {
-    reader: BufReader<Box<dyn Io>>,
+    reader: BufReader<Box<dyn Stream>>,
     timeout: Duration,
     tls: Arc<rustls::ClientConfig>,
     host: String,
@@ -121,7 +127,7 @@ impl Conn {
         }
         let name = ServerName::try_from(self.host.clone())
             .map_err(|e| Broken::Tls(format!("bad server name: {e}")))?;
-        let placeholder: Box<dyn Io> = Box::new(empty::Empty);
+        let placeholder: Box<dyn Stream> = Box::new(empty::Empty);
         let io = std::mem::replace(&mut self.reader, BufReader::new(placeholder)).into_inner();
         let stream = tokio::time::timeout(
             self.timeout,
@@ -132,6 +138,12 @@ impl Conn {
         .map_err(|e| Broken::Tls(e.to_string()))?;
         self.reader = BufReader::new(Box::new(stream));
         Ok(())
+    }
+
+    /// The stream and whatever the server sent that was not read yet (the bridge relays from
+    /// here on).
+    pub fn into_inner(self) -> BufReader<Box<dyn Stream>> {
+        self.reader
     }
 
     /// One line without its CRLF. Longer than [`MAX_LINE`]: [`Broken::TooLong`].

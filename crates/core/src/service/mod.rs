@@ -10,6 +10,7 @@
 //! tokens and SASL responses for programs, their switch, aliases). The background work
 //! of the desktop app (scheduler, reminders, their events) is [`Service::run`].
 
+pub mod bridge;
 pub mod client_secrets;
 pub mod connections;
 pub mod mail_programs;
@@ -84,6 +85,7 @@ pub struct Service {
     deep_links: Option<Arc<DeepLinks>>,
     sign_ins: sign_in::SignIns,
     runs: mailboxes::Runs,
+    bridge: crate::bridge::Bridge,
     events: broadcast::Sender<ServiceEvent>,
     /// Secrets needing attention, as last computed by the reminder scheduler.
     secrets_due: AtomicUsize,
@@ -152,6 +154,7 @@ impl Service {
             deep_links: options.deep_links.then(|| Arc::new(DeepLinks::new())),
             sign_ins: sign_in::SignIns::default(),
             runs: mailboxes::Runs::default(),
+            bridge: crate::bridge::Bridge::default(),
             events: broadcast::channel(1024).0,
             secrets_due: AtomicUsize::new(0),
             shutdown: CancellationToken::new(),

@@ -4,6 +4,7 @@
 //! `SQLite`'s `user_version` by `rusqlite_migration`, applied in the order listed in [`migrations`].
 //! Nothing here stores a secret value.
 
+pub mod bridge;
 pub mod connections;
 pub mod events;
 pub mod registrations;
@@ -31,6 +32,7 @@ const MIGRATIONS: &[&str] = &[
     connections::V3,
     events::V2,
     registrations::V2_MAIL_SERVERS,
+    bridge::V1,
 ];
 
 fn migrations() -> Migrations<'static> {

@@ -1,0 +1,146 @@
+//! The local side of POP3 up to the login (RFC 1939, 2449, 2595, 5034): the greeting, `CAPA`
+//! with the bridge's own list (`USER`, `SASL PLAIN LOGIN`, `STLS` on the plain listener),
+//! `STLS`, `USER`/`PASS`, `AUTH PLAIN` / `LOGIN`, `NOOP` and `QUIT`.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+
+use super::gate::Refusal;
+use super::imap::plain;
+use super::io::{Local, Stop};
+use super::limits::MAX_LOGIN_LINE;
+use super::session::{Creds, Ctx};
+use crate::Sensitive;
+
+pub async fn greet(_ctx: &Ctx, local: &mut Local) -> Result<(), Stop> {
+    local.send("+OK Mail Connections bridge ready\r\n").await
+}
+
+pub fn refusal(refusal: &Refusal) -> String {
+    match refusal {
+        Refusal::Credentials => "-ERR [AUTH] Invalid credentials\r\n".into(),
+        Refusal::TooMany { limit } => format!(
+            "-ERR [IN-USE] This program already has {limit} sessions open through the bridge\r\n"
+        ),
+        Refusal::Unavailable { reason } => {
+            format!("-ERR [SYS/TEMP] {}\r\n", reason.replace(['\r', '\n'], " "))
+        }
+    }
+}
+
+fn capa(ctx: &Ctx, local: &Local) -> String {
+    let mut lines = vec![
+        "+OK Capability list follows",
+        "TOP",
+        "UIDL",
+        "RESP-CODES",
+        "AUTH-RESP-CODE",
+    ];
+    if ctx.may_login(local) {
+        lines.extend(["USER", "SASL PLAIN LOGIN"]);
+    }
+    if !local.tls {
+        lines.push("STLS");
+    }
+    lines.push(".");
+    lines.join("\r\n") + "\r\n"
+}
+
+fn decode(b64: &str) -> Option<String> {
+    String::from_utf8(STANDARD.decode(b64.trim()).ok()?).ok()
+}
+
+pub async fn next_login(ctx: &Ctx, local: &mut Local) -> Result<Creds, Stop> {
+    let mut user: Option<String> = None;
+    for _ in 0..super::limits::COMMANDS_BEFORE_LOGIN {
+        let line = local.line(MAX_LOGIN_LINE).await?;
+        let (command, args) = line.split_once(' ').unwrap_or((line.as_str(), ""));
+        match command.to_ascii_uppercase().as_str() {
+            "CAPA" => {
+                let text = capa(ctx, local);
+                local.send(&text).await?;
+            }
+            "NOOP" => local.send("+OK\r\n").await?,
+            "QUIT" => {
+                local.send("+OK Bye\r\n").await?;
+                return Err(Stop::Gone);
+            }
+            "STLS" if !local.tls => {
+                local.send("+OK Begin TLS negotiation\r\n").await?;
+                ctx.start_tls(local).await?;
+                user = None;
+            }
+            "STLS" => local.send("-ERR TLS is already active\r\n").await?,
+            "USER" | "PASS" | "AUTH" if !ctx.may_login(local) => {
+                local
+                    .send("-ERR [AUTH] Use STLS (or the bridge's TLS port) first\r\n")
+                    .await?;
+            }
+            "USER" if !args.is_empty() => {
+                user = Some(args.to_owned());
+                local.send("+OK Send the password\r\n").await?;
+            }
+            "PASS" => match user.take() {
+                Some(u) => {
+                    return Ok(Creds::new(
+                        u,
+                        Sensitive::new(args.to_owned()),
+                        String::new(),
+                    ));
+                }
+                None => local.send("-ERR Send USER first\r\n").await?,
+            },
+            "AUTH" if args.is_empty() => {
+                local.send("+OK\r\nPLAIN\r\nLOGIN\r\n.\r\n").await?;
+            }
+            "AUTH" => {
+                if let Some(c) = authenticate(local, args).await? {
+                    return Ok(c);
+                }
+            }
+            _ => local.send("-ERR Log in first\r\n").await?,
+        }
+    }
+    Err(Stop::Gone)
+}
+
+async fn ask(local: &mut Local, prompt: &str) -> Result<Option<String>, Stop> {
+    local.send(&format!("+ {prompt}\r\n")).await?;
+    let line = local.line(MAX_LOGIN_LINE).await?;
+    Ok((line != "*").then_some(line))
+}
+
+async fn authenticate(local: &mut Local, args: &str) -> Result<Option<Creds>, Stop> {
+    let (mechanism, initial) = args.split_once(' ').unwrap_or((args, ""));
+    let creds = match mechanism.to_ascii_uppercase().as_str() {
+        "PLAIN" => {
+            let response = if initial.is_empty() {
+                ask(local, "").await?
+            } else {
+                Some(initial.to_owned())
+            };
+            response.and_then(|r| plain(&r))
+        }
+        "LOGIN" => {
+            let user = ask(local, "VXNlcm5hbWU6").await?.and_then(|u| decode(&u));
+            let pass = match user {
+                Some(_) => ask(local, "UGFzc3dvcmQ6").await?.and_then(|p| decode(&p)),
+                None => None,
+            };
+            user.zip(pass.map(Sensitive::new))
+        }
+        _ => {
+            local
+                .send("-ERR Unsupported mechanism: use PLAIN or LOGIN\r\n")
+                .await?;
+            return Ok(None);
+        }
+    };
+    if let Some((u, p)) = creds {
+        return Ok(Some(Creds::new(u, p, String::new())));
+    }
+    local
+        .send("-ERR Invalid or cancelled authentication\r\n")
+        .await?;
+    Ok(None)
+}

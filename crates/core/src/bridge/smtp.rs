@@ -1,0 +1,170 @@
+//! The local side of SMTP submission up to the login (RFC 6409, 4954, 3207): the greeting,
+//! `EHLO` with the bridge's own extensions (`AUTH PLAIN LOGIN`, `STARTTLS` on the plain
+//! listener), `HELO`, `STARTTLS`, `AUTH PLAIN` / `LOGIN`, `NOOP`, `RSET`, `QUIT`; mail before the
+//! login is refused with `530`. The real server's `EHLO` was made by the bridge, so after the
+//! login the client goes straight on with `MAIL FROM`.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+
+use super::gate::Refusal;
+use super::imap::plain;
+use super::io::{Local, Stop};
+use super::limits::MAX_LOGIN_LINE;
+use super::session::{Creds, Ctx};
+use crate::Sensitive;
+
+pub async fn greet(_ctx: &Ctx, local: &mut Local) -> Result<(), Stop> {
+    local
+        .send("220 localhost ESMTP Mail Connections bridge ready\r\n")
+        .await
+}
+
+pub fn refusal(refusal: &Refusal) -> String {
+    match refusal {
+        Refusal::Credentials => "535 5.7.8 Authentication credentials invalid\r\n".into(),
+        Refusal::TooMany { limit } => format!(
+            "454 4.7.0 This program already has {limit} sessions open through the bridge\r\n"
+        ),
+        Refusal::Unavailable { reason } => {
+            format!("454 4.7.0 {}\r\n", reason.replace(['\r', '\n'], " "))
+        }
+    }
+}
+
+fn ehlo(ctx: &Ctx, local: &Local) -> String {
+    let mut lines = vec!["localhost", "8BITMIME", "ENHANCEDSTATUSCODES"];
+    if !local.tls {
+        lines.push("STARTTLS");
+    }
+    if ctx.may_login(local) {
+        lines.push("AUTH PLAIN LOGIN");
+    }
+    let last = lines.len() - 1;
+    lines
+        .iter()
+        .enumerate()
+        .map(|(i, l)| format!("250{}{l}\r\n", if i == last { ' ' } else { '-' }))
+        .collect()
+}
+
+/// The name the client gave in `EHLO`, when it is a plain domain or address literal; the bridge
+/// greets the real server with it.
+fn helo_name(arg: &str) -> String {
+    let arg = arg.trim();
+    if !arg.is_empty()
+        && arg.len() <= 255
+        && arg
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || ".-[]:_".contains(c))
+    {
+        arg.to_owned()
+    } else {
+        "localhost".to_owned()
+    }
+}
+
+fn decode(b64: &str) -> Option<String> {
+    String::from_utf8(STANDARD.decode(b64.trim()).ok()?).ok()
+}
+
+pub async fn next_login(ctx: &Ctx, local: &mut Local, helo: &mut String) -> Result<Creds, Stop> {
+    for _ in 0..super::limits::COMMANDS_BEFORE_LOGIN {
+        let line = local.line(MAX_LOGIN_LINE).await?;
+        let (command, args) = line.split_once(' ').unwrap_or((line.as_str(), ""));
+        match command.to_ascii_uppercase().as_str() {
+            "EHLO" => {
+                *helo = helo_name(args);
+                let text = ehlo(ctx, local);
+                local.send(&text).await?;
+            }
+            "HELO" => {
+                *helo = helo_name(args);
+                local.send("250 localhost\r\n").await?;
+            }
+            "NOOP" | "RSET" => local.send("250 2.0.0 OK\r\n").await?,
+            "QUIT" => {
+                local.send("221 2.0.0 Bye\r\n").await?;
+                return Err(Stop::Gone);
+            }
+            "STARTTLS" if !local.tls => {
+                local.send("220 2.0.0 Ready to start TLS\r\n").await?;
+                ctx.start_tls(local).await?;
+            }
+            "STARTTLS" => local.send("503 5.5.1 TLS is already active\r\n").await?,
+            "AUTH" if !ctx.may_login(local) => {
+                local
+                    .send("530 5.7.0 Must issue a STARTTLS command first\r\n")
+                    .await?;
+            }
+            "AUTH" => {
+                if let Some(c) = authenticate(local, args).await? {
+                    return Ok(c);
+                }
+            }
+            "MAIL" | "RCPT" | "DATA" | "BDAT" => {
+                local.send("530 5.7.0 Authentication required\r\n").await?;
+            }
+            _ => local.send("502 5.5.2 Log in first\r\n").await?,
+        }
+    }
+    Err(Stop::Gone)
+}
+
+async fn ask(local: &mut Local, prompt: &str) -> Result<Option<String>, Stop> {
+    local.send(&format!("334 {prompt}\r\n")).await?;
+    let line = local.line(MAX_LOGIN_LINE).await?;
+    Ok((line != "*").then_some(line))
+}
+
+async fn authenticate(local: &mut Local, args: &str) -> Result<Option<Creds>, Stop> {
+    let (mechanism, initial) = args.split_once(' ').unwrap_or((args, ""));
+    let creds = match mechanism.to_ascii_uppercase().as_str() {
+        "PLAIN" => {
+            let response = if initial.is_empty() {
+                ask(local, "").await?
+            } else {
+                Some(initial.to_owned())
+            };
+            response.and_then(|r| plain(&r))
+        }
+        "LOGIN" => {
+            let user = if initial.is_empty() {
+                ask(local, "VXNlcm5hbWU6").await?.and_then(|u| decode(&u))
+            } else {
+                decode(initial)
+            };
+            let pass = match user {
+                Some(_) => ask(local, "UGFzc3dvcmQ6").await?.and_then(|p| decode(&p)),
+                None => None,
+            };
+            user.zip(pass.map(Sensitive::new))
+        }
+        _ => {
+            local
+                .send("504 5.5.4 Unsupported mechanism: use PLAIN or LOGIN\r\n")
+                .await?;
+            return Ok(None);
+        }
+    };
+    if let Some((u, p)) = creds {
+        return Ok(Some(Creds::new(u, p, String::new())));
+    }
+    local
+        .send("501 5.5.2 Invalid or cancelled authentication\r\n")
+        .await?;
+    Ok(None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::helo_name;
+
+    #[test]
+    fn only_a_plain_helo_name_is_passed_on() {
+        assert_eq!(helo_name("scanner.office.lan"), "scanner.office.lan");
+        assert_eq!(helo_name("[192.168.1.5]"), "[192.168.1.5]");
+        assert_eq!(helo_name("bad name\r\nRCPT"), "localhost");
+        assert_eq!(helo_name(""), "localhost");
+    }
+}
