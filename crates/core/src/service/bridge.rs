@@ -384,3 +384,11 @@ impl Service {
         Ok(out)
     }
 }
+
+impl Service {
+    /// The refresh engine's schedule until [`Service::shutdown`], for `mailconn bridge` (the
+    /// desktop app runs it in [`Service::run`]): the served connections stay refreshed.
+    pub async fn run_engine(&self) {
+        self.engine.clone().run(self.shutdown.clone()).await;
+    }
+}
