@@ -18,6 +18,8 @@ use crate::Idp;
 const MAIL_UID: u32 = 65534;
 const MAIL_GID: u32 = 65534;
 const START_TIMEOUT: Duration = Duration::from_secs(20);
+/// The largest message the sink takes, bytes (Dovecot's submission sets no limit of its own).
+const SINK_MAX_SIZE: &str = "134217728";
 
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
@@ -83,6 +85,8 @@ impl Dovecot {
             .args(["-m", "aiosmtpd", "-n", "-l"])
             .arg(format!("127.0.0.1:{sink_port}"))
             .args(["-c", "aiosmtpd.handlers.Mailbox"])
+            // Room for the bridge's 50 MB message (aiosmtpd's default limit is 32 MiB).
+            .args(["-s", SINK_MAX_SIZE])
             .arg(&sink_dir)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -233,7 +237,7 @@ struct Ports {
 
 /// `dovecot.conf`: everything under `dir`, listeners on loopback, XOAUTH2 and OAUTHBEARER
 /// through the `oauth2` passdb, no auth penalty (tests fail logins on purpose), submission
-/// relaying to the sink.
+/// relaying to the sink, up to 100 sessions of one user from one address.
 fn config(dir: &Path, p: &Ports) -> String {
     let d = dir.display();
     format!(
@@ -284,6 +288,8 @@ service submission-login {{
     port = {submission}
   }}
 }}
+# Benchmarks hold 50 idle sessions of one user at once (the default allows 10 per user and IP).
+mail_max_userip_connections = 100
 submission_relay_host = 127.0.0.1
 submission_relay_port = {sink}
 submission_relay_trusted = yes

@@ -1,7 +1,8 @@
 //! The mail servers of the protocol tests for tests that are not Rust (the end-to-end tests):
 //! a real Dovecot and the Exchange Online stand-in, both checking tokens at the identity
 //! provider whose base URL is the first argument. Prints one JSON line with their ports, then
-//! runs until its standard input closes.
+//! runs until its standard input closes. Dovecot's entry also has its TLS ports (`imaps`, `pops`;
+//! submission offers STARTTLS) and `ca_file`, the CA that signed its certificate.
 //!
 //! `mail-servers http://127.0.0.1:PORT [--exchange-smtp-auth-off mailbox|tenant]`
 
@@ -33,6 +34,9 @@ fn main() {
                 "imap": dovecot.imap_port,
                 "pop": dovecot.pop_port,
                 "submission": dovecot.submission_port,
+                "imaps": dovecot.imaps_port,
+                "pops": dovecot.pops_port,
+                "ca_file": dovecot.ca_file(),
             },
             "exchange": {
                 "imap": exchange.imap_port,
