@@ -178,7 +178,9 @@ fn status(s: &BridgeStatus, out: Output) {
         }
     }
     if !s.running {
-        println!("The bridge is not running in this process (start it with `mailconn bridge` or in the app).");
+        println!(
+            "The bridge is not running in this process (start it with `mailconn bridge` or in the app)."
+        );
     }
     if let Some(f) = &s.certificate_fingerprint {
         println!("certificate: SHA-256 {f}");
@@ -195,11 +197,13 @@ fn passwords(list: &[BridgePassword], out: Output) {
         return;
     }
     if list.is_empty() {
-        println!("No bridge passwords yet: `mailconn bridge password add CONNECTION --program NAME`.");
+        println!(
+            "No bridge passwords yet: `mailconn bridge password add CONNECTION --program NAME`."
+        );
         return;
     }
     for p in list {
-        let last = p.last_used_at.map_or_else(
+        let used = p.last_used_at.map_or_else(
             || "never used".to_owned(),
             |at| {
                 format!(
@@ -210,7 +214,7 @@ fn passwords(list: &[BridgePassword], out: Output) {
                 )
             },
         );
-        println!("{}  {}  {}  {last}", p.id, p.address, p.program);
+        println!("{}  {}  {}  {used}", p.id, p.address, p.program);
     }
 }
 
@@ -228,7 +232,10 @@ async fn password(cmd: &PasswordCommand, service: &Service, out: Output) -> Resu
                 return Ok(Exit::Ok);
             }
             let settings = service.bridge_program_settings(&made.entry.id).await?;
-            println!("A bridge password for {} on {}.", made.entry.program, made.entry.address);
+            println!(
+                "A bridge password for {} on {}.",
+                made.entry.program, made.entry.address
+            );
             println!("User name: {}", made.entry.address);
             for s in &settings {
                 println!(
@@ -239,7 +246,10 @@ async fn password(cmd: &PasswordCommand, service: &Service, out: Output) -> Resu
                     s.security_label
                 );
             }
-            println!("It is shown only now; `mailconn bridge password remove {}` revokes it.", made.entry.id);
+            println!(
+                "It is shown only now; `mailconn bridge password remove {}` revokes it.",
+                made.entry.id
+            );
             println!("{}", made.password.expose());
             Ok(Exit::Ok)
         }
@@ -251,7 +261,10 @@ async fn password(cmd: &PasswordCommand, service: &Service, out: Output) -> Resu
             let removed = service
                 .remove_bridge_password(target, program.as_deref())
                 .await?;
-            out.removed(&format!("the bridge password of {} on {}", removed.program, removed.address));
+            out.removed(&format!(
+                "the bridge password of {} on {}",
+                removed.program, removed.address
+            ));
             Ok(Exit::Ok)
         }
     }
