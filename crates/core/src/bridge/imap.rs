@@ -160,7 +160,7 @@ pub async fn next_login(ctx: &Ctx, local: &mut Local) -> Result<Creds, Stop> {
             "STARTTLS" => {
                 local
                     .send(&format!("{tag} BAD TLS is already active\r\n"))
-                    .await?
+                    .await?;
             }
             "LOGIN" | "AUTHENTICATE" if !ctx.may_login(local) => {
                 local
@@ -245,15 +245,13 @@ async fn authenticate(local: &mut Local, tag: &str, args: &str) -> Result<Option
             return Ok(None);
         }
     };
-    match creds {
-        Some((user, pass)) => Ok(Some(Creds::new(user, pass, tag.to_owned()))),
-        None => {
-            local
-                .send(&format!("{tag} BAD Invalid response\r\n"))
-                .await?;
-            Ok(None)
-        }
+    if let Some((user, pass)) = creds {
+        return Ok(Some(Creds::new(user, pass, tag.to_owned())));
     }
+    local
+        .send(&format!("{tag} BAD Invalid response\r\n"))
+        .await?;
+    Ok(None)
 }
 
 #[cfg(test)]

@@ -41,11 +41,13 @@ fn ehlo(ctx: &Ctx, local: &Local) -> String {
         lines.push("AUTH PLAIN LOGIN");
     }
     let last = lines.len() - 1;
-    lines
-        .iter()
-        .enumerate()
-        .map(|(i, l)| format!("250{}{l}\r\n", if i == last { ' ' } else { '-' }))
-        .collect()
+    let mut out = String::new();
+    for (i, l) in lines.iter().enumerate() {
+        out.push_str(if i == last { "250 " } else { "250-" });
+        out.push_str(l);
+        out.push_str("\r\n");
+    }
+    out
 }
 
 /// The name the client gave in `EHLO`, when it is a plain domain or address literal; the bridge
