@@ -4,8 +4,11 @@
 //! type on a printer's panel: the first [`KEY_LEN`] are its public lookup key (the row's id), the
 //! other 20 (about 115 bits) are checked against an Argon2id hash. Since every password is
 //! random and long, a guess costs the same whatever the hash's cost, so the parameters are light
-//! (8 MiB, one pass): a login stays quick, and the database alone still gives nothing a program
-//! could use. The password itself is shown once and never stored.
+//! (64 KiB, one pass): a login stays quick, and the database alone still gives nothing a program
+//! could use. The password itself is shown once and never stored. (With 8 MiB, the allocator kept
+//! each login's freed working memory: megabytes of resident memory per bridge session, see
+//! docs/bridge-benchmark.md.) A stored hash carries its own parameters, so hashes made with other
+//! ones still verify.
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
@@ -22,6 +25,8 @@ pub const KEY_LEN: usize = 8;
 pub const LEN: usize = 28;
 /// The longest program or device name.
 pub const MAX_PROGRAM: usize = 64;
+/// Argon2id's working memory per hash, KiB: small enough for the allocator to reuse in place.
+const MEMORY_KIB: u32 = 64;
 
 pub use crate::store::bridge::BridgePassword;
 
@@ -35,7 +40,7 @@ pub struct NewBridgePassword {
 }
 
 fn hasher() -> Argon2<'static> {
-    let params = Params::new(8 * 1024, 1, 1, None).expect("valid Argon2 parameters");
+    let params = Params::new(MEMORY_KIB, 1, 1, None).expect("valid Argon2 parameters");
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
 }
 
@@ -108,6 +113,20 @@ mod tests {
         assert!(!verify(&wrong, &h));
         assert!(!verify("short", &h));
         assert_ne!(generate().expose(), p.expose());
+    }
+
+    #[test]
+    fn a_hash_made_with_other_parameters_still_verifies() {
+        let p = generate();
+        let salt = SaltString::generate(&mut rand::rngs::OsRng);
+        let params = Params::new(8 * 1024, 1, 1, None).unwrap();
+        let old = Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+            .hash_password(&p.expose().as_bytes()[KEY_LEN..], &salt)
+            .unwrap()
+            .to_string();
+        assert!(old.contains("m=8192"), "{old}");
+        assert!(verify(p.expose(), &old));
+        assert!(hash(&p).unwrap().contains(&format!("m={MEMORY_KIB},")));
     }
 
     #[test]

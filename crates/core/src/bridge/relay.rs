@@ -1,12 +1,18 @@
-//! After both logins: the session is copied byte for byte in both directions (64 KiB buffers,
-//! nothing parsed), counting bytes for the Bridge page and ending when either side closes, when
-//! neither side sent a byte for the protocol's idle time, or when the session is ended (its
-//! password removed, the bridge stopped).
+//! After both logins: the session is copied byte for byte in both directions (nothing parsed),
+//! counting bytes for the Bridge page and ending when either side closes, when neither side sent
+//! a byte for the protocol's idle time, or when the session is ended (its password removed, the
+//! bridge stopped).
+//!
+//! Each direction reads into a 64 KiB buffer that exists only while bytes flow: a read that has to
+//! wait gives it back. An idle session (a mail program sitting in IDLE, a device between polls)
+//! then holds no copy buffer at all, where two fixed buffers per session cost 128 KiB each.
 
+use std::future::poll_fn;
+use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, ready};
 use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
@@ -75,6 +81,76 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Counted<'_, S> {
     }
 }
 
+/// One direction of the copy.
+#[derive(Debug, Default)]
+struct Pump {
+    /// Only while bytes flow (see the module's comment).
+    buf: Option<Box<[u8]>>,
+    /// What of `buf` is still to be written: `start..end`.
+    start: usize,
+    end: usize,
+    /// Written but not yet flushed (TLS keeps written bytes until a record is full or flushed).
+    unflushed: bool,
+    /// The reader closed; its end is passed on as a shutdown of the writer.
+    eof: bool,
+    done: bool,
+}
+
+impl Pump {
+    /// Copies from `from` to `to` until `from` closes (then shuts `to` down).
+    fn poll<R, W>(
+        &mut self,
+        cx: &mut Context<'_>,
+        mut from: Pin<&mut R>,
+        mut to: Pin<&mut W>,
+    ) -> Poll<io::Result<()>>
+    where
+        R: AsyncRead + ?Sized,
+        W: AsyncWrite + ?Sized,
+    {
+        loop {
+            if self.done {
+                return Poll::Ready(Ok(()));
+            }
+            while self.start < self.end {
+                let buf = self.buf.as_deref().unwrap_or_default();
+                let n = ready!(to.as_mut().poll_write(cx, &buf[self.start..self.end]))?;
+                if n == 0 {
+                    return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
+                }
+                self.start += n;
+                self.unflushed = true;
+            }
+            if self.eof {
+                ready!(to.as_mut().poll_shutdown(cx))?;
+                self.done = true;
+                self.buf = None;
+                continue;
+            }
+            let buf = self
+                .buf
+                .get_or_insert_with(|| vec![0; BUFFER].into_boxed_slice());
+            let mut read = ReadBuf::new(buf);
+            match from.as_mut().poll_read(cx, &mut read) {
+                Poll::Ready(Ok(())) => {
+                    let n = read.filled().len();
+                    (self.start, self.end, self.eof) = (0, n, n == 0);
+                }
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                Poll::Pending => {
+                    // Nothing to copy now: the buffer goes back until the next bytes.
+                    self.buf = None;
+                    if self.unflushed {
+                        ready!(to.as_mut().poll_flush(cx))?;
+                        self.unflushed = false;
+                    }
+                    return Poll::Pending;
+                }
+            }
+        }
+    }
+}
+
 /// Why the relay ended.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Ended {
@@ -109,7 +185,17 @@ where
         counter: &counters.to_client,
         activity: &activity,
     };
-    let copy = tokio::io::copy_bidirectional_with_sizes(&mut client, &mut upstream, BUFFER, BUFFER);
+    let (mut up, mut down) = (Pump::default(), Pump::default());
+    // Both directions until both have closed, or the first error.
+    let copy = poll_fn(|cx| {
+        let sent = up.poll(cx, Pin::new(&mut client), Pin::new(&mut upstream));
+        let received = down.poll(cx, Pin::new(&mut upstream), Pin::new(&mut client));
+        match (sent, received) {
+            (Poll::Pending, Poll::Pending | Poll::Ready(Ok(())))
+            | (Poll::Ready(Ok(())), Poll::Pending) => Poll::Pending,
+            _ => Poll::Ready(()),
+        }
+    });
     let watch = async {
         loop {
             let left = idle.saturating_sub(activity.idle());
@@ -120,8 +206,103 @@ where
         }
     };
     tokio::select! {
-        _ = copy => Ended::Closed,
+        () = copy => Ended::Closed,
         () = watch => Ended::Idle,
         () = cancel.cancelled() => Ended::Cancelled,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt, duplex};
+
+    fn bytes(n: usize, seed: u8) -> Vec<u8> {
+        (0..n)
+            .map(|i| u8::try_from((i * 31 + usize::from(seed)) % 251).unwrap_or(0))
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn both_directions_are_copied_and_counted_and_a_close_is_passed_on() {
+        let (mut program, bridge_side) = duplex(16 * 1024);
+        let (bridge_up, mut server) = duplex(16 * 1024);
+        let counters = Arc::new(Counters::default());
+        let relay = tokio::spawn(relay(
+            bridge_side,
+            bridge_up,
+            counters.clone(),
+            Duration::from_secs(60),
+            CancellationToken::new(),
+        ));
+        let (up, down) = (bytes(1_000_003, 1), bytes(3_000_017, 2));
+        let (up2, down2) = (up.clone(), down.clone());
+        let program_task = tokio::spawn(async move {
+            let (mut r, mut w) = tokio::io::split(&mut program);
+            let send = async {
+                w.write_all(&up2).await.unwrap();
+                w.shutdown().await.unwrap();
+            };
+            let mut got = Vec::new();
+            let recv = r.read_to_end(&mut got);
+            let ((), n) = tokio::join!(send, recv);
+            n.unwrap();
+            got
+        });
+        let (mut r, mut w) = tokio::io::split(&mut server);
+        let send = async {
+            w.write_all(&down2).await.unwrap();
+            w.shutdown().await.unwrap();
+        };
+        let mut got = Vec::new();
+        let ((), n) = tokio::join!(send, r.read_to_end(&mut got));
+        n.unwrap();
+        assert_eq!(got, up, "the server got the program's bytes unchanged");
+        assert_eq!(
+            program_task.await.unwrap(),
+            down,
+            "and the program the server's"
+        );
+        assert_eq!(relay.await.unwrap(), Ended::Closed);
+        assert_eq!(
+            counters.from_client.load(Ordering::Relaxed),
+            up.len() as u64
+        );
+        assert_eq!(
+            counters.to_client.load(Ordering::Relaxed),
+            down.len() as u64
+        );
+    }
+
+    #[tokio::test]
+    async fn a_direction_with_nothing_to_copy_holds_no_buffer() {
+        let (mut program, mut from) = duplex(1024);
+        let (mut to, mut server) = duplex(1024);
+        let mut pump = Pump::default();
+        let poll = |pump: &mut Pump,
+                    from: &mut tokio::io::DuplexStream,
+                    to: &mut tokio::io::DuplexStream| {
+            let waker = std::task::Waker::noop();
+            let mut cx = Context::from_waker(waker);
+            pump.poll(&mut cx, Pin::new(from), Pin::new(to))
+        };
+        assert!(poll(&mut pump, &mut from, &mut to).is_pending());
+        assert!(pump.buf.is_none(), "idle: no buffer");
+        program.write_all(b"a1 NOOP\r\n").await.unwrap();
+        assert!(poll(&mut pump, &mut from, &mut to).is_pending());
+        assert!(pump.buf.is_none(), "copied, idle again: no buffer");
+        let mut got = [0; 9];
+        server.read_exact(&mut got).await.unwrap();
+        assert_eq!(&got, b"a1 NOOP\r\n");
+        drop(program);
+        assert!(matches!(
+            poll(&mut pump, &mut from, &mut to),
+            Poll::Ready(Ok(()))
+        ));
+        assert_eq!(
+            server.read(&mut got).await.unwrap(),
+            0,
+            "the close is passed on"
+        );
     }
 }
