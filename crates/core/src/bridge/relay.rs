@@ -5,7 +5,9 @@
 //!
 //! Each direction reads into a 64 KiB buffer that exists only while bytes flow: a read that has to
 //! wait gives it back. An idle session (a mail program sitting in IDLE, a device between polls)
-//! then holds no copy buffer at all, where two fixed buffers per session cost 128 KiB each.
+//! then holds no copy buffer at all, where two fixed buffers cost 128 KiB per session. The line
+//! readers of the login are taken apart too: what they still hold is copied first, and their
+//! buffers freed.
 
 use std::future::poll_fn;
 use std::io;
@@ -15,7 +17,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll, ready};
 use std::time::{Duration, Instant};
 
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::io::{AsyncRead, AsyncWrite, BufReader, ReadBuf};
 use tokio_util::sync::CancellationToken;
 
 use super::sessions::Counters;
@@ -97,6 +99,18 @@ struct Pump {
 }
 
 impl Pump {
+    /// A pump whose first bytes to write are `early` (what the reader had buffered).
+    fn starting_with(early: &[u8]) -> Self {
+        if early.is_empty() {
+            return Self::default();
+        }
+        Self {
+            buf: Some(early.into()),
+            end: early.len(),
+            ..Self::default()
+        }
+    }
+
     /// Copies from `from` to `to` until `from` closes (then shuts `to` down).
     fn poll<R, W>(
         &mut self,
@@ -159,10 +173,11 @@ pub enum Ended {
     Cancelled,
 }
 
-/// Copies until one side closes, the idle time passes or `cancel` fires.
+/// Copies until one side closes, the idle time passes or `cancel` fires. What either reader holds
+/// already (a client's pipelined command, the server's first bytes after its answer) goes first.
 pub async fn relay<C, U>(
-    client: C,
-    upstream: U,
+    client: BufReader<C>,
+    upstream: BufReader<U>,
     counters: Arc<Counters>,
     idle: Duration,
     cancel: CancellationToken,
@@ -175,6 +190,17 @@ where
         start: Instant::now(),
         last: AtomicU64::new(0),
     };
+    let (mut up, mut down) = (
+        Pump::starting_with(client.buffer()),
+        Pump::starting_with(upstream.buffer()),
+    );
+    counters
+        .from_client
+        .fetch_add(up.end as u64, Ordering::Relaxed);
+    counters
+        .to_client
+        .fetch_add(down.end as u64, Ordering::Relaxed);
+    let (client, upstream) = (client.into_inner(), upstream.into_inner());
     let mut client = Counted {
         inner: client,
         counter: &counters.from_client,
@@ -185,7 +211,6 @@ where
         counter: &counters.to_client,
         activity: &activity,
     };
-    let (mut up, mut down) = (Pump::default(), Pump::default());
     // Both directions until both have closed, or the first error.
     let copy = poll_fn(|cx| {
         let sent = up.poll(cx, Pin::new(&mut client), Pin::new(&mut upstream));
@@ -215,7 +240,7 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tokio::io::{AsyncReadExt, AsyncWriteExt, duplex};
+    use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, duplex};
 
     fn bytes(n: usize, seed: u8) -> Vec<u8> {
         (0..n)
@@ -227,6 +252,13 @@ mod tests {
     async fn both_directions_are_copied_and_counted_and_a_close_is_passed_on() {
         let (mut program, bridge_side) = duplex(16 * 1024);
         let (bridge_up, mut server) = duplex(16 * 1024);
+        // Bytes each side sent before the relay, already in the login's line readers.
+        program.write_all(b"early ").await.unwrap();
+        server.write_all(b"first ").await.unwrap();
+        let mut bridge_side = BufReader::new(bridge_side);
+        let mut bridge_up = BufReader::new(bridge_up);
+        assert_eq!(bridge_side.fill_buf().await.unwrap(), b"early ");
+        assert_eq!(bridge_up.fill_buf().await.unwrap(), b"first ");
         let counters = Arc::new(Counters::default());
         let relay = tokio::spawn(relay(
             bridge_side,
@@ -257,35 +289,35 @@ mod tests {
         let mut got = Vec::new();
         let ((), n) = tokio::join!(send, r.read_to_end(&mut got));
         n.unwrap();
-        assert_eq!(got, up, "the server got the program's bytes unchanged");
-        assert_eq!(
-            program_task.await.unwrap(),
-            down,
-            "and the program the server's"
+        assert_eq!(got[..6], *b"early ", "what was buffered goes first");
+        assert!(
+            got[6..] == up[..],
+            "the server got the program's bytes unchanged"
         );
+        let got = program_task.await.unwrap();
+        assert_eq!(got[..6], *b"first ");
+        assert!(got[6..] == down[..], "and the program the server's");
         assert_eq!(relay.await.unwrap(), Ended::Closed);
-        assert_eq!(
+        let (sent, received) = (
             counters.from_client.load(Ordering::Relaxed),
-            up.len() as u64
+            counters.to_client.load(Ordering::Relaxed),
         );
         assert_eq!(
-            counters.to_client.load(Ordering::Relaxed),
-            down.len() as u64
+            (sent, received),
+            (6 + up.len() as u64, 6 + down.len() as u64)
         );
     }
 
     #[tokio::test]
     async fn a_direction_with_nothing_to_copy_holds_no_buffer() {
+        type Duplex = tokio::io::DuplexStream;
+        fn poll(pump: &mut Pump, from: &mut Duplex, to: &mut Duplex) -> Poll<io::Result<()>> {
+            let mut cx = Context::from_waker(std::task::Waker::noop());
+            pump.poll(&mut cx, Pin::new(from), Pin::new(to))
+        }
         let (mut program, mut from) = duplex(1024);
         let (mut to, mut server) = duplex(1024);
         let mut pump = Pump::default();
-        let poll = |pump: &mut Pump,
-                    from: &mut tokio::io::DuplexStream,
-                    to: &mut tokio::io::DuplexStream| {
-            let waker = std::task::Waker::noop();
-            let mut cx = Context::from_waker(waker);
-            pump.poll(&mut cx, Pin::new(from), Pin::new(to))
-        };
         assert!(poll(&mut pump, &mut from, &mut to).is_pending());
         assert!(pump.buf.is_none(), "idle: no buffer");
         program.write_all(b"a1 NOOP\r\n").await.unwrap();
