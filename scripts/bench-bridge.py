@@ -207,14 +207,14 @@ client_secret = {FIX['clients']['web']['secrets'][0]['value']}
 
 
 def memory_kib(pid):
-    """Resident and proportional set size of one process, KiB."""
-    rss = pss = 0
+    """Resident set size, proportional set size and its anonymous part (heap and stacks: what
+    the process made, without the pages of its program and libraries) of one process, KiB."""
+    fields = {}
     for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
-        if line.startswith("Rss:"):
-            rss = int(line.split()[1])
-        elif line.startswith("Pss:"):
-            pss = int(line.split()[1])
-    return rss, pss
+        parts = line.split()
+        if len(parts) == 3 and parts[2] == "kB":
+            fields[parts[0].rstrip(":")] = int(parts[1])
+    return fields.get("Rss", 0), fields.get("Pss", 0), fields.get("Pss_Anon", 0)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -299,56 +299,57 @@ def message(size, seed):
     return head + body
 
 
-def latency(way, runs):
-    """IMAP connect, login, SELECT INBOX, LOGOUT: seconds per run."""
-    out = []
-    for _ in range(runs):
-        t = time.perf_counter()
-        c = way.imap()
-        c.select("INBOX")
-        c.logout()
-        out.append(time.perf_counter() - t)
-    return out
+def latency(way):
+    """IMAP connect, login, SELECT INBOX, LOGOUT: seconds."""
+    t = time.perf_counter()
+    c = way.imap()
+    c.select("INBOX")
+    c.logout()
+    return time.perf_counter() - t
 
 
-def fetch_rate(way, seq, size, runs):
-    """MB/s of `FETCH seq BODY.PEEK[]` in one logged-in session per run."""
-    out = []
-    for _ in range(runs):
-        c = way.imap()
-        c.select("INBOX", readonly=True)
-        t = time.perf_counter()
-        typ, data = c.fetch(str(seq), "(BODY.PEEK[])")
-        took = time.perf_counter() - t
-        got = len(data[0][1])
-        c.logout()
-        if typ != "OK" or got != size:
-            raise RuntimeError(f"{way.name}: FETCH gave {typ} {got} bytes, expected {size}")
-        out.append(size / MB / took)
-    return out
+def fetch_rate(way, seq, size):
+    """MB/s of `FETCH seq BODY.PEEK[]` in a logged-in session."""
+    c = way.imap()
+    c.select("INBOX", readonly=True)
+    t = time.perf_counter()
+    typ, data = c.fetch(str(seq), "(BODY.PEEK[])")
+    took = time.perf_counter() - t
+    got = len(data[0][1])
+    c.logout()
+    if typ != "OK" or got != size:
+        raise RuntimeError(f"{way.name}: FETCH gave {typ} {got} bytes, expected {size}")
+    return size / MB / took
 
 
-def data_rate(way, msg, runs):
+def data_rate(way, msg):
     """MB/s of SMTP DATA: from the first byte after 354 to the server's 250 (submission relays to
     the sink before it answers)."""
-    out = []
+    s = way.smtp()
+    s.mail(USER)
+    s.rcpt("bob@contoso.test")
+    s.putcmd("data")
+    code, text = s.getreply()
+    if code != 354:
+        raise RuntimeError(f"{way.name}: DATA answered {code} {text}")
+    t = time.perf_counter()
+    s.sock.sendall(msg + b".\r\n")
+    code, text = s.getreply()
+    took = time.perf_counter() - t
+    if code != 250:
+        raise RuntimeError(f"{way.name}: end of DATA answered {code} {text}")
+    s.quit()
+    return len(msg) / MB / took
+
+
+def rounds(ways, runs, measure):
+    """`runs` samples per way, taken round by round (each way once per round) so that a change in
+    the machine's load falls on every way alike; the median per way."""
+    samples = {w.name: [] for w in ways}
     for _ in range(runs):
-        s = way.smtp()
-        s.mail(USER)
-        s.rcpt("bob@contoso.test")
-        s.putcmd("data")
-        code, text = s.getreply()
-        if code != 354:
-            raise RuntimeError(f"{way.name}: DATA answered {code} {text}")
-        t = time.perf_counter()
-        s.sock.sendall(msg + b".\r\n")
-        code, text = s.getreply()
-        took = time.perf_counter() - t
-        if code != 250:
-            raise RuntimeError(f"{way.name}: end of DATA answered {code} {text}")
-        s.quit()
-        out.append(len(msg) / MB / took)
-    return out
+        for w in ways:
+            samples[w.name].append(measure(w))
+    return {name: med(v) for name, v in samples.items()}
 
 
 def idle_sessions(way, pid, count):
@@ -397,7 +398,7 @@ def report(r):
     m, ways = r["machine"], r["ways"]
     ref = next(w for w in ways if r["results"][w]["reference"])
     lines = [
-        f"Run {r['date']} UTC: {r['profile']} build of `mailconn` (commit {m['commit']}), upstream "
+        f"Run {r['date']} UTC: {r['profile']} build of `mailconn` ({r['binary']}), upstream "
         f"{r['upstream']}; {m['cpu']}, {m['cores']} cores, {m['memory']}, kernel {m['kernel']}, "
         f"{m['system']}; Dovecot {m['dovecot']}, email-oauth2-proxy {r['emailproxy']} on Python "
         f"{m['python']}; load average {r['load']} at the start. Medians of {r['runs']} logins and "
@@ -414,10 +415,11 @@ def report(r):
         cells += [f"{x['fetch'][str(s)]:.1f}" if str(s) in x["fetch"] else "" for s in r["sizes"]]
         cells += [f"{x['data'][str(s)]:.1f}" if str(s) in x["data"] else "" for s in r["sizes"]]
         lines.append(f"| {w} | " + " | ".join(cells) + " |")
-    lines += ["", "| process | idle RSS (MiB) | idle PSS (MiB) | per idle session, RSS (KiB) | "
-              "per idle session, PSS (KiB) | RSS after the transfers (MiB) |", "|---|---|---|---|---|---|"]
+    lines += ["", "| process | idle RSS (MiB) | idle PSS (MiB) | of which anonymous (MiB) | "
+              "per idle session, RSS (KiB) | per idle session, PSS (KiB) | RSS after the transfers (MiB) |",
+              "|---|---|---|---|---|---|---|"]
     for p, x in r["memory"].items():
-        lines.append(f"| {p} | {x['idle'][0] / 1024:.1f} | {x['idle'][1] / 1024:.1f} | "
+        lines.append(f"| {p} | {x['idle'][0] / 1024:.1f} | {x['idle'][1] / 1024:.1f} | {x['idle'][2] / 1024:.1f} | "
                      f"{x['per_session'][0]:.0f} | {x['per_session'][1]:.0f} | {x['after'][0] / 1024:.1f} |")
     b, d, e = r["results"]["bridge"], r["results"][ref], r["results"]["email-oauth2-proxy"]
     mb, me = r["memory"]["bridge"], r["memory"]["email-oauth2-proxy"]
@@ -440,7 +442,7 @@ def report(r):
             lines.append(f"| {'FETCH' if kind == 'fetch' else 'DATA'} {s} MB within 10% of direct | "
                          f"{b[kind][k]:.1f} vs {d[kind][k]:.1f} MB/s (email-oauth2-proxy {e[kind][k]:.1f}) | "
                          f"{q:.2f} | {verdict(q >= 0.9)} |")
-    for i, what in ((0, "RSS"), (1, "PSS")):
+    for i, what in ((0, "RSS"), (1, "PSS"), (2, "anonymous PSS")):
         q = ratio(mb["idle"][i], me["idle"][i])
         lines.append(f"| memory at most 1/4 of email-oauth2-proxy's, {what} | {mb['idle'][i] / 1024:.1f} vs "
                      f"{me['idle'][i] / 1024:.1f} MiB | {q:.2f} | {verdict(q <= 0.25)} |")
@@ -471,13 +473,15 @@ def main():
     ap.add_argument("--runs", type=int, help="logins per way [default 15; quick 3]")
     ap.add_argument("--sessions", type=int, help="idle sessions [default 50; quick 5]")
     ap.add_argument("--no-doc", action="store_true", help="print the figures, do not write the doc")
+    ap.add_argument("--cli", help="the mailconn binary [default: the build's, under CARGO_TARGET_DIR]")
+    ap.add_argument("--tag", help="a word for this run's own section of the doc, e.g. before (a build before a change)")
     args = ap.parse_args()
     profile = "release" if args.release else "debug"
     runs = args.runs or (3 if args.quick else 15)
-    rate_runs = 1 if args.quick else 3
+    rate_runs = 1 if args.quick else 5
     count = args.sessions or (5 if args.quick else 50)
     sizes = [2] if args.quick else [20, 50]
-    exe = TARGET / profile / "mailconn"
+    exe = Path(args.cli) if args.cli else TARGET / profile / "mailconn"
     if not exe.exists():
         sys.exit(f"{exe} is missing: cargo build {'--release ' if args.release else ''}-p mailconn-cli")
     proxy_exe, proxy_version = ensure_emailproxy()
@@ -553,7 +557,7 @@ def main():
 
         # Memory first, before any large transfer: idle after one login, then `count` sessions.
         for w in ways:
-            latency(w, 1)
+            latency(w)
         time.sleep(1)
         memory = {}
         for name, pid, way_name in (("bridge", bridge.pid, "bridge"),
@@ -566,31 +570,29 @@ def main():
                 busy = first
             else:
                 busy = idle_sessions(by_name[way_name], pid, count)
-            memory[name] = {"idle": idle, "per_session": tuple((busy[i] - idle[i]) / count for i in range(2))}
+            memory[name] = {"idle": idle, "per_session": tuple((busy[i] - idle[i]) / count for i in range(3))}
             time.sleep(1)
 
-        results = {}
-        for w in ways:
-            results[w.name] = {"reference": w.reference,
-                               "login_ms": med(latency(w, runs)) * 1000, "fetch": {}, "data": {}}
-            print(f"{w.name}: login {results[w.name]['login_ms']:.1f} ms", flush=True)
+        results = {w.name: {"reference": w.reference, "fetch": {}, "data": {}} for w in ways}
+        for name, v in rounds(ways, runs, latency).items():
+            results[name]["login_ms"] = v * 1000
+            print(f"{name}: login {v * 1000:.1f} ms", flush=True)
+        # The local-TLS variant only for the first size's FETCH (SMTP is the same relay).
+        plain = [w for w in ways if not w.name.startswith("bridge, TLS")]
         for s in sizes:
-            for w in ways:
-                if w.name.startswith("bridge, TLS") and s != sizes[0]:
-                    continue
-                results[w.name]["fetch"][str(s)] = med(fetch_rate(w, seq[s], len(msgs[s]), rate_runs))
-                print(f"{w.name}: FETCH {s} MB {results[w.name]['fetch'][str(s)]:.1f} MB/s", flush=True)
-            for w in ways:
-                if w.name.startswith("bridge, TLS"):
-                    continue
-                results[w.name]["data"][str(s)] = med(data_rate(w, msgs[s], rate_runs))
-                print(f"{w.name}: DATA {s} MB {results[w.name]['data'][str(s)]:.1f} MB/s", flush=True)
+            fetchers = ways if s == sizes[0] else plain
+            for name, v in rounds(fetchers, rate_runs, lambda w, s=s: fetch_rate(w, seq[s], len(msgs[s]))).items():
+                results[name]["fetch"][str(s)] = v
+                print(f"{name}: FETCH {s} MB {v:.1f} MB/s", flush=True)
+            for name, v in rounds(plain, rate_runs, lambda w, s=s: data_rate(w, msgs[s])).items():
+                results[name]["data"][str(s)] = v
+                print(f"{name}: DATA {s} MB {v:.1f} MB/s", flush=True)
         memory["bridge"]["after"] = memory_kib(bridge.pid)
         memory["email-oauth2-proxy"]["after"] = memory_kib(proxy.pid)
     finally:
         for p in reversed(procs):
             if p.poll() is None:
-                if p is procs[1] and p.stdin:
+                if p.stdin:
                     p.stdin.close()  # mail-servers stops when its standard input closes
                 else:
                     p.terminate()
@@ -600,7 +602,8 @@ def main():
                     p.kill()
         shutil.rmtree(work, ignore_errors=True)
 
-    run = {"date": date, "profile": profile, "upstream": upstream, "machine": machine(),
+    binary = f"built from {machine()['commit']}" if not args.cli else f"the binary {args.cli}"
+    run = {"date": date, "profile": profile, "binary": binary, "upstream": upstream, "machine": machine(),
            "emailproxy": proxy_version, "load": f"{load:.2f}", "runs": runs, "rate_runs": rate_runs,
            "sessions": count, "sizes": sizes, "ways": [w.name for w in ways], "results": results,
            "memory": memory}
@@ -609,7 +612,9 @@ def main():
     if not args.quick and not args.no_doc:
         title = ("Debug build, TLS upstream" if profile == "debug"
                  else "Release build, plain loopback upstream for the bridge")
-        write_doc(profile, title, text)
+        if args.tag:
+            title += f" ({args.tag})"
+        write_doc(f"{profile}-{re.sub(r'[^a-z0-9]+', '-', args.tag.lower())}" if args.tag else profile, title, text)
         print(f"written to {DOC.relative_to(ROOT)}")
 
 

@@ -46,6 +46,10 @@ log "Rust tests (inside a private D-Bus session with an unlocked GNOME Keyring)"
 log "fuzz targets, a short sample (scripts/fuzz.sh for the long run)"
 "$ROOT/scripts/fuzz.sh" 5
 
+log "mail bridge benchmark, a short sample (scripts/bench-bridge.py without --quick for the figures)"
+cargo build -p mailconn-cli -p mailconn-testkit --bin mailconn --bin mail-servers --locked
+"$ROOT/scripts/with-keyring.sh" python3 "$ROOT/scripts/bench-bridge.py" --quick
+
 log "test identity provider self-tests"
 node --test --test-timeout=120000 tests/idp/
 

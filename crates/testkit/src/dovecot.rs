@@ -237,7 +237,8 @@ struct Ports {
 
 /// `dovecot.conf`: everything under `dir`, listeners on loopback, XOAUTH2 and OAUTHBEARER
 /// through the `oauth2` passdb, no auth penalty (tests fail logins on purpose), submission
-/// relaying to the sink, up to 100 sessions of one user from one address.
+/// relaying to the sink (messages up to 128 MiB), up to 100 sessions of one user from one
+/// address.
 fn config(dir: &Path, p: &Ports) -> String {
     let d = dir.display();
     format!(
@@ -288,8 +289,10 @@ service submission-login {{
     port = {submission}
   }}
 }}
-# Benchmarks hold 50 idle sessions of one user at once (the default allows 10 per user and IP).
+# Benchmarks hold 50 idle sessions of one user at once (the default allows 10 per user and IP)
+# and send 50 MB messages (without a size, submission stops at about 40 MB).
 mail_max_userip_connections = 100
+submission_max_mail_size = 128M
 submission_relay_host = 127.0.0.1
 submission_relay_port = {sink}
 submission_relay_trusted = yes
