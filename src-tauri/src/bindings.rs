@@ -39,8 +39,8 @@ use mailconn_core::service::ConnectionEvent;
 
 use crate::background::BridgeSignal;
 use crate::commands::bridge::{BridgeCertificate, ShownOnce};
-use mailconn_core::bridge::settings::{NetworkAccess, Ports};
 use mailconn_core::bridge::sessions::SessionStage;
+use mailconn_core::bridge::settings::{NetworkAccess, Ports};
 use mailconn_core::bridge::{
     BridgePassword, BridgeSettings, BridgeStatus, ListenerSecurity, ListenerState, ListenerStatus,
     SessionInfo,

@@ -71,7 +71,9 @@ pub fn build<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
                 show_window(app);
                 app.state::<BridgeSignals>().send(BridgeSignal::Show);
             }
-            "bridge_start" | "bridge_stop" => toggle_bridge(app, event.id.as_ref() == "bridge_start"),
+            "bridge_start" | "bridge_stop" => {
+                toggle_bridge(app, event.id.as_ref() == "bridge_start")
+            }
             "refresh_all" => {
                 let service = app.state::<Arc<Service>>().inner().clone();
                 tauri::async_runtime::spawn(async move {

@@ -3,7 +3,7 @@
 // to free ports; Start opens them; an IMAP program (a plain socket here) logs in to the bridge
 // with the address and that password, is relayed to a real Dovecot with XOAUTH2, and shows up as
 // a live session with its bytes; the program's row counts the login, and the connection's
-// history says so.
+// history says so. Saved with "Start the bridge with the app", it runs at the next launch.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
@@ -115,7 +115,7 @@ test('the Bridge page adds a program, shows its password once, and lists its liv
       undefined, 'no mailbox to add a program to');
     await (await byTestId(browser, 'bridge-add-program')).setValue('Office scanner');
     await (await byTestId(browser, 'bridge-add-submit')).click();
-    const shown = await byTestId(browser, 'bridge-shown', 15000);
+    await byTestId(browser, 'bridge-shown', 15000);
     assert.match(await textOf(await byTestId(browser, 'bridge-shown-note')), /will not be shown again/);
     const field = await byTestId(browser, 'bridge-shown-password');
     assert.equal(await field.getAttribute('type'), 'password', 'masked until asked');
@@ -131,7 +131,7 @@ test('the Bridge page adds a program, shows its password once, and lists its liv
     assert.equal(imapSetting?.port, ports['imap-starttls'], JSON.stringify(settings));
     assert.match(imapSetting.text, /127\.0\.0\.1.*STARTTLS.*alice@contoso\.test/);
     assert.ok(settings.some((s) => s.protocol === 'smtp' && s.port === ports['smtp-tls']), JSON.stringify(settings));
-    await browser.execute((el) => el.scrollIntoView({ block: 'start' }), shown);
+    await browser.execute(() => document.querySelector('[data-testid="bridge-programs"]').scrollIntoView({ block: 'start' }));
     await app.screenshot('program-added');
 
     // Dismissed, it is gone for good: the row stays, the password is nowhere on the page.
@@ -171,8 +171,7 @@ test('the Bridge page adds a program, shows its password once, and lists its liv
     assert.match(session, /127\.0\.0\.1/);
     await waitInPage(browser, () => document.querySelector('[data-testid="bridge-program"] [data-testid="bridge-program-count"]')?.textContent?.trim() === '1',
       undefined, 'the login was not counted');
-    const sessions = await byTestId(browser, 'bridge-sessions');
-    await browser.execute((el) => el.scrollIntoView({ block: 'center' }), sessions);
+    await browser.execute(() => document.querySelector('main').scrollTo(0, 0));
     await app.screenshot('live-session');
 
     // Stop ends it; the program sees the session close.
@@ -192,8 +191,25 @@ test('the Bridge page adds a program, shows its password once, and lists its liv
     }, undefined, 'no bridge login in the history');
     assert.match(history, /Office scanner logged in through the bridge over IMAP/);
     assert.match(history, /Bridge password added/);
+
+    // "Start the bridge with the app", saved here, is obeyed at the next launch.
+    await (await byTestId(browser, 'nav-bridge')).click();
+    await (await byTestId(browser, 'bridge-start-with-app')).click();
+    await (await byTestId(browser, 'bridge-settings-save')).click();
+    await byTestId(browser, 'bridge-settings-saved');
   } finally {
     imap?.close();
     await app.stop();
+  }
+
+  const again = await startApp({ name: 'bridge-again', dataDir });
+  try {
+    await (await byTestId(again.browser, 'nav-bridge')).click();
+    await byTestId(again.browser, 'bridge-stop', 15000);
+    const states = await again.browser.execute(() => [...document.querySelectorAll('[data-testid="bridge-listener"]')]
+      .map((tr) => tr.dataset.state));
+    assert.deepEqual(states, Array(6).fill('listening'));
+  } finally {
+    await again.stop();
   }
 });
