@@ -11,10 +11,10 @@ use super::gate::Refusal;
 use super::imap::plain;
 use super::io::{Local, Stop};
 use super::limits::MAX_LOGIN_LINE;
-use super::session::{Creds, Ctx};
+use super::session::{Creds, Front};
 use crate::Sensitive;
 
-pub async fn greet(_ctx: &Ctx, local: &mut Local) -> Result<(), Stop> {
+pub async fn greet(_ctx: &Front, local: &mut Local) -> Result<(), Stop> {
     local
         .send("220 localhost ESMTP Mail Connections bridge ready\r\n")
         .await
@@ -32,7 +32,7 @@ pub fn refusal(refusal: &Refusal) -> String {
     }
 }
 
-fn ehlo(ctx: &Ctx, local: &Local) -> String {
+fn ehlo(ctx: &Front, local: &Local) -> String {
     let mut lines = vec!["localhost", "8BITMIME", "ENHANCEDSTATUSCODES"];
     if !local.tls {
         lines.push("STARTTLS");
@@ -70,7 +70,7 @@ fn decode(b64: &str) -> Option<String> {
     String::from_utf8(STANDARD.decode(b64.trim()).ok()?).ok()
 }
 
-pub async fn next_login(ctx: &Ctx, local: &mut Local, helo: &mut String) -> Result<Creds, Stop> {
+pub async fn next_login(ctx: &Front, local: &mut Local, helo: &mut String) -> Result<Creds, Stop> {
     for _ in 0..super::limits::COMMANDS_BEFORE_LOGIN {
         let line = local.line(MAX_LOGIN_LINE).await?;
         let (command, args) = line.split_once(' ').unwrap_or((line.as_str(), ""));
