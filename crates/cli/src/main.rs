@@ -1,6 +1,7 @@
 //! `mailconn`: the command line over `mailconn-core`, for scripts, monitoring and mail programs.
 
 mod app;
+mod bridge;
 mod client_secret;
 mod connect;
 mod exit;
@@ -158,6 +159,10 @@ enum Command {
         /// The program [default: all of them]
         program: Option<String>,
     },
+    /// Run the local mail bridge in the foreground: IMAP, POP and SMTP on 127.0.0.1 for
+    /// programs and devices that only know a password (each gets its own: `bridge password
+    /// add`); it logs in to Microsoft with XOAUTH2 for them and keeps their tokens refreshed
+    Bridge(bridge::BridgeArgs),
     /// Print shell completions for bash, zsh, fish, elvish or powershell to stdout
     Completions {
         #[arg(value_enum)]
@@ -283,6 +288,7 @@ async fn dispatch(command: &Command, service: &Service, out: Output) -> Result<E
             client_secret::reminders(days.as_deref(), service, out).await
         }
         Command::Token(args) => tokens::token(args, service, out).await,
+        Command::Bridge(args) => bridge::run(args, service, out).await,
         Command::Xoauth2(args) => tokens::xoauth2(args, service, out).await,
         Command::Oauthbearer(args) => tokens::oauthbearer(args, service, out).await,
         Command::Alias {

@@ -86,13 +86,12 @@ pub fn load(
     default_settings: &str,
 ) -> Result<(Arc<rustls::ServerConfig>, Certificate)> {
     let wanted = names(network);
-    let key = match keychain.get(&key_entry())? {
-        Some(pem) => KeyPair::from_pem(pem.expose()).map_err(tls_error)?,
-        None => {
-            let key = KeyPair::generate().map_err(tls_error)?;
-            keychain.set(&key_entry(), &Sensitive::new(key.serialize_pem()))?;
-            key
-        }
+    let key = if let Some(pem) = keychain.get(&key_entry())? {
+        KeyPair::from_pem(pem.expose()).map_err(tls_error)?
+    } else {
+        let key = KeyPair::generate().map_err(tls_error)?;
+        keychain.set(&key_entry(), &Sensitive::new(key.serialize_pem()))?;
+        key
     };
     let stored = store
         .bridge_certificate()?
