@@ -72,7 +72,7 @@ pub fn build<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
                 app.state::<BridgeSignals>().send(BridgeSignal::Show);
             }
             "bridge_start" | "bridge_stop" => {
-                toggle_bridge(app, event.id.as_ref() == "bridge_start")
+                toggle_bridge(app, event.id.as_ref() == "bridge_start");
             }
             "refresh_all" => {
                 let service = app.state::<Arc<Service>>().inner().clone();

@@ -6,11 +6,11 @@
 // history says so. Saved with "Start the bridge with the app", it runs at the next launch.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startApp, byTestId, freePort, textOf } from './harness.mjs';
+import { ARTIFACTS, startApp, byTestId, freePort, textOf } from './harness.mjs';
 import { startIdp, cliConnect } from './idp.mjs';
 import { addMailApp, startMailServers } from './mail-servers.mjs';
 
@@ -56,6 +56,14 @@ function imapClient(port) {
   };
 }
 
+/** The files under `dir` (recursively) that contain `secret`. */
+function filesWith(dir, secret) {
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile())
+    .map((e) => join(e.parentPath ?? e.path, e.name))
+    .filter((f) => readFileSync(f).includes(secret));
+}
+
 /** Waits until `read` (run in the page) returns something truthy; returns it. */
 async function waitInPage(browser, read, arg, message, timeout = 20000) {
   let last;
@@ -63,6 +71,18 @@ async function waitInPage(browser, read, arg, message, timeout = 20000) {
     timeout, interval: 200, timeoutMsg: `${message}; last: ${JSON.stringify(last)}`,
   });
   return last;
+}
+
+/** Scrolls the element with this test id into view and waits until it is there (for a screenshot). */
+async function scrollTo(browser, id, block) {
+  await waitInPage(browser, ([tid, where]) => {
+    const el = document.querySelector(`[data-testid="${tid}"]`);
+    el.scrollIntoView({ block: where });
+    const r = el.getBoundingClientRect();
+    return r.top >= 0 && r.top < window.innerHeight - 40;
+  }, [id, block], `${id} did not scroll into view`);
+  // The scroll is painted a frame later.
+  await new Promise((r) => setTimeout(r, 200));
 }
 
 async function setField(browser, id, value) {
@@ -86,11 +106,14 @@ test('the Bridge page adds a program, shows its password once, and lists its liv
   const app = await startApp({ name: 'bridge', dataDir });
   const { browser } = app;
   let imap;
+  let password;
   try {
     await (await byTestId(browser, 'nav-bridge')).click();
     await byTestId(browser, 'page-bridge');
     await byTestId(browser, 'bridge-start');
     assert.equal(await (await byTestId(browser, 'bridge-running')).getAttribute('data-running'), 'false');
+    // The certificate programs may check, made on first use (its key in the keychain).
+    assert.match(await textOf(await byTestId(browser, 'bridge-fingerprint')), /^([0-9A-F]{2}:){31}[0-9A-F]{2}$/);
 
     // Free ports for this run, through the settings form.
     const ports = {};
@@ -105,6 +128,8 @@ test('the Bridge page adds a program, shows its password once, and lists its liv
     assert.equal(await network.isSelected(), false, 'devices on the network are off by default');
     await network.click();
     assert.match(await textOf(await byTestId(browser, 'bridge-network-warning')), /must use TLS/);
+    await scrollTo(browser, 'bridge-network-warning', 'center');
+    await app.screenshot('network-opt-in');
     await network.click();
     await (await byTestId(browser, 'bridge-settings-save')).click();
     await byTestId(browser, 'bridge-settings-saved');
@@ -120,7 +145,7 @@ test('the Bridge page adds a program, shows its password once, and lists its liv
     const field = await byTestId(browser, 'bridge-shown-password');
     assert.equal(await field.getAttribute('type'), 'password', 'masked until asked');
     // What "Copy" hands the program.
-    const password = await browser.execute((el) => el.value, field);
+    password = await browser.execute((el) => el.value, field);
     assert.match(password, /^[2-9a-km-zA-HJ-NP-Z]{28}$/);
     const settings = await waitInPage(browser, () => {
       const rows = [...document.querySelectorAll('[data-testid="bridge-shown-setting"]')]
@@ -131,7 +156,7 @@ test('the Bridge page adds a program, shows its password once, and lists its liv
     assert.equal(imapSetting?.port, ports['imap-starttls'], JSON.stringify(settings));
     assert.match(imapSetting.text, /127\.0\.0\.1.*STARTTLS.*alice@contoso\.test/);
     assert.ok(settings.some((s) => s.protocol === 'smtp' && s.port === ports['smtp-tls']), JSON.stringify(settings));
-    await browser.execute(() => document.querySelector('[data-testid="bridge-programs"]').scrollIntoView({ block: 'start' }));
+    await scrollTo(browser, 'bridge-programs', 'start');
     await app.screenshot('program-added');
 
     // Dismissed, it is gone for good: the row stays, the password is nowhere on the page.
@@ -171,7 +196,7 @@ test('the Bridge page adds a program, shows its password once, and lists its liv
     assert.match(session, /127\.0\.0\.1/);
     await waitInPage(browser, () => document.querySelector('[data-testid="bridge-program"] [data-testid="bridge-program-count"]')?.textContent?.trim() === '1',
       undefined, 'the login was not counted');
-    await browser.execute(() => document.querySelector('main').scrollTo(0, 0));
+    await scrollTo(browser, 'page-bridge', 'start');
     await app.screenshot('live-session');
 
     // Stop ends it; the program sees the session close.
@@ -212,4 +237,8 @@ test('the Bridge page adds a program, shows its password once, and lists its liv
   } finally {
     await again.stop();
   }
+  // Shown once means kept nowhere: not in the database, the logs, the screenshots' text or the
+  // answers recorded since.
+  assert.deepEqual(filesWith(dataDir, password), [], 'the password was kept');
+  assert.deepEqual(filesWith(ARTIFACTS, password).filter((f) => /bridge/.test(f)), [], 'the password is in the artifacts');
 });
