@@ -58,7 +58,7 @@ export class BridgeState {
     (this.connectionsRequest.data ?? []).filter((c) => c.kind === 'delegated'),
   );
 
-  /** Reads the status (and, the first time, the connections and the certificate). */
+  /** Reads core's status. */
   async load(): Promise<void> {
     const status = await this.statusRequest.run(bridgeStatus);
     if (status) this.status = status;
