@@ -2,7 +2,9 @@
 //! or a systemd user unit), its local passwords and its certificate.
 
 use clap::{Args, Subcommand};
+use mailconn_core::bridge::settings::NetworkAccess;
 use mailconn_core::bridge::{BridgePassword, BridgeStatus, ListenerState};
+use mailconn_core::mail_servers::MailProtocol;
 use mailconn_core::service::ServiceEvent;
 use mailconn_core::service::bridge::PortOverrides;
 use mailconn_core::{Result, Service};
@@ -44,6 +46,133 @@ pub enum BridgeCommand {
     Certificate,
     /// The bridge's settings, passwords and (when this process runs it) listeners
     Status,
+    /// Show the saved settings, or change them (a running bridge restarts on them)
+    Settings(SettingsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SettingsArgs {
+    /// Plain login without TLS for programs on this computer (127.0.0.1 only)
+    #[arg(long, value_enum, value_name = "on|off")]
+    allow_plain: Option<Switch>,
+    /// Also listen on this computer's office-network address, for devices (TLS required)
+    #[arg(
+        long,
+        value_name = "ADDRESS",
+        requires = "allow",
+        conflicts_with = "no_network"
+    )]
+    network: Option<String>,
+    /// A device's address or network that may connect (repeat; with --network)
+    #[arg(long, value_name = "ADDRESS[/BITS]")]
+    allow: Vec<String>,
+    /// Stop listening on the office network
+    #[arg(long)]
+    no_network: bool,
+    /// Sessions one program or device may have at once
+    #[arg(long, value_name = "N")]
+    sessions_per_program: Option<u32>,
+    /// Start the bridge with the desktop app
+    #[arg(long, value_enum, value_name = "on|off")]
+    start_with_app: Option<Switch>,
+    #[arg(long, value_name = "P")]
+    imap_port: Option<u16>,
+    #[arg(long, value_name = "P")]
+    imaps_port: Option<u16>,
+    #[arg(long, value_name = "P")]
+    pop_port: Option<u16>,
+    #[arg(long, value_name = "P")]
+    pops_port: Option<u16>,
+    #[arg(long, value_name = "P")]
+    smtp_port: Option<u16>,
+    #[arg(long, value_name = "P")]
+    smtps_port: Option<u16>,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum Switch {
+    On,
+    Off,
+}
+
+impl Switch {
+    fn on(self) -> bool {
+        matches!(self, Switch::On)
+    }
+}
+
+async fn settings(args: &SettingsArgs, service: &Service, out: Output) -> Result<Exit> {
+    let mut s = service.bridge_settings().await?;
+    let before = s.clone();
+    PortOverrides {
+        imap: args.imap_port,
+        imaps: args.imaps_port,
+        pop: args.pop_port,
+        pops: args.pops_port,
+        smtp: args.smtp_port,
+        smtps: args.smtps_port,
+    }
+    .apply(&mut s);
+    if let Some(v) = args.allow_plain {
+        s.allow_plain = v.on();
+    }
+    if let Some(v) = args.start_with_app {
+        s.start_with_app = v.on();
+    }
+    if let Some(n) = args.sessions_per_program {
+        s.sessions_per_program = n;
+    }
+    if args.no_network {
+        s.network = None;
+    } else if let Some(address) = &args.network {
+        s.network = Some(NetworkAccess {
+            address: address.clone(),
+            allow: args.allow.clone(),
+        });
+    }
+    if s != before {
+        service.set_bridge_settings(s.clone()).await?;
+    }
+    if out.json() {
+        Output::print_json(&s);
+        return Ok(Exit::Ok);
+    }
+    for protocol in MailProtocol::ALL {
+        let p = s.ports(protocol);
+        println!(
+            "{}: STARTTLS port {}, TLS port {}",
+            protocol.label(),
+            p.starttls,
+            p.tls
+        );
+    }
+    println!(
+        "plain login on this computer: {}",
+        if s.allow_plain {
+            "allowed"
+        } else {
+            "off (TLS required)"
+        }
+    );
+    println!("sessions per program: {}", s.sessions_per_program);
+    println!(
+        "start with the app: {}",
+        if s.start_with_app { "yes" } else { "no" }
+    );
+    match &s.network {
+        None => println!("office network: off (loopback only)"),
+        Some(n) => {
+            println!(
+                "office network: {} (TLS required), allowed: {}",
+                n.address,
+                n.allow.join(", ")
+            );
+            Output::warning(
+                "Devices on the office network can reach the bridge on that address; each needs its own password.",
+            );
+        }
+    }
+    Ok(Exit::Ok)
 }
 
 #[derive(Debug, Subcommand)]
@@ -86,6 +215,7 @@ pub async fn run(args: &BridgeArgs, service: &Service, out: Output) -> Result<Ex
             }
             Ok(Exit::Ok)
         }
+        Some(BridgeCommand::Settings(a)) => settings(a, service, out).await,
         Some(BridgeCommand::Status) => {
             status(&service.bridge_status().await?, out);
             Ok(Exit::Ok)
@@ -178,7 +308,9 @@ fn status(s: &BridgeStatus, out: Output) {
         }
     }
     if !s.running {
-        println!("The bridge is not running in this process (start it with `mailconn bridge` or in the app).");
+        println!(
+            "The bridge is not running in this process (start it with `mailconn bridge` or in the app)."
+        );
     }
     if let Some(f) = &s.certificate_fingerprint {
         println!("certificate: SHA-256 {f}");
@@ -195,11 +327,13 @@ fn passwords(list: &[BridgePassword], out: Output) {
         return;
     }
     if list.is_empty() {
-        println!("No bridge passwords yet: `mailconn bridge password add CONNECTION --program NAME`.");
+        println!(
+            "No bridge passwords yet: `mailconn bridge password add CONNECTION --program NAME`."
+        );
         return;
     }
     for p in list {
-        let last = p.last_used_at.map_or_else(
+        let used = p.last_used_at.map_or_else(
             || "never used".to_owned(),
             |at| {
                 format!(
@@ -210,7 +344,7 @@ fn passwords(list: &[BridgePassword], out: Output) {
                 )
             },
         );
-        println!("{}  {}  {}  {last}", p.id, p.address, p.program);
+        println!("{}  {}  {}  {used}", p.id, p.address, p.program);
     }
 }
 
@@ -228,7 +362,10 @@ async fn password(cmd: &PasswordCommand, service: &Service, out: Output) -> Resu
                 return Ok(Exit::Ok);
             }
             let settings = service.bridge_program_settings(&made.entry.id).await?;
-            println!("A bridge password for {} on {}.", made.entry.program, made.entry.address);
+            println!(
+                "A bridge password for {} on {}.",
+                made.entry.program, made.entry.address
+            );
             println!("User name: {}", made.entry.address);
             for s in &settings {
                 println!(
@@ -239,7 +376,10 @@ async fn password(cmd: &PasswordCommand, service: &Service, out: Output) -> Resu
                     s.security_label
                 );
             }
-            println!("It is shown only now; `mailconn bridge password remove {}` revokes it.", made.entry.id);
+            println!(
+                "It is shown only now; `mailconn bridge password remove {}` revokes it.",
+                made.entry.id
+            );
             println!("{}", made.password.expose());
             Ok(Exit::Ok)
         }
@@ -251,7 +391,10 @@ async fn password(cmd: &PasswordCommand, service: &Service, out: Output) -> Resu
             let removed = service
                 .remove_bridge_password(target, program.as_deref())
                 .await?;
-            out.removed(&format!("the bridge password of {} on {}", removed.program, removed.address));
+            out.removed(&format!(
+                "the bridge password of {} on {}",
+                removed.program, removed.address
+            ));
             Ok(Exit::Ok)
         }
     }

@@ -10,10 +10,10 @@ use base64::engine::general_purpose::STANDARD;
 use super::gate::Refusal;
 use super::io::{Local, Stop};
 use super::limits::{MAX_LITERAL, MAX_LOGIN_LINE};
-use super::session::{Creds, Ctx};
+use super::session::{Creds, Front};
 use crate::Sensitive;
 
-fn capabilities(ctx: &Ctx, local: &Local) -> String {
+fn capabilities(ctx: &Front, local: &Local) -> String {
     let mut caps = vec!["IMAP4rev1", "SASL-IR", "LITERAL+", "ID"];
     if !local.tls {
         caps.push("STARTTLS");
@@ -26,7 +26,7 @@ fn capabilities(ctx: &Ctx, local: &Local) -> String {
     caps.join(" ")
 }
 
-pub async fn greet(ctx: &Ctx, local: &mut Local) -> Result<(), Stop> {
+pub async fn greet(ctx: &Front, local: &mut Local) -> Result<(), Stop> {
     let caps = capabilities(ctx, local);
     local
         .send(&format!(
@@ -116,7 +116,7 @@ fn decode(b64: &str) -> Option<String> {
 }
 
 /// Serves commands until the client tries a login (returned) or leaves.
-pub async fn next_login(ctx: &Ctx, local: &mut Local) -> Result<Creds, Stop> {
+pub async fn next_login(ctx: &Front, local: &mut Local) -> Result<Creds, Stop> {
     for _ in 0..super::limits::COMMANDS_BEFORE_LOGIN {
         let line = local.line(MAX_LOGIN_LINE).await?;
         let (tag, rest) = line.split_once(' ').unwrap_or((line.as_str(), ""));
@@ -160,7 +160,7 @@ pub async fn next_login(ctx: &Ctx, local: &mut Local) -> Result<Creds, Stop> {
             "STARTTLS" => {
                 local
                     .send(&format!("{tag} BAD TLS is already active\r\n"))
-                    .await?
+                    .await?;
             }
             "LOGIN" | "AUTHENTICATE" if !ctx.may_login(local) => {
                 local
@@ -245,15 +245,13 @@ async fn authenticate(local: &mut Local, tag: &str, args: &str) -> Result<Option
             return Ok(None);
         }
     };
-    match creds {
-        Some((user, pass)) => Ok(Some(Creds::new(user, pass, tag.to_owned()))),
-        None => {
-            local
-                .send(&format!("{tag} BAD Invalid response\r\n"))
-                .await?;
-            Ok(None)
-        }
+    if let Some((user, pass)) = creds {
+        return Ok(Some(Creds::new(user, pass, tag.to_owned())));
     }
+    local
+        .send(&format!("{tag} BAD Invalid response\r\n"))
+        .await?;
+    Ok(None)
 }
 
 #[cfg(test)]

@@ -50,7 +50,7 @@ impl Local {
             limited.read_until(b'\n', &mut buf).await
         };
         match tokio::time::timeout(self.idle, read).await {
-            Ok(Ok(0)) | Err(_) | Ok(Err(_)) => return Err(Stop::Gone),
+            Ok(Ok(0) | Err(_)) | Err(_) => return Err(Stop::Gone),
             Ok(Ok(_)) => {}
         }
         if buf.last() != Some(&b'\n') {

@@ -30,6 +30,9 @@ mod smtp;
 pub mod tls;
 mod upstream;
 
+#[cfg(test)]
+mod tests;
+
 use std::sync::{Arc, Mutex};
 
 use serde::Serialize;

@@ -9,10 +9,7 @@
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
-use chrono::{DateTime, Utc};
 use rand::Rng;
-use serde::Serialize;
-use ts_rs::TS;
 
 use crate::Sensitive;
 use crate::error::{Error, ErrorCode, Result};
@@ -26,21 +23,7 @@ pub const LEN: usize = 28;
 /// The longest program or device name.
 pub const MAX_PROGRAM: usize = 64;
 
-/// A local password as lists show it (never the password).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
-pub struct BridgePassword {
-    pub id: String,
-    pub connection_id: String,
-    /// The local user name: the mailbox address.
-    pub address: String,
-    pub program: String,
-    pub created_at: DateTime<Utc>,
-    pub last_used_at: Option<DateTime<Utc>>,
-    /// The address the last login came from.
-    pub last_peer: Option<String>,
-    #[ts(type = "number")]
-    pub use_count: u64,
-}
+pub use crate::store::bridge::BridgePassword;
 
 /// A password just made: shown once (the desktop shows it with a copy button; the CLI prints it
 /// on its last line), then only its hash is kept. Not serializable: the one place that shows it
@@ -76,7 +59,7 @@ pub fn key_of(password: &str) -> Option<&str> {
 pub fn hash(password: &Sensitive<String>) -> Result<String> {
     let salt = SaltString::generate(&mut rand::rngs::OsRng);
     hasher()
-        .hash_password(password.expose()[KEY_LEN..].as_bytes(), &salt)
+        .hash_password(&password.expose().as_bytes()[KEY_LEN..], &salt)
         .map(|h| h.to_string())
         .map_err(|e| Error::internal(format!("could not hash the password: {e}")))
 }

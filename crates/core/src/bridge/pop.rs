@@ -9,10 +9,10 @@ use super::gate::Refusal;
 use super::imap::plain;
 use super::io::{Local, Stop};
 use super::limits::MAX_LOGIN_LINE;
-use super::session::{Creds, Ctx};
+use super::session::{Creds, Front};
 use crate::Sensitive;
 
-pub async fn greet(_ctx: &Ctx, local: &mut Local) -> Result<(), Stop> {
+pub async fn greet(_ctx: &Front, local: &mut Local) -> Result<(), Stop> {
     local.send("+OK Mail Connections bridge ready\r\n").await
 }
 
@@ -28,7 +28,7 @@ pub fn refusal(refusal: &Refusal) -> String {
     }
 }
 
-fn capa(ctx: &Ctx, local: &Local) -> String {
+fn capa(ctx: &Front, local: &Local) -> String {
     let mut lines = vec![
         "+OK Capability list follows",
         "TOP",
@@ -50,7 +50,7 @@ fn decode(b64: &str) -> Option<String> {
     String::from_utf8(STANDARD.decode(b64.trim()).ok()?).ok()
 }
 
-pub async fn next_login(ctx: &Ctx, local: &mut Local) -> Result<Creds, Stop> {
+pub async fn next_login(ctx: &Front, local: &mut Local) -> Result<Creds, Stop> {
     let mut user: Option<String> = None;
     for _ in 0..super::limits::COMMANDS_BEFORE_LOGIN {
         let line = local.line(MAX_LOGIN_LINE).await?;

@@ -196,6 +196,20 @@ impl Sessions {
             .count()
     }
 
+    /// The passwords of the sessions logged in now.
+    pub fn password_ids(&self) -> Vec<String> {
+        let mut ids: Vec<String> = self
+            .map
+            .lock()
+            .expect("sessions lock")
+            .values()
+            .filter_map(|e| e.password_id.clone())
+            .collect();
+        ids.sort();
+        ids.dedup();
+        ids
+    }
+
     /// Ends every session of a password (it was removed).
     pub fn end_for(&self, password_id: &str) {
         for e in self.map.lock().expect("sessions lock").values() {

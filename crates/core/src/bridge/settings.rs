@@ -244,11 +244,13 @@ mod tests {
                 .message()
                 .contains("two listeners")
         );
-        let mut s = BridgeSettings::default();
-        s.network = Some(NetworkAccess {
-            address: "0.0.0.0".into(),
-            allow: vec!["192.168.1.0/24".into()],
-        });
+        let mut s = BridgeSettings {
+            network: Some(NetworkAccess {
+                address: "0.0.0.0".into(),
+                allow: vec!["192.168.1.0/24".into()],
+            }),
+            ..BridgeSettings::default()
+        };
         assert!(s.validate().unwrap_err().message().contains("cannot be"));
         s.network = Some(NetworkAccess {
             address: "192.168.1.20".into(),

@@ -11,10 +11,10 @@ use super::gate::Refusal;
 use super::imap::plain;
 use super::io::{Local, Stop};
 use super::limits::MAX_LOGIN_LINE;
-use super::session::{Creds, Ctx};
+use super::session::{Creds, Front};
 use crate::Sensitive;
 
-pub async fn greet(_ctx: &Ctx, local: &mut Local) -> Result<(), Stop> {
+pub async fn greet(_ctx: &Front, local: &mut Local) -> Result<(), Stop> {
     local
         .send("220 localhost ESMTP Mail Connections bridge ready\r\n")
         .await
@@ -32,7 +32,7 @@ pub fn refusal(refusal: &Refusal) -> String {
     }
 }
 
-fn ehlo(ctx: &Ctx, local: &Local) -> String {
+fn ehlo(ctx: &Front, local: &Local) -> String {
     let mut lines = vec!["localhost", "8BITMIME", "ENHANCEDSTATUSCODES"];
     if !local.tls {
         lines.push("STARTTLS");
@@ -41,11 +41,13 @@ fn ehlo(ctx: &Ctx, local: &Local) -> String {
         lines.push("AUTH PLAIN LOGIN");
     }
     let last = lines.len() - 1;
-    lines
-        .iter()
-        .enumerate()
-        .map(|(i, l)| format!("250{}{l}\r\n", if i == last { ' ' } else { '-' }))
-        .collect()
+    let mut out = String::new();
+    for (i, l) in lines.iter().enumerate() {
+        out.push_str(if i == last { "250 " } else { "250-" });
+        out.push_str(l);
+        out.push_str("\r\n");
+    }
+    out
 }
 
 /// The name the client gave in `EHLO`, when it is a plain domain or address literal; the bridge
@@ -68,7 +70,7 @@ fn decode(b64: &str) -> Option<String> {
     String::from_utf8(STANDARD.decode(b64.trim()).ok()?).ok()
 }
 
-pub async fn next_login(ctx: &Ctx, local: &mut Local, helo: &mut String) -> Result<Creds, Stop> {
+pub async fn next_login(ctx: &Front, local: &mut Local, helo: &mut String) -> Result<Creds, Stop> {
     for _ in 0..super::limits::COMMANDS_BEFORE_LOGIN {
         let line = local.line(MAX_LOGIN_LINE).await?;
         let (command, args) = line.split_once(' ').unwrap_or((line.as_str(), ""));

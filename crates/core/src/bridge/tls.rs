@@ -98,13 +98,12 @@ pub fn load(
         .as_ref()
         .and_then(|s| s.key.clone())
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-    let (key, made) = match keychain.get(&key_entry(&key_id))? {
-        Some(pem) => (KeyPair::from_pem(pem.expose()).map_err(tls_error)?, false),
-        None => {
-            let key = KeyPair::generate().map_err(tls_error)?;
-            keychain.set(&key_entry(&key_id), &Sensitive::new(key.serialize_pem()))?;
-            (key, true)
-        }
+    let (key, made) = if let Some(pem) = keychain.get(&key_entry(&key_id))? {
+        (KeyPair::from_pem(pem.expose()).map_err(tls_error)?, false)
+    } else {
+        let key = KeyPair::generate().map_err(tls_error)?;
+        keychain.set(&key_entry(&key_id), &Sensitive::new(key.serialize_pem()))?;
+        (key, true)
     };
     // A new key (or new names) needs a new certificate.
     let stored = stored.filter(|s| !made && s.names == wanted && s.key.is_some());

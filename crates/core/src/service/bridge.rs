@@ -31,7 +31,8 @@ pub struct PortOverrides {
 }
 
 impl PortOverrides {
-    fn apply(self, s: &mut BridgeSettings) {
+    /// Sets the given ports in `s`.
+    pub fn apply(self, s: &mut BridgeSettings) {
         let set = |port: &mut u16, given: Option<u16>| {
             if let Some(p) = given {
                 *port = p;
@@ -62,6 +63,45 @@ pub struct ProgramSetting {
 const KEEP_EVERY: Duration = Duration::from_secs(10 * 60);
 /// Test override, seconds.
 pub const ENV_KEEP_EVERY: &str = "MAILCONN_BRIDGE_KEEP_SECS";
+
+/// How often live sessions are checked against the passwords in the database (one removed by
+/// another process, e.g. `mailconn bridge password remove` while the app runs the bridge).
+const SWEEP_EVERY: Duration = Duration::from_secs(5);
+
+/// While the bridge runs: the connections it serves are marked in use (so the engine refreshes
+/// their tokens ahead of expiry, whether or not a program connects), and sessions whose password
+/// was removed elsewhere are ended.
+async fn upkeep(
+    store: Arc<crate::store::Store>,
+    engine: Arc<crate::engine::Engine>,
+    clock: Arc<dyn crate::clock::Clock>,
+    sessions: Arc<crate::bridge::Sessions>,
+    stop: tokio_util::sync::CancellationToken,
+) {
+    let every = std::env::var(ENV_KEEP_EVERY)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .map_or(KEEP_EVERY, Duration::from_secs);
+    let mut kept: Option<std::time::Instant> = None;
+    loop {
+        if kept.is_none_or(|at| at.elapsed() >= every) {
+            kept = Some(std::time::Instant::now());
+            for id in store.bridge_connections().unwrap_or_default() {
+                let _ = store.record_used(&id, clock.now());
+                let _ = engine.reschedule(&id);
+            }
+        }
+        for id in sessions.password_ids() {
+            if matches!(store.bridge_password(&id), Ok(None)) {
+                sessions.end_for(&id);
+            }
+        }
+        tokio::select! {
+            () = tokio::time::sleep(SWEEP_EVERY.min(every)) => {}
+            () = stop.cancelled() => return,
+        }
+    }
+}
 
 fn protocols_of(conn: &Connection) -> Vec<MailProtocol> {
     let consented = [&conn.scopes_requested[..], &conn.scopes_granted[..]].concat();
@@ -268,25 +308,13 @@ impl Service {
         ));
         self.bridge.start(gate, config).await;
         if let Some(stop) = self.bridge.stopped() {
-            let (store, engine, clock) =
-                (self.store.clone(), self.engine.clone(), self.clock.clone());
-            tokio::spawn(async move {
-                let every = std::env::var(ENV_KEEP_EVERY)
-                    .ok()
-                    .and_then(|v| v.parse().ok())
-                    .map_or(KEEP_EVERY, Duration::from_secs);
-                loop {
-                    let ids = store.bridge_connections().unwrap_or_default();
-                    for id in ids {
-                        let _ = store.record_used(&id, clock.now());
-                        let _ = engine.reschedule(&id);
-                    }
-                    tokio::select! {
-                        () = tokio::time::sleep(every) => {}
-                        () = stop.cancelled() => return,
-                    }
-                }
-            });
+            tokio::spawn(upkeep(
+                self.store.clone(),
+                self.engine.clone(),
+                self.clock.clone(),
+                self.bridge.sessions.clone(),
+                stop,
+            ));
         }
         self.bridge.sessions.changed();
         self.bridge_status().await

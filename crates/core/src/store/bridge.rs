@@ -27,8 +27,25 @@ use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, Row, params};
 
 use super::Store;
-use crate::bridge::passwords::BridgePassword;
 use crate::error::{Error, ErrorCode, Result};
+use serde::Serialize;
+use ts_rs::TS;
+
+/// A local password as lists show it (never the password).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct BridgePassword {
+    pub id: String,
+    pub connection_id: String,
+    /// The local user name: the mailbox address.
+    pub address: String,
+    pub program: String,
+    pub created_at: DateTime<Utc>,
+    pub last_used_at: Option<DateTime<Utc>>,
+    /// The address the last login came from.
+    pub last_peer: Option<String>,
+    #[ts(type = "number")]
+    pub use_count: u64,
+}
 
 const COLUMNS: &str = "p.id, p.connection_id, c.address, p.program, p.created_at, p.last_used_at, p.last_peer, p.use_count";
 
