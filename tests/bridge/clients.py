@@ -15,7 +15,8 @@ result, not an error); the test reads the answers, the server's words and the ti
                      stdin, then says whether the session was closed)
   clients.py many    --port P --user U --password W --count N (N IMAP sessions at once)
 
-TLS is checked against --cafile (the bridge's certificate) for 127.0.0.1.
+Every command takes --host (default 127.0.0.1). TLS is checked against --cafile (the bridge's
+certificate) for that address.
 """
 
 import argparse
@@ -31,9 +32,6 @@ import ssl
 import sys
 import threading
 import time
-
-HOST = "127.0.0.1"
-
 
 def context(args):
     ctx = ssl.create_default_context(cafile=args.cafile)
@@ -59,8 +57,8 @@ def out(**result):
 
 def imap_connect(args):
     if args.security == "tls":
-        return imaplib.IMAP4_SSL(HOST, args.port, ssl_context=context(args), timeout=60)
-    m = imaplib.IMAP4(HOST, args.port, timeout=60)
+        return imaplib.IMAP4_SSL(args.host, args.port, ssl_context=context(args), timeout=60)
+    m = imaplib.IMAP4(args.host, args.port, timeout=60)
     if args.security == "starttls":
         m.starttls(ssl_context=context(args))
     return m
@@ -188,9 +186,9 @@ def many(args):
 
 def pop(args):
     if args.security == "tls":
-        p = poplib.POP3_SSL(HOST, args.port, context=context(args), timeout=60)
+        p = poplib.POP3_SSL(args.host, args.port, context=context(args), timeout=60)
     else:
-        p = poplib.POP3(HOST, args.port, timeout=60)
+        p = poplib.POP3(args.host, args.port, timeout=60)
         if args.security == "starttls":
             p.stls(context=context(args))
     started = time.monotonic()
@@ -244,9 +242,9 @@ def message(args):
 
 def smtp(args):
     if args.security == "tls":
-        s = smtplib.SMTP_SSL(HOST, args.port, context=context(args), timeout=120)
+        s = smtplib.SMTP_SSL(args.host, args.port, context=context(args), timeout=120)
     else:
-        s = smtplib.SMTP(HOST, args.port, timeout=120)
+        s = smtplib.SMTP(args.host, args.port, timeout=120)
         if args.security == "starttls":
             s.starttls(context=context(args))
     s.ehlo("bridge-test.local")
@@ -287,7 +285,7 @@ def smtp(args):
 def before_tls(args):
     """Logins tried on the STARTTLS listeners before STARTTLS: the words of each refusal."""
     result = {}
-    m = imaplib.IMAP4(HOST, args.imap, timeout=30)
+    m = imaplib.IMAP4(args.host, args.imap, timeout=30)
     result["imap_capabilities"] = list(m.capabilities)
     typ, data = m._simple_command("LOGIN", args.user, m._quote(args.password))
     result["imap_login"] = f"{typ} {text(data)}"
@@ -295,14 +293,14 @@ def before_tls(args):
         m.logout()
     except Exception:
         pass
-    p = poplib.POP3(HOST, args.pop, timeout=30)
+    p = poplib.POP3(args.host, args.pop, timeout=30)
     try:
         result["pop_user"] = text(p.user(args.user))
     except poplib.error_proto as e:
         result["pop_user"] = text(e.args[0])
     result["pop_capa"] = list(p.capa().keys())
     p.quit()
-    s = smtplib.SMTP(HOST, args.smtp, timeout=30)
+    s = smtplib.SMTP(args.host, args.smtp, timeout=30)
     s.ehlo("bridge-test.local")
     result["smtp_features"] = sorted(s.esmtp_features.keys())
     raw = base64.b64encode(f"\0{args.user}\0{args.password}".encode()).decode()
@@ -331,7 +329,9 @@ def main():
         p.add_argument("--subject", default="Through the bridge")
         p.add_argument("--size", type=int, default=0)
         p.add_argument("--count", type=int, default=20)
+        p.add_argument("--host", default="127.0.0.1")
     p = sub.add_parser("before-tls")
+    p.add_argument("--host", default="127.0.0.1")
     for port in ("--imap", "--pop", "--smtp"):
         p.add_argument(port, type=int, required=True)
     p.add_argument("--user", required=True)
