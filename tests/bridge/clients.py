@@ -94,7 +94,7 @@ def imap_login(m, args, password=None):
             raise SystemExit(f"unknown --how {how}")
         return typ == "OK", text(data)
     except imaplib.IMAP4.error as e:
-        return False, str(e)
+        return False, text(e.args[0]) if e.args else str(e)
 
 
 def imap(args):

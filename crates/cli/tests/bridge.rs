@@ -506,7 +506,10 @@ fn wrong_passwords_are_refused_delayed_and_kept_local(
     let base = FAIL_DELAY_MS as f64 / 1000.0;
     // Lower bounds only (a delay never ends early): the first waits the base, the second
     // (doubled) clearly longer.
-    assert!(first >= base, "the first failure waited the base delay: {v}");
+    assert!(
+        first >= base,
+        "the first failure waited the base delay: {v}"
+    );
     assert!(
         second > 1.5 * base,
         "the second failure waited longer than the base delay: {v}"
@@ -931,6 +934,15 @@ fn programs_that_only_know_a_password_work_through_the_bridge() {
     drop(bridge);
     plain_login_off_requires_tls(&env, &dovecot, &client, &python);
     the_office_network_opt_in(&env, &dovecot, &python);
+
+    // The passwords were shown once: the database, the app's logs and the bridge's output
+    // (debug level) hold none of them.
+    for password in [&msmtp_password, &offlineimap_password, &python] {
+        assert!(
+            !common::dir_contains(env.dir.path(), password),
+            "a bridge password was written down"
+        );
+    }
 }
 
 #[test]
