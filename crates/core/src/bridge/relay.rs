@@ -1,7 +1,7 @@
-//! After both logins: the session is copied byte for byte in both directions (64 KiB buffers,
-//! nothing parsed), counting bytes for the Bridge page and ending when either side closes, when
-//! neither side sent a byte for the protocol's idle time, or when the session is ended (its
-//! password removed, the bridge stopped).
+//! After both logins: the session is copied byte for byte in both directions (small buffers when
+//! idle, 64 KiB ones during a burst, nothing parsed), counting bytes for the Bridge page and
+//! ending when either side closes, when neither side sent a byte for the protocol's idle time,
+//! or when the session is ended (its password removed, the bridge stopped).
 
 use std::pin::Pin;
 use std::sync::Arc;
@@ -83,10 +83,51 @@ pub enum Ended {
     Cancelled,
 }
 
-/// Copies until one side closes, the idle time passes or `cancel` fires.
+/// What an idle direction holds: a read waits with this much room and no more.
+const SMALL: usize = 2 * 1024;
+/// How long the server may go on answering after the client closed its side.
+const AFTER_CLIENT_CLOSED: Duration = Duration::from_secs(10);
+
+/// Copies one direction: reads into a small buffer while traffic is light, and into a 64 KiB one
+/// (allocated for the burst, dropped after it) while reads fill the small one. So an idle session
+/// holds a couple of KiB, and a 50 MB message still moves in large writes.
+async fn pump<R, W>(mut from: R, mut to: W) -> std::io::Result<()>
+where
+    R: AsyncRead + Unpin,
+    W: AsyncWrite + Unpin,
+{
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut small = [0u8; SMALL];
+    loop {
+        let n = from.read(&mut small).await?;
+        if n == 0 {
+            return to.shutdown().await;
+        }
+        to.write_all(&small[..n]).await?;
+        to.flush().await?;
+        if n < SMALL {
+            continue;
+        }
+        let mut big = vec![0u8; BUFFER];
+        loop {
+            let n = from.read(&mut big).await?;
+            if n == 0 {
+                return to.shutdown().await;
+            }
+            to.write_all(&big[..n]).await?;
+            to.flush().await?;
+            if n < SMALL {
+                break;
+            }
+        }
+    }
+}
+
+/// Copies until one side closes, the idle time passes or `cancel` fires. What either side sent
+/// early (still in its reader's buffer) is handed on first.
 pub async fn relay<C, U>(
-    client: C,
-    upstream: U,
+    client: tokio::io::BufReader<C>,
+    upstream: tokio::io::BufReader<U>,
     counters: Arc<Counters>,
     idle: Duration,
     cancel: CancellationToken,
@@ -95,21 +136,45 @@ where
     C: AsyncRead + AsyncWrite + Unpin,
     U: AsyncRead + AsyncWrite + Unpin,
 {
+    use tokio::io::AsyncWriteExt;
     let activity = Activity {
         start: Instant::now(),
         last: AtomicU64::new(0),
     };
-    let mut client = Counted {
+    let (client_early, upstream_early) = (client.buffer().to_vec(), upstream.buffer().to_vec());
+    let (mut client, mut upstream) = (client.into_inner(), upstream.into_inner());
+    let handed_on = async {
+        if !upstream_early.is_empty() {
+            client.write_all(&upstream_early).await?;
+            client.flush().await?;
+            counters
+                .to_client
+                .fetch_add(upstream_early.len() as u64, Ordering::Relaxed);
+        }
+        if !client_early.is_empty() {
+            upstream.write_all(&client_early).await?;
+            upstream.flush().await?;
+            counters
+                .from_client
+                .fetch_add(client_early.len() as u64, Ordering::Relaxed);
+        }
+        std::io::Result::Ok(())
+    };
+    if handed_on.await.is_err() {
+        return Ended::Closed;
+    }
+    let (client_read, client_write) = tokio::io::split(Counted {
         inner: client,
         counter: &counters.from_client,
         activity: &activity,
-    };
-    let mut upstream = Counted {
+    });
+    let (upstream_read, upstream_write) = tokio::io::split(Counted {
         inner: upstream,
         counter: &counters.to_client,
         activity: &activity,
-    };
-    let copy = tokio::io::copy_bidirectional_with_sizes(&mut client, &mut upstream, BUFFER, BUFFER);
+    });
+    let mut up = std::pin::pin!(pump(client_read, upstream_write));
+    let mut down = std::pin::pin!(pump(upstream_read, client_write));
     let watch = async {
         loop {
             let left = idle.saturating_sub(activity.idle());
@@ -120,7 +185,12 @@ where
         }
     };
     tokio::select! {
-        _ = copy => Ended::Closed,
+        _ = &mut down => Ended::Closed,
+        _ = &mut up => {
+            // The client is done sending: let the server finish its answer (a LOGOUT's BYE).
+            let _ = tokio::time::timeout(AFTER_CLIENT_CLOSED, &mut down).await;
+            Ended::Closed
+        }
         () = watch => Ended::Idle,
         () = cancel.cancelled() => Ended::Cancelled,
     }

@@ -181,7 +181,8 @@ async fn relay_all(
     use tokio::io::AsyncWriteExt;
     // The login's answer first, then the copy. Both readers go into the copy as they are:
     // what either side sent early (the server's first bytes after its answer, a client's
-    // pipelined command) is still in their buffers and is handed on first.
+    // pipelined command) is still in their buffers and is handed on first; then the buffers
+    // are dropped.
     let server = up.stream;
     if client
         .get_mut()
