@@ -113,11 +113,24 @@ fn resource_of(protocol: MailProtocol) -> Resource {
     }
 }
 
+/// An error's message and fix on one line (a protocol answer), without saying the same thing
+/// twice: a message whose last sentence the fix begins with ("... Sign in again." and "Sign in
+/// again: `mailconn reconnect ...`") loses that sentence.
 fn said(e: &Error) -> String {
-    match e.detail().and_then(|d| d.fix.as_ref()) {
-        Some(fix) => format!("{} {fix}", e.message()),
-        None => e.message().to_owned(),
+    let message = e.message().trim_end();
+    let Some(fix) = e.detail().and_then(|d| d.fix.as_deref()) else {
+        return message.to_owned();
+    };
+    let body = message.strip_suffix('.').unwrap_or(message);
+    let last = body
+        .rfind(['.', ')', ':'])
+        .map_or(body, |i| body[i + 1..].trim_start());
+    if !last.is_empty() && fix.starts_with(last) {
+        let kept =
+            message[..message.len() - last.len() - usize::from(message.ends_with('.'))].trim_end();
+        return format!("{kept} {fix}");
     }
+    format!("{message} {fix}")
 }
 
 impl Gate {
@@ -293,7 +306,31 @@ impl Gate {
 
 #[cfg(test)]
 mod tests {
-    use super::Verified;
+    use super::{Verified, said};
+    use crate::error::{Error, ErrorCode};
+
+    #[test]
+    fn a_refusal_line_does_not_say_the_fix_twice() {
+        let e = Error::new(
+            ErrorCode::NeedsSignIn,
+            "ada@contoso.test needs to sign in again: the sign-in was revoked (AADSTS50173) Sign in again.",
+        )
+        .with_fix("Sign in again: `mailconn reconnect ada@contoso.test`.");
+        assert_eq!(
+            said(&e),
+            "ada@contoso.test needs to sign in again: the sign-in was revoked (AADSTS50173) Sign in again: `mailconn reconnect ada@contoso.test`."
+        );
+        let other = Error::new(ErrorCode::Network, "The identity provider did not answer.")
+            .with_fix("Check the network.");
+        assert_eq!(
+            said(&other),
+            "The identity provider did not answer. Check the network."
+        );
+        assert_eq!(
+            said(&Error::new(ErrorCode::Network, "Offline.")),
+            "Offline."
+        );
+    }
 
     #[test]
     fn a_checked_password_is_known_only_with_the_same_stored_hash() {
