@@ -18,6 +18,8 @@ use crate::Idp;
 const MAIL_UID: u32 = 65534;
 const MAIL_GID: u32 = 65534;
 const START_TIMEOUT: Duration = Duration::from_secs(20);
+/// The largest message the sink takes, bytes (above submission's `submission_max_mail_size`).
+const SINK_MAX_SIZE: &str = "134217728";
 
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
@@ -83,6 +85,8 @@ impl Dovecot {
             .args(["-m", "aiosmtpd", "-n", "-l"])
             .arg(format!("127.0.0.1:{sink_port}"))
             .args(["-c", "aiosmtpd.handlers.Mailbox"])
+            // Room for the bridge's 50 MB message (aiosmtpd's default limit is 32 MiB).
+            .args(["-s", SINK_MAX_SIZE])
             .arg(&sink_dir)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -287,6 +291,8 @@ service submission-login {{
 submission_relay_host = 127.0.0.1
 submission_relay_port = {sink}
 submission_relay_trusted = yes
+# Without a limit of its own, submission still stops DATA at about 40 MB: room for 50 MB tests.
+submission_max_mail_size = 100M
 hostname = mail.contoso.test
 service anvil {{
   unix_listener anvil-auth-penalty {{

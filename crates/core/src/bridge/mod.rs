@@ -23,6 +23,7 @@ mod listener;
 pub mod passwords;
 mod pop;
 mod relay;
+mod sasl_login;
 mod session;
 pub mod sessions;
 pub mod settings;
