@@ -7,6 +7,9 @@ Searched: every file under the artifacts directories given (default $MAILCONN_AR
 Searched for: every client secret in tests/idp/fixtures.json and every token, code and secret the
 test identity provider issued (idp-tokens.log, written by tests/idp/token-log.mjs), raw and
 URL-encoded, and the last 24 characters of long values (a token cut short is still a leak).
+Also the mail bridge's local passwords the tests made (bridge-passwords.log, one a line): all but
+their first 8 characters (the public id), in the databases and logs; the screen text and the IPC
+answers are not searched for them, since a new password is shown there once on purpose.
 
 Exit status: 0 when nothing is found, 1 on any hit (each is listed, masked), 2 on a usage error.
 `--self-test` plants secrets in a scratch directory and checks that each one is found.
@@ -21,6 +24,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN_LOG = "idp-tokens.log"
+BRIDGE_LOG = "bridge-passwords.log"
+BRIDGE_KEY_LEN = 8
+SHOWN_ONCE_SUFFIXES = (".dom.txt", ".ipc.jsonl")
 SKIP_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".webm", ".mp4")
 MIN_LEN = 8
 TAIL = 24
@@ -61,21 +67,29 @@ def mask(secret):
     return f"{secret[:4]}... ({len(secret)} chars)"
 
 
-def scan(dirs, secrets, exclude=()):
-    """Returns (hits, files_scanned, bytes_scanned); a hit is (file, offset, secret)."""
+def bridge_secrets(path):
+    """The secret part of each bridge password in a bridge-passwords.log."""
+    return [p[BRIDGE_KEY_LEN:] for p in logged_tokens(path) if len(p) > BRIDGE_KEY_LEN]
+
+
+def scan(dirs, secrets, exclude=(), shown_once=()):
+    """Returns (hits, files_scanned, bytes_scanned); a hit is (file, offset, secret).
+    `shown_once` secrets are not looked for in screen text and IPC answers."""
     pats = needles(secrets)
+    once = needles(shown_once)
     hits, files, total = [], 0, 0
     excluded = {Path(e).resolve() for e in exclude}
     for d in dirs:
         for path in sorted(Path(d).rglob("*")):
-            if not path.is_file() or path.name == TOKEN_LOG or path.resolve() in excluded:
+            if not path.is_file() or path.name in (TOKEN_LOG, BRIDGE_LOG) or path.resolve() in excluded:
                 continue
             if path.name.lower().endswith(SKIP_SUFFIXES):
                 continue
             data = path.read_bytes()
             files += 1
             total += len(data)
-            for pat, secret in pats.items():
+            shown = path.name.lower().endswith(SHOWN_ONCE_SUFFIXES)
+            for pat, secret in list(pats.items()) + ([] if shown else list(once.items())):
                 at = data.find(pat)
                 if at >= 0:
                     hits.append((str(path), at, secret))
@@ -111,6 +125,18 @@ def self_test():
         (t / TOKEN_LOG).write_text(token + "\nshort\n")
         assert logged_tokens(t / TOKEN_LOG) == [token, "short"]
         assert len(needles(["short"])) == 0, "values too short to be secrets are not searched"
+        bridge = "rdA9rrpGk3mVq7xTz2PwHn5cYb4e"
+        (t / BRIDGE_LOG).write_text(bridge + "\n")
+        assert bridge_secrets(t / BRIDGE_LOG) == [bridge[BRIDGE_KEY_LEN:]]
+        shown = t / "shown"
+        shown.mkdir()
+        (shown / "bridge-added.dom.txt").write_text(f"Password: {bridge}\n")
+        (shown / "mailconn.sqlite3").write_bytes(b"id " + bridge[:BRIDGE_KEY_LEN].encode())
+        hits, _, _ = scan([shown], [], shown_once=bridge_secrets(t / BRIDGE_LOG))
+        assert not hits, "a bridge password shown once on screen, and its public id, are no leak"
+        (shown / "mailconn.log").write_text(f"login with {bridge}\n")
+        hits, _, _ = scan([shown], [], shown_once=bridge_secrets(t / BRIDGE_LOG))
+        assert [Path(h[0]).name for h in hits] == ["mailconn.log"], hits
     print("leak-scan self-test: every planted secret was found, the clean files gave 0 hits")
     return 0
 
@@ -139,12 +165,13 @@ def main():
               "nothing to search for", file=sys.stderr)
         return 1
     secrets = fixture_secrets(args.fixtures) + tokens
-    hits, files, total = scan(dirs, secrets, exclude=[args.fixtures])
-    searched = len({s for s in secrets if len(s) >= MIN_LEN})
+    bridge = [p for d in dirs for p in bridge_secrets(d / BRIDGE_LOG)]
+    hits, files, total = scan(dirs, secrets, exclude=[args.fixtures], shown_once=bridge)
+    searched = len({s for s in secrets + bridge if len(s) >= MIN_LEN})
     for path, at, secret in hits:
         print(f"LEAK: {mask(secret)} in {path} at byte {at}", file=sys.stderr)
-    print(f"leak-scan: {searched} secrets and tokens searched in {files} files ({total} bytes): "
-          f"{len(hits)} hits")
+    print(f"leak-scan: {searched} secrets and tokens ({len(set(bridge))} bridge passwords) searched in "
+          f"{files} files ({total} bytes): {len(hits)} hits")
     return 1 if hits else 0
 
 

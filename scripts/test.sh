@@ -9,7 +9,7 @@ cd "$ROOT"
 export MAILCONN_ARTIFACTS="${MAILCONN_ARTIFACTS:-$ROOT/artifacts}"
 mkdir -p "$MAILCONN_ARTIFACTS"
 # What the secret-leak scan reads is this run's only.
-rm -rf "$MAILCONN_ARTIFACTS/idp-tokens.log" "$MAILCONN_ARTIFACTS/data" "$MAILCONN_ARTIFACTS"/*.ipc.jsonl \
+rm -rf "$MAILCONN_ARTIFACTS/idp-tokens.log" "$MAILCONN_ARTIFACTS/bridge-passwords.log" "$MAILCONN_ARTIFACTS/data" "$MAILCONN_ARTIFACTS"/*.ipc.jsonl \
   "$MAILCONN_ARTIFACTS"/*.dom.txt
 
 log "cargo fmt --check"

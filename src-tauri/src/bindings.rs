@@ -37,6 +37,17 @@ use mailconn_core::application::mailbox::{
 use mailconn_core::application::permissions::{MailboxUse, PermissionCheck, RoleStatus};
 use mailconn_core::service::ConnectionEvent;
 
+use crate::background::BridgeSignal;
+use crate::commands::bridge::{BridgeCertificate, ShownOnce};
+use mailconn_core::bridge::sessions::SessionStage;
+use mailconn_core::bridge::settings::{NetworkAccess, Ports};
+use mailconn_core::bridge::{
+    BridgePassword, BridgeSettings, BridgeStatus, ListenerSecurity, ListenerState, ListenerStatus,
+    SessionInfo,
+};
+use mailconn_core::mail_servers::MailProtocol;
+use mailconn_core::service::bridge::ProgramSetting;
+
 use mailconn_core::service::registrations::Saved;
 use mailconn_core::service::sign_in::{BrowserSignIn, Connected, DeviceSignIn};
 use mailconn_core::service::system::AppInfo;
@@ -68,6 +79,9 @@ pub fn render() -> String {
         BulkReport, AccessReport,
         ReminderKind, Reminder, PasswordCredential, AppSecrets, RotationInput, VerifiedBy,
         ConnectionCheck, RotationReport,
+        MailProtocol, ListenerSecurity, Ports, NetworkAccess, BridgeSettings, ListenerState,
+        ListenerStatus, SessionStage, SessionInfo, BridgePassword, BridgeStatus, ProgramSetting,
+        ShownOnce, BridgeCertificate, BridgeSignal,
     ];
     let mut out = String::from(
         "// Generated from the Rust types by src-tauri/src/bindings.rs. Do not edit by hand.\n",

@@ -131,6 +131,7 @@ pub fn builder<R: tauri::Runtime>(service: Arc<Service>) -> tauri::Builder<R> {
         })
         .manage(service)
         .manage(tray::TrayPresent::default())
+        .manage(background::BridgeSignals::default())
         .invoke_handler(commands::handler())
 }
 

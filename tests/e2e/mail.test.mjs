@@ -5,36 +5,13 @@
 // `mailconn token` command line, which works once programs are allowed.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { CLI, startApp, byTestId, textOf, track } from './harness.mjs';
-import { startIdp, cli, cliConnect, fixtures } from './idp.mjs';
-
-const CARGO_TARGET = process.env.CARGO_TARGET_DIR ?? join(process.env.HOME ?? '', '.cache/mailconn/target');
-const MAIL_SERVERS = join(CARGO_TARGET, 'debug/mail-servers');
-
-/** Dovecot and the Exchange stand-in (SMTP AUTH off for mailboxes), for this provider. */
-async function startMailServers(idpBase) {
-  const proc = track(spawn(MAIL_SERVERS, [idpBase, '--exchange-smtp-auth-off', 'mailbox'], {
-    stdio: ['pipe', 'pipe', 'inherit'],
-  }));
-  const line = await new Promise((ok, fail) => {
-    createInterface({ input: proc.stdout }).once('line', ok);
-    proc.once('exit', (code) => fail(new Error(`mail-servers exited with ${code}`)));
-  });
-  return { ...JSON.parse(line), stop: () => proc.stdin.end() };
-}
-
-function addMailApp(dataDir, authority, name, servers) {
-  cli(dataDir, ['app', 'add', '--name', name, '--client-id', fixtures.clients.web.client_id,
-    '--tenant', 'contoso.test', '--authority-url', authority, '--graph-url', 'http://127.0.0.1:9',
-    '--preset', 'mail-programs', '--secret-stdin', '--secret-expires', '2099-01-01',
-    '--imap-server', servers.imap, '--pop-server', servers.pop, '--smtp-server', servers.smtp],
-  fixtures.clients.web.secrets[0].value);
-}
+import { CLI, startApp, byTestId, textOf } from './harness.mjs';
+import { startIdp, cliConnect } from './idp.mjs';
+import { addMailApp, startMailServers } from './mail-servers.mjs';
 
 async function openDetail(browser, address) {
   const row = await browser.$(`[data-testid="connection-row"][data-address="${address}"]`);

@@ -3,6 +3,7 @@
 // Tauri hands commands owned arguments; borrowing them is not an option.
 #![allow(clippy::needless_pass_by_value)]
 
+pub mod bridge;
 pub mod client_secret;
 pub mod connections;
 pub mod mailboxes;
@@ -58,6 +59,15 @@ pub fn handler<R: tauri::Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + 
         client_secret::secret_portal_url,
         client_secret::rotate_secret,
         client_secret::rotate_secret_via_graph,
+        bridge::bridge_status,
+        bridge::start_bridge,
+        bridge::stop_bridge,
+        bridge::set_bridge_settings,
+        bridge::add_bridge_password,
+        bridge::remove_bridge_password,
+        bridge::bridge_program_settings,
+        bridge::bridge_certificate,
+        bridge::watch_bridge,
     ]
 }
 

@@ -58,6 +58,43 @@ pub struct Gate {
     pub upstream_tls: Arc<rustls::ClientConfig>,
     notify: Notifier,
     notified: Mutex<HashMap<String, Instant>>,
+    verified: Verified,
+}
+
+/// Passwords already checked against their Argon2 hash in this process, so a program that
+/// logs in every minute pays the hash once: per password id, an HMAC (with a key made at start
+/// and kept only in memory) of the password and the stored hash it was checked against. A
+/// changed or removed row no longer matches.
+struct Verified {
+    key: ring::hmac::Key,
+    seen: Mutex<HashMap<String, (ring::hmac::Tag, String)>>,
+}
+
+impl Verified {
+    fn new() -> Self {
+        let rng = ring::rand::SystemRandom::new();
+        let key = ring::hmac::Key::generate(ring::hmac::HMAC_SHA256, &rng)
+            .expect("the system's random numbers");
+        Self {
+            key,
+            seen: Mutex::default(),
+        }
+    }
+
+    fn known(&self, id: &str, password: &str, hash: &str) -> bool {
+        let seen = self.seen.lock().expect("verified lock");
+        seen.get(id).is_some_and(|(tag, h)| {
+            h == hash && ring::hmac::verify(&self.key, password.as_bytes(), tag.as_ref()).is_ok()
+        })
+    }
+
+    fn remember(&self, id: &str, password: &str, hash: &str) {
+        let tag = ring::hmac::sign(&self.key, password.as_bytes());
+        self.seen
+            .lock()
+            .expect("verified lock")
+            .insert(id.to_owned(), (tag, hash.to_owned()));
+    }
 }
 
 impl std::fmt::Debug for Gate {
@@ -76,11 +113,24 @@ fn resource_of(protocol: MailProtocol) -> Resource {
     }
 }
 
+/// An error's message and fix on one line (a protocol answer), without saying the same thing
+/// twice: a message whose last sentence the fix begins with ("... Sign in again." and "Sign in
+/// again: `mailconn reconnect ...`") loses that sentence.
 fn said(e: &Error) -> String {
-    match e.detail().and_then(|d| d.fix.as_ref()) {
-        Some(fix) => format!("{} {fix}", e.message()),
-        None => e.message().to_owned(),
+    let message = e.message().trim_end();
+    let Some(fix) = e.detail().and_then(|d| d.fix.as_deref()) else {
+        return message.to_owned();
+    };
+    let body = message.strip_suffix('.').unwrap_or(message);
+    let last = body
+        .rfind(['.', ')', ':'])
+        .map_or(body, |i| body[i + 1..].trim_start());
+    if !last.is_empty() && fix.starts_with(last) {
+        let kept =
+            message[..message.len() - last.len() - usize::from(message.ends_with('.'))].trim_end();
+        return format!("{kept} {fix}");
     }
+    format!("{message} {fix}")
 }
 
 impl Gate {
@@ -104,6 +154,7 @@ impl Gate {
             upstream_tls: crate::mail::conn::tls_config(),
             notify,
             notified: Mutex::default(),
+            verified: Verified::new(),
         }
     }
 
@@ -114,19 +165,23 @@ impl Gate {
     /// The password row when `user` and `password` match one.
     async fn matching(&self, user: &str, password: &str) -> Option<BridgePassword> {
         let key = passwords::key_of(password)?.to_owned();
-        let (store, user, password) = (
-            self.store.clone(),
-            user.to_owned(),
-            Sensitive::new(password.to_owned()),
-        );
-        tokio::task::spawn_blocking(move || {
-            let (row, hash) = store.bridge_password(&key).ok()??;
-            (row.address.eq_ignore_ascii_case(user.trim())
-                && passwords::verify(password.expose(), &hash))
-            .then_some(row)
-        })
-        .await
-        .ok()?
+        let (row, hash) = self.store.bridge_password(&key).ok()??;
+        if !row.address.eq_ignore_ascii_case(user.trim()) {
+            return None;
+        }
+        if self.verified.known(&key, password, &hash) {
+            return Some(row);
+        }
+        let typed = Sensitive::new(password.to_owned());
+        let stored = hash.clone();
+        let ok = tokio::task::spawn_blocking(move || passwords::verify(typed.expose(), &stored))
+            .await
+            .ok()?;
+        if !ok {
+            return None;
+        }
+        self.verified.remember(&key, password, &hash);
+        Some(row)
     }
 
     /// Checks a local login and gets what the upstream login needs.
@@ -246,5 +301,45 @@ impl Gate {
                         Some(r) => format!("{program} could not be served over {what}{times}: {r}"),
                     }
                 });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Verified, said};
+    use crate::error::{Error, ErrorCode};
+
+    #[test]
+    fn a_refusal_line_does_not_say_the_fix_twice() {
+        let e = Error::new(
+            ErrorCode::NeedsSignIn,
+            "ada@contoso.test needs to sign in again: the sign-in was revoked (AADSTS50173) Sign in again.",
+        )
+        .with_fix("Sign in again: `mailconn reconnect ada@contoso.test`.");
+        assert_eq!(
+            said(&e),
+            "ada@contoso.test needs to sign in again: the sign-in was revoked (AADSTS50173) Sign in again: `mailconn reconnect ada@contoso.test`."
+        );
+        let other = Error::new(ErrorCode::Network, "The identity provider did not answer.")
+            .with_fix("Check the network.");
+        assert_eq!(
+            said(&other),
+            "The identity provider did not answer. Check the network."
+        );
+        assert_eq!(
+            said(&Error::new(ErrorCode::Network, "Offline.")),
+            "Offline."
+        );
+    }
+
+    #[test]
+    fn a_checked_password_is_known_only_with_the_same_stored_hash() {
+        let v = Verified::new();
+        assert!(!v.known("k1", "pw-one", "hash-a"));
+        v.remember("k1", "pw-one", "hash-a");
+        assert!(v.known("k1", "pw-one", "hash-a"));
+        assert!(!v.known("k1", "pw-two", "hash-a"), "another password");
+        assert!(!v.known("k1", "pw-one", "hash-b"), "the row was replaced");
+        assert!(!v.known("k2", "pw-one", "hash-a"), "another id");
     }
 }

@@ -4,16 +4,14 @@
 //! itself: `LOGIN user password` (atoms, quoted strings and literals) or `AUTHENTICATE PLAIN` /
 //! `LOGIN` (with or without an initial response).
 
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
-
 use super::gate::Refusal;
 use super::io::{Local, Stop};
 use super::limits::{MAX_LITERAL, MAX_LOGIN_LINE};
-use super::session::{Creds, Ctx};
+use super::sasl_login::{self, Outcome};
+use super::session::{Creds, Front};
 use crate::Sensitive;
 
-fn capabilities(ctx: &Ctx, local: &Local) -> String {
+fn capabilities(ctx: &Front, local: &Local) -> String {
     let mut caps = vec!["IMAP4rev1", "SASL-IR", "LITERAL+", "ID"];
     if !local.tls {
         caps.push("STARTTLS");
@@ -26,7 +24,7 @@ fn capabilities(ctx: &Ctx, local: &Local) -> String {
     caps.join(" ")
 }
 
-pub async fn greet(ctx: &Ctx, local: &mut Local) -> Result<(), Stop> {
+pub async fn greet(ctx: &Front, local: &mut Local) -> Result<(), Stop> {
     let caps = capabilities(ctx, local);
     local
         .send(&format!(
@@ -97,26 +95,8 @@ async fn astring(local: &mut Local, rest: &str) -> Result<Option<(String, String
     Ok(Some((rest[..end].to_owned(), rest[end..].to_owned())))
 }
 
-/// `authzid NUL authcid NUL password` of SASL PLAIN (RFC 4616).
-pub fn plain(b64: &str) -> Option<(String, Sensitive<String>)> {
-    let raw = STANDARD.decode(b64.trim()).ok()?;
-    let mut parts = raw.split(|b| *b == 0);
-    let (_authz, user, pass) = (parts.next()?, parts.next()?, parts.next()?);
-    if parts.next().is_some() {
-        return None;
-    }
-    Some((
-        String::from_utf8(user.to_vec()).ok()?,
-        Sensitive::new(String::from_utf8(pass.to_vec()).ok()?),
-    ))
-}
-
-fn decode(b64: &str) -> Option<String> {
-    String::from_utf8(STANDARD.decode(b64.trim()).ok()?).ok()
-}
-
 /// Serves commands until the client tries a login (returned) or leaves.
-pub async fn next_login(ctx: &Ctx, local: &mut Local) -> Result<Creds, Stop> {
+pub async fn next_login(ctx: &Front, local: &mut Local) -> Result<Creds, Stop> {
     for _ in 0..super::limits::COMMANDS_BEFORE_LOGIN {
         let line = local.line(MAX_LOGIN_LINE).await?;
         let (tag, rest) = line.split_once(' ').unwrap_or((line.as_str(), ""));
@@ -204,68 +184,11 @@ pub async fn next_login(ctx: &Ctx, local: &mut Local) -> Result<Creds, Stop> {
 /// `AUTHENTICATE PLAIN [ir]` or `AUTHENTICATE LOGIN`; `None` when it was cancelled or malformed
 /// (already answered).
 async fn authenticate(local: &mut Local, tag: &str, args: &str) -> Result<Option<Creds>, Stop> {
-    let (mechanism, initial) = args.split_once(' ').unwrap_or((args, ""));
-    let ask = async |local: &mut Local, prompt: &str| -> Result<Option<String>, Stop> {
-        local.send(&format!("+ {prompt}\r\n")).await?;
-        let line = local.line(MAX_LOGIN_LINE).await?;
-        Ok((line != "*").then_some(line))
+    let reply = match sasl_login::exchange(local, "+ ", args).await? {
+        Outcome::Creds(user, pass) => return Ok(Some(Creds::new(user, pass, tag.to_owned()))),
+        Outcome::Unsupported => format!("{tag} NO Unsupported mechanism: use PLAIN or LOGIN\r\n"),
+        Outcome::Invalid => format!("{tag} BAD Authentication cancelled or invalid\r\n"),
     };
-    let creds = match mechanism.to_ascii_uppercase().as_str() {
-        "PLAIN" => {
-            let response = if initial.is_empty() {
-                ask(local, "").await?
-            } else {
-                Some(initial.to_owned())
-            };
-            let Some(response) = response else {
-                local
-                    .send(&format!("{tag} BAD Authentication cancelled\r\n"))
-                    .await?;
-                return Ok(None);
-            };
-            plain(if response == "=" { "" } else { &response })
-        }
-        "LOGIN" => {
-            let user = match ask(local, "VXNlcm5hbWU6").await? {
-                Some(u) => decode(&u),
-                None => None,
-            };
-            let pass = match (&user, ask(local, "UGFzc3dvcmQ6").await?) {
-                (Some(_), Some(p)) => decode(&p).map(Sensitive::new),
-                _ => None,
-            };
-            user.zip(pass)
-        }
-        _ => {
-            local
-                .send(&format!(
-                    "{tag} NO Unsupported mechanism: use PLAIN or LOGIN\r\n"
-                ))
-                .await?;
-            return Ok(None);
-        }
-    };
-    if let Some((user, pass)) = creds {
-        return Ok(Some(Creds::new(user, pass, tag.to_owned())));
-    }
-    local
-        .send(&format!("{tag} BAD Invalid response\r\n"))
-        .await?;
+    local.send(&reply).await?;
     Ok(None)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sasl_plain_splits_into_user_and_password() {
-        let b64 = STANDARD.encode(b"\0ada@example.com\0secret pass");
-        let (user, pass) = plain(&b64).unwrap();
-        assert_eq!(user, "ada@example.com");
-        assert_eq!(pass.expose(), "secret pass");
-        assert!(plain("not base64!").is_none());
-        assert!(plain(&STANDARD.encode(b"no nuls")).is_none());
-        assert!(plain(&STANDARD.encode(b"a\0b\0c\0d")).is_none());
-    }
 }

@@ -12,7 +12,7 @@ use tokio_util::sync::CancellationToken;
 use super::gate::Gate;
 use super::io::{Local, accept_tls, acceptor};
 use super::limits::Timeouts;
-use super::session::{Ctx, serve};
+use super::session::{Ctx, Front, serve};
 use super::sessions::Sessions;
 use super::settings::ListenerSecurity;
 use super::{ListenerState, ListenerStatus};
@@ -157,12 +157,18 @@ async fn accept(
                 security == ListenerSecurity::Tls,
                 timeouts.login_idle,
             );
+            let front = Front {
+                peer: ip,
+                allow_plain: gate.settings.allow_plain,
+                acceptor,
+                session: Some((gate.sessions.clone(), guard.id)),
+            };
             let ctx = Ctx {
                 gate,
                 guard,
                 peer: ip,
                 protocol,
-                acceptor,
+                front,
                 timeouts,
             };
             serve(ctx, local).await;

@@ -23,12 +23,16 @@ mod listener;
 pub mod passwords;
 mod pop;
 mod relay;
+mod sasl_login;
 mod session;
 pub mod sessions;
 pub mod settings;
 mod smtp;
 pub mod tls;
 mod upstream;
+
+#[cfg(test)]
+mod tests;
 
 use std::sync::{Arc, Mutex};
 

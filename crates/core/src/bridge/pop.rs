@@ -2,17 +2,14 @@
 //! with the bridge's own list (`USER`, `SASL PLAIN LOGIN`, `STLS` on the plain listener),
 //! `STLS`, `USER`/`PASS`, `AUTH PLAIN` / `LOGIN`, `NOOP` and `QUIT`.
 
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
-
 use super::gate::Refusal;
-use super::imap::plain;
 use super::io::{Local, Stop};
 use super::limits::MAX_LOGIN_LINE;
-use super::session::{Creds, Ctx};
+use super::sasl_login::{self, Outcome};
+use super::session::{Creds, Front};
 use crate::Sensitive;
 
-pub async fn greet(_ctx: &Ctx, local: &mut Local) -> Result<(), Stop> {
+pub async fn greet(_ctx: &Front, local: &mut Local) -> Result<(), Stop> {
     local.send("+OK Mail Connections bridge ready\r\n").await
 }
 
@@ -28,7 +25,7 @@ pub fn refusal(refusal: &Refusal) -> String {
     }
 }
 
-fn capa(ctx: &Ctx, local: &Local) -> String {
+fn capa(ctx: &Front, local: &Local) -> String {
     let mut lines = vec![
         "+OK Capability list follows",
         "TOP",
@@ -46,11 +43,7 @@ fn capa(ctx: &Ctx, local: &Local) -> String {
     lines.join("\r\n") + "\r\n"
 }
 
-fn decode(b64: &str) -> Option<String> {
-    String::from_utf8(STANDARD.decode(b64.trim()).ok()?).ok()
-}
-
-pub async fn next_login(ctx: &Ctx, local: &mut Local) -> Result<Creds, Stop> {
+pub async fn next_login(ctx: &Front, local: &mut Local) -> Result<Creds, Stop> {
     let mut user: Option<String> = None;
     for _ in 0..super::limits::COMMANDS_BEFORE_LOGIN {
         let line = local.line(MAX_LOGIN_LINE).await?;
@@ -104,43 +97,12 @@ pub async fn next_login(ctx: &Ctx, local: &mut Local) -> Result<Creds, Stop> {
     Err(Stop::Gone)
 }
 
-async fn ask(local: &mut Local, prompt: &str) -> Result<Option<String>, Stop> {
-    local.send(&format!("+ {prompt}\r\n")).await?;
-    let line = local.line(MAX_LOGIN_LINE).await?;
-    Ok((line != "*").then_some(line))
-}
-
 async fn authenticate(local: &mut Local, args: &str) -> Result<Option<Creds>, Stop> {
-    let (mechanism, initial) = args.split_once(' ').unwrap_or((args, ""));
-    let creds = match mechanism.to_ascii_uppercase().as_str() {
-        "PLAIN" => {
-            let response = if initial.is_empty() {
-                ask(local, "").await?
-            } else {
-                Some(initial.to_owned())
-            };
-            response.and_then(|r| plain(&r))
-        }
-        "LOGIN" => {
-            let user = ask(local, "VXNlcm5hbWU6").await?.and_then(|u| decode(&u));
-            let pass = match user {
-                Some(_) => ask(local, "UGFzc3dvcmQ6").await?.and_then(|p| decode(&p)),
-                None => None,
-            };
-            user.zip(pass.map(Sensitive::new))
-        }
-        _ => {
-            local
-                .send("-ERR Unsupported mechanism: use PLAIN or LOGIN\r\n")
-                .await?;
-            return Ok(None);
-        }
+    let reply = match sasl_login::exchange(local, "+ ", args).await? {
+        Outcome::Creds(user, pass) => return Ok(Some(Creds::new(user, pass, String::new()))),
+        Outcome::Unsupported => "-ERR Unsupported mechanism: use PLAIN or LOGIN\r\n",
+        Outcome::Invalid => "-ERR Invalid or cancelled authentication\r\n",
     };
-    if let Some((u, p)) = creds {
-        return Ok(Some(Creds::new(u, p, String::new())));
-    }
-    local
-        .send("-ERR Invalid or cancelled authentication\r\n")
-        .await?;
+    local.send(reply).await?;
     Ok(None)
 }

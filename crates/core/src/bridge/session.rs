@@ -11,7 +11,7 @@ use tokio_rustls::TlsAcceptor;
 use super::gate::{Gate, Refusal};
 use super::io::{Local, Stop};
 use super::limits::{FAILURES_PER_SESSION, Timeouts};
-use super::sessions::SessionGuard;
+use super::sessions::{SessionGuard, Sessions};
 use super::{imap, pop, relay, smtp, upstream};
 use crate::Sensitive;
 use crate::mail_servers::MailProtocol;
@@ -34,13 +34,38 @@ impl Creds {
     }
 }
 
+/// What the local side of a protocol needs before the login: who the client is, whether plain
+/// login is allowed, and the TLS acceptor for `STARTTLS`.
+pub struct Front {
+    pub peer: IpAddr,
+    pub allow_plain: bool,
+    pub acceptor: TlsAcceptor,
+    /// Where to mark the session encrypted after `STARTTLS` (none in unit tests).
+    pub session: Option<(Arc<Sessions>, u64)>,
+}
+
+impl Front {
+    /// A login is allowed over TLS, or without it from loopback while plain login is allowed.
+    pub fn may_login(&self, local: &Local) -> bool {
+        local.tls || (self.peer.is_loopback() && self.allow_plain)
+    }
+
+    pub async fn start_tls(&self, local: &mut Local) -> Result<(), Stop> {
+        local.start_tls(&self.acceptor).await?;
+        if let Some((sessions, id)) = &self.session {
+            sessions.encrypted(*id);
+        }
+        Ok(())
+    }
+}
+
 /// What a session's steps share.
 pub struct Ctx {
     pub gate: Arc<Gate>,
     pub guard: SessionGuard,
     pub peer: IpAddr,
     pub protocol: MailProtocol,
-    pub acceptor: TlsAcceptor,
+    pub front: Front,
     pub timeouts: Timeouts,
 }
 
@@ -54,17 +79,6 @@ impl std::fmt::Debug for Ctx {
 }
 
 impl Ctx {
-    /// A login is allowed over TLS, or without it from loopback while plain login is allowed.
-    pub fn may_login(&self, local: &Local) -> bool {
-        local.tls || (self.peer.is_loopback() && self.gate.settings.allow_plain)
-    }
-
-    pub async fn start_tls(&self, local: &mut Local) -> Result<(), Stop> {
-        local.start_tls(&self.acceptor).await?;
-        self.gate.sessions.encrypted(self.guard.id);
-        Ok(())
-    }
-
     fn refusal_text(&self, refusal: &Refusal, creds: &Creds) -> String {
         match self.protocol {
             MailProtocol::Imap => imap::refusal(refusal, &creds.tag),
@@ -85,9 +99,9 @@ pub async fn serve(ctx: Ctx, mut local: Local) {
 
 async fn run(ctx: &Ctx, local: &mut Local) {
     let greeted = match ctx.protocol {
-        MailProtocol::Imap => imap::greet(ctx, local).await,
-        MailProtocol::Pop => pop::greet(ctx, local).await,
-        MailProtocol::Smtp => smtp::greet(ctx, local).await,
+        MailProtocol::Imap => imap::greet(&ctx.front, local).await,
+        MailProtocol::Pop => pop::greet(&ctx.front, local).await,
+        MailProtocol::Smtp => smtp::greet(&ctx.front, local).await,
     };
     if greeted.is_err() {
         return;
@@ -96,9 +110,9 @@ async fn run(ctx: &Ctx, local: &mut Local) {
     let mut failures = 0;
     loop {
         let creds = match ctx.protocol {
-            MailProtocol::Imap => imap::next_login(ctx, local).await,
-            MailProtocol::Pop => pop::next_login(ctx, local).await,
-            MailProtocol::Smtp => smtp::next_login(ctx, local, &mut helo).await,
+            MailProtocol::Imap => imap::next_login(&ctx.front, local).await,
+            MailProtocol::Pop => pop::next_login(&ctx.front, local).await,
+            MailProtocol::Smtp => smtp::next_login(&ctx.front, local, &mut helo).await,
         };
         let Ok(creds) = creds else {
             if let Err(Stop::TooLong) = creds {
@@ -167,7 +181,8 @@ async fn relay_all(
     use tokio::io::AsyncWriteExt;
     // The login's answer first, then the copy. Both readers go into the copy as they are:
     // what either side sent early (the server's first bytes after its answer, a client's
-    // pipelined command) is still in their buffers and is handed on first.
+    // pipelined command) is still in their buffers and is handed on first; then the buffers
+    // are dropped.
     let server = up.stream;
     if client
         .get_mut()

@@ -4,17 +4,13 @@
 //! login is refused with `530`. The real server's `EHLO` was made by the bridge, so after the
 //! login the client goes straight on with `MAIL FROM`.
 
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
-
 use super::gate::Refusal;
-use super::imap::plain;
 use super::io::{Local, Stop};
 use super::limits::MAX_LOGIN_LINE;
-use super::session::{Creds, Ctx};
-use crate::Sensitive;
+use super::sasl_login::{self, Outcome};
+use super::session::{Creds, Front};
 
-pub async fn greet(_ctx: &Ctx, local: &mut Local) -> Result<(), Stop> {
+pub async fn greet(_ctx: &Front, local: &mut Local) -> Result<(), Stop> {
     local
         .send("220 localhost ESMTP Mail Connections bridge ready\r\n")
         .await
@@ -32,7 +28,7 @@ pub fn refusal(refusal: &Refusal) -> String {
     }
 }
 
-fn ehlo(ctx: &Ctx, local: &Local) -> String {
+fn ehlo(ctx: &Front, local: &Local) -> String {
     let mut lines = vec!["localhost", "8BITMIME", "ENHANCEDSTATUSCODES"];
     if !local.tls {
         lines.push("STARTTLS");
@@ -66,11 +62,7 @@ fn helo_name(arg: &str) -> String {
     }
 }
 
-fn decode(b64: &str) -> Option<String> {
-    String::from_utf8(STANDARD.decode(b64.trim()).ok()?).ok()
-}
-
-pub async fn next_login(ctx: &Ctx, local: &mut Local, helo: &mut String) -> Result<Creds, Stop> {
+pub async fn next_login(ctx: &Front, local: &mut Local, helo: &mut String) -> Result<Creds, Stop> {
     for _ in 0..super::limits::COMMANDS_BEFORE_LOGIN {
         let line = local.line(MAX_LOGIN_LINE).await?;
         let (command, args) = line.split_once(' ').unwrap_or((line.as_str(), ""));
@@ -113,48 +105,13 @@ pub async fn next_login(ctx: &Ctx, local: &mut Local, helo: &mut String) -> Resu
     Err(Stop::Gone)
 }
 
-async fn ask(local: &mut Local, prompt: &str) -> Result<Option<String>, Stop> {
-    local.send(&format!("334 {prompt}\r\n")).await?;
-    let line = local.line(MAX_LOGIN_LINE).await?;
-    Ok((line != "*").then_some(line))
-}
-
 async fn authenticate(local: &mut Local, args: &str) -> Result<Option<Creds>, Stop> {
-    let (mechanism, initial) = args.split_once(' ').unwrap_or((args, ""));
-    let creds = match mechanism.to_ascii_uppercase().as_str() {
-        "PLAIN" => {
-            let response = if initial.is_empty() {
-                ask(local, "").await?
-            } else {
-                Some(initial.to_owned())
-            };
-            response.and_then(|r| plain(&r))
-        }
-        "LOGIN" => {
-            let user = if initial.is_empty() {
-                ask(local, "VXNlcm5hbWU6").await?.and_then(|u| decode(&u))
-            } else {
-                decode(initial)
-            };
-            let pass = match user {
-                Some(_) => ask(local, "UGFzc3dvcmQ6").await?.and_then(|p| decode(&p)),
-                None => None,
-            };
-            user.zip(pass.map(Sensitive::new))
-        }
-        _ => {
-            local
-                .send("504 5.5.4 Unsupported mechanism: use PLAIN or LOGIN\r\n")
-                .await?;
-            return Ok(None);
-        }
+    let reply = match sasl_login::exchange(local, "334 ", args).await? {
+        Outcome::Creds(user, pass) => return Ok(Some(Creds::new(user, pass, String::new()))),
+        Outcome::Unsupported => "504 5.5.4 Unsupported mechanism: use PLAIN or LOGIN\r\n",
+        Outcome::Invalid => "501 5.5.2 Invalid or cancelled authentication\r\n",
     };
-    if let Some((u, p)) = creds {
-        return Ok(Some(Creds::new(u, p, String::new())));
-    }
-    local
-        .send("501 5.5.2 Invalid or cancelled authentication\r\n")
-        .await?;
+    local.send(reply).await?;
     Ok(None)
 }
 

@@ -1,8 +1,9 @@
 //! The bridge's own TLS certificate: made once with `rcgen` (ECDSA P-256, self-signed, for
 //! `localhost`, `127.0.0.1`, `::1` and the office-network address when that is on), its private
-//! key in the OS keychain and the certificate itself (public) in `SQLite`. Programs trust it by
-//! its file (`mailconn bridge certificate`) or its SHA-256 fingerprint. When the names it must
-//! cover change (the network address), a new certificate is made with the same key.
+//! key in the OS keychain (one entry per database: every data directory of a user shares the
+//! keychain) and the certificate itself (public) in `SQLite`. Programs trust it by its file
+//! (`mailconn bridge certificate`) or its SHA-256 fingerprint. When the names it must cover
+//! change (the network address), a new certificate is made with the same key.
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -21,6 +22,10 @@ use crate::store::Store;
 struct Stored {
     pem: String,
     names: Vec<String>,
+    /// The id of its key's keychain entry (`bridge-key/tls-{id}`): one per database, since
+    /// every data directory of a user shares the one keychain.
+    #[serde(default)]
+    key: Option<String>,
 }
 
 /// The certificate programs see.
@@ -32,8 +37,8 @@ pub struct Certificate {
     pub names: Vec<String>,
 }
 
-fn key_entry() -> SecretKey {
-    SecretKey::new(SecretKind::BridgeKey, "tls")
+fn key_entry(id: &str) -> SecretKey {
+    SecretKey::new(SecretKind::BridgeKey, format!("tls-{id}"))
 }
 
 /// The names the certificate must cover.
@@ -86,17 +91,22 @@ pub fn load(
     default_settings: &str,
 ) -> Result<(Arc<rustls::ServerConfig>, Certificate)> {
     let wanted = names(network);
-    let key = if let Some(pem) = keychain.get(&key_entry())? {
-        KeyPair::from_pem(pem.expose()).map_err(tls_error)?
-    } else {
-        let key = KeyPair::generate().map_err(tls_error)?;
-        keychain.set(&key_entry(), &Sensitive::new(key.serialize_pem()))?;
-        key
-    };
     let stored = store
         .bridge_certificate()?
-        .and_then(|json| serde_json::from_str::<Stored>(&json).ok())
-        .filter(|s| s.names == wanted);
+        .and_then(|json| serde_json::from_str::<Stored>(&json).ok());
+    let key_id = stored
+        .as_ref()
+        .and_then(|s| s.key.clone())
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    let (key, made) = if let Some(pem) = keychain.get(&key_entry(&key_id))? {
+        (KeyPair::from_pem(pem.expose()).map_err(tls_error)?, false)
+    } else {
+        let key = KeyPair::generate().map_err(tls_error)?;
+        keychain.set(&key_entry(&key_id), &Sensitive::new(key.serialize_pem()))?;
+        (key, true)
+    };
+    // A new key (or new names) needs a new certificate.
+    let stored = stored.filter(|s| !made && s.names == wanted && s.key.is_some());
     let pem = if let Some(s) = stored {
         s.pem
     } else {
@@ -104,6 +114,7 @@ pub fn load(
         let json = serde_json::to_string(&Stored {
             pem: pem.clone(),
             names: wanted.clone(),
+            key: Some(key_id),
         })
         .map_err(tls_error)?;
         store.save_bridge_certificate(&json, default_settings)?;

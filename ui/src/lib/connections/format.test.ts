@@ -31,5 +31,7 @@ describe('formatting', () => {
       'Mail.Read',
     ]);
     expect(humanize('signed_in_again')).toBe('Signed in again');
+    expect(humanize('bridge_login')).toBe('Logged in through the bridge');
+    expect(humanize('bridge_unavailable')).toBe('Bridge could not log in');
   });
 });

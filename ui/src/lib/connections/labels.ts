@@ -49,8 +49,18 @@ export function compactScopes(granted: readonly string[]): string[] {
   return granted.filter((scope) => !IDENTITY.has(scope.toLowerCase()));
 }
 
+// History kinds whose words alone would read oddly.
+const KIND_LABELS: Record<string, string> = {
+  bridge_login: 'Logged in through the bridge',
+  bridge_unavailable: 'Bridge could not log in',
+  bridge_password_added: 'Bridge password added',
+  bridge_password_removed: 'Bridge password removed',
+};
+
 /** `signed_in_again` reads `Signed in again`. */
 export function humanize(kind: string): string {
+  const label = KIND_LABELS[kind];
+  if (label) return label;
   const words = kind.replaceAll('_', ' ').trim();
   return words.charAt(0).toUpperCase() + words.slice(1);
 }

@@ -515,3 +515,94 @@ graph_error: ErrorBody | null,
  * All connections work.
  */
 ok: boolean, };
+
+export type MailProtocol = "imap" | "pop" | "smtp";
+
+export type ListenerSecurity = "start_tls" | "tls";
+
+export type Ports = { starttls: number, tls: number, };
+
+export type NetworkAccess = { 
+/**
+ * The local address to listen on as well as loopback, e.g. `192.168.1.20`.
+ */
+address: string, 
+/**
+ * Client addresses or networks allowed (`192.168.1.30`, `192.168.1.0/24`); nothing else
+ * gets past the TCP accept.
+ */
+allow: Array<string>, };
+
+export type BridgeSettings = { imap: Ports, pop: Ports, smtp: Ports, 
+/**
+ * Plain login without TLS on the loopback listeners (off: clients must use TLS there too).
+ */
+allow_plain: boolean, network: NetworkAccess | null, 
+/**
+ * Start the bridge when the desktop app starts.
+ */
+start_with_app: boolean, 
+/**
+ * Sessions one program or device may have at once.
+ */
+sessions_per_program: number, };
+
+export type ListenerState = { "state": "listening" } | { "state": "failed", message: string, };
+
+export type ListenerStatus = { protocol: MailProtocol, security: ListenerSecurity, address: string, port: number, 
+/**
+ * On the office network (not loopback).
+ */
+network: boolean, } & ({ "state": "listening" } | { "state": "failed", message: string, });
+
+export type SessionStage = "login" | "relaying";
+
+export type SessionInfo = { id: number, protocol: MailProtocol, security: ListenerSecurity, 
+/**
+ * Whether the local leg is encrypted now (after STARTTLS, or from the start).
+ */
+encrypted: boolean, peer: string, started_at: string, 
+/**
+ * Set once the local login succeeded.
+ */
+connection_id: string | null, address: string | null, program: string | null, 
+/**
+ * `upstream` while relaying to the real server.
+ */
+stage: SessionStage, bytes_from_client: number, bytes_to_client: number, };
+
+export type BridgePassword = { id: string, connection_id: string, 
+/**
+ * The local user name: the mailbox address.
+ */
+address: string, program: string, created_at: string, last_used_at: string | null, 
+/**
+ * The address the last login came from.
+ */
+last_peer: string | null, use_count: number, };
+
+export type BridgeStatus = { running: boolean, settings: BridgeSettings, listeners: Array<ListenerStatus>, sessions: Array<SessionInfo>, passwords: Array<BridgePassword>, 
+/**
+ * SHA-256 of the bridge's certificate, once made.
+ */
+certificate_fingerprint: string | null, 
+/**
+ * Things to tell the user (devices on the network are allowed; plain login is on).
+ */
+warnings: Array<string>, };
+
+export type ProgramSetting = { protocol: MailProtocol, server: string, port: number, security: ListenerSecurity, 
+/**
+ * The security's name as mail programs show it (`STARTTLS`, `SSL/TLS`).
+ */
+security_label: string, user: string, };
+
+export type ShownOnce = { entry: BridgePassword, password: string, };
+
+export type BridgeCertificate = { pem: string, 
+/**
+ * SHA-256 of the DER, as `AB:CD:...`.
+ */
+fingerprint: string, names: Array<string>, };
+
+export type BridgeSignal = "changed" | "show";

@@ -3,6 +3,11 @@ import type {
   AccessReport,
   AppInfo,
   AppSecrets,
+  BridgeCertificate,
+  BridgePassword,
+  BridgeSettings,
+  BridgeSignal,
+  BridgeStatus,
   BrowserSignIn,
   BulkProgress,
   BulkReport,
@@ -18,6 +23,7 @@ import type {
   PlanInfo,
   PlanInput,
   PresetInfo,
+  ProgramSetting,
   RefreshReport,
   Verification,
   Registration,
@@ -26,6 +32,7 @@ import type {
   RotationInput,
   RotationReport,
   Saved,
+  ShownOnce,
   Snippet,
   ProbeReport,
   ValidationReport,
@@ -142,4 +149,27 @@ export function watchReminders(onChange: (list: Reminder[]) => void): Promise<vo
   const channel = new Channel<Reminder[]>();
   channel.onmessage = onChange;
   return call('watch_reminders', { onChange: channel });
+}
+
+// The mail bridge
+export const bridgeStatus = (): Promise<BridgeStatus> => call('bridge_status');
+export const startBridge = (): Promise<BridgeStatus> => call('start_bridge');
+export const stopBridge = (): Promise<BridgeStatus> => call('stop_bridge');
+/** Core checks them (the message names the field); a running bridge restarts on them. */
+export const setBridgeSettings = (settings: BridgeSettings): Promise<BridgeStatus> =>
+  call('set_bridge_settings', { settings });
+/** A new password for a program on a connection: the answer is the only place it ever appears. */
+export const addBridgePassword = (connection: string, program: string): Promise<ShownOnce> =>
+  call('add_bridge_password', { connection, program });
+export const removeBridgePassword = (id: string): Promise<BridgePassword> =>
+  call('remove_bridge_password', { id });
+export const bridgeProgramSettings = (id: string): Promise<ProgramSetting[]> =>
+  call('bridge_program_settings', { id });
+export const bridgeCertificate = (): Promise<BridgeCertificate> => call('bridge_certificate');
+
+/** Calls `onSignal` on every bridge change (`changed`) and the tray's "Bridge" entry (`show`). */
+export function watchBridge(onSignal: (signal: BridgeSignal) => void): Promise<void> {
+  const channel = new Channel<BridgeSignal>();
+  channel.onmessage = onSignal;
+  return call('watch_bridge', { onSignal: channel });
 }

@@ -1,4 +1,4 @@
-export type Page = 'connections' | 'apps' | 'settings';
+export type Page = 'connections' | 'apps' | 'bridge' | 'settings';
 
 /** Which page the main area shows. Plain state, so any feature can navigate: `nav.go('apps')`. */
 export class Nav {
