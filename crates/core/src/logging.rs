@@ -158,6 +158,9 @@ impl<W: Write> Write for RedactingWriter<W> {
     }
 }
 
+/// Lines the log file's writer queues before it drops new ones.
+const LOG_QUEUE_LINES: usize = 4096;
+
 /// Keeps the file writer alive; drop it last so buffered lines are flushed.
 #[derive(Debug)]
 pub struct LogGuard {
@@ -225,7 +228,12 @@ pub fn init(logs_dir: Option<&Path>, stderr_level: &str) -> Result<LogGuard> {
                         format!("Cannot write logs in {}: {e}", dir.display()),
                     )
                 })?;
-            let (writer, guard) = tracing_appender::non_blocking(appender);
+            // The writer's queue is allocated (and touched) in full up front: the default of
+            // 128,000 lines is 4 MiB resident in every process; a few thousand lines are plenty
+            // for a desktop app's bursts (beyond them, lines are dropped, never waited for).
+            let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+                .buffered_lines_limit(LOG_QUEUE_LINES)
+                .finish(appender);
             let layer = tracing_subscriber::fmt::layer()
                 .with_writer(RedactingMakeWriter::plain(writer))
                 .with_ansi(false)
