@@ -17,6 +17,17 @@ use crate::output::Output;
 pub struct BridgeArgs {
     #[command(subcommand)]
     command: Option<BridgeCommand>,
+    #[command(flatten)]
+    ports: PortArgs,
+}
+
+/// The listeners' ports (0 turns one off); named as the options are.
+#[derive(Debug, Args)]
+#[allow(
+    clippy::struct_field_names,
+    reason = "the fields are the options --imap-port ..."
+)]
+pub struct PortArgs {
     /// IMAP with STARTTLS (and plain login on this computer) [default: 1143; 0: off]
     #[arg(long, value_name = "P")]
     imap_port: Option<u16>,
@@ -35,6 +46,19 @@ pub struct BridgeArgs {
     /// SMTP submission with TLS from the start [default: 1465]
     #[arg(long, value_name = "P")]
     smtps_port: Option<u16>,
+}
+
+impl PortArgs {
+    fn overrides(&self) -> PortOverrides {
+        PortOverrides {
+            imap: self.imap_port,
+            imaps: self.imaps_port,
+            pop: self.pop_port,
+            pops: self.pops_port,
+            smtp: self.smtp_port,
+            smtps: self.smtps_port,
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -75,18 +99,8 @@ pub struct SettingsArgs {
     /// Start the bridge with the desktop app
     #[arg(long, value_enum, value_name = "on|off")]
     start_with_app: Option<Switch>,
-    #[arg(long, value_name = "P")]
-    imap_port: Option<u16>,
-    #[arg(long, value_name = "P")]
-    imaps_port: Option<u16>,
-    #[arg(long, value_name = "P")]
-    pop_port: Option<u16>,
-    #[arg(long, value_name = "P")]
-    pops_port: Option<u16>,
-    #[arg(long, value_name = "P")]
-    smtp_port: Option<u16>,
-    #[arg(long, value_name = "P")]
-    smtps_port: Option<u16>,
+    #[command(flatten)]
+    ports: PortArgs,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -104,15 +118,7 @@ impl Switch {
 async fn settings(args: &SettingsArgs, service: &Service, out: Output) -> Result<Exit> {
     let mut s = service.bridge_settings().await?;
     let before = s.clone();
-    PortOverrides {
-        imap: args.imap_port,
-        imaps: args.imaps_port,
-        pop: args.pop_port,
-        pops: args.pops_port,
-        smtp: args.smtp_port,
-        smtps: args.smtps_port,
-    }
-    .apply(&mut s);
+    args.ports.overrides().apply(&mut s);
     if let Some(v) = args.allow_plain {
         s.allow_plain = v.on();
     }
@@ -224,14 +230,7 @@ pub async fn run(args: &BridgeArgs, service: &Service, out: Output) -> Result<Ex
 }
 
 async fn serve(args: &BridgeArgs, service: &Service, out: Output) -> Result<Exit> {
-    let ports = PortOverrides {
-        imap: args.imap_port,
-        imaps: args.imaps_port,
-        pop: args.pop_port,
-        pops: args.pops_port,
-        smtp: args.smtp_port,
-        smtps: args.smtps_port,
-    };
+    let ports = args.ports.overrides();
     let mut events = service.subscribe();
     let started = service.start_bridge(ports).await?;
     status(&started, out);
