@@ -129,11 +129,7 @@ async fn accept(
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;
             continue;
         };
-        let ip = peer.ip();
-        let ip = match ip {
-            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
-            v4 @ IpAddr::V4(_) => v4,
-        };
+        let ip = super::settings::unmapped(peer.ip());
         if !ip.is_loopback() && !allow.iter().any(|a| a.contains(ip)) {
             tracing::info!(%ip, ?protocol, "bridge: refused a client not on the allowlist");
             continue;

@@ -85,45 +85,31 @@ impl Default for BridgeSettings {
     }
 }
 
-/// One allowlist entry: an address or a network.
+/// One allowlist entry: an address or a network (`ipnet`'s parsing and matching; a plain address
+/// is a network of one).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Allowed {
-    pub network: IpAddr,
-    pub prefix: u8,
-}
+pub struct Allowed(ipnet::IpNet);
 
 impl Allowed {
     pub fn parse(text: &str) -> Option<Self> {
-        let (addr, prefix) = match text.trim().split_once('/') {
-            Some((a, p)) => (a, Some(p.parse::<u8>().ok()?)),
-            None => (text.trim(), None),
-        };
-        let network: IpAddr = addr.parse().ok()?;
-        let max = if network.is_ipv4() { 32 } else { 128 };
-        let prefix = prefix.unwrap_or(max);
-        (prefix <= max).then_some(Self { network, prefix })
+        let text = text.trim();
+        text.parse::<ipnet::IpNet>()
+            .ok()
+            .or_else(|| text.parse::<IpAddr>().ok().map(ipnet::IpNet::from))
+            .map(|n| Self(n.trunc()))
     }
 
     pub fn contains(&self, ip: IpAddr) -> bool {
-        let ip = match ip {
-            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
-            v4 @ IpAddr::V4(_) => v4,
-        };
-        match (self.network, ip) {
-            (IpAddr::V4(n), IpAddr::V4(a)) => {
-                let mask = u32::MAX
-                    .checked_shl(32 - u32::from(self.prefix))
-                    .unwrap_or(0);
-                u32::from(n) & mask == u32::from(a) & mask
-            }
-            (IpAddr::V6(n), IpAddr::V6(a)) => {
-                let mask = u128::MAX
-                    .checked_shl(128 - u32::from(self.prefix))
-                    .unwrap_or(0);
-                u128::from(n) & mask == u128::from(a) & mask
-            }
-            _ => false,
-        }
+        self.0.contains(&unmapped(ip))
+    }
+}
+
+/// An IPv4 address written as IPv6 (`::ffff:192.168.1.5`, as a dual-stack socket reports it) as
+/// the IPv4 address it is.
+pub fn unmapped(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        v4 @ IpAddr::V4(_) => v4,
     }
 }
 

@@ -82,6 +82,21 @@ fn make(key: &KeyPair, names: &[String]) -> Result<String> {
     Ok(params.self_signed(key).map_err(tls_error)?.pem())
 }
 
+/// The stored certificate's fingerprint, read from `SQLite` alone (the Bridge page asks often; the
+/// keychain is not touched); `None` before the certificate is first made.
+pub fn stored_fingerprint(store: &Store) -> Result<Option<String>> {
+    let Some(stored) = store
+        .bridge_certificate()?
+        .and_then(|json| serde_json::from_str::<Stored>(&json).ok())
+    else {
+        return Ok(None);
+    };
+    let der: CertificateDer<'static> =
+        rustls::pki_types::pem::PemObject::from_pem_slice(stored.pem.as_bytes())
+            .map_err(tls_error)?;
+    Ok(Some(fingerprint(&der)))
+}
+
 /// The certificate and key, made on first use (or remade for new names), and the rustls
 /// server settings with them. Blocking (keychain, `SQLite`).
 pub fn load(

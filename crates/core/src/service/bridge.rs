@@ -331,14 +331,9 @@ impl Service {
     pub async fn bridge_status(&self) -> Result<BridgeStatus> {
         let settings = self.bridge_settings().await?;
         let passwords = self.bridge_passwords(None).await?;
-        let fingerprint = self
-            .blocking(|store, _| Ok(store.bridge_certificate()?.is_some()))
+        let certificate_fingerprint = self
+            .blocking(|store, _| tls::stored_fingerprint(store))
             .await?;
-        let certificate_fingerprint = if fingerprint {
-            Some(self.bridge_certificate().await?.fingerprint)
-        } else {
-            None
-        };
         let mut warnings = Vec::new();
         if let Some(net) = &settings.network {
             warnings.push(format!(
