@@ -403,3 +403,103 @@ fn refusals_are_in_each_protocols_words() {
     );
     assert!(imap::refusal(&Refusal::TooMany { limit: 3 }, "t").starts_with("t NO [LIMIT]"));
 }
+
+/// What a client may send before its login, made of the protocols' own words gone wrong.
+fn pre_login_input() -> impl proptest::strategy::Strategy<Value = Vec<u8>> {
+    use proptest::prelude::*;
+    const PIECES: &[&str] = &[
+        "a1 ",
+        "LOGIN ",
+        "AUTHENTICATE ",
+        "PLAIN",
+        "LOGIN",
+        " ",
+        "\"",
+        "\\",
+        "{",
+        "}",
+        "{5}",
+        "{3+}",
+        "{99999}",
+        "\r\n",
+        "\n",
+        "*",
+        "=",
+        "AGFAYgBj",
+        "USER ",
+        "PASS ",
+        "AUTH ",
+        "CAPA",
+        "STLS",
+        "EHLO ",
+        "HELO ",
+        "MAIL FROM:<a@b>",
+        "NOOP",
+        "CAPABILITY",
+        "ID",
+        "+",
+        "\0",
+    ];
+    let piece = prop_oneof![
+        6 => proptest::sample::select(PIECES).prop_map(str::to_owned),
+        1 => any::<String>().prop_map(|s| s.chars().take(8).collect::<String>()),
+    ];
+    proptest::collection::vec(piece, 0..40).prop_map(|v| v.concat().into_bytes())
+}
+
+#[test]
+fn any_input_before_the_login_ends_in_credentials_or_a_stop_without_a_panic() {
+    use proptest::test_runner::{Config, TestRunner};
+    let cases = std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(200);
+    let mut runner = TestRunner::new(Config {
+        cases,
+        failure_persistence: None,
+        ..Config::default()
+    });
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runner
+        .run(&pre_login_input(), |input| {
+            for protocol in 0..3 {
+                let input = input.clone();
+                let done = rt.block_on(async move {
+                    let Setup {
+                        front,
+                        mut local,
+                        client,
+                        ..
+                    } = setup("127.0.0.1", true);
+                    let mut io = client.io.into_inner();
+                    // The client sends everything, then closes; whatever it said, the session
+                    // ends: with credentials, or stopped (closed, too long, too many commands).
+                    let writer = tokio::spawn(async move {
+                        let _ = io.write_all(&input).await;
+                        let _ = io.shutdown().await;
+                        let mut sink = Vec::new();
+                        let _ = tokio::io::AsyncReadExt::read_to_end(&mut io, &mut sink).await;
+                    });
+                    let served = tokio::time::timeout(Duration::from_secs(10), async {
+                        match protocol {
+                            0 => imap::next_login(&front, &mut local).await.map(|_| ()),
+                            1 => pop::next_login(&front, &mut local).await.map(|_| ()),
+                            _ => smtp::next_login(&front, &mut local, &mut String::new())
+                                .await
+                                .map(|_| ()),
+                        }
+                    })
+                    .await;
+                    drop(local);
+                    let _ = writer.await;
+                    served.is_ok()
+                });
+                proptest::prop_assert!(done, "protocol {protocol} did not end");
+            }
+            Ok(())
+        })
+        .unwrap();
+}
