@@ -360,11 +360,10 @@ fn msmtp_sends(bridge: &Bridge, dovecot: &Dovecot, cert: &Path, password: &str, 
 }
 
 /// `OfflineIMAP` with a plain password (`LOGIN`, over the bridge's TLS port, checking its
-/// certificate, by the name `localhost`: OfflineIMAP matches DNS names only) fetches a delivered
-/// message. (Its STARTTLS is not used here: OfflineIMAP 8.0's
-/// capability refresh right after STARTTLS races its own reader thread and now and then hangs
-/// until the server's login timeout, whatever the server; STARTTLS is covered by msmtp and
-/// Python below.)
+/// certificate by the name `localhost`: `OfflineIMAP` matches DNS names only) fetches a delivered
+/// message. Its STARTTLS is not used here: the capability refresh of `OfflineIMAP` 8.0 right
+/// after STARTTLS races its own reader thread and now and then hangs until the server's login
+/// timeout, whatever the server; STARTTLS is covered by msmtp and Python below.
 fn offlineimap_fetches(
     bridge: &Bridge,
     dovecot: &Dovecot,
