@@ -189,6 +189,13 @@ async fn a_served_connection_is_refreshed_before_expiry_without_clients_and_othe
     assert!(status.running);
     assert_eq!(status.listeners.len(), 1, "{:?}", status.listeners);
     assert!(status.sessions.is_empty(), "no program connected");
+    // The first start made the certificate; the ports given for this run were not saved.
+    assert!(status.certificate_fingerprint.is_some());
+    assert_eq!(
+        service.bridge_settings().await.unwrap(),
+        mailconn_core::bridge::BridgeSettings::default(),
+        "one run's ports are not the saved settings"
+    );
 
     // Served by the bridge: marked in use, so due before its access token runs out.
     let id = served.id.clone();

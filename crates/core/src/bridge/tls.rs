@@ -103,7 +103,6 @@ pub fn load(
     store: &Store,
     keychain: &dyn Keychain,
     network: Option<IpAddr>,
-    default_settings: &str,
 ) -> Result<(Arc<rustls::ServerConfig>, Certificate)> {
     let wanted = names(network);
     let stored = store
@@ -132,7 +131,7 @@ pub fn load(
             key: Some(key_id),
         })
         .map_err(tls_error)?;
-        store.save_bridge_certificate(&json, default_settings)?;
+        store.save_bridge_certificate(&json)?;
         pem
     };
     let der = rustls::pki_types::pem::PemObject::from_pem_slice(pem.as_bytes())

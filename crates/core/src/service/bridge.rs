@@ -272,11 +272,8 @@ impl Service {
     pub async fn bridge_certificate(&self) -> Result<Certificate> {
         let settings = self.bridge_settings().await?;
         let network = settings.network_address();
-        let default = serde_json::to_string(&settings).unwrap_or_default();
-        self.blocking(move |store, keychain| {
-            tls::load(store, keychain, network, &default).map(|(_, c)| c)
-        })
-        .await
+        self.blocking(move |store, keychain| tls::load(store, keychain, network).map(|(_, c)| c))
+            .await
     }
 
     /// Starts the listeners (the saved settings, with `ports` over them) and the upkeep of the
@@ -289,9 +286,8 @@ impl Service {
         ports.apply(&mut settings);
         settings.validate()?;
         let network = settings.network_address();
-        let default = serde_json::to_string(&settings).unwrap_or_default();
         let (config, _) = self
-            .blocking(move |store, keychain| tls::load(store, keychain, network, &default))
+            .blocking(move |store, keychain| tls::load(store, keychain, network))
             .await?;
         let events = self.events.clone();
         let notify: Notifier = Arc::new(move |title, body| {

@@ -18,7 +18,7 @@ CREATE TABLE bridge_passwords (
 CREATE UNIQUE INDEX bridge_passwords_by_program ON bridge_passwords (connection_id, program COLLATE NOCASE);
 CREATE TABLE bridge_settings (
     id          INTEGER PRIMARY KEY CHECK (id = 1),
-    settings    TEXT NOT NULL,
+    settings    TEXT,
     certificate TEXT
 );
 ";
@@ -152,7 +152,8 @@ impl Store {
                 [],
                 |r| r.get(0),
             )
-            .optional()?)
+            .optional()?
+            .flatten())
     }
 
     pub fn save_bridge_settings_json(&self, json: &str) -> Result<()> {
@@ -177,11 +178,12 @@ impl Store {
             .flatten())
     }
 
-    pub fn save_bridge_certificate(&self, pem: &str, default_settings: &str) -> Result<()> {
+    /// Saves the certificate; the settings stay as they were (none saved: the defaults).
+    pub fn save_bridge_certificate(&self, pem: &str) -> Result<()> {
         self.conn().execute(
-            "INSERT INTO bridge_settings (id, settings, certificate) VALUES (1, ?2, ?1)
+            "INSERT INTO bridge_settings (id, certificate) VALUES (1, ?1)
              ON CONFLICT (id) DO UPDATE SET certificate = excluded.certificate",
-            params![pem, default_settings],
+            params![pem],
         )?;
         Ok(())
     }
