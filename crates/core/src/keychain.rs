@@ -206,6 +206,22 @@ pub trait Keychain: Send + Sync + fmt::Debug {
     /// Removes a secret; removing a missing entry is not an error.
     fn delete(&self, key: &SecretKey) -> Result<(), KeychainError>;
 
+    /// Reads several secrets, in the order of `keys`. Stores that can read many entries in one
+    /// call override this; the default reads them one by one.
+    fn get_many(
+        &self,
+        keys: &[SecretKey],
+    ) -> Result<Vec<Option<Sensitive<String>>>, KeychainError> {
+        keys.iter().map(|k| self.get(k)).collect()
+    }
+
+    /// Stores several secrets. Stores that can write many entries at once (one transaction)
+    /// override this; the default writes them one by one, in order, and stops at the first
+    /// failure (the ones before it are stored).
+    fn set_many(&self, items: &[(SecretKey, Sensitive<String>)]) -> Result<(), KeychainError> {
+        items.iter().try_for_each(|(k, v)| self.set(k, v))
+    }
+
     /// Writes, reads back and removes a throwaway entry: the honest test that the store works.
     fn probe(&self) -> Result<(), KeychainError> {
         let key = SecretKey::new(SecretKind::Probe, uuid::Uuid::new_v4().to_string());
