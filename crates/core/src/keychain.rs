@@ -6,6 +6,8 @@
 //! an encrypted file ([`FileKeychain`]) is used only when the user selects it with a passphrase.
 
 mod file;
+#[cfg(target_os = "linux")]
+mod secret_service;
 
 pub use file::FileKeychain;
 
@@ -238,7 +240,9 @@ pub trait Keychain: Send + Sync + fmt::Debug {
     }
 }
 
-/// The OS keychain through the `keyring` crate.
+/// The OS keychain: on Linux the Secret Service over one connection and session per process
+/// (`keychain/secret_service.rs`), on macOS and Windows the `keyring` crate's native stores.
+/// Entries are the same on every version: what the `keyring` crate writes.
 #[derive(Debug, Default, Clone)]
 pub struct SystemKeychain {
     service: String,
@@ -257,12 +261,49 @@ impl SystemKeychain {
             service: service.into(),
         }
     }
+}
 
+#[cfg(target_os = "linux")]
+impl Keychain for SystemKeychain {
+    fn set(&self, key: &SecretKey, value: &Sensitive<String>) -> Result<(), KeychainError> {
+        secret_service::Held::lock().set(&self.service, key, value)
+    }
+
+    fn get(&self, key: &SecretKey) -> Result<Option<Sensitive<String>>, KeychainError> {
+        secret_service::Held::lock().get(&self.service, key)
+    }
+
+    fn delete(&self, key: &SecretKey) -> Result<(), KeychainError> {
+        secret_service::Held::lock().delete(&self.service, key)
+    }
+
+    /// One after the other over the held session, which stays locked for the whole batch.
+    fn get_many(
+        &self,
+        keys: &[SecretKey],
+    ) -> Result<Vec<Option<Sensitive<String>>>, KeychainError> {
+        let mut held = secret_service::Held::lock();
+        keys.iter().map(|k| held.get(&self.service, k)).collect()
+    }
+
+    /// In order over the held session, stopping at the first failure (the ones before it are
+    /// stored).
+    fn set_many(&self, items: &[(SecretKey, Sensitive<String>)]) -> Result<(), KeychainError> {
+        let mut held = secret_service::Held::lock();
+        items
+            .iter()
+            .try_for_each(|(k, v)| held.set(&self.service, k, v))
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+impl SystemKeychain {
     fn entry(&self, key: &SecretKey) -> Result<keyring::Entry, KeychainError> {
         keyring::Entry::new(&self.service, &key.account()).map_err(classify)
     }
 }
 
+#[cfg(not(target_os = "linux"))]
 impl Keychain for SystemKeychain {
     fn set(&self, key: &SecretKey, value: &Sensitive<String>) -> Result<(), KeychainError> {
         self.entry(key)?
@@ -286,8 +327,8 @@ impl Keychain for SystemKeychain {
     }
 }
 
-/// Sorts the platform's failure into "no keychain here", "locked" and the rest. The `keyring`
-/// crate reports D-Bus failures as text only, so the well-known D-Bus error names are matched.
+/// Sorts the platform's failure into "no keychain here", "locked", "unreadable" and the rest.
+#[cfg(not(target_os = "linux"))]
 fn classify(e: keyring::Error) -> KeychainError {
     match e {
         keyring::Error::NoStorageAccess(inner) => KeychainError::Locked(inner.to_string()),
@@ -297,17 +338,19 @@ fn classify(e: keyring::Error) -> KeychainError {
         keyring::Error::Ambiguous(entries) => {
             KeychainError::Unreadable(format!("{} entries carry the same name", entries.len()))
         }
-        keyring::Error::PlatformFailure(inner) => {
-            let text = inner.to_string();
-            if is_missing_service(&text) {
-                KeychainError::Unavailable(text)
-            } else if is_locked(&text) {
-                KeychainError::Locked(text)
-            } else {
-                KeychainError::Other(text)
-            }
-        }
+        keyring::Error::PlatformFailure(inner) => classify_text(inner.to_string()),
         other => KeychainError::Other(other.to_string()),
+    }
+}
+
+/// Sorts a platform failure by its text: D-Bus failures carry well-known names and messages.
+fn classify_text(text: String) -> KeychainError {
+    if is_missing_service(&text) {
+        KeychainError::Unavailable(text)
+    } else if is_locked(&text) {
+        KeychainError::Locked(text)
+    } else {
+        KeychainError::Other(text)
     }
 }
 
@@ -516,22 +559,7 @@ mod tests {
 
     #[test]
     fn platform_failures_are_sorted_for_the_user() {
-        let no_bus = keyring::Error::PlatformFailure(
-            "D-Bus error: Unable to autolaunch a dbus-daemon without a $DISPLAY for X11".into(),
-        );
-        assert!(matches!(classify(no_bus), KeychainError::Unavailable(_)));
-        let no_service = keyring::Error::PlatformFailure(
-            "org.freedesktop.DBus.Error.ServiceUnknown: The name org.freedesktop.secrets was not \
-             provided by any .service files"
-                .into(),
-        );
-        assert!(matches!(
-            classify(no_service),
-            KeychainError::Unavailable(_)
-        ));
-        let locked = keyring::Error::NoStorageAccess("no result found".into());
-        assert!(matches!(classify(locked), KeychainError::Locked(_)));
-
+        // The sorting of Secret Service failures is tested in keychain/secret_service.rs.
         let err: Error = KeychainError::Unavailable("x".into()).into();
         assert_eq!(err.code(), ErrorCode::KeychainUnavailable);
         assert!(err.message().contains("No system keychain was found"));
@@ -547,8 +575,7 @@ mod tests {
         assert_eq!(err.code(), ErrorCode::KeychainLocked);
         assert!(err.message().contains("locked"));
 
-        let bad = classify(keyring::Error::BadEncoding(vec![0xff, 0xfe]));
-        assert!(matches!(bad, KeychainError::Unreadable(_)), "{bad}");
+        let bad = KeychainError::Unreadable("the stored value is not UTF-8 text".into());
         let err: Error = bad.into();
         assert_eq!(err.code(), ErrorCode::Keychain);
         assert!(
