@@ -5,7 +5,9 @@
 //!
 //! - `ss-bench replace --service S --count N [--prefix P]`: creates N items (accounts
 //!   `P{i}`, by default `refresh-token/bench-{i}`), then times N replacements with new values and
-//!   prints `{"writes":N,"ms":X,"per_write_ms":Y}`.
+//!   prints `{"writes":N,"ms":X,"per_write_ms":Y}`. Replacements are `CreateItem` with
+//!   `replace` = true; with `--set-secret` they are `SetSecret` on the items found before the clock
+//!   starts (what Mail Connections does to an existing item, after its search).
 //! - `ss-bench seed --service S`: writes every `account<TAB>value` line of standard input and
 //!   prints `{"written":N,"ms":X}`.
 //! - `ss-bench clear --service S`: removes every item of the service, prints `{"removed":N,"ms":X}`.
@@ -31,7 +33,7 @@ mod linux {
     use std::time::Instant;
 
     use clap::{Parser, Subcommand};
-    use dbus_secret_service::{Collection, EncryptionType, SecretService};
+    use dbus_secret_service::{Collection, EncryptionType, Item, SecretService};
 
     #[derive(Parser)]
     #[command(about = "Raw Secret Service writes over one session (the benchmark's reference)")]
@@ -50,6 +52,9 @@ mod linux {
             count: usize,
             #[arg(long, default_value = "refresh-token/bench-")]
             prefix: String,
+            /// Replace with `SetSecret` on the existing items instead of `CreateItem(replace)`.
+            #[arg(long)]
+            set_secret: bool,
         },
         /// Write `account<TAB>value` lines from standard input.
         Seed {
@@ -73,20 +78,22 @@ mod linux {
                 service,
                 count,
                 prefix,
+                set_secret,
             } => {
                 let collection = default_collection(&ss)?;
+                let mut items = Vec::with_capacity(count);
                 for i in 0..count {
-                    write(
-                        &collection,
-                        &service,
-                        &format!("{prefix}{i}"),
-                        "bench-initial",
-                    )?;
+                    let account = format!("{prefix}{i}");
+                    items.push(write(&collection, &service, &account, "bench-initial")?);
                 }
                 let start = Instant::now();
-                for i in 0..count {
+                for (i, item) in items.iter().enumerate() {
                     let value = format!("bench-replaced-{i}-{}", start.elapsed().as_nanos());
-                    write(&collection, &service, &format!("{prefix}{i}"), &value)?;
+                    if set_secret {
+                        item.set_secret(value.as_bytes(), "text/plain")?;
+                    } else {
+                        write(&collection, &service, &format!("{prefix}{i}"), &value)?;
+                    }
                 }
                 let ms = millis(start);
                 #[allow(clippy::cast_precision_loss)]
@@ -146,26 +153,25 @@ mod linux {
     }
 
     /// One item write: create, or replace the item with the same attributes.
-    fn write(
-        collection: &Collection<'_>,
+    fn write<'a>(
+        collection: &'a Collection<'_>,
         service: &str,
         account: &str,
         value: &str,
-    ) -> Result<(), Failure> {
+    ) -> Result<Item<'a>, Failure> {
         let attributes = HashMap::from([
             ("service", service),
             ("username", account),
             ("target", "default"),
             ("application", "rust-keyring"),
         ]);
-        collection.create_item(
+        Ok(collection.create_item(
             &format!("{account}@{service}:default (keyring v3.6.3)"),
             attributes,
             value.as_bytes(),
             true,
             "text/plain",
-        )?;
-        Ok(())
+        )?)
     }
 
     fn millis(start: Instant) -> f64 {
