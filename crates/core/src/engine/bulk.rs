@@ -197,7 +197,7 @@ impl Engine {
             }
         }
         self.wake();
-        self.reports(written, later, concurrency).await
+        self.reports(written, later, concurrency, asked_at).await
     }
 
     /// The reports: the written batches' connections read in one query per [`BATCH`], then
@@ -207,6 +207,7 @@ impl Engine {
         written: Vec<Written>,
         later: Vec<(usize, String)>,
         concurrency: usize,
+        asked_at: DateTime<Utc>,
     ) -> Result<Vec<RefreshReport>> {
         let mut out: Vec<(usize, RefreshReport)> = Vec::with_capacity(written.len() + later.len());
         for part in written.chunks(BATCH * 4) {
@@ -235,7 +236,7 @@ impl Engine {
         let singles: Vec<(usize, Result<RefreshReport>)> = stream::iter(later)
             .map(|(n, id)| {
                 let engine = self.clone();
-                async move { (n, engine.refresh(&id).await) }
+                async move { (n, engine.refresh_since(&id, asked_at).await) }
             })
             .buffer_unordered(concurrency)
             .collect()
