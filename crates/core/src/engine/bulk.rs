@@ -124,6 +124,8 @@ struct Written {
     requested: bool,
     rotated: bool,
     error: Option<Error>,
+    /// The row as the batch left it (`None`: read it for the report).
+    row: Option<Connection>,
 }
 
 impl Engine {
@@ -200,8 +202,8 @@ impl Engine {
         self.reports(written, later, concurrency, asked_at).await
     }
 
-    /// The reports: the written batches' connections read in one query per [`BATCH`], then
-    /// the connections left for the ordinary way, refreshed a few at a time.
+    /// The reports: the rows the batches read after writing (the few without one in one
+    /// query), then the connections left for the ordinary way, refreshed a few at a time.
     async fn reports(
         self: &Arc<Self>,
         written: Vec<Written>,
@@ -210,27 +212,29 @@ impl Engine {
         asked_at: DateTime<Utc>,
     ) -> Result<Vec<RefreshReport>> {
         let mut out: Vec<(usize, RefreshReport)> = Vec::with_capacity(written.len() + later.len());
-        for part in written.chunks(BATCH * 4) {
-            let ids: Vec<&str> = part.iter().map(|w| w.id.as_str()).collect();
-            let mut rows: HashMap<String, Connection> = self
-                .store
-                .connections_with_notices(&ids)?
-                .into_iter()
-                .map(|(c, _)| (c.id.clone(), c))
-                .collect();
-            for w in part {
-                // A connection removed meanwhile has nothing to report.
-                if let Some(connection) = rows.remove(&w.id) {
-                    out.push((
-                        w.n,
-                        RefreshReport {
-                            connection,
-                            requested: w.requested,
-                            rotated: w.rotated,
-                            error: w.error.as_ref().map(Error::body),
-                        },
-                    ));
-                }
+        let unread: Vec<&str> = written
+            .iter()
+            .filter(|w| w.row.is_none())
+            .map(|w| w.id.as_str())
+            .collect();
+        let mut rows: HashMap<String, Connection> = self
+            .store
+            .connections_with_notices(&unread)?
+            .into_iter()
+            .map(|(c, _)| (c.id.clone(), c))
+            .collect();
+        for w in written {
+            // A connection removed meanwhile has nothing to report.
+            if let Some(connection) = w.row.or_else(|| rows.remove(&w.id)) {
+                out.push((
+                    w.n,
+                    RefreshReport {
+                        connection,
+                        requested: w.requested,
+                        rotated: w.rotated,
+                        error: w.error.as_ref().map(Error::body),
+                    },
+                ));
             }
         }
         let singles: Vec<(usize, Result<RefreshReport>)> = stream::iter(later)
@@ -658,6 +662,7 @@ impl Engine {
                 requested,
                 rotated,
                 error,
+                row: None,
             });
         }
         let refreshed = out.iter().filter(|w| w.error.is_none()).count();
@@ -666,7 +671,7 @@ impl Engine {
             refreshed,
             "a batch of refreshes written"
         );
-        self.tell(&touched);
+        self.tell(&touched, &mut out);
         drop(batch);
         out
     }
@@ -732,21 +737,36 @@ impl Engine {
         }
     }
 
-    /// Tells listeners about changed connections (read in one query), and about new problems
-    /// once, as [`Self::after_change`] does for one.
-    fn tell(&self, ids: &[String]) {
-        if ids.is_empty() {
-            return;
-        }
-        self.wake();
-        let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
-        match self.store.connections_with_notices(&ids) {
-            Ok(rows) => {
-                for (conn, told) in rows {
-                    self.told(conn, told.as_deref());
-                }
+    /// Reads the batch's rows (and those a failure changed) in one query: listeners hear about
+    /// every changed one, and about new problems once, as [`Self::after_change`] does for one;
+    /// the reports take the rows.
+    fn tell(&self, touched: &[String], written: &mut [Written]) {
+        let mut ids: Vec<&str> = written.iter().map(|w| w.id.as_str()).collect();
+        ids.extend(touched.iter().map(String::as_str));
+        ids.sort_unstable();
+        ids.dedup();
+        let rows = match self.store.connections_with_notices(&ids) {
+            Ok(rows) => rows,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read the refreshed connections");
+                return;
             }
-            Err(e) => tracing::warn!(error = %e, "cannot read the refreshed connections"),
+        };
+        let touched: std::collections::HashSet<&str> = touched.iter().map(String::as_str).collect();
+        let mut by_id: HashMap<String, (Connection, Option<String>)> =
+            rows.into_iter().map(|r| (r.0.id.clone(), r)).collect();
+        for w in written.iter_mut() {
+            if let Some((conn, _)) = by_id.get(&w.id) {
+                w.row = Some(conn.clone());
+            }
+        }
+        if !touched.is_empty() {
+            self.wake();
+        }
+        for (id, (conn, told)) in by_id.drain() {
+            if touched.contains(id.as_str()) {
+                self.told(conn, told.as_deref());
+            }
         }
     }
 }
@@ -801,6 +821,7 @@ fn unrecorded(n: usize, id: String, error: Error) -> Ready {
         requested: true,
         rotated: false,
         error: Some(error),
+        row: None,
     }))
 }
 

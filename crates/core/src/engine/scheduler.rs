@@ -8,7 +8,6 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use super::{Engine, RefreshReport, schedule};
-use crate::connection::ConnectionKind;
 use crate::error::Result;
 
 impl Engine {
@@ -30,13 +29,7 @@ impl Engine {
     /// Refreshes every connection that can be refreshed, a few at a time (`bulk.rs`).
     pub async fn refresh_all(self: &Arc<Self>) -> Result<Vec<RefreshReport>> {
         let asked_at = self.clock.now();
-        let ids: Vec<String> = self
-            .store
-            .list_connections()?
-            .into_iter()
-            .filter(|c| c.kind == ConnectionKind::Application || c.has_refresh_token)
-            .map(|c| c.id)
-            .collect();
+        let ids = self.store.refreshable_ids()?;
         self.refresh_bulk(ids, asked_at).await
     }
 

@@ -334,6 +334,20 @@ impl Store {
         Ok(rows)
     }
 
+    /// The ids of the connections a refresh-all refreshes (application-access ones, and
+    /// delegated ones with a refresh token), in the order of [`Self::list_connections`].
+    pub fn refreshable_ids(&self) -> Result<Vec<String>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(
+            "SELECT id FROM connections WHERE kind = 'application' OR has_refresh_token \
+             ORDER BY address COLLATE NOCASE",
+        )?;
+        let ids = stmt
+            .query_map([], |r| r.get(0))?
+            .collect::<rusqlite::Result<Vec<String>>>()?;
+        Ok(ids)
+    }
+
     pub fn delete_connection(&self, id: &str) -> Result<()> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
