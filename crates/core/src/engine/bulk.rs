@@ -47,7 +47,9 @@ use crate::resource::Audience;
 use crate::store::connections::{Refreshed, RowChange};
 use crate::store::events::NewEvent;
 
-/// Connections whose locks, rows and refresh tokens are taken together.
+/// Connections whose locks, rows and refresh tokens are taken together, at most. The first
+/// chunks are smaller (1, 2, 4, ...), so the first request leaves after one token is read even
+/// when each keychain read is slow.
 const CHUNK: usize = 32;
 /// The most finished refreshes written in one keychain call and one transaction.
 const BATCH: usize = 64;
@@ -137,13 +139,7 @@ impl Engine {
         asked_at: DateTime<Utc>,
     ) -> Result<Vec<RefreshReport>> {
         let apps = Arc::new(self.apps()?);
-        let chunks: Vec<Vec<(usize, String)>> = ids
-            .into_iter()
-            .enumerate()
-            .collect::<Vec<_>>()
-            .chunks(CHUNK)
-            .map(<[_]>::to_vec)
-            .collect();
+        let chunks = chunks(ids);
         let engine = self.clone();
         let concurrency = self.config.concurrency.max(1);
         let steps = stream::iter(chunks)
@@ -812,6 +808,31 @@ enum Plan {
         permanent: bool,
     },
     Nothing,
+}
+
+/// The run's connections, numbered, in chunks of 1, 2, 4, ... up to [`CHUNK`].
+fn chunks(ids: Vec<String>) -> Vec<Vec<(usize, String)>> {
+    let mut out = Vec::new();
+    let mut ids = ids.into_iter().enumerate().peekable();
+    let mut size = 1;
+    while ids.peek().is_some() {
+        out.push(ids.by_ref().take(size).collect());
+        size = (size * 2).min(CHUNK);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn chunks_grow_to_the_cap_and_keep_the_order() {
+        let ids: Vec<String> = (0..100).map(|i| i.to_string()).collect();
+        let chunks = super::chunks(ids);
+        let sizes: Vec<usize> = chunks.iter().map(Vec::len).collect();
+        assert_eq!(sizes, [1, 2, 4, 8, 16, 32, 32, 5]);
+        let flat: Vec<usize> = chunks.into_iter().flatten().map(|(n, _)| n).collect();
+        assert_eq!(flat, (0..100).collect::<Vec<_>>());
+    }
 }
 
 fn unrecorded(n: usize, id: String, error: Error) -> Ready {

@@ -295,6 +295,16 @@ impl Store {
     /// has it.
     pub fn get_connection(&self, id_or_address: &str) -> Result<Connection> {
         let conn = self.conn();
+        // An id is what the engine passes: one primary-key lookup, not a scan of every row.
+        let by_id = conn
+            .prepare_cached(&format!(
+                "SELECT {COLUMNS} FROM connections c JOIN registrations r ON r.id = c.registration_id WHERE c.id = ?1"
+            ))?
+            .query_row([id_or_address], from_row)
+            .optional()?;
+        if let Some(found) = by_id {
+            return Ok(found);
+        }
         let mut stmt = conn.prepare(&format!(
             "SELECT {COLUMNS} FROM connections c JOIN registrations r ON r.id = c.registration_id \
              WHERE c.id = ?1 OR c.alias = ?1 COLLATE NOCASE OR c.address = ?1 COLLATE NOCASE \
