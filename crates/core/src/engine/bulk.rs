@@ -116,7 +116,7 @@ enum Step {
     /// Someone else holds its lock, or it is an application-access mailbox: the ordinary way.
     Later(usize, String),
     /// Failed before its row was read (a lock file, the database): nothing to write.
-    Reported(Written),
+    Reported(Box<Written>),
 }
 
 /// What a written batch says about one connection, for its report.
@@ -189,7 +189,7 @@ impl Engine {
                 step = steps.next(), if !upstream_done => match step {
                     Some(Step::Finished(f)) => pending.push(*f),
                     Some(Step::Later(n, id)) => later.push((n, id)),
-                    Some(Step::Reported(w)) => written.push(w),
+                    Some(Step::Reported(w)) => written.push(*w),
                     None => upstream_done = true,
                 },
             }
@@ -492,120 +492,14 @@ impl Engine {
     /// transaction; then hands the access tokens to this process's callers, tells listeners, and
     /// releases the locks (when the batch is dropped).
     fn write_batch(&self, mut batch: Vec<Finished>) -> Vec<Written> {
-        let mut secrets: Vec<(SecretKey, Sensitive<String>)> = Vec::new();
-        for f in &batch {
-            if let Outcome::Tokens {
-                tokens,
-                rotated: true,
-                ..
-            } = &f.outcome
-                && let Some(new) = &tokens.refresh_token
-            {
-                secrets.push((SecretKey::refresh_token(&f.conn.id), new.clone()));
-            }
-        }
-        let cached: Vec<Option<Cached>> = batch
-            .iter()
-            .map(|f| match &f.outcome {
-                Outcome::Tokens { tokens, scopes, .. } => Some(Cached {
-                    token: tokens.access_token.clone(),
-                    expires_at: tokens.expires_at,
-                    obtained_at: f.done,
-                    requested: scopes.clone(),
-                    granted: tokens.granted.clone(),
-                }),
-                _ => None,
-            })
-            .collect();
-        for (f, c) in batch.iter().zip(&cached) {
-            if let Some(c) = c {
-                let audience = Audience::primary(&f.conn.scopes_requested);
-                secrets.push(stored::stored_entry(&f.conn.id, audience, c));
-            }
-        }
-        if !secrets.is_empty()
-            && let Err(e) = self.secrets.set_many(&secrets)
-        {
-            tracing::warn!(error = %e, count = batch.len(), "a batch of refreshed tokens was not stored");
-            for f in &mut batch {
-                if matches!(f.outcome, Outcome::Tokens { .. }) {
-                    f.outcome = Outcome::Unrecorded(not_stored(&e));
-                }
-            }
-        }
-        drop(secrets);
-
-        // The rows and the history, in one transaction.
+        let cached = self.store_secrets(&mut batch);
         let now = self.clock.now();
-        let mut plans: Vec<Plan> = Vec::with_capacity(batch.len());
-        for (f, c) in batch.iter().zip(&cached) {
-            plans.push(self.plan(f, c.as_ref(), now));
-        }
-        let mut rows = Vec::with_capacity(plans.len());
-        let mut events = Vec::with_capacity(plans.len());
-        for (f, plan) in batch.iter().zip(&plans) {
-            match plan {
-                Plan::Refreshed {
-                    granted,
-                    expires,
-                    next,
-                    summary,
-                    recovered,
-                } => {
-                    rows.push(RowChange::Refreshed {
-                        id: &f.conn.id,
-                        row: Refreshed {
-                            scopes_granted: granted,
-                            has_refresh_token: true,
-                            access_expires_at: *expires,
-                            next_refresh_at: *next,
-                        },
-                        at: f.done,
-                    });
-                    events.push(NewEvent {
-                        connection_id: &f.conn.id,
-                        at: f.done,
-                        kind: "refreshed",
-                        summary: summary.clone(),
-                        detail: None,
-                    });
-                    if *recovered {
-                        events.push(NewEvent {
-                            connection_id: &f.conn.id,
-                            at: f.done,
-                            kind: "recovered",
-                            summary: "Working again after failed refreshes".to_owned(),
-                            detail: None,
-                        });
-                    }
-                }
-                Plan::Failed {
-                    state,
-                    affected,
-                    summary,
-                    error,
-                    ..
-                } => {
-                    for id in affected {
-                        rows.push(RowChange::State { id, state, at: now });
-                        events.push(NewEvent {
-                            connection_id: id,
-                            at: now,
-                            kind: "failed",
-                            summary: summary.clone(),
-                            detail: error.detail(),
-                        });
-                    }
-                }
-                Plan::Nothing => {}
-            }
-        }
-        let committed = if rows.is_empty() {
-            Ok(())
-        } else {
-            self.store.record_refresh_batch(&rows, &events)
-        };
-        drop((rows, events));
+        let plans: Vec<Plan> = batch
+            .iter()
+            .zip(&cached)
+            .map(|(f, c)| self.plan(f, c.as_ref(), now))
+            .collect();
+        let committed = self.commit(&batch, &plans, now);
         if let Err(e) = &committed {
             tracing::warn!(error = %e, count = batch.len(), "a batch of refreshes was not recorded");
         }
@@ -672,6 +566,122 @@ impl Engine {
         out
     }
 
+    /// The batch's secrets in one keychain call: rotated refresh tokens first, then the access
+    /// tokens shared with other processes. A refused write turns the batch's refreshes into
+    /// failures that record nothing. Returns the access tokens to hand out.
+    fn store_secrets(&self, batch: &mut [Finished]) -> Vec<Option<Cached>> {
+        let mut secrets: Vec<(SecretKey, Sensitive<String>)> = Vec::new();
+        for f in batch.iter() {
+            if let Outcome::Tokens {
+                tokens,
+                rotated: true,
+                ..
+            } = &f.outcome
+                && let Some(new) = &tokens.refresh_token
+            {
+                secrets.push((SecretKey::refresh_token(&f.conn.id), new.clone()));
+            }
+        }
+        let cached: Vec<Option<Cached>> = batch
+            .iter()
+            .map(|f| match &f.outcome {
+                Outcome::Tokens { tokens, scopes, .. } => Some(Cached {
+                    token: tokens.access_token.clone(),
+                    expires_at: tokens.expires_at,
+                    obtained_at: f.done,
+                    requested: scopes.clone(),
+                    granted: tokens.granted.clone(),
+                }),
+                _ => None,
+            })
+            .collect();
+        for (f, c) in batch.iter().zip(&cached) {
+            if let Some(c) = c {
+                let audience = Audience::primary(&f.conn.scopes_requested);
+                secrets.push(stored::stored_entry(&f.conn.id, audience, c));
+            }
+        }
+        if !secrets.is_empty()
+            && let Err(e) = self.secrets.set_many(&secrets)
+        {
+            tracing::warn!(error = %e, count = batch.len(), "a batch of refreshed tokens was not stored");
+            for f in batch.iter_mut() {
+                if matches!(f.outcome, Outcome::Tokens { .. }) {
+                    f.outcome = Outcome::Unrecorded(not_stored(&e));
+                }
+            }
+        }
+        cached
+    }
+
+    /// The batch's rows and history, in one transaction.
+    fn commit(&self, batch: &[Finished], plans: &[Plan], now: DateTime<Utc>) -> Result<()> {
+        let mut rows = Vec::with_capacity(plans.len());
+        let mut events = Vec::with_capacity(plans.len());
+        for (f, plan) in batch.iter().zip(plans) {
+            match plan {
+                Plan::Refreshed {
+                    granted,
+                    expires,
+                    next,
+                    summary,
+                    recovered,
+                } => {
+                    rows.push(RowChange::Refreshed {
+                        id: &f.conn.id,
+                        row: Refreshed {
+                            scopes_granted: granted,
+                            has_refresh_token: true,
+                            access_expires_at: *expires,
+                            next_refresh_at: *next,
+                        },
+                        at: f.done,
+                    });
+                    events.push(NewEvent {
+                        connection_id: &f.conn.id,
+                        at: f.done,
+                        kind: "refreshed",
+                        summary: summary.clone(),
+                        detail: None,
+                    });
+                    if *recovered {
+                        events.push(NewEvent {
+                            connection_id: &f.conn.id,
+                            at: f.done,
+                            kind: "recovered",
+                            summary: "Working again after failed refreshes".to_owned(),
+                            detail: None,
+                        });
+                    }
+                }
+                Plan::Failed {
+                    state,
+                    affected,
+                    summary,
+                    error,
+                    ..
+                } => {
+                    for id in affected {
+                        rows.push(RowChange::State { id, state, at: now });
+                        events.push(NewEvent {
+                            connection_id: id,
+                            at: now,
+                            kind: "failed",
+                            summary: summary.clone(),
+                            detail: error.detail(),
+                        });
+                    }
+                }
+                Plan::Nothing => {}
+            }
+        }
+        if rows.is_empty() {
+            Ok(())
+        } else {
+            self.store.record_refresh_batch(&rows, &events)
+        }
+    }
+
     /// What a batch writes for one finished refresh.
     fn plan(&self, f: &Finished, cached: Option<&Cached>, now: DateTime<Utc>) -> Plan {
         let conn = &f.conn;
@@ -716,8 +726,10 @@ impl Engine {
                 let affected = if state == StateKind::SecretExpired {
                     self.store
                         .connections_of_registration(&conn.registration_id)
-                        .map(|all| all.into_iter().map(|c| c.id).collect())
-                        .unwrap_or_else(|_| vec![conn.id.clone()])
+                        .map_or_else(
+                            |_| vec![conn.id.clone()],
+                            |all| all.into_iter().map(|c| c.id).collect(),
+                        )
                 } else {
                     vec![conn.id.clone()]
                 };
@@ -836,14 +848,14 @@ mod tests {
 }
 
 fn unrecorded(n: usize, id: String, error: Error) -> Ready {
-    Ready::Step(Step::Reported(Written {
+    Ready::Step(Step::Reported(Box::new(Written {
         n,
         id,
         requested: true,
         rotated: false,
         error: Some(error),
         row: None,
-    }))
+    })))
 }
 
 fn settled(n: usize, conn: Connection, outcome: Outcome, held: Held, done: DateTime<Utc>) -> Ready {
