@@ -1,5 +1,5 @@
 //! Refresh-all as a pipeline (`engine/bulk.rs`) against the test identity provider, over a real
-//! SQLite file: every connection refreshed exactly once, every rotated refresh token stored
+//! `SQLite` file: every connection refreshed exactly once, every rotated refresh token stored
 //! before its row and usable afterwards, a batch whose secrets cannot be stored left as it was
 //! with the keychain's reason, two engines over one data directory (the app and the CLI) never
 //! refreshing one connection twice, and an access token asked for meanwhile sharing the bulk

@@ -834,19 +834,6 @@ fn chunks(ids: Vec<String>) -> Vec<Vec<(usize, String)>> {
     out
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn chunks_grow_to_the_cap_and_keep_the_order() {
-        let ids: Vec<String> = (0..100).map(|i| i.to_string()).collect();
-        let chunks = super::chunks(ids);
-        let sizes: Vec<usize> = chunks.iter().map(Vec::len).collect();
-        assert_eq!(sizes, [1, 2, 4, 8, 16, 32, 32, 5]);
-        let flat: Vec<usize> = chunks.into_iter().flatten().map(|(n, _)| n).collect();
-        assert_eq!(flat, (0..100).collect::<Vec<_>>());
-    }
-}
-
 fn unrecorded(n: usize, id: String, error: Error) -> Ready {
     Ready::Step(Step::Reported(Box::new(Written {
         n,
@@ -889,5 +876,18 @@ fn not_stored(e: &KeychainError) -> Error {
     match told.detail() {
         Some(d) => copy.with_detail(d.clone()),
         None => copy,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn chunks_grow_to_the_cap_and_keep_the_order() {
+        let ids: Vec<String> = (0..100).map(|i| i.to_string()).collect();
+        let chunks = super::chunks(ids);
+        let sizes: Vec<usize> = chunks.iter().map(Vec::len).collect();
+        assert_eq!(sizes, [1, 2, 4, 8, 16, 32, 32, 5]);
+        let flat: Vec<usize> = chunks.into_iter().flatten().map(|(n, _)| n).collect();
+        assert_eq!(flat, (0..100).collect::<Vec<_>>());
     }
 }

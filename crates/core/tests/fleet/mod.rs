@@ -1,5 +1,5 @@
 //! Many delegated connections of one confidential app on the test identity provider, in a real
-//! SQLite file, for the refresh-all tests and the `refresh_all` example (its measurement).
+//! `SQLite` file, for the refresh-all tests and the `refresh_all` example (its measurement).
 #![allow(
     dead_code,
     reason = "shared by tests and an example that use different parts"
