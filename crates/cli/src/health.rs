@@ -110,22 +110,30 @@ pub async fn refresh(id: Option<&str>, all: bool, service: &Service, out: Output
     } else if reports.is_empty() {
         println!("Nothing to refresh.");
     } else {
+        // One write for all of them (a thousand lines are one buffer, not a thousand writes).
+        let mut text = String::with_capacity(reports.len() * 64);
         for r in &reports {
             let c = &r.connection;
-            match &r.error {
-                None if !r.requested => {
-                    println!("{}: refreshed a moment ago by another process", c.address);
+            let _ = match &r.error {
+                None if !r.requested => writeln!(
+                    text,
+                    "{}: refreshed a moment ago by another process",
+                    c.address
+                ),
+                None if r.rotated => {
+                    writeln!(text, "{}: refreshed, new refresh token stored", c.address)
                 }
-                None if r.rotated => println!("{}: refreshed, new refresh token stored", c.address),
-                None => println!("{}: refreshed", c.address),
+                None => writeln!(text, "{}: refreshed", c.address),
                 Some(e) => {
-                    println!("{}: {} - {}", c.address, state_line(c), e.message);
-                    if let Some(fix) = e.detail.as_ref().and_then(|d| d.fix.as_ref()) {
-                        println!("  fix: {fix}");
+                    let _ = writeln!(text, "{}: {} - {}", c.address, state_line(c), e.message);
+                    match e.detail.as_ref().and_then(|d| d.fix.as_ref()) {
+                        Some(fix) => writeln!(text, "  fix: {fix}"),
+                        None => Ok(()),
                     }
                 }
-            }
+            };
         }
+        print!("{text}");
     }
     let first_error: Option<&ErrorBody> = reports.iter().find_map(|r| r.error.as_ref());
     Ok(first_error.map_or(Exit::Ok, |e| Exit::from_code(e.code)))

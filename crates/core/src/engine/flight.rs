@@ -217,7 +217,7 @@ impl Engine {
         Some(stored)
     }
 
-    fn flight(&self, id: &str) -> Arc<tokio::sync::Mutex<()>> {
+    pub(super) fn flight(&self, id: &str) -> Arc<tokio::sync::Mutex<()>> {
         self.flights
             .lock()
             .expect("flights poisoned")

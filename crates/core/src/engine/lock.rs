@@ -12,24 +12,9 @@ use crate::error::{Error, ErrorCode, Result};
 #[derive(Debug)]
 pub struct Held(#[allow(dead_code, reason = "closing the file releases the lock")] File);
 
+/// Waits up to `wait` for the connection's lock.
 pub async fn acquire(dir: &Path, id: &str, wait: Duration) -> Result<Held> {
-    let safe: String = id
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    std::fs::create_dir_all(dir).map_err(|e| lock_error(dir, &e))?;
-    let path = dir.join(format!("{safe}.lock"));
-    let mut options = OpenOptions::new();
-    options.create(true).truncate(false).write(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let file = options.open(&path).map_err(|e| lock_error(&path, &e))?;
+    let (path, file) = open(dir, id)?;
     let deadline = Instant::now() + wait;
     loop {
         match file.try_lock() {
@@ -47,6 +32,38 @@ pub async fn acquire(dir: &Path, id: &str, wait: Duration) -> Result<Held> {
             Err(TryLockError::Error(e)) => return Err(lock_error(&path, &e)),
         }
     }
+}
+
+/// The connection's lock if no one holds it now (`None`: another holder has it), without
+/// waiting: bulk refreshes take what is free and come back for the rest.
+pub fn try_acquire(dir: &Path, id: &str) -> Result<Option<Held>> {
+    let (path, file) = open(dir, id)?;
+    match file.try_lock() {
+        Ok(()) => Ok(Some(Held(file))),
+        Err(TryLockError::WouldBlock) => Ok(None),
+        Err(TryLockError::Error(e)) => Err(lock_error(&path, &e)),
+    }
+}
+
+fn open(dir: &Path, id: &str) -> Result<(std::path::PathBuf, File)> {
+    let safe: String = id
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    std::fs::create_dir_all(dir).map_err(|e| lock_error(dir, &e))?;
+    let path = dir.join(format!("{safe}.lock"));
+    let mut options = OpenOptions::new();
+    options.create(true).truncate(false).write(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let file = options.open(&path).map_err(|e| lock_error(&path, &e))?;
+    Ok((path, file))
 }
 
 fn lock_error(path: &Path, e: &std::io::Error) -> Error {
@@ -78,5 +95,18 @@ mod tests {
         acquire(dir.path(), "c1", Duration::from_millis(100))
             .await
             .unwrap();
+    }
+
+    #[tokio::test]
+    async fn trying_takes_a_free_lock_and_leaves_a_held_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = try_acquire(dir.path(), "c1").unwrap().expect("free");
+        assert!(try_acquire(dir.path(), "c1").unwrap().is_none());
+        let e = acquire(dir.path(), "c1", Duration::from_millis(50))
+            .await
+            .unwrap_err();
+        assert_eq!(e.code(), ErrorCode::Timeout);
+        drop(first);
+        assert!(try_acquire(dir.path(), "c1").unwrap().is_some());
     }
 }

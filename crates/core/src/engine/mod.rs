@@ -11,6 +11,9 @@
 //! - Application-access mailboxes have no refresh token; they are checked through Graph instead
 //!   (`application.rs`).
 //! - "Verify" proves a connection end to end with a Graph call (`verify.rs`).
+//! - "Refresh all" and the scheduler's due refreshes run as one pipeline: bounded concurrency,
+//!   secrets read and written many at a time, rows written in one transaction per batch, the
+//!   same locks (`bulk.rs`).
 //! - The scheduler sleeps until the earliest `next_refresh_at` (or until woken): a refresh before
 //!   the access token expires for connections in use, a keep-alive for idle delegated ones
 //!   (`scheduler.rs`; the times themselves come from [`schedule`]).
@@ -19,6 +22,7 @@
 //! This file holds the [`Engine`] type, what it reports, and its wiring.
 
 mod application;
+mod bulk;
 pub mod classify;
 mod credentials;
 mod flight;

@@ -60,16 +60,29 @@ impl Engine {
         let Ok(conn) = self.store.get_connection(id) else {
             return;
         };
-        if let Err(e) = self.notice(&conn) {
-            tracing::warn!(connection = %id, error = %e, "cannot record the notification");
+        let told = match self.store.notified_problem(&conn.id) {
+            Ok(told) => told,
+            Err(e) => {
+                tracing::warn!(connection = %id, error = %e, "cannot read the notification");
+                let _ = self.events.send(EngineEvent::Changed(Box::new(conn)));
+                return;
+            }
+        };
+        self.told(conn, told.as_deref());
+    }
+
+    /// [`Self::after_change`] for a connection just read with the problem its user was last
+    /// told about (bulk refreshes read a batch's rows in one query).
+    pub(super) fn told(&self, conn: Connection, told: Option<&str>) {
+        if let Err(e) = self.notice(&conn, told) {
+            tracing::warn!(connection = %conn.id, error = %e, "cannot record the notification");
         }
         let _ = self.events.send(EngineEvent::Changed(Box::new(conn)));
     }
 
-    fn notice(&self, conn: &Connection) -> Result<()> {
-        let told = self.store.notified_problem(&conn.id)?;
+    fn notice(&self, conn: &Connection, told: Option<&str>) -> Result<()> {
         match notice_for(conn) {
-            Some((key, notice)) if told.as_deref() != Some(key.as_str()) => {
+            Some((key, notice)) if told != Some(key.as_str()) => {
                 self.store.set_notified_problem(&conn.id, Some(&key))?;
                 let _ = self.events.send(EngineEvent::Notice(notice));
             }

@@ -36,8 +36,18 @@ impl Engine {
     /// Refreshes now ("refresh now", `mailconn refresh`). Failures are recorded on the connection
     /// and returned in the report, not as `Err` (that is for a missing connection or database).
     pub async fn refresh(&self, id: &str) -> Result<RefreshReport> {
+        self.refresh_since(id, self.clock.now()).await
+    }
+
+    /// [`Self::refresh`] unless this process or another refreshed it after `asked_at` (a bulk
+    /// run's connections that someone else was refreshing when the run came to them).
+    pub(super) async fn refresh_since(
+        &self,
+        id: &str,
+        asked_at: DateTime<Utc>,
+    ) -> Result<RefreshReport> {
         let conn = self.store.get_connection(id)?;
-        let result = self.refresh_flight(&conn, self.clock.now(), None).await;
+        let result = self.refresh_flight(&conn, asked_at, None).await;
         let connection = self.store.get_connection(&conn.id)?;
         let (requested, rotated, error) = match result {
             Ok(Got::Token {

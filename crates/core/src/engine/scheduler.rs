@@ -1,6 +1,6 @@
 //! The scheduler: stores when each connection is next due (`schedule.rs` computes the
 //! time), runs what is due a few at a time, and sleeps until the next due time or a wake-up.
-//! "Refresh all" shares its fan-out.
+//! "Refresh all" shares its pipeline (`bulk.rs`).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -8,8 +8,7 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use super::{Engine, RefreshReport, schedule};
-use crate::connection::ConnectionKind;
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 impl Engine {
     /// Stores when the scheduler should next act on a connection, from its state and cache.
@@ -27,35 +26,11 @@ impl Engine {
         Ok(())
     }
 
-    /// Refreshes every connection that can be refreshed, a few at a time.
+    /// Refreshes every connection that can be refreshed, a few at a time (`bulk.rs`).
     pub async fn refresh_all(self: &Arc<Self>) -> Result<Vec<RefreshReport>> {
-        let ids: Vec<String> = self
-            .store
-            .list_connections()?
-            .into_iter()
-            .filter(|c| c.kind == ConnectionKind::Application || c.has_refresh_token)
-            .map(|c| c.id)
-            .collect();
-        self.refresh_many(ids).await
-    }
-
-    async fn refresh_many(self: &Arc<Self>, ids: Vec<String>) -> Result<Vec<RefreshReport>> {
-        let permits = Arc::new(tokio::sync::Semaphore::new(self.config.concurrency.max(1)));
-        let mut tasks = tokio::task::JoinSet::new();
-        for (n, id) in ids.into_iter().enumerate() {
-            let (engine, permits) = (self.clone(), permits.clone());
-            tasks.spawn(async move {
-                let _permit = permits.acquire_owned().await;
-                (n, engine.refresh(&id).await)
-            });
-        }
-        let mut out = Vec::new();
-        while let Some(done) = tasks.join_next().await {
-            let (n, report) = done.map_err(|e| Error::internal(e.to_string()))?;
-            out.push((n, report?));
-        }
-        out.sort_by_key(|(n, _)| *n);
-        Ok(out.into_iter().map(|(_, r)| r).collect())
+        let asked_at = self.clock.now();
+        let ids = self.store.refreshable_ids()?;
+        self.refresh_bulk(ids, asked_at).await
     }
 
     /// One pass of the scheduler: schedule what has no schedule, refresh what is due.
@@ -74,7 +49,7 @@ impl Engine {
         let n = due.len();
         if n > 0 {
             tracing::debug!(count = n, "refreshing due connections");
-            for report in self.refresh_many(due).await? {
+            for report in self.refresh_bulk(due, now).await? {
                 // A refresh that failed without recording a state (e.g. the lock) must not spin.
                 if report.error.is_some()
                     && report

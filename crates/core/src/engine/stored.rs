@@ -27,18 +27,27 @@ impl Drop for Entry {
     }
 }
 
+/// The keychain entry that shares an access token with other processes.
+pub(super) fn stored_entry(
+    id: &str,
+    audience: Audience,
+    c: &Cached,
+) -> (SecretKey, Sensitive<String>) {
+    let entry = Entry {
+        token: c.token.expose().clone(),
+        expires_at: c.expires_at,
+        obtained_at: c.obtained_at,
+        requested: c.requested.clone(),
+        granted: c.granted.clone(),
+    };
+    let value = Sensitive::new(serde_json::to_string(&entry).unwrap_or_default());
+    (SecretKey::access_token(id, audience.as_str()), value)
+}
+
 impl Engine {
     /// Stores an access token for other processes.
     pub(super) fn store_token(&self, id: &str, audience: Audience, c: &Cached) {
-        let entry = Entry {
-            token: c.token.expose().clone(),
-            expires_at: c.expires_at,
-            obtained_at: c.obtained_at,
-            requested: c.requested.clone(),
-            granted: c.granted.clone(),
-        };
-        let value = Sensitive::new(serde_json::to_string(&entry).unwrap_or_default());
-        let key = SecretKey::access_token(id, audience.as_str());
+        let (key, value) = stored_entry(id, audience, c);
         if let Err(e) = self.secrets.set(&key, &value) {
             tracing::warn!(connection = %id, error = %e, "access token not shared through the keychain");
         }

@@ -96,6 +96,23 @@ pub struct Refreshed<'a> {
     pub next_refresh_at: Option<DateTime<Utc>>,
 }
 
+/// One row's change in a batch of refreshes ([`Store::record_refresh_batch`]).
+#[derive(Debug)]
+pub enum RowChange<'a> {
+    /// A successful refresh ([`Store::record_refreshed`]).
+    Refreshed {
+        id: &'a str,
+        row: Refreshed<'a>,
+        at: DateTime<Utc>,
+    },
+    /// A failure's state ([`Store::record_state`]).
+    State {
+        id: &'a str,
+        state: &'a TokenState,
+        at: DateTime<Utc>,
+    },
+}
+
 /// What a mailbox lookup writes over an existing application connection.
 #[derive(Debug)]
 pub struct MailboxUpdate<'a> {
@@ -108,6 +125,13 @@ pub struct MailboxUpdate<'a> {
     pub state: TokenState,
     pub access_expires_at: Option<DateTime<Utc>>,
 }
+
+const RECORD_REFRESHED: &str = "UPDATE connections SET scopes_granted = ?2, has_refresh_token = ?3, \
+     access_expires_at = ?4, next_refresh_at = ?5, state = ?6, state_reason = ?7, state_aadsts = ?8, \
+     retry_attempt = ?9, last_refresh_at = ?10, updated_at = ?10 WHERE id = ?1";
+
+const RECORD_STATE: &str = "UPDATE connections SET state = ?2, state_reason = ?3, state_aadsts = ?4, \
+     retry_attempt = ?5, next_refresh_at = ?6, updated_at = ?7 WHERE id = ?1";
 
 /// The `account_key` of a mailbox whose Graph id is not known yet.
 pub fn unresolved_key(address: &str) -> String {
@@ -165,6 +189,9 @@ pub(super) const COLUMNS: &str = "c.id, c.registration_id, r.name, c.kind, c.acc
     c.account_type, c.preset, c.scopes_requested, c.scopes_granted, c.has_refresh_token, c.state, c.state_reason, \
     c.created_at, c.updated_at, c.last_refresh_at, c.access_expires_at, c.retry_attempt, c.next_refresh_at, c.last_used_at, \
     c.state_aadsts, c.alias, c.programs_allowed";
+
+/// How many columns [`COLUMNS`] names (a query may select more after them).
+const COLUMN_COUNT: usize = 25;
 
 fn words(s: &str) -> Vec<String> {
     s.split_whitespace().map(str::to_owned).collect()
@@ -268,6 +295,16 @@ impl Store {
     /// has it.
     pub fn get_connection(&self, id_or_address: &str) -> Result<Connection> {
         let conn = self.conn();
+        // An id is what the engine passes: one primary-key lookup, not a scan of every row.
+        let by_id = conn
+            .prepare_cached(&format!(
+                "SELECT {COLUMNS} FROM connections c JOIN registrations r ON r.id = c.registration_id WHERE c.id = ?1"
+            ))?
+            .query_row([id_or_address], from_row)
+            .optional()?;
+        if let Some(found) = by_id {
+            return Ok(found);
+        }
         let mut stmt = conn.prepare(&format!(
             "SELECT {COLUMNS} FROM connections c JOIN registrations r ON r.id = c.registration_id \
              WHERE c.id = ?1 OR c.alias = ?1 COLLATE NOCASE OR c.address = ?1 COLLATE NOCASE \
@@ -307,6 +344,20 @@ impl Store {
         Ok(rows)
     }
 
+    /// The ids of the connections a refresh-all refreshes (application-access ones, and
+    /// delegated ones with a refresh token), in the order of [`Self::list_connections`].
+    pub fn refreshable_ids(&self) -> Result<Vec<String>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(
+            "SELECT id FROM connections WHERE kind = 'application' OR has_refresh_token \
+             ORDER BY address COLLATE NOCASE",
+        )?;
+        let ids = stmt
+            .query_map([], |r| r.get(0))?
+            .collect::<rusqlite::Result<Vec<String>>>()?;
+        Ok(ids)
+    }
+
     pub fn delete_connection(&self, id: &str) -> Result<()> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
@@ -319,15 +370,95 @@ impl Store {
     pub fn record_refreshed(&self, id: &str, r: &Refreshed<'_>, now: DateTime<Utc>) -> Result<()> {
         let s = state_columns(&TokenState::ACTIVE);
         self.conn().execute(
-            "UPDATE connections SET scopes_granted = ?2, has_refresh_token = ?3, access_expires_at = ?4, next_refresh_at = ?5, \
-             state = ?6, state_reason = ?7, state_aadsts = ?8, retry_attempt = ?9, last_refresh_at = ?10, updated_at = ?10 \
-             WHERE id = ?1",
+            RECORD_REFRESHED,
             params![
-                id, r.scopes_granted.join(" "), r.has_refresh_token, r.access_expires_at, r.next_refresh_at, s.state,
-                s.reason, s.aadsts, s.retry_attempt, now,
+                id,
+                r.scopes_granted.join(" "),
+                r.has_refresh_token,
+                r.access_expires_at,
+                r.next_refresh_at,
+                s.state,
+                s.reason,
+                s.aadsts,
+                s.retry_attempt,
+                now,
             ],
         )?;
         Ok(())
+    }
+
+    /// The rows and history entries of a batch of finished refreshes, in ONE transaction: all
+    /// of them are written, or none (the refresh engine's bulk runs; the secrets they refer to are
+    /// in the keychain before this is called).
+    pub fn record_refresh_batch(
+        &self,
+        rows: &[RowChange<'_>],
+        events: &[super::events::NewEvent<'_>],
+    ) -> Result<()> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        {
+            let mut refreshed = tx.prepare_cached(RECORD_REFRESHED)?;
+            let mut state = tx.prepare_cached(RECORD_STATE)?;
+            let active = state_columns(&TokenState::ACTIVE);
+            for change in rows {
+                match change {
+                    RowChange::Refreshed { id, row: r, at } => {
+                        refreshed.execute(params![
+                            id,
+                            r.scopes_granted.join(" "),
+                            r.has_refresh_token,
+                            r.access_expires_at,
+                            r.next_refresh_at,
+                            active.state,
+                            active.reason,
+                            active.aadsts,
+                            active.retry_attempt,
+                            at,
+                        ])?;
+                    }
+                    RowChange::State { id, state: st, at } => {
+                        let s = state_columns(st);
+                        state.execute(params![
+                            id,
+                            s.state,
+                            s.reason,
+                            s.aadsts,
+                            s.retry_attempt,
+                            s.retry_at,
+                            at
+                        ])?;
+                    }
+                }
+            }
+        }
+        super::events::insert_events(&tx, events)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The connections with these ids (missing ones are left out), each with the problem its
+    /// user was last notified about, in one query.
+    pub fn connections_with_notices(
+        &self,
+        ids: &[&str],
+    ) -> Result<Vec<(Connection, Option<String>)>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let conn = self.conn();
+        let marks = vec!["?"; ids.len()].join(",");
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT {COLUMNS}, c.notified_problem FROM connections c JOIN registrations r ON r.id = c.registration_id \
+             WHERE c.id IN ({marks})"
+        ))?;
+        let n = COLUMN_COUNT;
+        let rows = stmt
+            .query_map(rusqlite::params_from_iter(ids), |row| {
+                Ok((from_row(row)?, row.get::<_, Option<String>>(n)?))
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
     }
 
     /// A state change that is not a successful refresh. The schedule becomes the retry's time
@@ -335,9 +466,16 @@ impl Store {
     pub fn record_state(&self, id: &str, state: &TokenState, now: DateTime<Utc>) -> Result<()> {
         let s = state_columns(state);
         self.conn().execute(
-            "UPDATE connections SET state = ?2, state_reason = ?3, state_aadsts = ?4, retry_attempt = ?5, next_refresh_at = ?6, \
-             updated_at = ?7 WHERE id = ?1",
-            params![id, s.state, s.reason, s.aadsts, s.retry_attempt, s.retry_at, now],
+            RECORD_STATE,
+            params![
+                id,
+                s.state,
+                s.reason,
+                s.aadsts,
+                s.retry_attempt,
+                s.retry_at,
+                now
+            ],
         )?;
         Ok(())
     }

@@ -44,7 +44,47 @@ pub struct Event {
     pub correlation_id: Option<String>,
 }
 
+/// A history entry to add ([`Store::add_events`], or with the rows of a batch of refreshes).
+#[derive(Debug)]
+pub struct NewEvent<'a> {
+    pub connection_id: &'a str,
+    pub at: DateTime<Utc>,
+    pub kind: &'a str,
+    pub summary: String,
+    pub detail: Option<&'a ErrorDetail>,
+}
+
+const INSERT: &str = "INSERT INTO events (connection_id, at, kind, summary, aadsts, trace_id, correlation_id) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+
+/// Adds entries inside the caller's transaction.
+pub(super) fn insert_events(tx: &rusqlite::Connection, events: &[NewEvent<'_>]) -> Result<()> {
+    let mut stmt = tx.prepare_cached(INSERT)?;
+    for e in events {
+        let d = e.detail;
+        stmt.execute(params![
+            e.connection_id,
+            e.at,
+            e.kind,
+            e.summary,
+            d.and_then(|d| d.aadsts),
+            d.and_then(|d| d.trace_id.as_deref()),
+            d.and_then(|d| d.correlation_id.as_deref()),
+        ])?;
+    }
+    Ok(())
+}
+
 impl Store {
+    /// Adds several history entries in one transaction.
+    pub fn add_events(&self, events: &[NewEvent<'_>]) -> Result<()> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        insert_events(&tx, events)?;
+        tx.commit()?;
+        Ok(())
+    }
+
     /// Deletes history entries older than `before`; returns how many.
     pub fn prune_events(&self, before: DateTime<Utc>) -> Result<usize> {
         Ok(self
@@ -61,10 +101,15 @@ impl Store {
         detail: Option<&ErrorDetail>,
     ) -> Result<()> {
         self.conn().execute(
-            "INSERT INTO events (connection_id, at, kind, summary, aadsts, trace_id, correlation_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            INSERT,
             params![
-                connection_id, at, kind, summary,
-                detail.and_then(|d| d.aadsts), detail.and_then(|d| d.trace_id.clone()), detail.and_then(|d| d.correlation_id.clone()),
+                connection_id,
+                at,
+                kind,
+                summary,
+                detail.and_then(|d| d.aadsts),
+                detail.and_then(|d| d.trace_id.clone()),
+                detail.and_then(|d| d.correlation_id.clone()),
             ],
         )?;
         Ok(())
