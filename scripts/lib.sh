@@ -31,6 +31,12 @@ APP_PACKAGES=(build-essential pkg-config curl ca-certificates file libwebkit2gtk
 # for submission's relay (aiosmtpd), msmtp and OfflineIMAP as real mail programs.
 TEST_PACKAGES=(xvfb webkit2gtk-driver libsecret-tools imagemagick x11-utils dovecot-core dovecot-imapd
   dovecot-pop3d dovecot-submissiond python3-aiosmtpd msmtp offlineimap3)
+# The benchmark (scripts/bench.sh): ApacheBench as the load generator, GNU time for the raw Secret
+# Service client's CPU, secret-tool and dbus-monitor (in dbus) to read and count keychain calls, a
+# venv for MSAL for Python (from PyPI); the window part also needs Xvfb and WebKitWebDriver.
+BENCH_PACKAGES=(apache2-utils time libsecret-tools dbus python3-venv xvfb webkit2gtk-driver x11-utils)
+# MSAL for Python, the comparison client, pinned so that runs compare alike.
+BENCH_MSAL="msal==1.39.0"
 
 ensure_toolchain() {
   if ! command -v cargo >/dev/null; then

@@ -6,7 +6,7 @@
 what="${1:-app}"
 case "$what" in
   app) apt_ensure "${APP_PACKAGES[@]}" ;;
-  test) apt_ensure "${APP_PACKAGES[@]}" "${TEST_PACKAGES[@]}" ;;
+  test) apt_ensure "${APP_PACKAGES[@]}" "${TEST_PACKAGES[@]}" "${BENCH_PACKAGES[@]}" ;;
   *) echo "usage: $0 app|test" >&2; exit 2 ;;
 esac
 ensure_toolchain
