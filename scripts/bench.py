@@ -210,7 +210,7 @@ def ss_bench(*args, stdin=None):
 
 def ab(url, n, body=None, headers=()):
     """`ab -n N -c 4 -k`: N requests, count-based, keep-alive; its figures and failures."""
-    cmd = ["ab", "-q", "-n", str(n), "-c", str(CONCURRENCY), "-k", "-s", "60"]
+    cmd = ["ab", "-q", "-n", str(n), "-c", str(min(CONCURRENCY, n)), "-k", "-s", "60"]
     tmp = None
     if body is not None:
         tmp = tempfile.NamedTemporaryFile("w", delete=False)
@@ -512,22 +512,28 @@ def section_mailboxes(doc, n, runs):
                 raise RuntimeError(f"check of the mailboxes: exit {r.returncode}, {len(bad)} failed")
             glog = http_json("GET", f"{gbase}/_control/log")
             res["check"].append({**cpu.figures(), "graph_requests": len(glog)})
-        # The Graph request a check sends for one mailbox, replayed by the load generator.
-        req = next(e for e in glog if e.get("status") == 200)
-        path = req["path"] + (("?" + req["query"]) if req.get("query") else "")
-        res["check_request"] = re.sub(r"user\d+@", "userNN@", path)
-        per_mailbox = len(glog) / n
-        res["graph_requests_per_mailbox"] = round(per_mailbox, 2)
+        # The Graph requests a check sends, by kind (the mailbox's address taken out), each kind
+        # replayed by the load generator as often as the check sent it, one kind after another.
+        kinds = {}
+        for e in glog:
+            if e.get("status") != 200:
+                continue
+            path = e["path"] + (("?" + e["query"]) if e.get("query") else "")
+            shape = re.sub(r"c0c00000-0000-4000-8000-\d{12}", "{id}", re.sub(r"user\d+@", "userNN@", path))
+            kinds.setdefault(shape, [path, 0])[1] += 1
+        res["check_requests"] = {k: v[1] for k, v in kinds.items()}
+        res["graph_requests_per_mailbox"] = round(len(glog) / n, 2)
         token = http_json("POST", f"{base}/{CONTOSO}/oauth2/v2.0/token", form={
             "client_id": WEB["client_id"], "client_secret": WEB["secrets"][0]["value"],
             "grant_type": "client_credentials", "scope": "https://graph.microsoft.com/.default"})["access_token"]
-        count = len(glog)
         res["loadgen"] = []
         for i in range(runs):
-            log(f"load generator: {count} Graph requests, run {i + 1}/{runs}")
+            log(f"load generator: {len(glog)} Graph requests, run {i + 1}/{runs}")
             with Cpu(provider=idp.pid, graph=graph.pid) as cpu:
-                a = ab(gbase + path, count, headers=[f"Authorization: Bearer {token}"])
-            res["loadgen"].append({**cpu.figures(), "wall_s": a["ab_s"], "requests": count})
+                wall = sum(ab(gbase + path, count, headers=[f"Authorization: Bearer {token}"])["ab_s"]
+                           for path, count in kinds.values())
+            res["loadgen"].append({**cpu.figures(), "wall_s": round(wall, 3),
+                                   "requests": sum(c for _, c in kinds.values())})
     finally:
         for p in (graph, idp):
             p.terminate()
@@ -642,6 +648,7 @@ def machine():
         "cpu": cpu, "cores": os.cpu_count(), "ram_gib": round(mem / 1024 / 1024, 1), "kernel": platform.release(),
         "distro": distro, "rustc": version(["rustc", "-V"]), "node": version(["node", "-v"]),
         "gnome_keyring": (gk.stdout.strip() if gk.returncode == 0 else version(["gnome-keyring-daemon", "--version"])),
+        "load_before": Path("/proc/loadavg").read_text().split()[:3],
         "ab": version(["ab", "-V"]).replace(" <$Revision$>", ""), "python": platform.python_version(),
         "commit": version(["git", "-C", str(ROOT), "log", "-1", "--format=%h %s"]),
         "dirty": bool(subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "--untracked-files=no"],
@@ -767,6 +774,11 @@ def render(doc):
                      ("distro", "distribution"), ("rustc", "rustc"), ("node", "Node.js"),
                      ("gnome_keyring", "GNOME Keyring"), ("ab", "load generator"), ("python", "Python")):
         add(f"| {label} | {m[k]} |")
+    add(f"| load average (1, 5, 15 min) before / after | {' '.join(m['load_before'])} / "
+        f"{' '.join(m.get('load_after', []))} |")
+    add("")
+    add("Other work on the machine (a load average above the core count) slows every side of a comparison, "
+        "not always alike: compare the ratios of one run, and re-run on an idle machine for absolute figures.")
     add("")
     add("Re-run: `scripts/bench.sh` (all), `scripts/bench.sh --only refresh` (one section: " + ", ".join(SECTIONS)
         + "), `--connections N`, `--runs N`; `--quick` is the short sample scripts/test.sh runs.")
@@ -867,15 +879,18 @@ def render(doc):
         add("|---|---|---|---|---|---|---|")
         for label, runs in ((f"`mailconn mailbox add --from-file` ({n:,} addresses looked up and stored)", [mb["add"]]),
                             (f"checking the {n:,} mailboxes (`mailconn refresh --all`)", mb["check"]),
-                            (f"load generator: the same Graph request with a valid app token "
-                             f"(`ab -c {CONCURRENCY} -k`, `{mb['check_request']}`)", mb["loadgen"])):
+                            (f"load generator: the same Graph requests with a valid app token "
+                             f"(`ab -c {CONCURRENCY} -k`: " + ", ".join(f"{c:,} x `{k}`" for k, c in
+                                                                      mb["check_requests"].items()) + ")",
+                             mb["loadgen"])):
             cpu = lambda k: fmt(median([x.get(k, 0) for x in runs]))
             reqs = runs[0].get("graph_requests", runs[0].get("requests"))
             add(f"| {label} | {runs_cell(runs)} | {fmt(median(walls(runs)))} | {cpu('client_cpu_s')} | "
                 f"{cpu('provider_cpu_s')} | {cpu('graph_cpu_s')} | {fmt(reqs)} |")
         add("")
         add(f"Checking / load generator: {fmt(ratio(median(walls(mb['check'])), median(walls(mb['loadgen']))))}x "
-            f"({fmt(mb['graph_requests_per_mailbox'])} Graph requests per mailbox; the load generator sends as many).")
+            f"({fmt(mb['graph_requests_per_mailbox'])} Graph requests per mailbox; the load generator sends the same "
+            "ones, kind by kind).")
         add("")
 
     w = doc.get("window")
@@ -985,6 +1000,7 @@ def main():
     if "cli" in wanted:
         section_cli(doc)
     doc["took_s"] = round(time.perf_counter() - started, 1)
+    doc["machine"]["load_after"] = Path("/proc/loadavg").read_text().split()[:3]
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(render(doc))
     out.with_suffix(".json").write_text(json.dumps(doc, indent=1)) if ARGS.quick else None
