@@ -32,8 +32,20 @@ log "release build"
 build_ui
 cargo build --release --locked -p mailconn-cli -p mailconn-desktop -p mailconn-testkit
 # The bare Tauri window the launch and memory figures compare with, built with the same toolchain.
-if [ -f "$ROOT/bench/bare-window/Cargo.toml" ]; then
-  cargo build --release --locked --manifest-path "$ROOT/bench/bare-window/Cargo.toml"
+# (only when the window part runs: not with --quick, or with --only naming it).
+window=1
+prev=""
+for a in "$@"; do
+  case "$a" in
+    --quick) window=0 ;;
+    --only=*) [[ ",${a#--only=}," == *,window,* ]] && window=2 || window=0 ;;
+  esac
+  if [ "$prev" = --only ]; then [[ ",$a," == *,window,* ]] && window=2 || window=0; fi
+  prev="$a"
+done
+if [ "$window" != 0 ] && [ -x "$ROOT/bench/bare-window/build.sh" ]; then
+  MAILCONN_BARE_WINDOW="$("$ROOT/bench/bare-window/build.sh")"
+  export MAILCONN_BARE_WINDOW
 fi
 
 log "benchmark (scripts/bench.py $*)"
