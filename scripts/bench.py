@@ -782,6 +782,10 @@ def render(doc):
         + "), `--connections N`, `--runs N`; `--quick` is the short sample scripts/test.sh runs.")
     add("")
 
+    if doc.get("kept"):
+        add("Kept from earlier runs of this document (not re-measured in this one): "
+            + ", ".join(f"{k} ({v})" for k, v in doc["kept"].items()) + ".")
+        add("")
     add("## Goals")
     add("")
     add("| goal | figure (medians) | met |")
@@ -957,6 +961,15 @@ def render(doc):
     return "\n".join(L)
 
 
+def previous(path):
+    """The raw figures of the document at `path` (its JSON block), or {}."""
+    m = re.search(r"```json\n(.*?)\n```", path.read_text(), re.S)
+    try:
+        return json.loads(m.group(1)) if m else {}
+    except ValueError:
+        return {}
+
+
 def main():
     global ARGS, CLI, APP, SS_BENCH
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -1005,6 +1018,14 @@ def main():
     if "cli" in wanted:
         section_cli(doc)
     doc["took_s"] = round(time.perf_counter() - started, 1)
+    # With --only, the other sections of the document already there are kept (marked with their
+    # own run's date), so one section can be re-measured without losing the rest.
+    if only and out.exists():
+        prev = previous(out)
+        for sec in SECTIONS:
+            if sec not in wanted and sec in prev:
+                doc[sec] = prev[sec]
+                doc.setdefault("kept", {})[sec] = prev.get("kept", {}).get(sec, prev.get("date"))
     doc["machine"]["load_after"] = Path("/proc/loadavg").read_text().split()[:3]
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(render(doc))
