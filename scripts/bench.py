@@ -568,6 +568,8 @@ def section_sizes(doc):
     for b in (APP, CLI):
         if b.exists():
             res["binaries"][b.name] = b.stat().st_size
+        else:
+            res.setdefault("binaries_missing", []).append(b.name)
     pkg = ROOT / "scripts/package.sh"
     if not pkg.exists():
         res["packages_missing"] = "no scripts/package.sh in this build: no packages to measure"
@@ -933,6 +935,8 @@ def render(doc):
         add("|---|---|---|")
         for name, b in {**sz["binaries"], **sz.get("packages", {})}.items():
             add(f"| `{name}` | {b:,} | {b / 1e6:.1f} |")
+        for name in sz.get("binaries_missing", []):
+            add(f"| `{name}`: not built in this run | | |")
         if sz.get("packages_missing"):
             add(f"| packages: {sz['packages_missing']} | | |")
         add("")
