@@ -4,9 +4,10 @@
 //! the app finds what `seed` writes. Each write is one `CreateItem` with `replace` set.
 //!
 //! ```text
-//! ss-bench replace --service S --count N [--items K] [--bytes B]
-//!     N writes to K items (accounts item-0 .. item-{K-1}, in turn; K defaults to N) of B bytes
-//!     (default 700); run it twice and the second run replaces existing items
+//! ss-bench replace --service S --count N [--prefix P] [--bytes B] [--set-secret]
+//!     creates N items (accounts P0 .. P{N-1}, P = refresh-token/bench-) before the clock
+//!     starts, then times N replacements of B bytes (default 700): `CreateItem` with `replace`,
+//!     or with --set-secret `SetSecret` on the items created
 //! ss-bench seed --service S
 //!     one write per `account<TAB>value` line on standard input
 //! ```
@@ -33,7 +34,7 @@ mod linux {
 
     use dbus_secret_service::{EncryptionType, SecretService};
 
-    const USAGE: &str = "usage: ss-bench replace --service S --count N [--items K] [--bytes B] | ss-bench seed --service S";
+    const USAGE: &str = "usage: ss-bench replace --service S --count N [--prefix P] [--bytes B] [--set-secret] | ss-bench seed --service S";
 
     fn fail(message: &str) -> ! {
         eprintln!("ss-bench: {message}\n{USAGE}");
@@ -52,27 +53,34 @@ mod linux {
             fail("name a command")
         };
         let mut service = None;
-        let (mut count, mut items, mut bytes) = (None, None, 700);
+        let (mut count, mut bytes, mut set_secret) = (None, 700, false);
+        let mut prefix = "refresh-token/bench-".to_owned();
         let mut rest = args[1..].iter();
         while let Some(a) = rest.next() {
             match a.as_str() {
                 "--service" => service = rest.next().cloned(),
                 "--count" => count = Some(number("--count", rest.next())),
-                "--items" => items = Some(number("--items", rest.next())),
+                "--prefix" => {
+                    prefix = rest
+                        .next()
+                        .cloned()
+                        .unwrap_or_else(|| fail("--prefix takes a value"));
+                }
+                "--set-secret" => set_secret = true,
                 "--bytes" => bytes = number("--bytes", rest.next()),
                 other => fail(&format!("unknown argument {other}")),
             }
         }
         let service = service.unwrap_or_else(|| fail("--service is required"));
+        let replace = command == "replace";
         let writes: Vec<(String, String)> = match command.as_str() {
             "replace" => {
                 let count = count.unwrap_or_else(|| fail("--count is required"));
-                let items = items.unwrap_or(count).max(1);
                 (0..count)
                     .map(|i| {
                         let value: String =
                             format!("{i:08}-").chars().cycle().take(bytes).collect();
-                        (format!("item-{}", i % items), value)
+                        (format!("{prefix}{i}"), value)
                     })
                     .collect()
             }
@@ -99,18 +107,33 @@ mod linux {
             fail("the default collection is locked");
         }
         let connect_ms = start.elapsed().as_secs_f64() * 1000.0;
-        let start = Instant::now();
-        for (account, value) in &writes {
+        let write = |account: &str, value: &[u8]| {
             let label = format!("{account}@{service}:default (keyring v3.6.3)");
             let attributes = HashMap::from([
                 ("service", service.as_str()),
-                ("username", account.as_str()),
+                ("username", account),
                 ("target", "default"),
                 ("application", "rust-keyring"),
             ]);
             collection
-                .create_item(&label, attributes, value.as_bytes(), true, "text/plain")
-                .unwrap_or_else(|e| fail(&format!("write of {account}: {e}")));
+                .create_item(&label, attributes, value, true, "text/plain")
+                .unwrap_or_else(|e| fail(&format!("write of {account}: {e}")))
+        };
+        // `replace`: the items exist before the clock starts, so every timed write replaces one.
+        let items: Vec<_> = if replace {
+            writes.iter().map(|(a, _)| write(a, b"-")).collect()
+        } else {
+            Vec::new()
+        };
+        let start = Instant::now();
+        for (i, (account, value)) in writes.iter().enumerate() {
+            if set_secret {
+                items[i]
+                    .set_secret(value.as_bytes(), "text/plain")
+                    .unwrap_or_else(|e| fail(&format!("write of {account}: {e}")));
+            } else {
+                write(account, value.as_bytes());
+            }
         }
         let ms = start.elapsed().as_secs_f64() * 1000.0;
         let n = writes.len();
