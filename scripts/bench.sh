@@ -14,13 +14,7 @@ npm_ci "$ROOT/ui"
 npm_ci "$ROOT/tests/idp"
 npm_ci "$ROOT/tests/e2e"
 
-venv="${MAILCONN_BENCH_VENV:-$HOME/.cache/mailconn/bench-venv}"
-if ! "$venv/bin/python" -c "import msal, sys; sys.exit(msal.__version__ != '${BENCH_MSAL#msal==}')" 2>/dev/null; then
-  log "MSAL for Python ($BENCH_MSAL) into $venv"
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check "$BENCH_MSAL"
-fi
-export MAILCONN_BENCH_VENV="$venv"
+ensure_bench_venv
 
 # The window part drives the app through tauri-driver (as the end-to-end tests do).
 if [ -f "$ROOT/tests/e2e/bench-app.mjs" ] && ! command -v tauri-driver >/dev/null; then

@@ -38,6 +38,16 @@ BENCH_PACKAGES=(apache2-utils time libsecret-tools dbus python3-venv xvfb webkit
 # MSAL for Python, the comparison client, pinned so that runs compare alike.
 BENCH_MSAL="msal==1.39.0"
 
+# The venv with MSAL for Python for the benchmark (MAILCONN_BENCH_VENV, exported).
+ensure_bench_venv() {
+  export MAILCONN_BENCH_VENV="${MAILCONN_BENCH_VENV:-$HOME/.cache/mailconn/bench-venv}"
+  if ! "$MAILCONN_BENCH_VENV/bin/python" -c "import msal, sys; sys.exit(msal.__version__ != '${BENCH_MSAL#msal==}')" 2>/dev/null; then
+    log "MSAL for Python ($BENCH_MSAL) into $MAILCONN_BENCH_VENV"
+    python3 -m venv "$MAILCONN_BENCH_VENV"
+    "$MAILCONN_BENCH_VENV/bin/pip" install --quiet --disable-pip-version-check "$BENCH_MSAL"
+  fi
+}
+
 ensure_toolchain() {
   if ! command -v cargo >/dev/null; then
     log "installing the Rust toolchain (rustup)"
