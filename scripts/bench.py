@@ -767,7 +767,8 @@ def render(doc):
     add = L.append
     add("# Benchmarks")
     add("")
-    add(f"Written by `scripts/bench.sh{(' ' + doc['args']) if doc['args'] else ''}` on {doc['date']} "
+    add(f"Written by `scripts/bench.py{(' ' + doc['args']) if doc['args'] else ''}` (what `scripts/bench.sh` runs) "
+        f"on {doc['date']} "
         f"(took {doc['took_s'] / 60:.1f} minutes). {doc['profile'].capitalize()} build of commit `{m['commit']}`"
         f"{' with uncommitted changes' if m['dirty'] else ''}. Every comparison below ran in this one run, on this "
         "machine, against the local identity provider (tests/idp) and Graph stand-in (tests/graph) on loopback, "
