@@ -31,6 +31,22 @@ APP_PACKAGES=(build-essential pkg-config curl ca-certificates file libwebkit2gtk
 # for submission's relay (aiosmtpd), msmtp and OfflineIMAP as real mail programs.
 TEST_PACKAGES=(xvfb webkit2gtk-driver libsecret-tools imagemagick x11-utils dovecot-core dovecot-imapd
   dovecot-pop3d dovecot-submissiond python3-aiosmtpd msmtp offlineimap3)
+# The benchmark (scripts/bench.sh): ApacheBench as the load generator, GNU time for the raw Secret
+# Service client's CPU, secret-tool and dbus-monitor (in dbus) to read and count keychain calls, a
+# venv for MSAL for Python (from PyPI); the window part also needs Xvfb and WebKitWebDriver.
+BENCH_PACKAGES=(apache2-utils time libsecret-tools dbus python3-venv xvfb webkit2gtk-driver x11-utils)
+# MSAL for Python, the comparison client, pinned so that runs compare alike.
+BENCH_MSAL="msal==1.39.0"
+
+# The venv with MSAL for Python for the benchmark (MAILCONN_BENCH_VENV, exported).
+ensure_bench_venv() {
+  export MAILCONN_BENCH_VENV="${MAILCONN_BENCH_VENV:-$HOME/.cache/mailconn/bench-venv}"
+  if ! "$MAILCONN_BENCH_VENV/bin/python" -c "import msal, sys; sys.exit(msal.__version__ != '${BENCH_MSAL#msal==}')" 2>/dev/null; then
+    log "MSAL for Python ($BENCH_MSAL) into $MAILCONN_BENCH_VENV"
+    python3 -m venv "$MAILCONN_BENCH_VENV"
+    "$MAILCONN_BENCH_VENV/bin/pip" install --quiet --disable-pip-version-check "$BENCH_MSAL"
+  fi
+}
 
 ensure_toolchain() {
   if ! command -v cargo >/dev/null; then

@@ -6,7 +6,7 @@
 what="${1:-app}"
 case "$what" in
   app) apt_ensure "${APP_PACKAGES[@]}" ;;
-  test) apt_ensure "${APP_PACKAGES[@]}" "${TEST_PACKAGES[@]}" ;;
+  test) apt_ensure "${APP_PACKAGES[@]}" "${TEST_PACKAGES[@]}" "${BENCH_PACKAGES[@]}" ;;
   *) echo "usage: $0 app|test" >&2; exit 2 ;;
 esac
 ensure_toolchain
@@ -15,6 +15,7 @@ npm_ci "$ROOT/ui"
 if [ "$what" = test ]; then
   npm_ci "$ROOT/tests/idp"
   npm_ci "$ROOT/tests/e2e"
+  ensure_bench_venv  # MSAL for Python: scripts/test.sh's benchmark sample compares with it
   if ! cargo deny --version >/dev/null 2>&1; then
     log "installing cargo-deny"
     cargo install cargo-deny --locked --quiet

@@ -50,6 +50,10 @@ log "mail bridge benchmark, a short sample (scripts/bench-bridge.py without --qu
 cargo build -p mailconn-cli -p mailconn-testkit --bin mailconn --bin mail-servers --locked
 "$ROOT/scripts/with-keyring.sh" python3 "$ROOT/scripts/bench-bridge.py" --quick
 
+log "benchmark, a short sample (scripts/bench.sh without --quick writes docs/benchmarks.md)"
+cargo build -p mailconn-cli -p mailconn-testkit --bin mailconn --bin ss-bench --locked
+"$ROOT/scripts/with-keyring.sh" python3 "$ROOT/scripts/bench.py" --quick --profile debug --only refresh,mailboxes,sizes
+
 log "test identity provider self-tests"
 node --test --test-timeout=120000 tests/idp/
 

@@ -70,7 +70,9 @@ const [carolGiven, carolSurname] = idpUser('carol').name.split(' ');
 
 const pad2 = (n) => String(n).padStart(2, '0');
 /** Stable id of generated mailbox userNN in Contoso. */
-export const generatedUserId = (n) => `c0c00000-0000-4000-8000-0000000000${pad2(n)}`;
+export const generatedUserId = (n) => `c0c00000-0000-4000-8000-${String(n).padStart(12, '0')}`;
+/** How many generated mailboxes (user01...) Contoso has: 60, or GRAPH_GENERATED_USERS (benchmarks). */
+const GENERATED_USERS = Math.min(99999, Math.max(60, Number(process.env.GRAPH_GENERATED_USERS) || 60));
 
 function contosoUsers() {
   const tid = CONTOSO_TID;
@@ -82,7 +84,7 @@ function contosoUsers() {
     user(tid, { id: '5a000000-0000-4000-8000-000000000003', upn: 'support@contoso.test', name: 'Contoso Support', given: null, surname: null, enabled: false, shared: true, delegates: ['alice@contoso.test'], messages: 3 }),
     user(tid, { id: '0a000000-0000-4000-8000-000000000001', upn: 'nomailbox@contoso.test', name: 'No Mailbox', given: 'No', surname: 'Mailbox', job: 'Contractor', mail: null, mailbox: false }),
   ];
-  for (let n = 1; n <= 60; n++) {
+  for (let n = 1; n <= GENERATED_USERS; n++) {
     list.push(user(tid, { id: generatedUserId(n), upn: `user${pad2(n)}@contoso.test`, name: `User ${pad2(n)}`, given: 'User', surname: pad2(n), job: 'Staff', messages: 3 }));
   }
   return list;

@@ -2,7 +2,7 @@
 // the request log, failure injection for the token endpoint, and the /_control/ API over them.
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 
-import { fixtures, clientById, resolveTenant, userForHint, defaultAppRoles } from './directory.mjs';
+import { fixtures, clientById, resolveTenant, userForHint, userByOid, defaultAppRoles, benchUser } from './directory.mjs';
 
 const SECRET_CHARS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-~';
 
@@ -244,6 +244,11 @@ export async function handleControl(app, req, res, path, body) {
     return json(res, 200, { upn: user.upn, revoked });
   }
 
+  if (path === '/_control/bench/refresh-tokens' && method === 'POST') {
+    const out = mintBenchTokens(store, body);
+    return json(res, out.error ? 400 : 200, out);
+  }
+
   if (path === '/_control/refresh/expire-all' && method === 'POST') {
     return json(res, 200, { expired: expireRefreshTokens(store, () => true) });
   }
@@ -277,6 +282,43 @@ export async function handleControl(app, req, res, path, body) {
   }
 
   return false;
+}
+
+/** Refresh-token lifetime as the provider's own (IDP_REFRESH_TOKEN_TTL). */
+const refreshTtl = () => Number(process.env.IDP_REFRESH_TOKEN_TTL ?? 7776000);
+const MINT_MAX = 100000;
+
+/**
+ * For benchmarks: `count` more grants shaped exactly like the one behind `refresh_token` (a real
+ * sign-in's: same client, scopes, resources, claims), each for a generated user benchNNNNN
+ * (numbers from `first`, default 1), with its own refresh token. The tokens are ordinary entries
+ * of the provider's store, so the token endpoint treats them as any other refresh token.
+ * Answers `{tokens: [{upn, oid, name, refresh_token}]}` (recorded in the token log like every answer).
+ */
+function mintBenchTokens(store, body) {
+  const count = Number(body.count);
+  const first = Number(body.first ?? 1);
+  if (!Number.isInteger(count) || count < 1 || count > MINT_MAX) return { error: `count must be a whole number from 1 to ${MINT_MAX}` };
+  if (!Number.isInteger(first) || first < 0 || first + count > MINT_MAX) return { error: `first must be a whole number, first + count at most ${MINT_MAX}` };
+  const template = typeof body.refresh_token === 'string' ? store.get('RefreshToken', body.refresh_token) : undefined;
+  if (!template) return { error: 'refresh_token must be a refresh token this provider issued (a sign-in\'s)' };
+  const grant = template.grantId ? store.get('Grant', template.grantId) : undefined;
+  if (!grant) return { error: 'the refresh token\'s grant is gone' };
+  if (!userByOid(template.accountId)) return { error: 'the refresh token\'s account is unknown' };
+  const now = Math.floor(Date.now() / 1000);
+  const exp = now + refreshTtl();
+  const tokens = [];
+  for (let n = first; n < first + count; n++) {
+    const user = benchUser(n);
+    const grantId = randomBytes(32).toString('base64url');
+    store.set('Grant', grantId, { ...structuredClone(grant), jti: grantId, accountId: user.oid, iat: now }, 10 * 365 * 86400);
+    const jti = randomBytes(32).toString('base64url');
+    const payload = { ...structuredClone(template), jti, grantId, accountId: user.oid, iat: now, iiat: now, exp };
+    for (const k of ['rotations', 'rotatedAt', 'consumed', 'mcRevoked']) delete payload[k];
+    store.set('RefreshToken', jti, payload);
+    tokens.push({ upn: user.upn, oid: user.oid, name: user.name, refresh_token: jti });
+  }
+  return { tokens };
 }
 
 function expireRefreshTokens(store, match) {

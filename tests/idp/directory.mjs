@@ -41,7 +41,22 @@ const RESERVED = {
 
 const users = Object.values(fixtures.users);
 
-export const userByOid = (oid) => users.find((u) => u.oid === oid);
+// Generated work accounts in Contoso for benchmarks: bench00000@contoso.test ... bench99999@contoso.test,
+// object id be7c0000-0000-4000-8000-0000000NNNNN. They exist without state (also after a restart).
+const BENCH_UPN = /^bench(\d{5})@contoso\.test$/;
+const BENCH_OID = /^be7c0000-0000-4000-8000-0000000(\d{5})$/;
+
+/** The generated benchmark user number `n` (0..99999). */
+export function benchUser(n) {
+  const num = String(n).padStart(5, '0');
+  const upn = `bench${num}@contoso.test`;
+  return { oid: `be7c0000-0000-4000-8000-0000000${num}`, upn, email: upn, name: `Bench User ${num}`, tid: fixtures.tenants.contoso.id, personal: false, admin: false };
+}
+
+export const userByOid = (oid) => {
+  const m = BENCH_OID.exec(String(oid ?? ''));
+  return m ? benchUser(Number(m[1])) : users.find((u) => u.oid === oid);
+};
 
 /**
  * The account a login_hint names. Reserved hints are work accounts in contoso that end the
@@ -57,6 +72,8 @@ export function userForHint(hint, tenant) {
   if (RESERVED[h]) {
     return { upn: h, reserved: RESERVED[h], tid: fixtures.tenants.contoso.id, personal: false, oid: null };
   }
+  const bench = BENCH_UPN.exec(h);
+  if (bench) return benchUser(Number(bench[1]));
   return users.find((u) => u.upn === h || u.email === h) ?? null;
 }
 

@@ -663,6 +663,41 @@ describe('device code', () => {
 });
 
 describe('control API', () => {
+  test('bench refresh tokens: real grants for generated users, shaped like a sign-in\'s', async () => {
+    const hint = 'bench00000@contoso.test';
+    const t = await c.signIn({ loginHint: hint });
+    assert.equal(decode(t.id_token).preferred_username, hint, 'a generated user signs in like any other');
+    const minted = await c.json('POST', '/_control/bench/refresh-tokens', { refresh_token: t.refresh_token, count: 3, first: 7 });
+    assert.equal(minted.status, 200, JSON.stringify(minted.body));
+    assert.deepEqual(minted.body.tokens.map((x) => x.upn), ['bench00007@contoso.test', 'bench00008@contoso.test', 'bench00009@contoso.test']);
+    assert.equal(new Set(minted.body.tokens.map((x) => x.refresh_token)).size, 3, 'one token each');
+    for (const m of minted.body.tokens) {
+      assert.notEqual(m.refresh_token, t.refresh_token);
+      const r = await c.token('common', { client_id: pub.client_id, grant_type: 'refresh_token', refresh_token: m.refresh_token, scope: 'openid profile offline_access Mail.Read' });
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+      const id = decode(r.body.id_token);
+      assert.equal(id.oid, m.oid, 'the token is the generated user\'s');
+      assert.equal(id.preferred_username, m.upn);
+      assert.equal(id.name, m.name);
+      assert.match(r.body.scope, /Mail\.Read/);
+      assert.notEqual(r.body.refresh_token, m.refresh_token, 'rotated like any refresh token');
+      const again = await c.token('common', { client_id: pub.client_id, grant_type: 'refresh_token', refresh_token: m.refresh_token, scope: 'openid offline_access Mail.Read' });
+      assert.equal(again.status, 200, 'and the minted one stays usable');
+    }
+    const other = await c.token('common', { client_id: web.client_id, client_secret: web.secrets[0].value, grant_type: 'refresh_token', refresh_token: minted.body.tokens[0].refresh_token });
+    assertMsError(other.body, 70000, 'invalid_grant');
+
+    for (const [body, re] of [
+      [{ refresh_token: 'nonsense', count: 1 }, /refresh_token must be/],
+      [{ refresh_token: t.refresh_token, count: 0 }, /count must be/],
+      [{ refresh_token: t.refresh_token, count: 2, first: 99999 }, /first \+ count/],
+    ]) {
+      const bad = await c.json('POST', '/_control/bench/refresh-tokens', body);
+      assert.equal(bad.status, 400);
+      assert.match(bad.body.error, re);
+    }
+  });
+
   test('log records requests', async () => {
     await c.json('DELETE', '/_control/log');
     await c.token(CONTOSO, { client_id: web.client_id, client_secret: 'Zz9nope', grant_type: 'client_credentials', scope: 'https://graph.microsoft.com/.default' });

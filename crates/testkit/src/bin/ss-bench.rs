@@ -3,8 +3,9 @@
 //! `service`, `username`, `target` = `default`, `application` = `rust-keyring`; the label keyring
 //! gives its items). Independent of mailconn-core.
 //!
-//! - `ss-bench replace --service S --count N [--prefix P]`: creates N items (accounts
-//!   `P{i}`, by default `refresh-token/bench-{i}`), then times N replacements with new values and
+//! - `ss-bench replace --service S --count N [--prefix P] [--bytes B]`: creates N items (accounts
+//!   `P{i}`, by default `refresh-token/bench-{i}`), then times N replacements with new values of
+//!   B bytes (default 700, about a refresh token and an access token's mean size) and
 //!   prints `{"writes":N,"ms":X,"per_write_ms":Y}`. Replacements are `CreateItem` with
 //!   `replace` = true; with `--set-secret` they are `SetSecret` on the items found before the clock
 //!   starts (what Mail Connections does to an existing item, after its search).
@@ -52,6 +53,9 @@ mod linux {
             count: usize,
             #[arg(long, default_value = "refresh-token/bench-")]
             prefix: String,
+            /// The size of each new value, in bytes.
+            #[arg(long, default_value_t = 700)]
+            bytes: usize,
             /// Replace with `SetSecret` on the existing items instead of `CreateItem(replace)`.
             #[arg(long)]
             set_secret: bool,
@@ -78,6 +82,7 @@ mod linux {
                 service,
                 count,
                 prefix,
+                bytes,
                 set_secret,
             } => {
                 let collection = default_collection(&ss)?;
@@ -88,7 +93,8 @@ mod linux {
                 }
                 let start = Instant::now();
                 for (i, item) in items.iter().enumerate() {
-                    let value = format!("bench-replaced-{i}-{}", start.elapsed().as_nanos());
+                    let stamp = format!("{i:08}-{}-", start.elapsed().as_nanos());
+                    let value: String = stamp.chars().cycle().take(bytes.max(1)).collect();
                     if set_secret {
                         item.set_secret(value.as_bytes(), "text/plain")?;
                     } else {
