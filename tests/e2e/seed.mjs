@@ -1,6 +1,7 @@
 // A data directory with many connections for the list's tests and the benchmark: two apps added
-// through the CLI, then `n` connections written straight into SQLite (display only: no tokens in
-// the keychain, nothing due for a refresh, so the engine stays asleep), as scripts/bench.py does.
+// through the CLI, then `n` connections written straight into SQLite (display only: the rows say
+// they have a refresh token, none is in the keychain, and nothing is due for a refresh for 30
+// days, so the engine stays asleep), as scripts/bench.py does.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -50,7 +51,7 @@ export function seedConnections(n, { dataDir } = {}) {
       + [`seed-${i}`, apps[fabrikam ? 'Fabrikam' : 'Contoso Mail'], application ? 'application' : 'delegated',
         `key-${i}`, address, name, null, 'work', 'read', scopes, scopes, state,
         state === 'needs_sign_in' ? 'The refresh token has expired.' : null, iso(now), iso(now), refreshed, expires,
-        0, iso(now + 30 * 24 * HOUR)].map(sql).join(', ')
+        1, iso(now + 30 * 24 * HOUR)].map(sql).join(', ')
       + ');',
     );
   }

@@ -109,8 +109,8 @@ async fn upkeep(
         };
         tokio::select! {
             () = tokio::time::sleep(wait) => {}
-            changed = changes.changed(), if logged_in.is_empty() => {
-                if changed.is_err() {
+            seen = changes.changed(), if logged_in.is_empty() => {
+                if seen.is_err() {
                     return;
                 }
             }

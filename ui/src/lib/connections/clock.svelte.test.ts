@@ -41,6 +41,30 @@ describe('the relative-time clock', () => {
     stop();
   });
 
+  it('gathers changes at many moments into one tick every 30 s at most', () => {
+    const clock = new Clock();
+    const reads: number[] = [];
+    const stop = $effect.root(() => {
+      for (let i = 0; i < 50; i++) {
+        $effect(() => {
+          const now = clock.now;
+          reads.push(now);
+          // Each reader's value changes at its own second of the minute.
+          clock.changesAt(now + 1_000 + i * 1_000);
+        });
+      }
+    });
+    flushSync();
+    const first = reads.length;
+    for (let s = 0; s < 120; s++) {
+      vi.advanceTimersByTime(1_000);
+      flushSync();
+    }
+    // At 1 s, then every 30 s: 1, 31, 61, 91 s.
+    expect((reads.length - first) / 50).toBe(4);
+    stop();
+  });
+
   it('sets no timer when nothing shown will change', () => {
     const clock = new Clock();
     const { reads, stop } = reader(clock, null);

@@ -1,17 +1,24 @@
 // "3 minutes ago" must not stand still, and an idle window must not wake for nothing: one shared
 // clock for the relative times on the page. What reads `now` says when the value it shows next
-// changes (`changesAt`); the clock ticks then (the earliest such moment), only while something
-// reads it and the window is shown. A window coming back into view ticks at once.
+// changes (`changesAt`); the clock ticks then (the earliest such moment, at most every 30 s),
+// only while something reads it and the window is shown. A window coming back into view ticks at
+// once.
 import { createSubscriber } from 'svelte/reactivity';
 
 /** The longest a timer is set for (setTimeout takes at most 2^31 - 1 ms). */
 const LONGEST_MS = 24 * 3_600_000;
+/**
+ * Ticks are at least this far apart: a hundred rows whose minutes change at a hundred different
+ * seconds make one repaint every 30 s, not a hundred a minute (a shown time is at most 30 s late).
+ */
+export const MIN_GAP_MS = 30_000;
 
 export class Clock {
   #timer: ReturnType<typeof setTimeout> | undefined;
   /** When the timer fires (epoch ms), or Infinity when none is set. */
   #at = Infinity;
   #update: (() => void) | null = null;
+  #lastTick = Number.NEGATIVE_INFINITY;
 
   #subscribe = createSubscriber((update) => {
     this.#update = update;
@@ -43,8 +50,9 @@ export class Clock {
    * earlier when another reader asked for earlier. Every tick clears the wishes; the readers,
    * read again, make new ones.
    */
-  changesAt(at: number | null): void {
-    if (at === null || !this.#update || document.visibilityState === 'hidden') return;
+  changesAt(wanted: number | null): void {
+    if (wanted === null || !this.#update || document.visibilityState === 'hidden') return;
+    const at = Math.max(wanted, this.#lastTick + MIN_GAP_MS);
     if (at >= this.#at) return;
     this.#clear();
     this.#at = at;
@@ -54,6 +62,7 @@ export class Clock {
 
   #fire(): void {
     this.#clear();
+    this.#lastTick = Date.now();
     this.#update?.();
   }
 

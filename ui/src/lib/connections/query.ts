@@ -8,10 +8,10 @@ import type { Connection, ConnectionKind, StateKind } from '../ipc/bindings';
 export type SortKey = 'address' | 'status' | 'expiry' | 'refresh';
 
 export const SORTS: { key: SortKey; label: string }[] = [
-  { key: 'address', label: 'Address (A–Z)' },
-  { key: 'status', label: 'Status (needs attention first)' },
-  { key: 'expiry', label: 'Token expiry (soonest first)' },
-  { key: 'refresh', label: 'Last refresh (newest first)' },
+  { key: 'address', label: 'Address' },
+  { key: 'status', label: 'Status, attention first' },
+  { key: 'expiry', label: 'Token expiry, soonest' },
+  { key: 'refresh', label: 'Last refresh, newest' },
 ];
 
 export interface Filters {
