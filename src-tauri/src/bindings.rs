@@ -50,7 +50,7 @@ use mailconn_core::service::bridge::ProgramSetting;
 
 use mailconn_core::service::registrations::Saved;
 use mailconn_core::service::sign_in::{BrowserSignIn, Connected, DeviceSignIn};
-use mailconn_core::service::system::AppInfo;
+use mailconn_core::service::system::{AppInfo, Dashboard};
 
 /// Where the generated file lives, relative to this crate.
 pub const BINDINGS_PATH: &str = "../ui/src/lib/ipc/bindings.ts";
@@ -77,7 +77,7 @@ pub fn render() -> String {
         Program, Snippet,
         MailboxUse, RoleStatus, PermissionCheck, CheckedEntry, RowStatus, MailboxRow, BulkProgress,
         BulkReport, AccessReport,
-        ReminderKind, Reminder, PasswordCredential, AppSecrets, RotationInput, VerifiedBy,
+        ReminderKind, Reminder, Dashboard, PasswordCredential, AppSecrets, RotationInput, VerifiedBy,
         ConnectionCheck, RotationReport,
         MailProtocol, ListenerSecurity, Ports, NetworkAccess, BridgeSettings, ListenerState,
         ListenerStatus, SessionStage, SessionInfo, BridgePassword, BridgeStatus, ProgramSetting,

@@ -8,10 +8,17 @@ use tauri::Manager;
 use tauri_plugin_deep_link::DeepLinkExt;
 
 pub fn listen<R: tauri::Runtime>(app: &tauri::App<R>) {
-    // Linux and Windows learn about the scheme at run time; macOS from the bundle.
+    // Linux and Windows learn about the scheme at run time; macOS from the bundle. On Linux that
+    // writes a .desktop file and runs xdg-mime and update-desktop-database: off the main thread,
+    // so it does not hold up the window's first paint.
     #[cfg(any(target_os = "linux", windows))]
-    if let Err(e) = app.deep_link().register_all() {
-        tracing::warn!(error = %e, "could not register the mailconn:// scheme with the desktop");
+    {
+        let handle = app.handle().clone();
+        std::thread::spawn(move || {
+            if let Err(e) = handle.deep_link().register_all() {
+                tracing::warn!(error = %e, "could not register the mailconn:// scheme with the desktop");
+            }
+        });
     }
     let service = app.state::<Arc<Service>>().inner().clone();
     app.deep_link().on_open_url(move |event| {

@@ -42,8 +42,37 @@ struct Options {
     links: Vec<String>,
 }
 
+/// How long each step of the start took, in the log (`MAILCONN_LOG=info`): everything here comes
+/// before the window's first paint, so it must stay short.
+struct Phases {
+    started: std::time::Instant,
+    last: std::time::Instant,
+}
+
+impl Phases {
+    fn new() -> Self {
+        let now = std::time::Instant::now();
+        Self {
+            started: now,
+            last: now,
+        }
+    }
+
+    fn done(&mut self, phase: &'static str) {
+        let now = std::time::Instant::now();
+        tracing::info!(
+            phase,
+            ms = (now - self.last).as_secs_f64() * 1e3,
+            since_main_ms = (now - self.started).as_secs_f64() * 1e3,
+            "start-up step"
+        );
+        self.last = now;
+    }
+}
+
 /// Starts the app; returns when the last window closes.
 pub fn run() -> ExitCode {
+    let mut phases = Phases::new();
     let options = Options::parse();
     let data_dir = match resolve_data_dir(options.data_dir.as_deref()).and_then(DataDir::open) {
         Ok(dir) => dir,
@@ -53,6 +82,7 @@ pub fn run() -> ExitCode {
         }
     };
     let _log_guard = mailconn_core::logging::init(Some(&data_dir.logs()), "warn");
+    phases.done("options, data directory, logging");
     let passphrase = std::env::var(keychain::PASSPHRASE_ENV)
         .ok()
         .map(mailconn_core::Sensitive::new);
@@ -75,6 +105,7 @@ pub fn run() -> ExitCode {
             return ExitCode::from(3);
         }
     };
+    phases.done("keychain selected");
     let with_links = ServiceOptions {
         deep_links: true,
         ..ServiceOptions::default()
@@ -87,12 +118,15 @@ pub fn run() -> ExitCode {
             return ExitCode::from(4);
         }
     };
+    phases.done("database opened and migrated");
     tracing::info!(data_dir = %service.data_dir().root().display(), "starting");
 
     let hidden = options.hidden;
     let result = builder::<tauri::Wry>(service)
         .setup(move |app| {
+            phases.done("window created");
             desktop_setup(app, hidden);
+            phases.done("tray, deep links, background work started");
             Ok(())
         })
         .run(tauri::generate_context!());

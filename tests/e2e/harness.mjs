@@ -69,9 +69,10 @@ export function startXvfb() {
 
 /**
  * Starts the app. Options: env (extra environment for the app), args (extra app arguments),
- * dataDir (reuse a data directory). Returns { browser, dataDir, home, display, screenshot, stop }.
+ * dataDir (reuse a data directory), exe (another Tauri program, e.g. the benchmark's bare window).
+ * Returns { browser, dataDir, home, display, screenshot, stop }.
  */
-export async function startApp({ env = {}, args = [], dataDir, name = 'app' } = {}) {
+export async function startApp({ env = {}, args = [], dataDir, name = 'app', exe = APP } = {}) {
   const home = mkdtempSync(join(tmpdir(), 'mailconn-e2e-home-'));
   dataDir ??= join(home, 'data');
   mkdirSync(ARTIFACTS, { recursive: true });
@@ -103,7 +104,7 @@ export async function startApp({ env = {}, args = [], dataDir, name = 'app' } = 
           capabilities: {
             browserName: 'wry',
             'wdio:enforceWebDriverClassic': true,
-            'tauri:options': { application: APP, args },
+            'tauri:options': { application: exe, args },
           },
         });
         break;

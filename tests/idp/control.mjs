@@ -35,6 +35,8 @@ export class Control {
       t: new Date().toISOString(), endpoint: null, tenant: null, grant_type: null, client_id: null, secret_hint: null,
       secret_key_id: null, scope: null, status: null, error: null, error_codes: null, ...fields,
     };
+    // When the provider took the request, for the time it spent (`ms`, set when answered).
+    Object.defineProperty(entry, 'started', { value: performance.now() });
     this.log.push(entry);
     return entry;
   }

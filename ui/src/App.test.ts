@@ -53,7 +53,8 @@ describe('app shell', () => {
     expect(database.textContent).toContain('The database is from a newer version.');
     expect(database.textContent).toContain('Update Mail Connections.');
     expect(screen.getByTestId('check-keychain').textContent).toContain('OK');
-    expect((screen.getByTestId('settings-data-dir') as HTMLInputElement).value).toBe(
+    // The status bar's keychain check runs once the first screen is up: wait for its answer.
+    expect(((await screen.findByTestId('settings-data-dir')) as HTMLInputElement).value).toBe(
       '/home/ada/.local/share/mailconn',
     );
 

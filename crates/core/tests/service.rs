@@ -70,3 +70,39 @@ async fn a_reminder_due_at_start_reaches_the_shell_as_a_notification_and_a_list(
         .expect("the background work stops on shutdown")
         .unwrap();
 }
+
+#[tokio::test]
+async fn the_dashboard_is_what_the_separate_calls_answer() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = DataDir::open(dir.path().join("data")).unwrap();
+    let service = Service::open(data, Arc::new(MemoryKeychain::new())).unwrap();
+
+    let empty = service.dashboard().await.unwrap();
+    assert_eq!(empty.version, env!("CARGO_PKG_VERSION"));
+    assert_eq!(
+        empty.data_dir,
+        service.data_dir().root().display().to_string()
+    );
+    assert!(empty.registrations.is_empty() && empty.connections.is_empty());
+    assert!(empty.reminders.is_empty());
+
+    service.add_registration(input(10)).await.unwrap();
+    let first = service.dashboard().await.unwrap();
+    assert_eq!(first.registrations.len(), 1);
+    assert_eq!(first.registrations[0].name, "Contoso mail");
+    assert_eq!(
+        json(&first.reminders),
+        json(&service.reminders(None).await.unwrap()),
+        "the same reminders as list_reminders"
+    );
+    assert_eq!(first.reminders.len(), 1, "the secret expiring in 10 days");
+    assert_eq!(
+        json(&first.connections),
+        json(&service.connections().await.unwrap())
+    );
+}
+
+/// An answer in its IPC form (the types have no `PartialEq`).
+fn json<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_string(value).unwrap()
+}

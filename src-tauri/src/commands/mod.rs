@@ -19,6 +19,7 @@ type Svc<'a> = tauri::State<'a, std::sync::Arc<mailconn_core::Service>>;
 pub fn handler<R: tauri::Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + Sync + 'static
 {
     tauri::generate_handler![
+        system::dashboard,
         system::app_info,
         system::run_doctor,
         system::open_url,

@@ -1,14 +1,27 @@
-//! App-wide commands: what the status bar shows, the health report, opening links, start at
+//! App-wide commands: the first screen's data, what the status bar shows, the health report, opening links, start at
 //! login.
 
 use mailconn_core::doctor::DoctorReport;
-use mailconn_core::service::system::{AppInfo, check_web_link};
+use mailconn_core::service::system::{AppInfo, Dashboard, check_web_link};
 use mailconn_core::{Error, ErrorCode};
 use tauri_plugin_autostart::ManagerExt;
 use tauri_plugin_opener::OpenerExt;
 
 use super::Svc;
 use crate::ipc::{IpcError, IpcResult};
+
+/// The first screen's data in one round trip (later refreshes use the separate commands).
+#[tauri::command]
+pub async fn dashboard(service: Svc<'_>) -> IpcResult<Dashboard> {
+    let started = std::time::Instant::now();
+    let dashboard = service.dashboard().await?;
+    tracing::debug!(
+        connections = dashboard.connections.len(),
+        ms = started.elapsed().as_secs_f64() * 1e3,
+        "dashboard read"
+    );
+    Ok(dashboard)
+}
 
 #[tauri::command]
 pub async fn app_info(service: Svc<'_>) -> IpcResult<AppInfo> {

@@ -64,13 +64,14 @@ const KEEP_EVERY: Duration = Duration::from_secs(10 * 60);
 /// Test override, seconds.
 pub const ENV_KEEP_EVERY: &str = "MAILCONN_BRIDGE_KEEP_SECS";
 
-/// How often live sessions are checked against the passwords in the database (one removed by
-/// another process, e.g. `mailconn bridge password remove` while the app runs the bridge).
+/// How often logged-in sessions are checked against the passwords in the database (one removed by
+/// another process, e.g. `mailconn bridge password remove` while the app runs the bridge); not
+/// at all while no session is logged in.
 const SWEEP_EVERY: Duration = Duration::from_secs(5);
 
 /// While the bridge runs: the connections it serves are marked in use (so the engine refreshes
-/// their tokens ahead of expiry, whether or not a program connects), and sessions whose password
-/// was removed elsewhere are ended.
+/// their tokens ahead of expiry, whether or not a program connects), and logged-in sessions whose
+/// password was removed elsewhere are ended.
 async fn upkeep(
     store: Arc<crate::store::Store>,
     engine: Arc<crate::engine::Engine>,
@@ -83,6 +84,7 @@ async fn upkeep(
         .and_then(|v| v.parse().ok())
         .map_or(KEEP_EVERY, Duration::from_secs);
     let mut kept: Option<std::time::Instant> = None;
+    let mut changes = sessions.watch();
     loop {
         if kept.is_none_or(|at| at.elapsed() >= every) {
             kept = Some(std::time::Instant::now());
@@ -91,13 +93,27 @@ async fn upkeep(
                 let _ = engine.reschedule(&id);
             }
         }
-        for id in sessions.password_ids() {
-            if matches!(store.bridge_password(&id), Ok(None)) {
-                sessions.end_for(&id);
+        let logged_in = sessions.password_ids();
+        for id in &logged_in {
+            if matches!(store.bridge_password(id), Ok(None)) {
+                sessions.end_for(id);
             }
         }
+        // The sweep is for logged-in sessions only: with none, nothing wakes until the next
+        // marking or a change of sessions (a login among them).
+        let next_keep = every.saturating_sub(kept.map_or(Duration::ZERO, |at| at.elapsed()));
+        let wait = if logged_in.is_empty() {
+            next_keep
+        } else {
+            SWEEP_EVERY.min(next_keep)
+        };
         tokio::select! {
-            () = tokio::time::sleep(SWEEP_EVERY.min(every)) => {}
+            () = tokio::time::sleep(wait) => {}
+            seen = changes.changed(), if logged_in.is_empty() => {
+                if seen.is_err() {
+                    return;
+                }
+            }
             () = stop.cancelled() => return,
         }
     }

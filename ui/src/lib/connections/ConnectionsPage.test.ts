@@ -72,6 +72,51 @@ beforeEach(() => nav.go('connections'));
 afterEach(cleanup);
 
 describe('connections list', () => {
+  it('searches, filters and sorts, and says when nothing matches', async () => {
+    const billing = connection({
+      id: 'conn-billing',
+      address: 'billing@contoso.com',
+      display_name: 'Billing',
+      kind: 'application',
+      state: 'retrying',
+      registration_id: 'reg-daemon',
+      registration_name: 'Contoso daemon',
+    });
+    serve([ada, billing, grace]);
+    render(ConnectionsPage);
+    await screen.findAllByTestId('connection-row');
+    const addresses = () =>
+      screen.queryAllByTestId('connection-row').map((r) => r.dataset.address);
+    expect(screen.getByTestId('connection-count').textContent).toContain('3 connections');
+
+    const search = screen.getByRole('searchbox', { name: 'Search connections' });
+    await fireEvent.input(search, { target: { value: 'LOVELACE' } });
+    expect(addresses()).toEqual(['ada@contoso.com']);
+    expect(screen.getByTestId('connection-count').textContent).toContain('1 of 3');
+    await fireEvent.input(search, { target: { value: 'daemon' } });
+    expect(addresses()).toEqual(['billing@contoso.com']);
+
+    await fireEvent.input(search, { target: { value: 'nobody' } });
+    const none = screen.getByTestId('connections-no-match');
+    expect(none.textContent).toMatch(/No connection matches “nobody”\s*—\s*clear the search/);
+    await fireEvent.click(within(none).getByRole('button', { name: 'clear the search' }));
+    expect(addresses()).toHaveLength(3);
+    expect(document.activeElement).toBe(search);
+
+    await fireEvent.change(screen.getByLabelText('Status'), { target: { value: 'needs_sign_in' } });
+    expect(addresses()).toEqual(['grace@outlook.com']);
+    await fireEvent.change(screen.getByLabelText('Status'), { target: { value: 'all' } });
+    await fireEvent.change(screen.getByLabelText('Kind'), { target: { value: 'application' } });
+    expect(addresses()).toEqual(['billing@contoso.com']);
+    await fireEvent.change(screen.getByLabelText('Kind'), { target: { value: 'all' } });
+    await fireEvent.change(screen.getByLabelText('App'), { target: { value: 'reg-contoso' } });
+    expect(addresses()).toEqual(['ada@contoso.com', 'grace@outlook.com']);
+    await fireEvent.change(screen.getByLabelText('App'), { target: { value: 'all' } });
+
+    await fireEvent.change(screen.getByLabelText('Sort by'), { target: { value: 'status' } });
+    expect(addresses()).toEqual(['grace@outlook.com', 'billing@contoso.com', 'ada@contoso.com']);
+  });
+
   it('shows each connection with its state, account type, scopes and reason', async () => {
     serve([ada, grace]);
     render(ConnectionsPage);

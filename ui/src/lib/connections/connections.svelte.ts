@@ -19,6 +19,7 @@ import {
 } from '../ipc/commands';
 import type { IpcError } from '../ipc/invoke';
 import { Request } from '../ipc/request.svelte';
+import { startup } from '../app/startup';
 
 /** What a "Refresh now" or "Verify" of one connection found. */
 export type ManualCheck =
@@ -32,7 +33,8 @@ export type ManualCheck =
  */
 export class ConnectionsState {
   registrations = $state<Registration[] | null>(null);
-  connections = $state<Connection[] | null>(null);
+  // Replaced, never changed in place: the list's search keeps its sorted orders per array.
+  connections = $state.raw<Connection[] | null>(null);
   /** Loading both lists; the rows themselves live above, changed by live updates too. */
   readonly listRequest = new Request<void>();
 
@@ -148,11 +150,14 @@ export class ConnectionsState {
   }
 
   async load(): Promise<void> {
+    // At start, the first screen's one call; afterwards both lists again.
+    const first = startup.take('connections');
     await this.listRequest.run(async (ticket) => {
-      const [registrations, connections] = await Promise.all([
-        listRegistrations(),
-        listConnections(),
-      ]);
+      // A failed first call is asked again the usual way (its error then shows here).
+      const start = first ? await first.catch(() => null) : null;
+      const [registrations, connections] = start
+        ? [start.registrations, start.connections]
+        : await Promise.all([listRegistrations(), listConnections()]);
       // Only the newest load may replace the lists.
       if (!ticket.current) return;
       this.registrations = registrations;
@@ -173,8 +178,11 @@ export class ConnectionsState {
     if (event.kind !== 'changed' || this.connections === null) return;
     const changed = event.connection;
     const at = this.connections.findIndex((c) => c.id === changed.id);
-    if (at >= 0) this.connections[at] = changed;
-    else this.connections = [...this.connections, changed].sort((a, b) =>
+    if (at >= 0) {
+      const next = this.connections.slice();
+      next[at] = changed;
+      this.connections = next;
+    } else this.connections = [...this.connections, changed].sort((a, b) =>
       a.address.localeCompare(b.address, undefined, { sensitivity: 'base' }),
     );
     if (this.selectedId === changed.id) void this.reloadHistory(changed.id);

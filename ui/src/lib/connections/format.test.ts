@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { formatCountdown, formatDateTime, formatRelative, secondsUntil } from './format';
+import {
+  formatCountdown,
+  formatDateTime,
+  formatRelative,
+  relativeChangesAt,
+  secondsUntil,
+} from './format';
 import { compactScopes, humanize, shortScope } from './labels';
 
 describe('formatting', () => {
@@ -33,5 +39,27 @@ describe('formatting', () => {
     expect(humanize('signed_in_again')).toBe('Signed in again');
     expect(humanize('bridge_login')).toBe('Logged in through the bridge');
     expect(humanize('bridge_unavailable')).toBe('Bridge could not log in');
+  });
+
+  it('knows when a relative time next reads differently', () => {
+    for (const iso of [
+      '2025-03-02T10:52:00Z',
+      '2025-03-02T07:00:00Z',
+      '2025-03-02T10:00:20Z',
+      '2025-03-02T09:58:31Z',
+      '2025-03-04T09:00:00Z',
+      '2025-02-20T00:00:00Z',
+    ]) {
+      const at = relativeChangesAt(iso, now);
+      expect(at, iso).not.toBeNull();
+      expect(at!).toBeGreaterThan(now);
+      const shown = formatRelative(iso, now);
+      // The same text up to that moment (sampled), another one then.
+      for (let t = now; t < at!; t += Math.max(1000, Math.floor((at! - now) / 50))) {
+        expect(formatRelative(iso, t), `${iso} at ${t - now} ms`).toBe(shown);
+      }
+      expect(formatRelative(iso, at!), iso).not.toBe(shown);
+    }
+    expect(relativeChangesAt('not a date', now)).toBeNull();
   });
 });

@@ -31,6 +31,30 @@ export function formatRelative(iso: string, now: number = Date.now()): string {
   return relative.format(0, 'minute');
 }
 
+/**
+ * When `formatRelative(iso, now)` next reads differently (epoch ms, later than `now`): the next
+ * rounding step of its unit, or the moment it changes unit, whichever comes first.
+ */
+export function relativeChangesAt(iso: string, now: number = Date.now()): number | null {
+  const date = parse(iso);
+  if (!date) return null;
+  const t = date.getTime();
+  const diff = t - now;
+  const candidates: number[] = [];
+  // Changing unit: |t - now| crossing a unit's length, before or after `t`.
+  for (const [, ms] of UNITS) candidates.push(t - ms, t + ms);
+  // The next rounding step: Math.round(diff / ms) changes once diff / ms drops below the
+  // half-way point under it.
+  const unit = UNITS.find(([, ms]) => Math.abs(diff) >= ms);
+  if (unit) {
+    const ms = unit[1];
+    const step = Math.floor(diff / ms + 0.5) - 0.5;
+    candidates.push(t - step * ms + 1);
+  }
+  const next = Math.min(...candidates.filter((c) => c > now));
+  return Number.isFinite(next) ? next : null;
+}
+
 /** Whole seconds from now until `iso` (negative once past). */
 export function secondsUntil(iso: string, now: number = Date.now()): number {
   const date = parse(iso);

@@ -1,7 +1,7 @@
 // How a connection's tokens stand, in the few words a list row has room for. Core decides the
 // state and the schedule; this only words them.
 import type { Connection } from '../ipc/bindings';
-import { formatRelative } from './format';
+import { formatRelative, relativeChangesAt } from './format';
 
 const DAY = 86_400_000;
 const clock = new Intl.DateTimeFormat(undefined, { timeStyle: 'short' });
@@ -70,4 +70,22 @@ export function healthItems(c: Connection, now: number = Date.now()): HealthItem
     });
   }
   return items;
+}
+
+/** When `healthItems(c, now)` next reads differently (epoch ms), or null when it never will. */
+export function healthChangesAt(c: Connection, now: number = Date.now()): number | null {
+  const times = [c.last_refresh_at, c.next_refresh_at, c.access_expires_at]
+    .filter((t): t is string => t !== null)
+    .map((t) => relativeChangesAt(t, now))
+    .filter((t): t is number => t !== null);
+  // "Access token expires" turns into "expired".
+  if (c.access_expires_at) {
+    const expiry = new Date(c.access_expires_at).getTime();
+    if (expiry > now) times.push(expiry);
+  }
+  if (c.inactivity_deadline && c.kind !== 'application') {
+    const deadline = new Date(c.inactivity_deadline).getTime();
+    if (deadline > now) times.push(deadline - Math.floor((deadline - now) / DAY) * DAY + 1);
+  }
+  return times.length > 0 ? Math.min(...times) : null;
 }

@@ -460,6 +460,8 @@ threshold: number | null,
  */
 connections: number, connections_broken: number, };
 
+export type Dashboard = { version: string, data_dir: string, registrations: Array<Registration>, connections: Array<Connection>, reminders: Array<Reminder>, };
+
 export type PasswordCredential = { key_id: string, display_name: string | null, 
 /**
  * The first characters of the value.

@@ -16,6 +16,7 @@ import type {
   Connected,
   Connection,
   ConnectionEvent,
+  Dashboard,
   DeviceSignIn,
   DoctorReport,
   Event,
@@ -44,6 +45,8 @@ import { call } from './invoke';
 export const autostartEnabled = (): Promise<boolean> => call('autostart_enabled');
 export const setAutostart = (enabled: boolean): Promise<boolean> =>
   call('set_autostart', { enabled });
+/** The first screen's data in one round trip: version, data directory, apps, connections, reminders. */
+export const dashboard = (): Promise<Dashboard> => call('dashboard');
 export const appInfo = (): Promise<AppInfo> => call('app_info');
 export const runDoctor = (): Promise<DoctorReport> => call('run_doctor');
 export const openUrl = (url: string): Promise<void> => call('open_url', { url });

@@ -4,6 +4,7 @@
 import type { Reminder } from '../ipc/bindings';
 import { listReminders, watchReminders } from '../ipc/commands';
 import { Request } from '../ipc/request.svelte';
+import { startup } from '../app/startup';
 
 export class RemindersState {
   readonly request = new Request<Reminder[]>();
@@ -22,7 +23,9 @@ export class RemindersState {
    * or database problem is reported by the status bar).
    */
   async load(): Promise<void> {
-    await this.request.run(listReminders);
+    const first = startup.take('reminders');
+    const start = first ? await first.catch(() => null) : null;
+    await this.request.run(start ? async () => start.reminders : listReminders);
   }
 
   /** Subscribes once to the scheduler's updates; each one is the newest answer. */
