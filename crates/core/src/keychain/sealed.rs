@@ -257,7 +257,7 @@ impl Sealer {
     }
 }
 
-/// The token store a [`Service`](crate::service::Service) uses: the OS keychain for everything
+/// The token store the `Service` uses: the OS keychain for everything
 /// but tokens, and tokens where the database's storage mode says.
 pub struct SealedKeychain {
     system: Arc<dyn Keychain>,

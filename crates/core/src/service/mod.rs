@@ -181,6 +181,12 @@ impl Service {
         &self.engine
     }
 
+    /// Every secret this service reads and writes, through the storage mode (tests and
+    /// diagnostics; the shells use the use-case methods).
+    pub fn secrets(&self) -> &Arc<dyn Keychain> {
+        &self.keychain
+    }
+
     /// Hands a `mailconn://` link from the OS to the sign-in waiting for it. Untrusted input:
     /// core validates it.
     pub fn deliver_deep_link(&self, url: &str) -> Result<()> {
