@@ -211,7 +211,7 @@ fn a_missing_key_and_a_damaged_row_are_explained() {
     assert!(!out.status.success());
     assert!(shown(&out).contains("cannot be opened"), "{}", shown(&out));
     assert!(secret_tool_lookup(&key).is_none(), "no new key was made");
-    assert_eq!(db.sealed_accounts().unwrap().len() >= 2, true);
+    assert!(db.sealed_accounts().unwrap().len() >= 2);
 
     // Restoring the key (from a keyring backup) brings every token back.
     let mut restore = Command::new("secret-tool")
@@ -256,6 +256,32 @@ impl Rng {
     }
 }
 
+/// `wanted` connections: four accounts per registration, as many registrations (of one client)
+/// as needed.
+fn connect_many(env: &Env, wanted: usize) -> Vec<String> {
+    let users = [
+        "alice@contoso.test",
+        "bob@contoso.test",
+        "erin@fabrikam.test",
+        "carol@outlook.test",
+    ];
+    let apps = wanted.div_ceil(users.len());
+    let mut ids = Vec::new();
+    for a in 0..apps {
+        let name = format!("app{a}");
+        env.add_app(&name, "public", "common", None, &[]);
+        for user in users {
+            if ids.len() == wanted {
+                break;
+            }
+            let (out, json) = env.connect(&name, user);
+            assert!(out.status.success(), "connect {user}: {}", stderr(&out));
+            ids.push(json["id"].as_str().unwrap().to_owned());
+        }
+    }
+    ids
+}
+
 #[test]
 #[ignore = "needs the test identity provider (node) and a Secret Service: run scripts/test.sh"]
 fn kill_9_during_storage_switches_loses_no_token() {
@@ -270,28 +296,8 @@ fn kill_9_during_storage_switches_loses_no_token() {
             | 1,
     );
     let env = Env::new(&[]);
-    // Four accounts per registration: as many registrations (of one client) as needed.
-    let users = [
-        "alice@contoso.test",
-        "bob@contoso.test",
-        "erin@fabrikam.test",
-        "carol@outlook.test",
-    ];
-    let apps = wanted.div_ceil(users.len());
-    let mut ids = Vec::new();
     let started = Instant::now();
-    for a in 0..apps {
-        let name = format!("app{a}");
-        env.add_app(&name, "public", "common", None, &[]);
-        for user in users {
-            if ids.len() == wanted {
-                break;
-            }
-            let (out, json) = env.connect(&name, user);
-            assert!(out.status.success(), "connect {user}: {}", stderr(&out));
-            ids.push(json["id"].as_str().unwrap().to_owned());
-        }
-    }
+    let ids = connect_many(&env, wanted);
     let signed_in = started.elapsed();
 
     let binary = env!("CARGO_BIN_EXE_mailconn");
@@ -305,7 +311,7 @@ fn kill_9_during_storage_switches_loses_no_token() {
         longest = longest.max(began.elapsed());
     }
     for cycle in 0..cycles {
-        let to = if rng.next() % 2 == 0 {
+        let to = if rng.next().is_multiple_of(2) {
             "sealed"
         } else {
             "keychain"

@@ -183,57 +183,12 @@ impl From<KeychainError> for Error {
                 )
                 .with_source(e);
             }
-            KeychainError::SealedKeyMissing | KeychainError::SealedKeyChanged => {
-                let what = if matches!(e, KeychainError::SealedKeyMissing) {
-                    "its key is gone from the system keychain"
-                } else {
-                    "the key in the system keychain is not the one they were sealed with"
-                };
-                return Error::new(
-                    ErrorCode::Keychain,
-                    format!(
-                        "The refresh tokens sealed in the database cannot be opened: {what}. \
-                         Nothing was changed, and no new key was made."
-                    ),
-                )
-                .with_fix(
-                    "Restore the keychain entry `storage-key/sealed/...` (service mailconn) from \
-                     a backup of your keyring if you can. Otherwise run `mailconn storage set \
-                     keychain --forget-sealed` (it drops the tokens that cannot be opened), \
-                     then sign in again to each connection (`mailconn reconnect ADDRESS`).",
-                )
-                .with_source(e);
-            }
-            KeychainError::SealedDamaged(account) => {
-                let id = account
-                    .split('/')
-                    .nth(1)
-                    .unwrap_or(account.as_str())
-                    .to_owned();
-                return Error::new(
-                    ErrorCode::Keychain,
-                    format!(
-                        "The sealed token of connection {id} is damaged: it was changed in the \
-                         database after it was sealed, so it cannot be opened. Other connections \
-                         are not affected."
-                    ),
-                )
-                .with_fix(format!(
-                    "Sign in to this connection again (`mailconn reconnect {id}`): that seals \
-                     a new token over the damaged one."
-                ))
-                .with_source(e);
-            }
-            KeychainError::Database(why) => {
-                return Error::new(
-                    ErrorCode::Database,
-                    format!("The database holding the sealed tokens failed: {why}."),
-                )
-                .with_fix("Run `mailconn doctor` to check the database, then try again.")
-                .with_source(e);
-            }
             _ => {}
         }
+        let e = match sealed_error(e) {
+            Ok(shown) => return shown,
+            Err(e) => e,
+        };
         let (code, message, fix) = match &e {
             KeychainError::Unavailable(_) => (
                 ErrorCode::KeychainUnavailable,
@@ -269,6 +224,60 @@ impl From<KeychainError> for Error {
         };
         Error::new(code, message).with_fix(fix).with_source(e)
     }
+}
+
+/// The sealed store's own failures, in words.
+fn sealed_error(e: KeychainError) -> std::result::Result<Error, KeychainError> {
+    Ok(match &e {
+        KeychainError::SealedKeyMissing | KeychainError::SealedKeyChanged => {
+            let what = if matches!(e, KeychainError::SealedKeyMissing) {
+                "its key is gone from the system keychain"
+            } else {
+                "the key in the system keychain is not the one they were sealed with"
+            };
+            Error::new(
+                ErrorCode::Keychain,
+                format!(
+                    "The refresh tokens sealed in the database cannot be opened: {what}. \
+                         Nothing was changed, and no new key was made."
+                ),
+            )
+            .with_fix(
+                "Restore the keychain entry `storage-key/sealed/...` (service mailconn) from \
+                     a backup of your keyring if you can. Otherwise run `mailconn storage set \
+                     keychain --forget-sealed` (it drops the tokens that cannot be opened), \
+                     then sign in again to each connection (`mailconn reconnect ADDRESS`).",
+            )
+            .with_source(e.clone())
+        }
+        KeychainError::SealedDamaged(account) => {
+            let id = account
+                .split('/')
+                .nth(1)
+                .unwrap_or(account.as_str())
+                .to_owned();
+            Error::new(
+                ErrorCode::Keychain,
+                format!(
+                    "The sealed token of connection {id} is damaged: it was changed in the \
+                         database after it was sealed, so it cannot be opened. Other connections \
+                         are not affected."
+                ),
+            )
+            .with_fix(format!(
+                "Sign in to this connection again (`mailconn reconnect {id}`): that seals \
+                     a new token over the damaged one."
+            ))
+            .with_source(e.clone())
+        }
+        KeychainError::Database(why) => Error::new(
+            ErrorCode::Database,
+            format!("The database holding the sealed tokens failed: {why}."),
+        )
+        .with_fix("Run `mailconn doctor` to check the database, then try again.")
+        .with_source(e.clone()),
+        _ => return Err(e),
+    })
 }
 
 #[cfg(target_os = "linux")]

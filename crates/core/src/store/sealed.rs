@@ -33,7 +33,7 @@ use crate::keychain::sealed::{
     KeyRecord, Pending, SealedRow, SealedTable, StorageMode, StorageState,
 };
 
-fn db(e: rusqlite::Error) -> KeychainError {
+fn db(e: &rusqlite::Error) -> KeychainError {
     KeychainError::Database(e.to_string())
 }
 
@@ -84,7 +84,7 @@ impl SealedTable for Store {
                     })
                 })
             })
-            .map_err(db)
+            .map_err(|e| db(&e))
     }
 
     fn set_storage_state(
@@ -104,7 +104,7 @@ impl SealedTable for Store {
                 params![mode.as_str(), what, on, chrono::Utc::now()],
             )
             .map(|_| ())
-            .map_err(db)
+            .map_err(|e| db(&e))
     }
 
     fn set_storage_key(&self, key: &KeyRecord) -> Result<(), KeychainError> {
@@ -114,7 +114,7 @@ impl SealedTable for Store {
                 params![key.id, key.nonce, key.check],
             )
             .map(|_| ())
-            .map_err(db)
+            .map_err(|e| db(&e))
     }
 
     fn sealed_rows(&self, accounts: &[String]) -> Result<Vec<Option<SealedRow>>, KeychainError> {
@@ -132,7 +132,7 @@ impl SealedTable for Store {
                     })
                     .optional()
                 })
-                .map_err(db)?;
+                .map_err(|e| db(&e))?;
             return Ok(vec![row]);
         }
         // One query for the lot: the accounts as a JSON array.
@@ -144,7 +144,7 @@ impl SealedTable for Store {
                 "SELECT account, nonce, sealed FROM sealed_secrets \
                  WHERE account IN (SELECT value FROM json_each(?1))",
             )
-            .map_err(db)?;
+            .map_err(|e| db(&e))?;
         let rows = stmt
             .query_map([list], |r| {
                 Ok(SealedRow {
@@ -153,9 +153,9 @@ impl SealedTable for Store {
                     sealed: r.get(2)?,
                 })
             })
-            .map_err(db)?;
+            .map_err(|e| db(&e))?;
         for row in rows {
-            let row = row.map_err(db)?;
+            let row = row.map_err(|e| db(&e))?;
             found.insert(row.account.clone(), row);
         }
         Ok(accounts.iter().map(|a| found.remove(a)).collect())
@@ -163,7 +163,7 @@ impl SealedTable for Store {
 
     fn put_sealed_rows(&self, rows: &[SealedRow]) -> Result<(), KeychainError> {
         let mut conn = self.conn();
-        let tx = conn.transaction().map_err(db)?;
+        let tx = conn.transaction().map_err(|e| db(&e))?;
         {
             let now = chrono::Utc::now();
             let mut stmt = tx
@@ -172,47 +172,47 @@ impl SealedTable for Store {
                      VALUES (?1, ?2, ?3, ?4) ON CONFLICT (account) DO UPDATE SET \
                      nonce = excluded.nonce, sealed = excluded.sealed, updated_at = excluded.updated_at",
                 )
-                .map_err(db)?;
+                .map_err(|e| db(&e))?;
             for row in rows {
                 stmt.execute(params![row.account, row.nonce, row.sealed, now])
-                    .map_err(db)?;
+                    .map_err(|e| db(&e))?;
             }
         }
-        tx.commit().map_err(db)
+        tx.commit().map_err(|e| db(&e))
     }
 
     fn delete_sealed_rows(&self, accounts: &[String]) -> Result<(), KeychainError> {
         let mut conn = self.conn();
-        let tx = conn.transaction().map_err(db)?;
+        let tx = conn.transaction().map_err(|e| db(&e))?;
         {
             let mut stmt = tx
                 .prepare_cached("DELETE FROM sealed_secrets WHERE account = ?1")
-                .map_err(db)?;
+                .map_err(|e| db(&e))?;
             for account in accounts {
-                stmt.execute([account]).map_err(db)?;
+                stmt.execute([account]).map_err(|e| db(&e))?;
             }
         }
-        tx.commit().map_err(db)
+        tx.commit().map_err(|e| db(&e))
     }
 
     fn sealed_accounts(&self) -> Result<Vec<String>, KeychainError> {
         let conn = self.conn();
         let mut stmt = conn
             .prepare_cached("SELECT account FROM sealed_secrets ORDER BY account")
-            .map_err(db)?;
+            .map_err(|e| db(&e))?;
         stmt.query_map([], |r| r.get(0))
             .and_then(Iterator::collect)
-            .map_err(db)
+            .map_err(|e| db(&e))
     }
 
     fn token_owners(&self) -> Result<Vec<String>, KeychainError> {
         let conn = self.conn();
         let mut stmt = conn
             .prepare_cached("SELECT id FROM connections ORDER BY id")
-            .map_err(db)?;
+            .map_err(|e| db(&e))?;
         stmt.query_map([], |r| r.get(0))
             .and_then(Iterator::collect)
-            .map_err(db)
+            .map_err(|e| db(&e))
     }
 }
 
