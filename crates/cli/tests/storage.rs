@@ -2,8 +2,9 @@
 //! the real keychain (scripts/with-keyring.sh) and the local identity provider; the errors of a
 //! missing key and a damaged row; and `kill -9` of `storage set` at random moments.
 //!
-//! `MAILCONN_STORAGE_CRASH_CYCLES` sets the number of kills (20 by default, more for a soak),
-//! `MAILCONN_STORAGE_CRASH_CONNECTIONS` the number of connections (100), `MAILCONN_CRASH_SEED`
+//! `MAILCONN_STORAGE_CRASH_CYCLES` sets the number of kills (12 by default; 20 or more for a soak),
+//! `MAILCONN_STORAGE_CRASH_CONNECTIONS` the number of connections (30; 100 for the soak, which
+//! takes tens of minutes: every switch to the keychain rewrites it per item), `MAILCONN_CRASH_SEED`
 //! repeats a run.
 
 mod common;
@@ -285,8 +286,8 @@ fn connect_many(env: &Env, wanted: usize) -> Vec<String> {
 #[test]
 #[ignore = "needs the test identity provider (node) and a Secret Service: run scripts/test.sh"]
 fn kill_9_during_storage_switches_loses_no_token() {
-    let cycles = env_number("MAILCONN_STORAGE_CRASH_CYCLES", 20);
-    let wanted = usize::try_from(env_number("MAILCONN_STORAGE_CRASH_CONNECTIONS", 100)).unwrap();
+    let cycles = env_number("MAILCONN_STORAGE_CRASH_CYCLES", 12);
+    let wanted = usize::try_from(env_number("MAILCONN_STORAGE_CRASH_CONNECTIONS", 30)).unwrap();
     let seed = env_number(
         "MAILCONN_CRASH_SEED",
         std::time::SystemTime::now()
