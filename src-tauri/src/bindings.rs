@@ -3,6 +3,7 @@
 //! `UPDATE_BINDINGS=1 cargo test -p mailconn-desktop bindings` to rewrite it.
 
 use mailconn_core::doctor::{Check, CheckStatus, DoctorReport};
+use mailconn_core::keychain::sealed::{StorageMode, StorageStatus, StorageSwitch, TokenCounts};
 use mailconn_core::{ErrorBody, ErrorCode, ErrorDetail};
 use ts_rs::{Config, TS};
 
@@ -68,6 +69,7 @@ pub fn render() -> String {
         ErrorCode, ErrorDetail, ErrorBody,
         CheckStatus, Check, DoctorReport,
         AppInfo,
+        StorageMode, TokenCounts, StorageStatus, StorageSwitch,
         CloudId, Cloud, ClientKind, Usage, Audience, Preset, PermissionKind, Permission, PresetInfo,
         PlanInput, PlanInfo, RegistrationInput, FieldIssue, ValidationReport, LastTest, Registration,
         Saved, StepStatus, ProbeStep, ProbeReport,

@@ -9,6 +9,7 @@ mod explain;
 mod health;
 mod mailbox;
 mod output;
+mod storage;
 mod tokens;
 
 use std::path::{Path, PathBuf};
@@ -159,6 +160,9 @@ enum Command {
         /// The program [default: all of them]
         program: Option<String>,
     },
+    /// Where refresh and access tokens are kept (`storage`: the mode and how many tokens are
+    /// where; `storage set sealed|keychain`: move them all)
+    Storage(storage::StorageArgs),
     /// Run the local mail bridge in the foreground: IMAP, POP and SMTP on 127.0.0.1 for
     /// programs and devices that only know a password (each gets its own: `bridge password
     /// add`); it logs in to Microsoft with XOAUTH2 for them and keeps their tokens refreshed
@@ -289,6 +293,7 @@ async fn dispatch(command: &Command, service: &Service, out: Output) -> Result<E
         }
         Command::Token(args) => tokens::token(args, service, out).await,
         Command::Bridge(args) => bridge::run(args, service, out).await,
+        Command::Storage(args) => storage::run(args, service, out).await,
         Command::Xoauth2(args) => tokens::xoauth2(args, service, out).await,
         Command::Oauthbearer(args) => tokens::oauthbearer(args, service, out).await,
         Command::Alias {

@@ -6,10 +6,12 @@
 //! an encrypted file ([`FileKeychain`]) is used only when the user selects it with a passphrase.
 
 mod file;
+pub mod sealed;
 #[cfg(target_os = "linux")]
 mod secret_service;
 
 pub use file::FileKeychain;
+pub use sealed::SealedKeychain;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -33,6 +35,9 @@ pub enum SecretKind {
     AccessToken,
     /// The private key of the mail bridge's TLS certificate (the certificate is in `SQLite`).
     BridgeKey,
+    /// The key of the sealed token store (`storage-key/sealed/{database id}`), see
+    /// [`sealed`].
+    StorageKey,
     /// A throwaway entry written and removed to check that the keychain works.
     Probe,
 }
@@ -44,6 +49,7 @@ impl SecretKind {
             SecretKind::RefreshToken => "refresh-token",
             SecretKind::AccessToken => "access-token",
             SecretKind::BridgeKey => "bridge-key",
+            SecretKind::StorageKey => "storage-key",
             SecretKind::Probe => "probe",
         }
     }
@@ -102,8 +108,28 @@ pub enum KeychainError {
     Passphrase(String),
     /// The encrypted secrets file was changed after it was written, or is not one.
     FileDamaged(String),
+    /// Tokens are sealed in the database but the sealed store's key is not in the keychain.
+    SealedKeyMissing,
+    /// The key in the keychain is not the one the sealed tokens were sealed with.
+    SealedKeyChanged,
+    /// One sealed entry (its account name) does not open: changed after it was sealed.
+    SealedDamaged(String),
+    /// The database holding the sealed store failed.
+    Database(String),
     /// Anything else the platform reported.
     Other(String),
+}
+
+impl KeychainError {
+    /// A sealed token that cannot be opened (its key gone or changed, or the row damaged).
+    pub fn is_sealed_problem(&self) -> bool {
+        matches!(
+            self,
+            KeychainError::SealedKeyMissing
+                | KeychainError::SealedKeyChanged
+                | KeychainError::SealedDamaged(_)
+        )
+    }
 }
 
 impl fmt::Display for KeychainError {
@@ -115,6 +141,17 @@ impl fmt::Display for KeychainError {
             KeychainError::Passphrase(why) | KeychainError::FileDamaged(why) => {
                 write!(f, "encrypted secrets file: {why}")
             }
+            KeychainError::SealedKeyMissing => {
+                write!(f, "the sealed token store's key is not in the keychain")
+            }
+            KeychainError::SealedKeyChanged => write!(
+                f,
+                "the key in the keychain is not the one the sealed tokens were sealed with"
+            ),
+            KeychainError::SealedDamaged(account) => {
+                write!(f, "the sealed entry {account} does not open")
+            }
+            KeychainError::Database(why) => write!(f, "the sealed token store: {why}"),
             KeychainError::Other(why) => write!(f, "keychain error: {why}"),
         }
     }
@@ -150,6 +187,10 @@ impl From<KeychainError> for Error {
             }
             _ => {}
         }
+        let e = match sealed_error(e) {
+            Ok(shown) => return shown,
+            Err(e) => e,
+        };
         let (code, message, fix) = match &e {
             KeychainError::Unavailable(_) => (
                 ErrorCode::KeychainUnavailable,
@@ -172,7 +213,11 @@ impl From<KeychainError> for Error {
             ),
             KeychainError::Other(_)
             | KeychainError::Passphrase(_)
-            | KeychainError::FileDamaged(_) => (
+            | KeychainError::FileDamaged(_)
+            | KeychainError::SealedKeyMissing
+            | KeychainError::SealedKeyChanged
+            | KeychainError::SealedDamaged(_)
+            | KeychainError::Database(_) => (
                 ErrorCode::Keychain,
                 "The system keychain reported an error.",
                 "Check that your keyring works (for example with the Passwords and Keys app), \
@@ -181,6 +226,60 @@ impl From<KeychainError> for Error {
         };
         Error::new(code, message).with_fix(fix).with_source(e)
     }
+}
+
+/// The sealed store's own failures, in words.
+fn sealed_error(e: KeychainError) -> std::result::Result<Error, KeychainError> {
+    Ok(match &e {
+        KeychainError::SealedKeyMissing | KeychainError::SealedKeyChanged => {
+            let what = if matches!(e, KeychainError::SealedKeyMissing) {
+                "its key is gone from the system keychain"
+            } else {
+                "the key in the system keychain is not the one they were sealed with"
+            };
+            Error::new(
+                ErrorCode::Keychain,
+                format!(
+                    "The refresh tokens sealed in the database cannot be opened: {what}. \
+                         Nothing was changed, and no new key was made."
+                ),
+            )
+            .with_fix(
+                "Restore the keychain entry `storage-key/sealed/...` (service mailconn) from \
+                     a backup of your keyring if you can. Otherwise run `mailconn storage set \
+                     keychain --forget-sealed` (it drops the tokens that cannot be opened), \
+                     then sign in again to each connection (`mailconn reconnect ADDRESS`).",
+            )
+            .with_source(e.clone())
+        }
+        KeychainError::SealedDamaged(account) => {
+            let id = account
+                .split('/')
+                .nth(1)
+                .unwrap_or(account.as_str())
+                .to_owned();
+            Error::new(
+                ErrorCode::Keychain,
+                format!(
+                    "The sealed token of connection {id} is damaged: it was changed in the \
+                         database after it was sealed, so it cannot be opened. Other connections \
+                         are not affected."
+                ),
+            )
+            .with_fix(format!(
+                "Sign in to this connection again (`mailconn reconnect {id}`): that seals \
+                     a new token over the damaged one."
+            ))
+            .with_source(e.clone())
+        }
+        KeychainError::Database(why) => Error::new(
+            ErrorCode::Database,
+            format!("The database holding the sealed tokens failed: {why}."),
+        )
+        .with_fix("Run `mailconn doctor` to check the database, then try again.")
+        .with_source(e.clone()),
+        _ => return Err(e),
+    })
 }
 
 #[cfg(target_os = "linux")]

@@ -9,6 +9,7 @@ pub mod connections;
 pub mod mailboxes;
 pub mod names;
 pub mod registrations;
+pub mod storage;
 pub mod system;
 
 /// What every command reaches: core's service.
@@ -49,6 +50,8 @@ pub fn handler<R: tauri::Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + 
         connections::mail_program_settings,
         system::autostart_enabled,
         system::set_autostart,
+        storage::storage_mode,
+        storage::set_storage_mode,
         mailboxes::check_mailbox_list,
         mailboxes::app_access,
         mailboxes::add_mailboxes,

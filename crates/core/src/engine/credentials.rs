@@ -7,7 +7,7 @@ use super::classify::Failure;
 use crate::Sensitive;
 use crate::connection::{Connection, StateKind};
 use crate::error::{Error, ErrorCode};
-use crate::keychain::SecretKey;
+use crate::keychain::{KeychainError, SecretKey};
 use crate::registration::{ClientKind, Registration};
 
 /// Anything that went wrong on our side while storing: retried like a network failure.
@@ -37,7 +37,11 @@ impl Engine {
         let refresh_token = self
             .secrets
             .get(&SecretKey::refresh_token(&conn.id))
-            .map_err(transient)?
+            .map_err(|e| match e {
+                // A sealed token changed in the database never opens again: sign in again.
+                KeychainError::SealedDamaged(_) => stop(StateKind::NeedsSignIn, e.into()),
+                e => transient(e),
+            })?
             .ok_or_else(|| {
                 let e = Error::new(
                     ErrorCode::NeedsSignIn,

@@ -17,6 +17,7 @@ pub mod mail_programs;
 pub mod mailboxes;
 pub mod registrations;
 pub mod sign_in;
+pub mod storage;
 pub mod system;
 pub mod tokens;
 
@@ -36,7 +37,7 @@ use crate::connection::{Connection, StateKind};
 use crate::engine::{Config, Engine, EngineEvent, Notice};
 use crate::error::{Error, Result};
 use crate::flow::deep_link::DeepLinks;
-use crate::keychain::Keychain;
+use crate::keychain::{Keychain, SealedKeychain};
 use crate::paths::DataDir;
 use crate::store::Store;
 
@@ -75,7 +76,10 @@ pub struct Attention {
 pub struct Service {
     data_dir: DataDir,
     store: Arc<Store>,
+    /// Every secret goes through it: tokens where the storage mode says, the rest to the OS
+    /// keychain.
     keychain: Arc<dyn Keychain>,
+    sealed: Arc<SealedKeychain>,
     http: reqwest::Client,
     clock: Arc<dyn Clock>,
     engine: Arc<Engine>,
@@ -124,6 +128,12 @@ impl Service {
         options: Options,
     ) -> Result<Self> {
         let store = Arc::new(Store::open(&data_dir.database())?);
+        let sealed = Arc::new(SealedKeychain::new(
+            keychain,
+            store.clone(),
+            &data_dir.locks(),
+        ));
+        let keychain: Arc<dyn Keychain> = sealed.clone();
         let http = crate::http::client();
         let app_tokens = Arc::new(AppTokenCache::new());
         let engine = Arc::new(
@@ -146,6 +156,7 @@ impl Service {
             data_dir,
             store,
             keychain,
+            sealed,
             http,
             clock: options.clock,
             engine,
@@ -168,6 +179,12 @@ impl Service {
     /// The refresh engine (tests and diagnostics; the shells use the use-case methods).
     pub fn engine(&self) -> &Arc<Engine> {
         &self.engine
+    }
+
+    /// Every secret this service reads and writes, through the storage mode (tests and
+    /// diagnostics; the shells use the use-case methods).
+    pub fn secrets(&self) -> &Arc<dyn Keychain> {
+        &self.keychain
     }
 
     /// Hands a `mailconn://` link from the OS to the sign-in waiting for it. Untrusted input:
@@ -206,6 +223,8 @@ impl Service {
         // Subscribed before either scheduler starts: the first pass reports at once.
         let engine_events = self.engine.subscribe();
         let reminder_events = self.reminders.subscribe();
+        // A switch of the token storage that was interrupted is finished first.
+        self.finish_storage_switch().await;
         let engine = self.engine.clone().run(self.shutdown.clone());
         let reminders = self.reminders.clone().run(self.shutdown.clone());
         tokio::join!(

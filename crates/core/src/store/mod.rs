@@ -8,6 +8,7 @@ pub mod bridge;
 pub mod connections;
 pub mod events;
 pub mod registrations;
+pub mod sealed;
 pub mod secret_reminders;
 
 use std::path::Path;
@@ -33,6 +34,7 @@ const MIGRATIONS: &[&str] = &[
     events::V2,
     registrations::V2_MAIL_SERVERS,
     bridge::V1,
+    sealed::V1,
 ];
 
 fn migrations() -> Migrations<'static> {

@@ -50,6 +50,34 @@ export type DoctorReport = { data_dir: string, checks: Array<Check>, };
 
 export type AppInfo = { version: string, data_dir: string, keychain: Check, };
 
+export type StorageMode = "keychain" | "sealed";
+
+export type TokenCounts = { refresh_tokens: number, access_tokens: number, };
+
+export type StorageStatus = { mode: StorageMode, 
+/**
+ * A switch to this mode was started and not finished (switching again finishes it).
+ */
+unfinished: StorageMode | null, 
+/**
+ * Tokens sealed in the database.
+ */
+sealed: TokenCounts, 
+/**
+ * Tokens in the OS keychain; `None` unless counted (one read per expected entry).
+ */
+keychain: TokenCounts | null, };
+
+export type StorageSwitch = { from: StorageMode, to: StorageMode, 
+/**
+ * Tokens now in the new place that were in the old one.
+ */
+moved: TokenCounts, 
+/**
+ * Sealed tokens dropped because they could not be opened (only when asked to).
+ */
+forgotten: number, };
+
 export type CloudId = "global" | "gcc-high" | "dod" | "china" | "custom";
 
 export type Cloud = { id: CloudId, 

@@ -35,6 +35,9 @@ import type {
   Saved,
   ShownOnce,
   Snippet,
+  StorageMode,
+  StorageStatus,
+  StorageSwitch,
   ProbeReport,
   ValidationReport,
 } from './bindings';
@@ -49,6 +52,9 @@ export const setAutostart = (enabled: boolean): Promise<boolean> =>
 export const dashboard = (): Promise<Dashboard> => call('dashboard');
 export const appInfo = (): Promise<AppInfo> => call('app_info');
 export const runDoctor = (): Promise<DoctorReport> => call('run_doctor');
+export const storageMode = (): Promise<StorageStatus> => call('storage_mode');
+export const setStorageMode = (mode: StorageMode): Promise<StorageSwitch> =>
+  call('set_storage_mode', { mode });
 export const openUrl = (url: string): Promise<void> => call('open_url', { url });
 
 // App registrations
