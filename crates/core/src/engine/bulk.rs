@@ -348,17 +348,19 @@ impl Engine {
             .iter()
             .map(|(_, c, _)| SecretKey::refresh_token(&c.id))
             .collect();
-        let tokens = if keys.is_empty() {
-            Ok(Vec::new())
+        // One read for the chunk; when it fails (one damaged sealed row, say), each token is read
+        // on its own, so only the connection whose token cannot be read fails.
+        let mut tokens: Vec<Result<Option<Sensitive<String>>, KeychainError>> = if keys.is_empty() {
+            Vec::new()
         } else {
-            self.secrets.get_many(&keys)
+            match self.secrets.get_many(&keys) {
+                Ok(values) => values.into_iter().map(Ok).collect(),
+                Err(_) => keys.iter().map(|k| self.secrets.get(k)).collect(),
+            }
         };
+        tokens.resize_with(keys.len(), || Ok(None));
         let now = self.clock.now();
-        for (i, (n, conn, held)) in to_read.into_iter().enumerate() {
-            let token = match &tokens {
-                Ok(values) => Ok(values.get(i).cloned().flatten()),
-                Err(e) => Err(e.clone()),
-            };
+        for ((n, conn, held), token) in to_read.into_iter().zip(tokens) {
             out.push(match self.job(n, conn, apps, token) {
                 Ok(job) => Ready::Job(Box::new(Job::from(job, held))),
                 Err((conn, failure)) => settled(n, conn, Outcome::Failed(failure), held, now),
