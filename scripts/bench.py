@@ -558,12 +558,14 @@ def section_window(doc):
     if ARGS.quick:
         cmd += ["--counts", "0,100", "--idle-seconds", "5", "--figures", "launch,memory,signin"]
     r = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT)
-    lines = [l for l in r.stdout.splitlines() if l.strip().startswith("{")]
-    if r.returncode != 0 or not lines:
+    # The object may span lines, and other programs (D-Bus, WebKit) print before it.
+    lines = r.stdout.splitlines()
+    start = next((i for i, l in enumerate(lines) if l.startswith("{")), None)
+    if r.returncode != 0 or start is None:
         doc["window"] = {"missing": f"not measured in this run (bench-app.mjs exited {r.returncode}: "
                                     f"{r.stderr.strip()[-300:]})"}
         return
-    doc["window"] = {"figures": json.loads(lines[-1])}
+    doc["window"] = {"figures": json.loads("\n".join(lines[start:]))}
 
 
 # ---- sizes -----------------------------------------------------------------------------------
