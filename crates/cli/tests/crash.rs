@@ -90,6 +90,23 @@ fn kill_9_at_random_points_of_refresh_and_rotation_cycles_loses_no_connection() 
     }
 
     let binary = env!("CARGO_BIN_EXE_mailconn");
+    // Kills land anywhere in a run: the delays span what one uninterrupted refresh of every
+    // connection takes on this machine (a faster build or keychain would otherwise finish
+    // before most kills).
+    let timed = Instant::now();
+    let calibration = Command::new(binary)
+        .arg("--data-dir")
+        .arg(env.data())
+        .env_remove("MAILCONN_KEYCHAIN")
+        .args(["refresh", "--all"])
+        .output()
+        .unwrap();
+    assert!(calibration.status.success(), "{}", stderr(&calibration));
+    let span_ms = u64::try_from(timed.elapsed().as_millis())
+        .unwrap_or(600)
+        .clamp(20, 600)
+        * 5
+        / 4;
     let mut rng = Rng(seed);
     let (mut killed, mut mid_request, mut finished) = (0u64, 0u64, 0u64);
     let started = Instant::now();
@@ -110,7 +127,7 @@ fn kill_9_at_random_points_of_refresh_and_rotation_cycles_loses_no_connection() 
             cmd.args(["refresh", "--all"]);
         }
         let mut child = cmd.spawn().unwrap();
-        std::thread::sleep(Duration::from_millis(rng.next() % 600));
+        std::thread::sleep(Duration::from_millis(rng.next() % span_ms));
         if child.try_wait().unwrap().is_some() {
             finished += 1;
         } else {
@@ -149,9 +166,9 @@ fn kill_9_at_random_points_of_refresh_and_rotation_cycles_loses_no_connection() 
         );
     }
     let figures = format!(
-        "cycles={cycles} seed={seed} killed={killed} killed_mid_request={mid_request} \
-         finished_before_kill={finished} connections={} failures_after={failures} \
-         seconds={}",
+        "cycles={cycles} seed={seed} span_ms={span_ms} killed={killed} \
+         killed_mid_request={mid_request} finished_before_kill={finished} connections={} \
+         failures_after={failures} seconds={}",
         ids.len(),
         started.elapsed().as_secs()
     );
