@@ -62,6 +62,26 @@ fn keep_for_leak_scan(env: &Env, seed: u64) {
     }
 }
 
+/// Kills land anywhere in a run: the delays span what one uninterrupted refresh of every
+/// connection takes on this machine (a faster build or keychain would otherwise finish before
+/// most kills).
+fn kill_span_ms(env: &Env, binary: &str) -> u64 {
+    let timed = Instant::now();
+    let calibration = Command::new(binary)
+        .arg("--data-dir")
+        .arg(env.data())
+        .env_remove("MAILCONN_KEYCHAIN")
+        .args(["refresh", "--all"])
+        .output()
+        .unwrap();
+    assert!(calibration.status.success(), "{}", stderr(&calibration));
+    u64::try_from(timed.elapsed().as_millis())
+        .unwrap_or(600)
+        .clamp(20, 600)
+        * 5
+        / 4
+}
+
 #[test]
 #[ignore = "needs the test identity provider (node) and a Secret Service: run scripts/test.sh"]
 fn kill_9_at_random_points_of_refresh_and_rotation_cycles_loses_no_connection() {
@@ -90,23 +110,7 @@ fn kill_9_at_random_points_of_refresh_and_rotation_cycles_loses_no_connection() 
     }
 
     let binary = env!("CARGO_BIN_EXE_mailconn");
-    // Kills land anywhere in a run: the delays span what one uninterrupted refresh of every
-    // connection takes on this machine (a faster build or keychain would otherwise finish
-    // before most kills).
-    let timed = Instant::now();
-    let calibration = Command::new(binary)
-        .arg("--data-dir")
-        .arg(env.data())
-        .env_remove("MAILCONN_KEYCHAIN")
-        .args(["refresh", "--all"])
-        .output()
-        .unwrap();
-    assert!(calibration.status.success(), "{}", stderr(&calibration));
-    let span_ms = u64::try_from(timed.elapsed().as_millis())
-        .unwrap_or(600)
-        .clamp(20, 600)
-        * 5
-        / 4;
+    let span_ms = kill_span_ms(&env, binary);
     let mut rng = Rng(seed);
     let (mut killed, mut mid_request, mut finished) = (0u64, 0u64, 0u64);
     let started = Instant::now();
