@@ -62,9 +62,9 @@ fn keep_for_leak_scan(env: &Env, seed: u64) {
     }
 }
 
-/// Kills land anywhere in a run: the delays span what one uninterrupted refresh of every
-/// connection takes on this machine (a faster build or keychain would otherwise finish before
-/// most kills).
+/// Kills land anywhere in a run: the delays (from a third of it, past the process's start, to
+/// beyond its end) follow what one uninterrupted refresh of every connection takes on this
+/// machine (a faster build or keychain would otherwise finish before most kills).
 fn kill_span_ms(env: &Env, binary: &str) -> u64 {
     let timed = Instant::now();
     let calibration = Command::new(binary)
@@ -131,7 +131,7 @@ fn kill_9_at_random_points_of_refresh_and_rotation_cycles_loses_no_connection() 
             cmd.args(["refresh", "--all"]);
         }
         let mut child = cmd.spawn().unwrap();
-        std::thread::sleep(Duration::from_millis(rng.next() % span_ms));
+        std::thread::sleep(Duration::from_millis(span_ms / 3 + rng.next() % span_ms));
         if child.try_wait().unwrap().is_some() {
             finished += 1;
         } else {
