@@ -24,12 +24,17 @@ const PUBLIC = fixtures.clients.public;
 const WEB = fixtures.clients.web;
 const CONTOSO = fixtures.tenants.contoso;
 
-/** Brings `el` (or the page's top) into view, saves the screenshot and copies it into docs/. */
-async function shot(app, name, el) {
-  await app.browser.execute((e) => {
-    if (e) e.scrollIntoView({ block: 'start' });
-    else document.querySelector('main')?.scrollTo(0, 0);
-  }, el ?? null);
+/**
+ * Brings `el` (or the page's top) into view, `above` pixels below the window's top, saves the
+ * screenshot and copies it into docs/.
+ */
+async function shot(app, name, el, above = 0) {
+  await app.browser.execute((e, up) => {
+    const main = document.querySelector('main');
+    if (!e) return main?.scrollTo(0, 0);
+    e.scrollIntoView({ block: 'start' });
+    main?.scrollBy(0, -up);
+  }, el ?? null, above);
   const file = await app.screenshot(name);
   mkdirSync(SHOTS, { recursive: true });
   copyFileSync(file, join(SHOTS, `guide-${name}.png`));
@@ -159,7 +164,7 @@ test('guide screens: a personal Outlook.com account and a Microsoft 365 desktop 
     assert.match(await browser.execute((e) => e.value, await byTestId(browser, 'redirect-uri')), /^http:\/\/localhost/);
     assert.match(await browser.execute((e) => e.value, await byTestId(browser, 'portal-url')), /^https:\/\/portal\.azure\.com\//);
     await byTestId(browser, 'public-client-flows');
-    await shot(app, 'personal-register');
+    await shot(app, 'personal-register', await byTestId(browser, 'plan-account-types'), 60);
     await next();
 
     await step(browser, 3);
@@ -224,7 +229,7 @@ test('guide screens: a personal Outlook.com account and a Microsoft 365 desktop 
     assert.equal(await textOf(await byTestId(browser, 'plan-account-types')),
       'Accounts in this organizational directory only (Single tenant)');
     assert.equal(await textOf(await byTestId(browser, 'plan-platform')), 'Mobile and desktop applications');
-    await shot(app, 'm365-register');
+    await shot(app, 'm365-register', await byTestId(browser, 'plan-account-types'), 60);
     await next();
 
     await step(browser, 3);
@@ -335,7 +340,7 @@ test('guide screens: a Web app with admin consent, organisation mailboxes and a 
     await click(browser, 'preset-full');
     await click(browser, 'kind-confidential');
     await click(browser, 'usage-both');
-    await shot(app, 'web-choices');
+    await shot(app, 'web-choices', await byTestId(browser, 'preset-read'), 60);
     await next();
 
     await step(browser, 2);
