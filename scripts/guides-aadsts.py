@@ -25,8 +25,8 @@ GUIDE = ROOT / "docs/guides/troubleshooting.md"
 # are those of ui/src/lib/connections/ConnectError.svelte (the sign-in's error screen, chosen by
 # fixesFor() in connect.svelte.ts) and of the connection's page (ConnectionDetail.svelte).
 REMEDIES = {
-    "fix_redirect_uri": ("Check the app’s settings", "On the sign-in’s error screen: opens the Apps page, where **Edit** shows what the app uses (its redirect URI among them); fix the portal’s side on the app’s pages there."),
-    "fix_registration": ("Check the app’s settings", "On the sign-in’s error screen: opens the Apps page, where **Edit** shows what the app uses (its redirect URI among them); fix the portal’s side on the app’s pages there."),
+    "fix_redirect_uri": ("Check the app’s settings", "On the sign-in’s error screen: opens the Apps page. **Edit** on the app opens the wizard at what you pasted, with the portal’s instructions a few steps back (step 2 has the redirect URI and its platform); fix what differs in the portal or in the wizard."),
+    "fix_registration": ("Check the app’s settings", "On the sign-in’s error screen: opens the Apps page. **Edit** on the app opens the wizard at what you pasted, with the portal’s instructions a few steps back (step 2 has the redirect URI and its platform); fix what differs in the portal or in the wizard."),
     "change_tenant": ("Change tenant", "On the sign-in’s error screen: back to the form with the **Tenant** field chosen."),
     "admin_consent": ("Admin consent link", "The link to send to an administrator; also on the Apps page, and in **Add organisation mailboxes** while consent is missing."),
     "rotate_secret": ("Rotate secret", "On the dashboard’s banner and the Apps page (**Rotate the app’s secret** on the connection’s page): replaces the secret."),

@@ -50,6 +50,9 @@ log "mail bridge benchmark, a short sample (scripts/bench-bridge.py without --qu
 cargo build -p mailconn-cli -p mailconn-testkit --bin mailconn --bin mail-servers --locked
 "$ROOT/scripts/with-keyring.sh" python3 "$ROOT/scripts/bench-bridge.py" --quick
 
+log "guides: docs/guides/troubleshooting.md says what the AADSTS catalogue says (scripts/guides-aadsts.py rewrites it)"
+python3 "$ROOT/scripts/guides-aadsts.py" --check --cli "$CARGO_TARGET_DIR/debug/mailconn"
+
 log "benchmark, a short sample (scripts/bench.sh without --quick writes docs/benchmarks.md)"
 cargo build -p mailconn-cli -p mailconn-testkit --bin mailconn --bin ss-bench --locked
 "$ROOT/scripts/with-keyring.sh" python3 "$ROOT/scripts/bench.py" --quick --profile debug --only refresh,mailboxes,sizes
