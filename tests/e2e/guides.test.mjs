@@ -40,10 +40,16 @@ async function shot(app, name, el, above = 0) {
   copyFileSync(file, join(SHOTS, `guide-${name}.png`));
 }
 
+/** Puts `value` into the field the way a paste does: one input event (typing it key by key
+ * through WebDriver is slow, and the app sees the same event either way). */
 async function fill(browser, id, value) {
   const el = await byTestId(browser, id);
-  await el.clearValue();
-  await el.setValue(value);
+  await browser.execute((e, v) => {
+    e.focus();
+    e.value = v;
+    e.dispatchEvent(new Event('input', { bubbles: true }));
+    e.dispatchEvent(new Event('change', { bubbles: true }));
+  }, el, value);
   return el;
 }
 
@@ -51,17 +57,6 @@ async function fill(browser, id, value) {
 function permissionRows(browser) {
   return browser.execute(() => [...document.querySelectorAll('[data-testid="permission-row"]')]
     .map((r) => [...r.querySelectorAll('td')].map((td) => td.textContent.trim()).join('|')));
-}
-
-/** Sets an input's value the way a paste or a date picker does (one input event). */
-async function setInput(browser, id, value) {
-  const el = await byTestId(browser, id);
-  await browser.execute((e, v) => {
-    e.value = v;
-    e.dispatchEvent(new Event('input', { bubbles: true }));
-    e.dispatchEvent(new Event('change', { bubbles: true }));
-  }, el, value);
-  return el;
 }
 
 const click = async (browser, id, timeout) => (await byTestId(browser, id, timeout)).click();
@@ -361,7 +356,7 @@ test('guide screens: a Web app with admin consent, organisation mailboxes and a 
 
     await step(browser, 4);
     await click(browser, 'expiry-custom');
-    await setInput(browser, 'field-secret-expires', expires);
+    await fill(browser, 'field-secret-expires', expires);
     await shot(app, 'web-secret');
     await next();
 
@@ -442,7 +437,7 @@ test('guide screens: a Web app with admin consent, organisation mailboxes and a 
     await shot(app, 'rotate-explain');
     await click(browser, 'rotate-next');
     const fresh = await control('secrets', { displayName: 'Mail Connections 2', end: `${daysFromNow(365)}T23:00:00Z` });
-    await (await byTestId(browser, 'rotate-secret')).setValue(fresh.value);
+    await fill(browser, 'rotate-secret', fresh.value);
     await click(browser, 'rotate-expiry-12');
     await shot(app, 'rotate-paste');
     await click(browser, 'rotate-verify');
