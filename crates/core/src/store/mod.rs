@@ -1,4 +1,5 @@
-//! `SQLite` storage for metadata: registrations (without secrets), connections, their events.
+//! `SQLite` storage for metadata: registrations (without secrets), connections, their events,
+//! the app's settings.
 //!
 //! One module per table; each owns its schema migrations. Migrations are versioned through
 //! `SQLite`'s `user_version` by `rusqlite_migration`, applied in the order listed in [`migrations`].
@@ -10,6 +11,7 @@ pub mod events;
 pub mod registrations;
 pub mod sealed;
 pub mod secret_reminders;
+pub mod settings;
 
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
@@ -35,6 +37,7 @@ const MIGRATIONS: &[&str] = &[
     registrations::V2_MAIL_SERVERS,
     bridge::V1,
     sealed::V1,
+    settings::V1,
 ];
 
 fn migrations() -> Migrations<'static> {
