@@ -276,6 +276,38 @@ describe('sharing app registrations', () => {
     expect(screen.getByTestId('import-done').textContent).toContain('Skipped 1.');
   });
 
+  it('shows the export, saves it to the path typed, and makes an app’s import link', async () => {
+    const calls: [string, unknown][] = [];
+    const link = 'mailconn://import?v=1&name=Team+desktop';
+    answer({
+      list_registrations: () => [{ id: 'r1', name: 'Team desktop' }],
+      export_registrations: () => '{\n  "format": "mailconn-registrations"\n}\n',
+      save_registrations_export: (args) => {
+        calls.push(['save', args]);
+        return { path: '/tmp/apps.json', count: 1 };
+      },
+      registration_import_link: (args) => {
+        calls.push(['link', args]);
+        return link;
+      },
+    });
+    render(ShareRegistrations);
+    await settle();
+    await fireEvent.click(screen.getByTestId('export-show'));
+    await settle();
+    expect(screen.getByTestId('export-json').textContent).toContain('"format": "mailconn-registrations"');
+    await fireEvent.input(screen.getByTestId('export-path'), { target: { value: '/tmp/apps.json' } });
+    await fireEvent.click(screen.getByTestId('export-replace'));
+    await fireEvent.click(screen.getByTestId('export-save'));
+    await settle();
+    expect(calls[0]).toEqual(['save', { path: '/tmp/apps.json', replace: true }]);
+    expect(screen.getByTestId('export-saved').textContent).toContain('Saved 1 app to /tmp/apps.json.');
+    await fireEvent.click(screen.getByTestId('copy-import-link'));
+    await settle();
+    expect(calls[1]).toEqual(['link', { id: 'r1' }]);
+    expect((screen.getByTestId('import-link-value') as HTMLInputElement).value).toBe(link);
+  });
+
   it('shows why a file cannot be imported', async () => {
     answer({
       list_registrations: () => [],

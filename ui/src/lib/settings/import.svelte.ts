@@ -1,12 +1,45 @@
-import type { ImportOffer, ImportPreview, ImportReport, ImportSource } from '../ipc/bindings';
+import type {
+  ExportWritten,
+  ImportOffer,
+  ImportPreview,
+  ImportReport,
+  ImportSource,
+} from '../ipc/bindings';
 import {
   dismissImportLink,
+  exportRegistrations,
   importRegistrations,
   previewImport,
+  registrationImportLink,
+  saveRegistrationsExport,
   watchImportLinks,
 } from '../ipc/commands';
+import { copyText } from '../ui/clipboard';
 import { Request } from '../ipc/request.svelte';
 import { registrations } from '../apps/registrations.svelte';
+
+/** The export of every app registration (no secret in it): shown, saved to a file, one as a link. */
+export class ExportState {
+  readonly shown = new Request<string>();
+  readonly saved = new Request<ExportWritten>();
+  readonly link = new Request<string>();
+  /** The last link was put on the clipboard. */
+  copied = $state(false);
+
+  async show(): Promise<void> {
+    await this.shown.run(exportRegistrations);
+  }
+
+  async save(path: string, replace: boolean): Promise<void> {
+    await this.saved.run(() => saveRegistrationsExport(path, replace));
+  }
+
+  async copyLink(id: string): Promise<void> {
+    this.copied = false;
+    const link = await this.link.run(() => registrationImportLink(id));
+    if (link) this.copied = await copyText(link);
+  }
+}
 
 /**
  * An import in two steps: core's preview of a file, pasted text or a link (nothing saved), then,

@@ -1,5 +1,5 @@
-import type { SettingInfo, SettingKey } from '../ipc/bindings';
-import { listSettings, resetSetting, setSetting } from '../ipc/commands';
+import type { Folder, SettingInfo, SettingKey } from '../ipc/bindings';
+import { listSettings, openFolder, resetSetting, setSetting } from '../ipc/commands';
 import { type IpcError, toIpcError } from '../ipc/invoke';
 import { Request } from '../ipc/request.svelte';
 
@@ -50,6 +50,15 @@ export class SettingsState {
     } finally {
       this.busy = { ...this.busy, [key]: false };
     }
+  }
+}
+
+/** Opens the app's own data or log folder (core knows where they are; nothing else opens). */
+export class FolderOpener {
+  readonly request = new Request<void>();
+
+  async open(folder: Folder): Promise<void> {
+    await this.request.run(() => openFolder(folder));
   }
 }
 
