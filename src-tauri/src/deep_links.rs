@@ -35,7 +35,7 @@ pub fn listen<R: tauri::Runtime>(app: &tauri::App<R>) {
 pub fn deliver(service: &Service, url: &str) {
     match service.deliver_deep_link(url) {
         Ok(DeepLinkRoute::SignIn) => {
-            tracing::info!("a sign-in redirect arrived through mailconn://")
+            tracing::info!("a sign-in redirect arrived through mailconn://");
         }
         Ok(DeepLinkRoute::Import) => tracing::info!("an import link arrived through mailconn://"),
         Err(e) => tracing::warn!(error = %e, "ignored a mailconn:// link"),

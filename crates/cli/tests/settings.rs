@@ -312,8 +312,14 @@ fn registrations_round_trip_through_a_file_and_a_link_without_secrets() {
         .unwrap();
     assert_eq!(web["has_secret"], false);
     assert_eq!(web["tenant"], "contoso.onmicrosoft.com");
+}
 
-    // A link of one app: the colleague already has it.
+#[test]
+fn an_import_link_shows_its_app_and_adds_it_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let (admin, colleague) = (dir.path().join("admin"), dir.path().join("colleague"));
+    add_apps(&admin);
+    // A link of one app: the first import adds it, the second finds it here.
     let link = ok(&mailconn(
         &admin,
         &["app", "import-link", "Team desktop"],
@@ -324,11 +330,20 @@ fn registrations_round_trip_through_a_file_and_a_link_without_secrets() {
         link.starts_with("mailconn://import?v=1&name=Team+desktop&client_id="),
         "{link}"
     );
-    let out = ok(&mailconn(
-        &colleague,
-        &["app", "import-registrations", link, "--yes"],
-        &[],
-    ));
+    let import = || {
+        ok(&mailconn(
+            &colleague,
+            &["app", "import-registrations", link, "--yes"],
+            &[],
+        ))
+    };
+    let first = import();
+    assert!(
+        first.contains("Team desktop  [new: will be added]"),
+        "{first}"
+    );
+    assert!(first.contains("Added \"Team desktop\""), "{first}");
+    let out = import();
     assert!(
         out.starts_with(&format!("Link: {link}\n")),
         "shown in full: {out}"

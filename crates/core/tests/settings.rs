@@ -236,7 +236,7 @@ async fn notifications_of_a_run(app: &Arc<Service>) -> (usize, Vec<(Notification
             Ok(Ok(ServiceEvent::Reminders(list))) => reminders = Some(list.len()),
             Ok(Ok(ServiceEvent::Notify { kind, title, .. })) => notified.push((kind, title)),
             Ok(_) => {}
-            Err(_) => panic!("no reminders reported"),
+            Err(elapsed) => panic!("no reminders reported ({elapsed})"),
         }
     }
     // The notice of a stage is sent right after the list.
