@@ -115,6 +115,8 @@ test('settings apply at once, registrations travel without secrets, an import li
   const dialog = await byTestId(browser, 'import-link-dialog', 15000);
   await waitForText(dialog, /This import link was refused: it carries a "client_secret", and a client secret is never shared this way/);
   assert.equal(await (await browser.$('[data-testid="import-link-confirm"]')).isExisting(), false);
+  const forged = await textOf(await byTestId(browser, 'import-link-text'));
+  assert.ok(forged.startsWith(link) && !forged.includes('Abc8Q~'), `the secret-shaped part is blanked: ${forged}`);
   await (await byTestId(browser, 'import-link-dismiss')).click();
   await browser.waitUntil(async () => !(await (await browser.$('[data-testid="import-link-dialog"]')).isExisting()), {
     timeout: 5000, timeoutMsg: 'the dialog stayed',

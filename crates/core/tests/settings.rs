@@ -418,9 +418,15 @@ async fn an_import_link_from_the_os_waits_for_confirmation() {
 
     // A forged link is offered with its reason, and replaces nothing in the database.
     desktop
-        .deliver_deep_link("mailconn://import?v=1&name=x&client_secret=y")
+        .deliver_deep_link(&format!("{link}&client_secret={SECRET}"))
         .unwrap();
     let refused = desktop.pending_import_offer().unwrap();
+    assert!(refused.link.starts_with(&link), "{}", refused.link);
+    assert!(
+        !refused.link.contains("Abc8Q~"),
+        "the secret is not shown: {}",
+        refused.link
+    );
     assert!(refused.preview.is_none());
     assert!(refused.error.unwrap().message.contains("client secret"));
     desktop.dismiss_import_offer();

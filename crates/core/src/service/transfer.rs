@@ -66,7 +66,8 @@ pub struct ImportReport {
 /// A `mailconn://import` link the OS handed to the app, waiting for the person to confirm it.
 #[derive(Debug, Clone, Serialize, TS)]
 pub struct ImportOffer {
-    /// The link as it arrived (cut after [`transfer::MAX_LINK`] characters).
+    /// The link as it arrived (cut after [`transfer::MAX_LINK`] characters; anything shaped
+    /// like a secret or token blanked).
     pub link: String,
     pub preview: Option<ImportPreview>,
     /// Why the link cannot be imported.
@@ -272,11 +273,13 @@ impl Service {
 
     /// A `mailconn://import` link from the OS: checked and kept for the interface to show.
     pub(super) fn offer_import(&self, raw: &str) {
+        // Shown in full, but a secret- or token-shaped part (a refused link's) is blanked: it
+        // goes no further than the check that refused it.
         let link = if raw.len() > transfer::MAX_LINK {
             let cut: String = raw.chars().take(transfer::MAX_LINK).collect();
-            format!("{cut}…")
+            format!("{}…", crate::logging::redact(&cut))
         } else {
-            raw.to_owned()
+            crate::logging::redact(raw).into_owned()
         };
         let today = self.clock.now().date_naive();
         let checked = transfer::parse_link(raw)

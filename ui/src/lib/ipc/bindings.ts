@@ -705,7 +705,8 @@ export type ImportReport = { added: Array<Registration>, skipped: Array<ImportEn
 
 export type ImportOffer = { 
 /**
- * The link as it arrived (cut after [`transfer::MAX_LINK`] characters).
+ * The link as it arrived (cut after [`transfer::MAX_LINK`] characters; anything shaped
+ * like a secret or token blanked).
  */
 link: string, preview: ImportPreview | null, 
 /**
