@@ -29,7 +29,7 @@ APP_PACKAGES=(build-essential pkg-config curl ca-certificates file libwebkit2gtk
   dbus-x11 desktop-file-utils xdg-utils)
 # Mail servers and programs for the protocol tests: Dovecot (IMAP, POP, submission), an SMTP sink
 # for submission's relay (aiosmtpd), msmtp and OfflineIMAP as real mail programs.
-TEST_PACKAGES=(xvfb webkit2gtk-driver libsecret-tools imagemagick x11-utils dovecot-core dovecot-imapd
+TEST_PACKAGES=(rpm xvfb webkit2gtk-driver libsecret-tools imagemagick x11-utils dovecot-core dovecot-imapd
   dovecot-pop3d dovecot-submissiond python3-aiosmtpd msmtp offlineimap3)
 # The benchmark (scripts/bench.sh): ApacheBench as the load generator, GNU time for the raw Secret
 # Service client's CPU, secret-tool and dbus-monitor (in dbus) to read and count keychain calls, a

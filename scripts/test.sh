@@ -70,6 +70,9 @@ export MAILCONN_APP="$CARGO_TARGET_DIR/debug/mailconn-desktop"
 export MAILCONN_CLI="$CARGO_TARGET_DIR/debug/mailconn"
 "$ROOT/scripts/with-keyring.sh" node --test --test-concurrency=1 --test-timeout=600000 tests/e2e/
 
+log "packages: build the .deb and .rpm, install the .deb, run the installed app and CLI, remove it"
+"$ROOT/tests/package/install.sh"
+
 log "crash safety: kill -9 of the desktop app during background refreshes (10 cycles; scripts/crash-soak.sh runs 50)"
 MAILCONN_DESKTOP_CRASH_CYCLES=10 "$ROOT/scripts/with-keyring.sh" xvfb-run -a \
   cargo test -p mailconn-cli --locked --test crash -- --include-ignored --nocapture kill_9_of_the_desktop_app

@@ -1,7 +1,9 @@
 //! The app's background work is core's ([`Service::run`]); this turns what it reports into
 //! desktop notifications and the tray's attention state, and forwards events to the pages that
-//! watch them. It also starts the bridge when its settings say so, and tells the tray and the
-//! interface when the bridge changes.
+//! watch them (a `mailconn://import` link also brings the window forward). It also starts the
+//! bridge when its settings say so, and tells the tray and the interface when the bridge changes.
+//! Core drops notifications whose kind is off in the settings; the ones the shell makes itself
+//! (the bridge did not start) ask first.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -9,6 +11,7 @@ use std::time::Duration;
 use mailconn_core::Service;
 use mailconn_core::service::ServiceEvent;
 use mailconn_core::service::bridge::PortOverrides;
+use mailconn_core::settings::NotificationKind;
 use serde::Serialize;
 use tauri::ipc::Channel;
 use tauri::{AppHandle, Manager, Runtime};
@@ -69,7 +72,9 @@ pub fn start<R: Runtime>(app: &AppHandle<R>) {
     tauri::async_runtime::spawn(async move {
         loop {
             match events.recv().await {
-                Ok(ServiceEvent::Notify { title, body }) => show(&handle, &title, &body),
+                Ok(ServiceEvent::Notify { title, body, .. }) => show(&handle, &title, &body),
+                // The window comes forward so the person sees the link and is asked.
+                Ok(ServiceEvent::ImportOffer(_)) => crate::tray::show_window(&handle),
                 Ok(ServiceEvent::Attention) => crate::tray::update(&handle),
                 Ok(_) | Err(RecvError::Lagged(_)) => {}
                 Err(RecvError::Closed) => break,
@@ -92,7 +97,9 @@ async fn start_bridge_with_app<R: Runtime>(app: AppHandle<R>, service: Arc<Servi
     };
     if wanted && let Err(e) = service.start_bridge(PortOverrides::default()).await {
         tracing::warn!(error = %e, "the bridge did not start with the app");
-        show(&app, "The mail bridge did not start", e.message());
+        if service.notifies(NotificationKind::Bridge) {
+            show(&app, "The mail bridge did not start", e.message());
+        }
     }
 }
 

@@ -53,6 +53,16 @@ use mailconn_core::service::registrations::Saved;
 use mailconn_core::service::sign_in::{BrowserSignIn, Connected, DeviceSignIn};
 use mailconn_core::service::system::{AppInfo, Dashboard};
 
+use mailconn_core::registration::transfer::{SharedFrom, SharedRegistration};
+use mailconn_core::service::settings::Folder;
+use mailconn_core::service::transfer::{
+    ExportWritten, ImportEntry, ImportOffer, ImportPreview, ImportReport, ImportSource,
+    ImportStatus,
+};
+use mailconn_core::settings::{
+    LogLevel, NotificationKind, SettingInfo, SettingKey, SettingKind, SettingSource, SettingValue,
+};
+
 /// Where the generated file lives, relative to this crate.
 pub const BINDINGS_PATH: &str = "../ui/src/lib/ipc/bindings.ts";
 
@@ -84,6 +94,9 @@ pub fn render() -> String {
         MailProtocol, ListenerSecurity, Ports, NetworkAccess, BridgeSettings, ListenerState,
         ListenerStatus, SessionStage, SessionInfo, BridgePassword, BridgeStatus, ProgramSetting,
         ShownOnce, BridgeCertificate, BridgeSignal,
+        SettingKey, SettingKind, SettingSource, SettingValue, SettingInfo, LogLevel, NotificationKind,
+        Folder, SharedRegistration, SharedFrom, ImportSource, ImportStatus, ImportEntry,
+        ImportPreview, ImportReport, ImportOffer, ExportWritten,
     ];
     let mut out = String::from(
         "// Generated from the Rust types by src-tauri/src/bindings.rs. Do not edit by hand.\n",

@@ -1,9 +1,11 @@
 //! Receives `mailconn://` URLs from the OS (a second launch forwards them through the single
-//! instance plugin) and hands them to core, which validates them as untrusted input.
+//! instance plugin; the first launch gets them as arguments) and hands them to core, which
+//! validates them as untrusted input.
 
 use std::sync::Arc;
 
 use mailconn_core::Service;
+use mailconn_core::service::DeepLinkRoute;
 use tauri::Manager;
 use tauri_plugin_deep_link::DeepLinkExt;
 
@@ -23,10 +25,19 @@ pub fn listen<R: tauri::Runtime>(app: &tauri::App<R>) {
     let service = app.state::<Arc<Service>>().inner().clone();
     app.deep_link().on_open_url(move |event| {
         for url in event.urls() {
-            match service.deliver_deep_link(url.as_str()) {
-                Ok(()) => tracing::info!("a sign-in redirect arrived through mailconn://"),
-                Err(e) => tracing::warn!(error = %e, "ignored a mailconn:// link"),
-            }
+            deliver(&service, url.as_str());
         }
     });
+}
+
+/// Hands one link to core: a sign-in redirect to its sign-in, an import link to the interface
+/// (which asks before anything is saved).
+pub fn deliver(service: &Service, url: &str) {
+    match service.deliver_deep_link(url) {
+        Ok(DeepLinkRoute::SignIn) => {
+            tracing::info!("a sign-in redirect arrived through mailconn://");
+        }
+        Ok(DeepLinkRoute::Import) => tracing::info!("an import link arrived through mailconn://"),
+        Err(e) => tracing::warn!(error = %e, "ignored a mailconn:// link"),
+    }
 }

@@ -118,14 +118,16 @@ pub fn run() -> ExitCode {
             return ExitCode::from(4);
         }
     };
+    service.apply_log_level();
     phases.done("database opened and migrated");
     tracing::info!(data_dir = %service.data_dir().root().display(), "starting");
 
     let hidden = options.hidden;
+    let links = options.links;
     let result = builder::<tauri::Wry>(service)
         .setup(move |app| {
             phases.done("window created");
-            desktop_setup(app, hidden);
+            desktop_setup(app, hidden, &links);
             phases.done("tray, deep links, background work started");
             Ok(())
         })
@@ -171,9 +173,14 @@ pub fn builder<R: tauri::Runtime>(service: Arc<Service>) -> tauri::Builder<R> {
 
 /// What only the real desktop app does (not the mock runtime of tests): deep links, the tray,
 /// and the background refresh engine.
-fn desktop_setup(app: &mut tauri::App, hidden: bool) {
+fn desktop_setup(app: &mut tauri::App, hidden: bool, links: &[String]) {
     use tauri::Manager;
     deep_links::listen(app);
+    // A link that started the app (an import link clicked while it was not running).
+    let service = app.state::<Arc<Service>>().inner().clone();
+    for link in links {
+        deep_links::deliver(&service, link);
+    }
     let handle = app.handle().clone();
     if let Err(e) = tray::build(&handle) {
         tracing::warn!(error = %e, "no tray icon; closing the window quits the app");

@@ -102,7 +102,9 @@ fn toggle_bridge<R: Runtime>(app: &AppHandle<R>, start: bool) {
         };
         if let Err(e) = done {
             tracing::warn!(error = %e, "the tray's bridge start or stop failed");
-            crate::background::show(&handle, "The mail bridge did not start", e.message());
+            if service.notifies(mailconn_core::settings::NotificationKind::Bridge) {
+                crate::background::show(&handle, "The mail bridge did not start", e.message());
+            }
         }
     });
 }

@@ -1,5 +1,7 @@
 //! `mailconn app ...`: manage app registrations.
 
+use std::path::PathBuf;
+
 use chrono::NaiveDate;
 use clap::{Args, Subcommand, ValueEnum};
 use mailconn_core::cloud::CloudId;
@@ -36,6 +38,30 @@ pub enum AppCommand {
         #[arg(long)]
         cascade: bool,
     },
+    /// Write app registrations without their secrets as JSON, to stdout or a file, for
+    /// `import-registrations` elsewhere [default: every app]
+    ExportRegistrations {
+        /// Only these apps (id or name)
+        apps: Vec<String>,
+        /// Write to this file instead of stdout
+        #[arg(long, value_name = "FILE")]
+        file: Option<PathBuf>,
+        /// Replace the file if it exists
+        #[arg(long, requires = "file")]
+        replace: bool,
+    },
+    /// Add app registrations from an export file or a `mailconn://import?...` link: shows
+    /// everything first, saves only what is new and only after a yes
+    ImportRegistrations {
+        /// The file, or the link (quote it)
+        #[arg(value_name = "FILE|LINK")]
+        source: String,
+        /// Save without asking
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Print the `mailconn://import?...` link of an app, to send to colleagues (no secret in it)
+    ImportLink { app: String },
     #[command(flatten)]
     Secrets(crate::client_secret::SecretCommand),
 }
@@ -205,6 +231,17 @@ pub async fn run(cmd: &AppCommand, service: &Service, out: Output) -> Result<Exi
             let reg = service.remove_registration(app, *cascade).await?;
             out.removed(&reg.name);
         }
+        AppCommand::ExportRegistrations {
+            apps,
+            file,
+            replace,
+        } => {
+            return crate::transfer::export(apps, file.as_deref(), *replace, service, out).await;
+        }
+        AppCommand::ImportRegistrations { source, yes } => {
+            return crate::transfer::import(source, *yes, service, out).await;
+        }
+        AppCommand::ImportLink { app } => return crate::transfer::link(app, service, out).await,
         AppCommand::Secrets(_) => {
             return Err(Error::internal(
                 "secret commands are run by client_secret::run",

@@ -248,7 +248,7 @@ async fn serve(args: &BridgeArgs, service: &Service, out: Output) -> Result<Exit
     let notices = async {
         loop {
             match events.recv().await {
-                Ok(ServiceEvent::Notify { title, body }) => eprintln!("{title}: {body}"),
+                Ok(ServiceEvent::Notify { title, body, .. }) => eprintln!("{title}: {body}"),
                 Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
                 Err(_) => return,
             }

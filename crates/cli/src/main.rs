@@ -9,8 +9,10 @@ mod explain;
 mod health;
 mod mailbox;
 mod output;
+mod settings;
 mod storage;
 mod tokens;
+mod transfer;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -163,6 +165,9 @@ enum Command {
     /// Where refresh and access tokens are kept (`storage`: the mode and how many tokens are
     /// where; `storage set sealed|keychain`: move them all)
     Storage(storage::StorageArgs),
+    /// The app's settings with where each value comes from (default, saved, environment);
+    /// `settings get KEY`, `settings set KEY VALUE`, `settings reset KEY`
+    Settings(settings::SettingsArgs),
     /// Run the local mail bridge in the foreground: IMAP, POP and SMTP on 127.0.0.1 for
     /// programs and devices that only know a password (each gets its own: `bridge password
     /// add`); it logs in to Microsoft with XOAUTH2 for them and keeps their tokens refreshed
@@ -294,6 +299,7 @@ async fn dispatch(command: &Command, service: &Service, out: Output) -> Result<E
         Command::Token(args) => tokens::token(args, service, out).await,
         Command::Bridge(args) => bridge::run(args, service, out).await,
         Command::Storage(args) => storage::run(args, service, out).await,
+        Command::Settings(args) => settings::run(args, service, out).await,
         Command::Xoauth2(args) => tokens::xoauth2(args, service, out).await,
         Command::Oauthbearer(args) => tokens::oauthbearer(args, service, out).await,
         Command::Alias {
@@ -339,7 +345,9 @@ fn select_keychain(choice: KeychainArg, data_dir: &Path) -> Result<Arc<dyn Keych
 
 /// The one service of this run, over the data directory (opened and migrated).
 fn open_service(data_dir: &Path, keychain: Arc<dyn Keychain>) -> Result<Service, Error> {
-    Service::open(DataDir::open(data_dir)?, keychain)
+    let service = Service::open(DataDir::open(data_dir)?, keychain)?;
+    service.apply_log_level();
+    Ok(service)
 }
 
 /// The service's methods are async; blocking work runs on tokio's blocking threads.

@@ -29,6 +29,7 @@ pub mod sasl;
 pub mod scopes;
 pub mod sensitive;
 pub mod service;
+pub mod settings;
 pub mod store;
 pub mod verification;
 

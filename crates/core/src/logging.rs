@@ -12,7 +12,7 @@
 use std::borrow::Cow;
 use std::io::{self, IsTerminal, Write};
 use std::path::Path;
-use std::sync::LazyLock;
+use std::sync::{LazyLock, OnceLock};
 
 use regex::Regex;
 use tracing_appender::non_blocking::WorkerGuard;
@@ -20,7 +20,7 @@ use tracing_appender::rolling::{Builder as RollingBuilder, Rotation};
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
-use tracing_subscriber::{EnvFilter, Layer};
+use tracing_subscriber::{EnvFilter, Layer, Registry, reload};
 
 use crate::error::{Error, ErrorCode, Result};
 
@@ -161,6 +161,39 @@ impl<W: Write> Write for RedactingWriter<W> {
 /// Lines the log file's writer queues before it drops new ones.
 const LOG_QUEUE_LINES: usize = 4096;
 
+/// Changes the log file's filter while the program runs (the log-level setting).
+static FILE_FILTER: OnceLock<reload::Handle<EnvFilter, Registry>> = OnceLock::new();
+/// The filter last set through [`set_file_filter`] (`None`: the one `init` chose).
+static FILE_FILTER_TEXT: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
+
+/// Sets the log file's filter (`debug`, `info`, ...) without a restart. Does nothing while
+/// `MAILCONN_LOG` is set (it chose the filter) or before [`init`] installed a log file; false then.
+pub fn set_file_filter(filter: &str) -> Result<bool> {
+    if std::env::var_os(LOG_ENV).is_some() {
+        return Ok(false);
+    }
+    let Some(handle) = FILE_FILTER.get() else {
+        return Ok(false);
+    };
+    let mut current = FILE_FILTER_TEXT.lock().expect("log filter poisoned");
+    if current.as_deref() == Some(filter) {
+        return Ok(true);
+    }
+    let parsed = EnvFilter::try_new(filter).map_err(|e| {
+        Error::invalid(
+            "log-level",
+            format!("\"{filter}\" is not a log filter: {e}"),
+        )
+    })?;
+    handle
+        .reload(parsed)
+        .map_err(|e| Error::internal(format!("the log filter could not be changed: {e}")))?;
+    *current = Some(filter.to_owned());
+    drop(current);
+    tracing::info!(filter, "log level set");
+    Ok(true)
+}
+
 /// Keeps the file writer alive; drop it last so buffered lines are flushed.
 #[derive(Debug)]
 pub struct LogGuard {
@@ -192,7 +225,8 @@ fn stderr_colour(is_terminal: bool, no_color: bool) -> bool {
 }
 
 /// Installs the global subscriber: the rotated file under `logs_dir` (if given, at `info` unless
-/// `MAILCONN_LOG` says otherwise) and stderr at `stderr_level`.
+/// `MAILCONN_LOG` says otherwise; [`set_file_filter`] changes it later) and stderr at
+/// `stderr_level`.
 pub fn init(logs_dir: Option<&Path>, stderr_level: &str) -> Result<LogGuard> {
     let file_filter =
         || EnvFilter::try_from_env(LOG_ENV).unwrap_or_else(|_| EnvFilter::new("info"));
@@ -234,20 +268,27 @@ pub fn init(logs_dir: Option<&Path>, stderr_level: &str) -> Result<LogGuard> {
             let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
                 .buffered_lines_limit(LOG_QUEUE_LINES)
                 .finish(appender);
+            let (filter, handle) = reload::Layer::new(file_filter());
             let layer = tracing_subscriber::fmt::layer()
                 .with_writer(RedactingMakeWriter::plain(writer))
                 .with_ansi(false)
-                .with_filter(file_filter());
-            (Some(layer), Some(guard))
+                .with_filter(filter);
+            (Some((layer, handle)), Some(guard))
         }
         None => (None, None),
     };
 
+    let (file_layer, handle) = file_layer.unzip();
     // A second init (tests, embedding) keeps the first subscriber; that is not an error.
-    let _ = tracing_subscriber::registry()
-        .with(stderr_layer)
+    // The file's layer comes first so its reloadable filter sits directly on the registry.
+    let installed = tracing_subscriber::registry()
         .with(file_layer)
-        .try_init();
+        .with(stderr_layer)
+        .try_init()
+        .is_ok();
+    if installed && let Some(handle) = handle {
+        let _ = FILE_FILTER.set(handle);
+    }
     Ok(LogGuard { _file: guard })
 }
 

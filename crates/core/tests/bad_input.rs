@@ -1012,7 +1012,7 @@ async fn every_bad_input_is_refused_clearly_at_its_field_and_changes_nothing() {
             Input::Registration(f) => run_registration(&service, &keychain, *f, case).await,
             Input::DeepLink(url) => run_deep_link(url, case),
             Input::DeepLinkWithoutSupport(url) => match service.deliver_deep_link(url) {
-                Ok(()) => Err("accepted".into()),
+                Ok(_) => Err("accepted".into()),
                 Err(e) => expect_error(&e, case),
             },
             Input::Loopback(method, target, headers) => {

@@ -9,6 +9,7 @@ pub mod connections;
 pub mod mailboxes;
 pub mod names;
 pub mod registrations;
+pub mod settings;
 pub mod storage;
 pub mod system;
 
@@ -72,6 +73,17 @@ pub fn handler<R: tauri::Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + 
         bridge::bridge_program_settings,
         bridge::bridge_certificate,
         bridge::watch_bridge,
+        settings::list_settings,
+        settings::set_setting,
+        settings::reset_setting,
+        settings::open_folder,
+        settings::export_registrations,
+        settings::save_registrations_export,
+        settings::registration_import_link,
+        settings::preview_import,
+        settings::import_registrations,
+        settings::watch_import_links,
+        settings::dismiss_import_link,
     ]
 }
 

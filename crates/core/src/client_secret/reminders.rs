@@ -13,11 +13,11 @@ use crate::connection::StateKind;
 use crate::registration::{ClientKind, Registration};
 
 /// Microsoft's portal warns at 30 days; then two weeks, a week and the last day.
-pub const DEFAULT_THRESHOLDS: [u32; 4] = [30, 14, 7, 1];
+pub const DEFAULT_THRESHOLDS: [u32; 4] = crate::settings::DEFAULT_REMINDER_DAYS;
 /// `reminders` exits with 1 (for cron and monitoring) when a secret expires within this many days.
 pub const URGENT_DAYS: i64 = 7;
 /// Environment variable that overrides the thresholds, e.g. `30,14,7,1`.
-pub const THRESHOLDS_ENV: &str = "MAILCONN_REMINDER_DAYS";
+pub const THRESHOLDS_ENV: &str = crate::settings::ENV_REMINDER_DAYS;
 
 /// The reminder thresholds in days, largest first, without duplicates or zero.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -14,6 +14,7 @@ use ts_rs::TS;
 use super::reminders::{self, Reminder, ReminderKind, Thresholds};
 use crate::clock::Clock;
 use crate::error::Result;
+use crate::settings::{SettingKey, Settings};
 use crate::store::Store;
 
 /// The longest sleep: timers run on the monotonic clock, which stands still while the machine
@@ -45,7 +46,8 @@ pub enum ReminderEvent {
 pub struct ReminderWatch {
     store: Arc<Store>,
     clock: Arc<dyn Clock>,
-    thresholds: Thresholds,
+    /// What it was built with; the saved setting (read at every pass) goes over it.
+    base: Thresholds,
     wake: Notify,
     events: broadcast::Sender<ReminderEvent>,
 }
@@ -55,7 +57,7 @@ impl ReminderWatch {
         Self {
             store,
             clock,
-            thresholds,
+            base: thresholds,
             wake: Notify::new(),
             events: broadcast::channel(64).0,
         }
@@ -70,19 +72,30 @@ impl ReminderWatch {
         self.wake.notify_one();
     }
 
-    pub fn thresholds(&self) -> &Thresholds {
-        &self.thresholds
+    /// The thresholds in effect: the saved setting (or `MAILCONN_REMINDER_DAYS`), else the
+    /// built-in ones. Read from the store each time, so a change made elsewhere applies at the
+    /// next pass.
+    pub fn thresholds(&self) -> Thresholds {
+        match self.store.saved_settings() {
+            Ok(saved) => Settings::with_process_env(&saved)
+                .chosen_days(SettingKey::ReminderDays)
+                .map_or_else(|| self.base.clone(), Thresholds::new),
+            Err(e) => {
+                tracing::warn!(error = %e, "the reminder setting could not be read");
+                self.base.clone()
+            }
+        }
     }
 
     /// Everything due now, soonest first.
     pub fn current(&self) -> Result<Vec<Reminder>> {
-        current(&self.store, self.clock.now(), &self.thresholds)
+        current(&self.store, self.clock.now(), &self.thresholds())
     }
 
     /// One pass: the reminders, and the notices not sent before (recorded as sent).
     pub fn check(&self) -> Result<(Vec<Reminder>, Vec<ReminderNotice>)> {
         let now = self.clock.now();
-        let list = current(&self.store, now, &self.thresholds)?;
+        let list = current(&self.store, now, &self.thresholds())?;
         let mut notices = Vec::new();
         for r in &list {
             let (Some(expires), Some(stage)) = (r.expires, r.threshold) else {
@@ -121,7 +134,7 @@ impl ReminderWatch {
         Ok(reminders::next_due(
             &self.store.list_registrations()?,
             self.clock.now(),
-            &self.thresholds,
+            &self.thresholds(),
         ))
     }
 

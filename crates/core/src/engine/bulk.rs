@@ -141,7 +141,7 @@ impl Engine {
         let apps = Arc::new(self.apps()?);
         let chunks = chunks(ids);
         let engine = self.clone();
-        let concurrency = self.config.concurrency.max(1);
+        let concurrency = self.config().concurrency.max(1);
         let steps = stream::iter(chunks)
             .then(move |chunk| {
                 let (engine, apps) = (engine.clone(), apps.clone());
@@ -701,7 +701,7 @@ impl Engine {
                 let next = schedule::next_refresh(
                     &after,
                     cached.map(|c| c.expires_at),
-                    &self.config,
+                    &self.config(),
                     now,
                     rand::random::<f64>(),
                 );
@@ -723,7 +723,7 @@ impl Engine {
                 let class = failure.class_label();
                 let aadsts = error.detail().and_then(|d| d.aadsts);
                 tracing::warn!(connection = %conn.id, class, aadsts = ?aadsts, "refresh failed");
-                let state = failure.next_state(&conn.state, &self.config, now, rand::random());
+                let state = failure.next_state(&conn.state, &self.config(), now, rand::random());
                 // An expired or wrong client secret breaks every connection of the app at once.
                 let affected = if state == StateKind::SecretExpired {
                     self.store

@@ -136,7 +136,7 @@ impl Engine {
             // In use now: the scheduler (here or in the app) renews it before it expires.
             if conn
                 .next_refresh_at
-                .is_none_or(|at| at > c.expires_at - self.config.margin)
+                .is_none_or(|at| at > c.expires_at - self.config().margin)
             {
                 self.reschedule(&conn.id)?;
             }
@@ -203,7 +203,7 @@ impl Engine {
         now: DateTime<Utc>,
     ) -> Option<Cached> {
         let fits = |c: &Cached| {
-            c.expires_at - self.config.margin > now && same_scopes(&c.requested, requested)
+            c.expires_at - self.config().margin > now && same_scopes(&c.requested, requested)
         };
         let held = {
             let cache = self.cache.lock().expect("cache poisoned");
@@ -242,7 +242,7 @@ impl Engine {
         if let Some(got) = self.fresh_since(&conn.id, audience, asked_at) {
             return Ok(got);
         }
-        let _file = lock::acquire(&self.locks, &conn.id, self.config.lock_wait).await?;
+        let _file = lock::acquire(&self.locks, &conn.id, self.config().lock_wait).await?;
         let current = self.store.get_connection(&conn.id)?;
         match want {
             Some(audience) if current.kind == ConnectionKind::Delegated => {

@@ -38,7 +38,7 @@ mod verify;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -52,9 +52,14 @@ use crate::connection::Connection;
 use crate::error::Result;
 use crate::keychain::Keychain;
 use crate::resource::{Audience, Resource};
+use crate::settings::{SettingKey, Settings};
 use crate::store::Store;
 pub use notice::{Notice, notice_for};
 pub use schedule::Config;
+
+fn seconds(secs: u64) -> chrono::TimeDelta {
+    chrono::TimeDelta::seconds(i64::try_from(secs).unwrap_or(i64::MAX / 1000))
+}
 
 /// An access token handed out, with the connection it belongs to.
 #[derive(Debug)]
@@ -77,6 +82,8 @@ pub enum EngineEvent {
     Notice(Notice),
     /// A problem the user was told about is gone.
     Resolved(String),
+    /// The saved settings changed (here or in another process) and the engine applied its own.
+    SettingsChanged(Box<Settings>),
 }
 
 /// What a refresh call ended with.
@@ -111,7 +118,12 @@ pub struct Engine {
     clock: Arc<dyn Clock>,
     /// The data directory's lock folder (one lock file per connection while it refreshes).
     locks: PathBuf,
-    config: Config,
+    /// What it was built with; a setting nobody chose leaves its value as it is here.
+    base: Config,
+    /// `base` with the chosen settings (refresh margin, keep-alive) over it.
+    config: RwLock<Config>,
+    /// The saved settings last applied, to notice a change another process made.
+    seen_settings: Mutex<Option<Vec<(String, String)>>>,
     /// One async mutex per connection: the in-process half of single flight.
     flights: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     cache: Mutex<HashMap<(String, Audience), Cached>>,
@@ -138,7 +150,9 @@ impl Engine {
             http,
             clock,
             locks,
-            config,
+            base: config,
+            config: RwLock::new(config),
+            seen_settings: Mutex::new(None),
             flights: Mutex::new(HashMap::new()),
             cache: Mutex::new(HashMap::new()),
             wake: Notify::new(),
@@ -160,8 +174,63 @@ impl Engine {
         self.events.subscribe()
     }
 
-    pub fn config(&self) -> &Config {
-        &self.config
+    /// The configuration in effect now (settings change it while the engine runs).
+    pub fn config(&self) -> Config {
+        *self.config.read().expect("config poisoned")
+    }
+
+    /// Puts the chosen refresh margin and keep-alive over the built-in configuration; true when
+    /// the schedule must be computed again.
+    pub fn apply_settings(&self, settings: &Settings) -> bool {
+        let mut next = self.base;
+        if let Some(secs) = settings.chosen_seconds(SettingKey::RefreshMargin) {
+            next.margin = seconds(secs);
+            next.jitter = self.base.jitter.min(next.margin / 4);
+        }
+        if let Some(secs) = settings.chosen_seconds(SettingKey::KeepAlive) {
+            next.keep_alive = seconds(secs);
+        }
+        let mut config = self.config.write().expect("config poisoned");
+        let changed = config.margin != next.margin || config.keep_alive != next.keep_alive;
+        *config = next;
+        changed
+    }
+
+    /// Applies the saved settings when the engine is made (no schedule is computed again: the
+    /// one stored was computed with them, by whoever saved them).
+    pub fn init_settings(&self) -> Result<()> {
+        let saved = self.store.saved_settings()?;
+        self.apply_settings(&Settings::with_process_env(&saved));
+        *self.seen_settings.lock().expect("settings poisoned") = Some(saved);
+        Ok(())
+    }
+
+    /// Reads the saved settings; when they changed since last time, applies them, computes the
+    /// schedule again if the times changed, and tells listeners. The scheduler calls it every
+    /// pass, so a change made by the CLI applies within a minute.
+    pub fn follow_settings(&self) -> Result<()> {
+        let saved = self.store.saved_settings()?;
+        {
+            let mut seen = self.seen_settings.lock().expect("settings poisoned");
+            if seen.as_ref() == Some(&saved) {
+                return Ok(());
+            }
+            *seen = Some(saved.clone());
+        }
+        let settings = Settings::with_process_env(&saved);
+        if self.apply_settings(&settings) {
+            let config = self.config();
+            tracing::info!(
+                margin_secs = config.margin.num_seconds(),
+                keep_alive_secs = config.keep_alive.num_seconds(),
+                "refresh settings changed; computing the schedule again"
+            );
+            self.reschedule_all()?;
+        }
+        let _ = self
+            .events
+            .send(EngineEvent::SettingsChanged(Box::new(settings)));
+        Ok(())
     }
 
     /// Token requests this engine has made (diagnostics and tests).

@@ -189,7 +189,7 @@ impl Engine {
         let summary = format!("Refresh failed ({class}): {}", error.message());
         let aadsts = error.detail().and_then(|d| d.aadsts);
         tracing::warn!(connection = %conn.id, class, aadsts = ?aadsts, "refresh failed");
-        let state = failure.next_state(&conn.state, &self.config, now, rand::random::<f64>());
+        let state = failure.next_state(&conn.state, &self.config(), now, rand::random::<f64>());
         // An expired or wrong client secret breaks every connection of the app at once.
         let affected = if state == StateKind::SecretExpired {
             self.store

@@ -7,8 +7,10 @@ use chrono::{DateTime, TimeDelta, Utc};
 
 use crate::connection::{Connection, ConnectionKind, INACTIVITY_LIMIT, TokenState};
 
-/// The engine's settings. The defaults suit Microsoft; `from_env` lets tests shorten them.
-#[derive(Debug, Clone)]
+/// The engine's configuration. The defaults suit Microsoft; `from_env` lets tests shorten them;
+/// the saved settings (refresh margin, keep-alive) go over it while the engine runs
+/// ([`super::Engine::apply_settings`]).
+#[derive(Debug, Clone, Copy)]
 pub struct Config {
     /// Refresh this long before the access token expires.
     pub margin: TimeDelta,
@@ -56,8 +58,8 @@ impl Default for Config {
 
 /// Environment variables that shorten the engine's times (seconds), for tests and demos.
 pub const ENV_RETRY_BASE: &str = "MAILCONN_RETRY_BASE_SECS";
-pub const ENV_MARGIN: &str = "MAILCONN_REFRESH_MARGIN_SECS";
-pub const ENV_KEEP_ALIVE: &str = "MAILCONN_KEEP_ALIVE_SECS";
+pub const ENV_MARGIN: &str = crate::settings::ENV_REFRESH_MARGIN;
+pub const ENV_KEEP_ALIVE: &str = crate::settings::ENV_KEEP_ALIVE;
 
 impl Config {
     pub fn from_env() -> Self {

@@ -17,11 +17,32 @@ impl Engine {
         let next = schedule::next_refresh(
             &conn,
             self.cached_expiry(&conn),
-            &self.config,
+            &self.config(),
             self.clock.now(),
             rand::random::<f64>(),
         );
         self.store.set_next_refresh(id, next)?;
+        self.wake();
+        Ok(())
+    }
+
+    /// Computes every connection's next refresh again (the refresh margin or keep-alive
+    /// changed): one read of all rows, then one write per connection.
+    pub fn reschedule_all(&self) -> Result<()> {
+        let config = self.config();
+        let now = self.clock.now();
+        for conn in self.store.list_connections()? {
+            let next = schedule::next_refresh(
+                &conn,
+                self.cached_expiry(&conn),
+                &config,
+                now,
+                rand::random::<f64>(),
+            );
+            if next != conn.next_refresh_at {
+                self.store.set_next_refresh(&conn.id, next)?;
+            }
+        }
         self.wake();
         Ok(())
     }
@@ -58,13 +79,13 @@ impl Engine {
                         .is_some_and(|at| at <= now)
                 {
                     let at = now
-                        + chrono::TimeDelta::from_std(self.config.retry_base).unwrap_or_default();
+                        + chrono::TimeDelta::from_std(self.config().retry_base).unwrap_or_default();
                     self.store
                         .set_next_refresh(&report.connection.id, Some(at))?;
                 }
             }
         }
-        if let Ok(pruned) = self.store.prune_events(now - self.config.history)
+        if let Ok(pruned) = self.store.prune_events(now - self.config().history)
             && pruned > 0
         {
             tracing::debug!(pruned, "old history pruned");
@@ -75,16 +96,19 @@ impl Engine {
     /// Runs the scheduler until cancelled: sleeps until the next due time or a wake-up.
     pub async fn run(self: Arc<Self>, cancel: CancellationToken) {
         loop {
+            if let Err(e) = self.follow_settings() {
+                tracing::warn!(error = %e, "the settings could not be read");
+            }
             if let Err(e) = self.run_due().await {
                 tracing::error!(error = %e, "scheduler pass failed");
             }
             let now = self.clock.now();
             let sleep = match self.store.next_refresh_due() {
                 Ok(Some(at)) => (at - now).to_std().unwrap_or(Duration::ZERO),
-                Ok(None) => self.config.idle_wake,
-                Err(_) => self.config.retry_base,
+                Ok(None) => self.config().idle_wake,
+                Err(_) => self.config().retry_base,
             }
-            .min(self.config.idle_wake);
+            .min(self.config().idle_wake);
             tokio::select! {
                 () = tokio::time::sleep(sleep) => {}
                 () = self.wake.notified() => {}

@@ -101,7 +101,9 @@ impl Engine {
             .filter(|c| c.kind == ConnectionKind::Application || c.has_refresh_token)
             .map(|c| c.id)
             .collect();
-        let permits = Arc::new(tokio::sync::Semaphore::new(self.config.concurrency.max(1)));
+        let permits = Arc::new(tokio::sync::Semaphore::new(
+            self.config().concurrency.max(1),
+        ));
         let mut tasks = tokio::task::JoinSet::new();
         for (n, id) in ids.into_iter().enumerate() {
             let (engine, permits) = (self.clone(), permits.clone());

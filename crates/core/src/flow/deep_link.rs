@@ -23,6 +23,14 @@ pub const SCHEME: &str = "mailconn";
 /// The redirect URI to register (Mobile and desktop applications platform).
 pub const REDIRECT_URI: &str = crate::registration::DEEP_LINK_REDIRECT_URI;
 
+/// Whether a link is meant as an import link (`mailconn://import...`, any case); it is checked
+/// as one ([`crate::registration::transfer::parse_link`]), not as a sign-in redirect.
+pub fn is_import(raw: &str) -> bool {
+    let prefix = crate::registration::transfer::LINK_PREFIX;
+    raw.get(..prefix.len())
+        .is_some_and(|p| p.eq_ignore_ascii_case(prefix))
+}
+
 /// Whether a registered redirect URI is the deep-link one.
 pub fn is_deep_link(redirect_uri: &str) -> bool {
     redirect_uri

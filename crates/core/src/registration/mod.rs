@@ -7,6 +7,7 @@
 
 pub mod export;
 pub mod probe;
+pub mod transfer;
 
 use chrono::{DateTime, Months, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
@@ -310,6 +311,23 @@ pub fn default_redirect_uri(kind: ClientKind) -> &'static str {
 
 /// Checks every field. `today` is passed in so tests control the clock.
 pub fn validate(input: &RegistrationInput, today: NaiveDate) -> (ValidationReport, Option<Valid>) {
+    validate_with(input, today, true)
+}
+
+/// [`validate`] for a registration shared without its secret (`transfer`): a Web
+/// (confidential) app may come without one; its secret is pasted in later.
+pub fn validate_shared(
+    input: &RegistrationInput,
+    today: NaiveDate,
+) -> (ValidationReport, Option<Valid>) {
+    validate_with(input, today, false)
+}
+
+fn validate_with(
+    input: &RegistrationInput,
+    today: NaiveDate,
+    secret_required: bool,
+) -> (ValidationReport, Option<Valid>) {
     let mut r = ValidationReport::default();
 
     let name = input.name.trim();
@@ -363,7 +381,7 @@ pub fn validate(input: &RegistrationInput, today: NaiveDate) -> (ValidationRepor
         );
     }
 
-    let secret = check_secret(&mut r, input);
+    let secret = check_secret(&mut r, input, secret_required);
     check_expiry(&mut r, input, secret.is_some(), today);
     let secret_expires = input.secret_expires;
     let redirect_uri = input
@@ -532,10 +550,14 @@ fn check_expiry(
     }
 }
 
-fn check_secret(r: &mut ValidationReport, input: &RegistrationInput) -> Option<Sensitive<String>> {
+fn check_secret(
+    r: &mut ValidationReport,
+    input: &RegistrationInput,
+    required: bool,
+) -> Option<Sensitive<String>> {
     let raw = input.secret.as_ref();
     let Some(raw) = raw.filter(|s| !s.expose().is_empty()) else {
-        if input.kind == ClientKind::Confidential {
+        if input.kind == ClientKind::Confidential && required {
             r.error(
                 "secret",
                 "A Web (confidential) app needs its client secret: paste the secret's Value.",

@@ -18,6 +18,7 @@ use crate::connection::{Connection, ConnectionKind};
 use crate::error::{Error, ErrorCode, Result};
 use crate::mail_servers::MailProtocol;
 use crate::resource::Resource;
+use crate::settings::NotificationKind;
 
 /// Ports given for one run (`mailconn bridge --imap-port P ...`), over the saved settings.
 #[derive(Debug, Clone, Copy, Default)]
@@ -305,9 +306,15 @@ impl Service {
         let (config, _) = self
             .blocking(move |store, keychain| tls::load(store, keychain, network))
             .await?;
-        let events = self.events.clone();
+        let (events, store) = (self.events.clone(), self.store.clone());
         let notify: Notifier = Arc::new(move |title, body| {
-            let _ = events.send(ServiceEvent::Notify { title, body });
+            if super::settings::notifies(&store, NotificationKind::Bridge) {
+                let _ = events.send(ServiceEvent::Notify {
+                    kind: NotificationKind::Bridge,
+                    title,
+                    body,
+                });
+            }
         });
         let gate = Arc::new(Gate::new(
             self.store.clone(),

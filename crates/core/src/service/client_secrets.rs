@@ -20,7 +20,7 @@ impl Service {
     /// `thresholds`, other steps than the configured ones.
     pub async fn reminders(&self, thresholds: Option<Thresholds>) -> Result<Vec<Reminder>> {
         let now = self.clock.now();
-        let thresholds = thresholds.unwrap_or_else(|| self.reminders.thresholds().clone());
+        let thresholds = thresholds.unwrap_or_else(|| self.reminders.thresholds());
         self.blocking(move |store, _| watch::current(store, now, &thresholds))
             .await
     }

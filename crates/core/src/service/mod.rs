@@ -7,7 +7,9 @@
 //! [`sign_in`] (browser and device code: start, finish, cancel), [`connections`] (list,
 //! disconnect, history, refresh, verify), [`mailboxes`] (application access), [`client_secrets`]
 //! (reminders, end dates, rotation), [`system`] (health and the status bar), [`tokens`] (access
-//! tokens and SASL responses for programs, their switch, aliases). The background work
+//! tokens and SASL responses for programs, their switch, aliases), [`settings`] (the app's
+//! settings, applied without a restart; its folders), [`transfer`] (registrations exported and
+//! imported without secrets, `mailconn://import` links). The background work
 //! of the desktop app (scheduler, reminders, their events) is [`Service::run`].
 
 pub mod bridge;
@@ -16,10 +18,12 @@ pub mod connections;
 pub mod mail_programs;
 pub mod mailboxes;
 pub mod registrations;
+pub mod settings;
 pub mod sign_in;
 pub mod storage;
 pub mod system;
 pub mod tokens;
+pub mod transfer;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -39,6 +43,7 @@ use crate::error::{Error, Result};
 use crate::flow::deep_link::DeepLinks;
 use crate::keychain::{Keychain, SealedKeychain};
 use crate::paths::DataDir;
+use crate::settings::NotificationKind;
 use crate::store::Store;
 
 /// What a page watching connections hears.
@@ -58,10 +63,26 @@ pub enum ServiceEvent {
     Connection(ConnectionEvent),
     /// The client-secret reminders as they stand now (banner, badges).
     Reminders(Vec<Reminder>),
-    /// A desktop notification (each problem and each reminder stage once).
-    Notify { title: String, body: String },
+    /// A desktop notification (each problem and each reminder stage once), of a kind whose
+    /// setting is on.
+    Notify {
+        kind: NotificationKind,
+        title: String,
+        body: String,
+    },
+    /// A `mailconn://import` link arrived: the interface shows it and asks.
+    ImportOffer(Box<transfer::ImportOffer>),
     /// The tray's attention state may have changed.
     Attention,
+}
+
+/// Where a `mailconn://` link went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeepLinkRoute {
+    /// A sign-in redirect, handed to its sign-in.
+    SignIn,
+    /// An import link, shown to the person to confirm.
+    Import,
 }
 
 /// What needs someone to act: the tray's icon and tooltip.
@@ -93,6 +114,7 @@ pub struct Service {
     events: broadcast::Sender<ServiceEvent>,
     /// Secrets needing attention, as last computed by the reminder scheduler.
     secrets_due: AtomicUsize,
+    pending_import: transfer::PendingImport,
     shutdown: CancellationToken,
 }
 
@@ -147,6 +169,8 @@ impl Service {
             )
             .with_app_tokens(app_tokens.clone()),
         );
+        // The saved refresh margin and keep-alive apply from the start (`mailconn token` too).
+        engine.init_settings()?;
         let reminders = Arc::new(ReminderWatch::new(
             store.clone(),
             options.clock.clone(),
@@ -168,6 +192,7 @@ impl Service {
             bridge: crate::bridge::Bridge::default(),
             events: broadcast::channel(1024).0,
             secrets_due: AtomicUsize::new(0),
+            pending_import: transfer::PendingImport::default(),
             shutdown: CancellationToken::new(),
         })
     }
@@ -187,16 +212,21 @@ impl Service {
         &self.keychain
     }
 
-    /// Hands a `mailconn://` link from the OS to the sign-in waiting for it. Untrusted input:
-    /// core validates it.
-    pub fn deliver_deep_link(&self, url: &str) -> Result<()> {
-        match &self.deep_links {
-            Some(links) => links.deliver(url),
-            None => Err(Error::invalid(
+    /// Hands a `mailconn://` link from the OS to where it belongs: `mailconn://auth` to the
+    /// sign-in waiting for it, `mailconn://import` to the interface as an [`transfer::ImportOffer`]
+    /// (nothing saved until the person confirms). Untrusted input: core validates it.
+    pub fn deliver_deep_link(&self, url: &str) -> Result<DeepLinkRoute> {
+        let Some(links) = &self.deep_links else {
+            return Err(Error::invalid(
                 "url",
                 "This program does not take mailconn:// links.",
-            )),
+            ));
+        };
+        if crate::flow::deep_link::is_import(url) {
+            self.offer_import(url);
+            return Ok(DeepLinkRoute::Import);
         }
+        links.deliver(url).map(|()| DeepLinkRoute::SignIn)
     }
 
     /// Events of the background work ([`Service::run`]).
@@ -254,6 +284,7 @@ impl Service {
                     }
                     tracing::info!(connection = %notice.connection_id, state = ?notice.state, "notifying");
                     self.emit(ServiceEvent::Notify {
+                        kind: NotificationKind::Connections,
                         title: notice.title.clone(),
                         body: notice.body.clone(),
                     });
@@ -261,6 +292,12 @@ impl Service {
                 }
                 Ok(EngineEvent::Resolved(id)) => {
                     tracing::info!(connection = %id, "problem resolved");
+                }
+                Ok(EngineEvent::SettingsChanged(settings)) => {
+                    // Changed by another process (the CLI): the reminders and the log follow.
+                    self.reminders.wake();
+                    settings::apply_log_filter(&settings);
+                    continue;
                 }
                 Err(broadcast::error::RecvError::Lagged(n)) => {
                     tracing::debug!(missed = n, "connection events lagged");
@@ -283,6 +320,7 @@ impl Service {
                 Ok(ReminderEvent::Notice(n)) => {
                     tracing::info!(registration = %n.registration_id, threshold = n.threshold, "notifying");
                     self.emit(ServiceEvent::Notify {
+                        kind: NotificationKind::Secrets,
                         title: n.title,
                         body: n.body,
                     });
@@ -300,6 +338,12 @@ impl Service {
     }
 
     fn emit(&self, event: ServiceEvent) {
+        if let ServiceEvent::Notify { kind, .. } = &event
+            && !self.notifies(*kind)
+        {
+            tracing::info!(?kind, "notification not shown: turned off in the settings");
+            return;
+        }
         // Nobody listening (the CLI, or no page open) is fine.
         let _ = self.events.send(event);
     }

@@ -178,18 +178,27 @@ pub fn create(
     now: DateTime<Utc>,
 ) -> Result<(Registration, ValidationReport)> {
     let (report, valid) = checked(input, now)?;
+    Ok((insert(store, secrets, &valid, now)?, report))
+}
+
+/// Stores a checked registration (its secret first, if it has one) and returns it.
+pub fn insert(
+    store: &Store,
+    secrets: &dyn Keychain,
+    valid: &Valid,
+    now: DateTime<Utc>,
+) -> Result<Registration> {
     let id = uuid::Uuid::new_v4().to_string();
     if let Some(secret) = &valid.secret {
         secrets.set(&SecretKey::client_secret(&id), secret)?;
     }
-    if let Err(e) =
-        store.insert_registration(&id, &valid, &meta(&valid, valid.secret.as_ref()), now)
+    if let Err(e) = store.insert_registration(&id, valid, &meta(valid, valid.secret.as_ref()), now)
     {
         let _ = secrets.delete(&SecretKey::client_secret(&id));
         return Err(e);
     }
     tracing::info!(registration = %id, name = %valid.name, "registration added");
-    Ok((store.find_registration(&id)?, report))
+    store.find_registration(&id)
 }
 
 /// The endpoints a registration's secret and tokens go to: the token endpoint of its tenant and

@@ -37,7 +37,7 @@ impl Service {
     pub async fn dashboard(&self) -> Result<Dashboard> {
         let data_dir = self.data_dir.root().display().to_string();
         let now = self.clock.now();
-        let thresholds = self.reminders.thresholds().clone();
+        let thresholds = self.reminders.thresholds();
         let (registrations, connections, reminders) = self
             .blocking(move |store, _| {
                 let registrations = store.list_registrations()?;

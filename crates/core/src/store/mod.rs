@@ -1,4 +1,5 @@
-//! `SQLite` storage for metadata: registrations (without secrets), connections, their events.
+//! `SQLite` storage for metadata: registrations (without secrets), connections, their events,
+//! the app's settings.
 //!
 //! One module per table; each owns its schema migrations. Migrations are versioned through
 //! `SQLite`'s `user_version` by `rusqlite_migration`, applied in the order listed in [`migrations`].
@@ -10,8 +11,10 @@ pub mod events;
 pub mod registrations;
 pub mod sealed;
 pub mod secret_reminders;
+pub mod settings;
 
-use std::path::Path;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
 use rusqlite::Connection;
@@ -35,6 +38,7 @@ const MIGRATIONS: &[&str] = &[
     registrations::V2_MAIL_SERVERS,
     bridge::V1,
     sealed::V1,
+    settings::V1,
 ];
 
 fn migrations() -> Migrations<'static> {
@@ -76,6 +80,53 @@ fn create_private_file(path: &Path) -> std::io::Result<()> {
 #[derive(Debug)]
 pub struct Store {
     conn: Mutex<Connection>,
+    /// Its file among those this process has open (none for in-memory databases).
+    open_here: Option<OpenHere>,
+}
+
+/// Database files this process has open, and how many times.
+static OPEN_FILES: Mutex<BTreeMap<PathBuf, usize>> = Mutex::new(BTreeMap::new());
+
+/// One open [`Store`] of a file, counted in [`OPEN_FILES`] until it is dropped.
+#[derive(Debug)]
+struct OpenHere {
+    path: PathBuf,
+    /// No other store of this process had the file open.
+    first: bool,
+}
+
+impl OpenHere {
+    fn enter(path: &Path) -> Self {
+        // The directory's real path and the file's name: the same before and after the file exists.
+        let path = match (path.parent(), path.file_name()) {
+            (Some(dir), Some(name)) => std::fs::canonicalize(if dir.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                dir
+            })
+            .map_or_else(|_| path.to_path_buf(), |d| d.join(name)),
+            _ => path.to_path_buf(),
+        };
+        let mut open = OPEN_FILES.lock().expect("open files poisoned");
+        let count = open.entry(path.clone()).or_insert(0);
+        *count += 1;
+        Self {
+            path,
+            first: *count == 1,
+        }
+    }
+}
+
+impl Drop for OpenHere {
+    fn drop(&mut self) {
+        let mut open = OPEN_FILES.lock().expect("open files poisoned");
+        if let Some(count) = open.get_mut(&self.path) {
+            *count -= 1;
+            if *count == 0 {
+                open.remove(&self.path);
+            }
+        }
+    }
 }
 
 impl Store {
@@ -88,7 +139,13 @@ impl Store {
     /// shared-memory files the database's mode. An existing database readable by others is
     /// narrowed to 0600.
     pub fn open(path: &Path) -> Result<Self> {
-        if std::fs::metadata(path).is_ok_and(|m| m.len() > 0) {
+        let open_here = OpenHere::enter(path);
+        // Opened and checked by this process already (the app's health check opens it again):
+        // its header must not be read with a file handle of our own, whose closing would drop
+        // the process's `SQLite` locks on the file (POSIX locks are per process), after which
+        // another process could remove the WAL under this one and lose its writes.
+        let first = open_here.first;
+        if first && std::fs::metadata(path).is_ok_and(|m| m.len() > 0) {
             examine(path).map_err(|problem| refused(path, &problem))?;
         }
         let unusable = |e: std::io::Error| {
@@ -97,8 +154,11 @@ impl Store {
                 format!("The database {} cannot be used: {e}", path.display()),
             )
         };
-        create_private_file(path).map_err(unusable)?;
-        let store = Self::init(Connection::open(path)?)?;
+        if first {
+            create_private_file(path).map_err(unusable)?;
+        }
+        let mut store = Self::init(Connection::open(path)?)?;
+        store.open_here = Some(open_here);
         for suffix in ["", "-wal", "-shm"] {
             let mut file = path.as_os_str().to_owned();
             file.push(suffix);
@@ -124,6 +184,7 @@ impl Store {
         migrations().to_latest(&mut conn)?;
         Ok(Self {
             conn: Mutex::new(conn),
+            open_here: None,
         })
     }
 
@@ -267,6 +328,46 @@ mod tests {
         let store = Store::open_in_memory().unwrap();
         assert_eq!(store.schema_version().unwrap(), latest_schema_version());
         assert_eq!(store.quick_check().unwrap(), None);
+    }
+
+    /// A second store of a file this process has open (the app's health check) must not touch
+    /// the file with a handle of its own: closing it would drop the process's `SQLite` locks,
+    /// and another process closing its connection would then remove the WAL under this one.
+    #[cfg(unix)]
+    #[test]
+    fn a_second_open_in_one_process_keeps_the_locks() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("db.sqlite3");
+        let app = Store::open(&path).unwrap();
+        app.save_setting("a", "1", chrono::Utc::now()).unwrap();
+        let key = std::fs::canonicalize(tmp.path())
+            .unwrap()
+            .join("db.sqlite3");
+        assert_eq!(OPEN_FILES.lock().unwrap().get(&key), Some(&1));
+        drop(Store::open(&path).unwrap());
+        drop(Store::open(&tmp.path().join(".").join("db.sqlite3")).unwrap());
+        // Another process can not take the exclusive lock a last closer takes before it
+        // removes the WAL: the app's shared lock is still there.
+        let probe = std::process::Command::new("sqlite3")
+            .arg(&path)
+            .arg("PRAGMA locking_mode=EXCLUSIVE; BEGIN EXCLUSIVE; COMMIT;")
+            .output();
+        if let Ok(out) = probe {
+            let text = String::from_utf8_lossy(&out.stderr);
+            assert!(
+                !out.status.success() || text.contains("locked"),
+                "another process got the exclusive lock: {text}"
+            );
+        }
+        let wal = tmp.path().join("db.sqlite3-wal");
+        assert!(wal.exists(), "the WAL is still there");
+        app.save_setting("b", "2", chrono::Utc::now()).unwrap();
+        drop(app);
+        assert_eq!(
+            Store::open(&path).unwrap().saved_settings().unwrap().len(),
+            2
+        );
+        assert!(!OPEN_FILES.lock().unwrap().contains_key(&key));
     }
 
     #[test]

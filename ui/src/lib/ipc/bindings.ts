@@ -636,3 +636,82 @@ export type BridgeCertificate = { pem: string,
 fingerprint: string, names: Array<string>, };
 
 export type BridgeSignal = "changed" | "show";
+
+export type SettingKey = "refresh-margin" | "keep-alive" | "reminder-days" | "notify-connections" | "notify-secrets" | "notify-bridge" | "log-level";
+
+export type SettingKind = "duration" | "days" | "switch" | "level";
+
+export type SettingSource = "default" | "saved" | "environment";
+
+export type SettingValue = { "kind": "duration", seconds: number, } | { "kind": "days", days: Array<number>, } | { "kind": "switch", on: boolean, } | { "kind": "level", filter: string, };
+
+export type SettingInfo = { key: SettingKey, kind: SettingKind, label: string, description: string, 
+/**
+ * The value in effect.
+ */
+value: SettingValue, 
+/**
+ * The value in effect as text (`5m`, `30,14,7,1`, `on`, `info`).
+ */
+text: string, source: SettingSource, default_text: string, 
+/**
+ * What is saved, also while the environment overrides it.
+ */
+saved_text: string | null, 
+/**
+ * The variable that overrides the setting, if it has one.
+ */
+env: string | null, 
+/**
+ * The variable's value, when it is set and used.
+ */
+env_text: string | null, 
+/**
+ * The range in seconds (times) or days (reminders).
+ */
+range: [number, number] | null, 
+/**
+ * What may be entered, in words.
+ */
+accepts: string, 
+/**
+ * A saved value or a variable that could not be used, and why.
+ */
+warning: string | null, };
+
+export type LogLevel = "error" | "warn" | "info" | "debug" | "trace";
+
+export type NotificationKind = "connections" | "secrets" | "bridge";
+
+export type Folder = "data" | "logs";
+
+export type SharedRegistration = { name: string, client_id: string, kind: ClientKind, tenant: string, cloud: CloudId, authority_url?: string | null, graph_url?: string | null, imap_server?: string | null, pop_server?: string | null, smtp_server?: string | null, usage: Usage, audience: Audience, preset: Preset, redirect_uri: string, };
+
+export type SharedFrom = "link" | "file";
+
+export type ImportSource = { "from": "text", text: string, } | { "from": "file", path: string, };
+
+export type ImportStatus = "new" | "already_here" | "name_taken" | "invalid";
+
+export type ImportEntry = { registration: SharedRegistration, status: ImportStatus, errors: Array<FieldIssue>, warnings: Array<FieldIssue>, 
+/**
+ * A Web (confidential) app: its client secret is pasted in after importing.
+ */
+needs_secret: boolean, };
+
+export type ImportPreview = { from: SharedFrom, entries: Array<ImportEntry>, };
+
+export type ImportReport = { added: Array<Registration>, skipped: Array<ImportEntry>, };
+
+export type ImportOffer = { 
+/**
+ * The link as it arrived (cut after [`transfer::MAX_LINK`] characters; anything shaped
+ * like a secret or token blanked).
+ */
+link: string, preview: ImportPreview | null, 
+/**
+ * Why the link cannot be imported.
+ */
+error: ErrorBody | null, };
+
+export type ExportWritten = { path: string, count: number, };

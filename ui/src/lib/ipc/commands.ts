@@ -20,6 +20,13 @@ import type {
   DeviceSignIn,
   DoctorReport,
   Event,
+  ExportWritten,
+  Folder,
+  ImportOffer,
+  ImportPreview,
+  ImportReport,
+  ImportSource,
+  SettingInfo,
   MailboxUse,
   PlanInfo,
   PlanInput,
@@ -182,3 +189,31 @@ export function watchBridge(onSignal: (signal: BridgeSignal) => void): Promise<v
   channel.onmessage = onSignal;
   return call('watch_bridge', { onSignal: channel });
 }
+
+// Settings
+export const listSettings = (): Promise<SettingInfo[]> => call('list_settings');
+/** Core checks the value (the error names the setting as its field) and applies it at once. */
+export const setSetting = (key: string, value: string): Promise<SettingInfo> =>
+  call('set_setting', { key, value });
+export const resetSetting = (key: string): Promise<SettingInfo> => call('reset_setting', { key });
+/** Opens the app's own data or log folder in the file manager. */
+export const openFolder = (folder: Folder): Promise<void> => call('open_folder', { folder });
+/** The JSON export of every app registration (no secret in it). */
+export const exportRegistrations = (): Promise<string> => call('export_registrations');
+export const saveRegistrationsExport = (path: string, replace: boolean): Promise<ExportWritten> =>
+  call('save_registrations_export', { path, replace });
+/** The `mailconn://import?...` link of one app registration. */
+export const registrationImportLink = (id: string): Promise<string> =>
+  call('registration_import_link', { id });
+/** What an import would add or skip; nothing is saved. */
+export const previewImport = (source: ImportSource): Promise<ImportPreview> =>
+  call('preview_import', { source });
+export const importRegistrations = (source: ImportSource): Promise<ImportReport> =>
+  call('import_registrations', { source });
+/** Calls `onOffer` with the import link waiting now, then with every new one the OS delivers. */
+export function watchImportLinks(onOffer: (offer: ImportOffer) => void): Promise<void> {
+  const channel = new Channel<ImportOffer>();
+  channel.onmessage = onOffer;
+  return call('watch_import_links', { onOffer: channel });
+}
+export const dismissImportLink = (): Promise<void> => call('dismiss_import_link');
