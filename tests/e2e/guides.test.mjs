@@ -165,8 +165,8 @@ test('guide screens: a personal Outlook.com account and a Microsoft 365 desktop 
     await step(browser, 3);
     await byTestId(browser, 'permissions');
     const personalPermissions = await permissionRows(browser);
-    for (const p of ['IMAP.AccessAsUser.All|Delegated|Office 365 Exchange Online|', 'POP.AccessAsUser.All|Delegated|Office 365 Exchange Online|',
-      'SMTP.Send|Delegated|Office 365 Exchange Online|', 'offline_access|Delegated|Microsoft Graph|']) {
+    for (const p of ['IMAP.AccessAsUser.All|Delegated|Microsoft Graph|', 'POP.AccessAsUser.All|Delegated|Microsoft Graph|',
+      'SMTP.Send|Delegated|Microsoft Graph|', 'offline_access|Delegated|Microsoft Graph|']) {
       assert.ok(personalPermissions.includes(p), `"${p}" in ${JSON.stringify(personalPermissions)}`);
     }
     assert.ok(personalPermissions.every((r) => r.endsWith('|')), 'nothing needs an administrator');

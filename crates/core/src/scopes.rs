@@ -7,8 +7,6 @@ use ts_rs::TS;
 
 /// Microsoft Graph's application (resource) ID in every tenant.
 pub const GRAPH_APP_ID: &str = "00000003-0000-0000-c000-000000000000";
-/// Office 365 Exchange Online's resource ID (IMAP/POP/SMTP permissions live there).
-pub const EXCHANGE_APP_ID: &str = "00000002-0000-0ff1-ce00-000000000000";
 /// The resource for IMAP, POP and SMTP with OAuth.
 pub const OUTLOOK_RESOURCE: &str = "https://outlook.office.com";
 
@@ -39,7 +37,7 @@ pub struct Permission {
     pub name: String,
     /// `delegated` (portal: "Delegated permissions") or `application`.
     pub kind: PermissionKind,
-    /// The resource's display name in the portal: "Microsoft Graph" or "Office 365 Exchange Online".
+    /// The resource's display name in the portal ("Microsoft Graph" for every preset's).
     pub api: String,
     /// The resource application ID.
     pub api_id: String,
@@ -71,16 +69,9 @@ pub struct PresetInfo {
 
 struct Perm {
     name: &'static str,
-    api: Api,
     delegated_id: Option<&'static str>,
     application_id: Option<&'static str>,
     delegated_admin: bool,
-}
-
-#[derive(Clone, Copy)]
-enum Api {
-    Graph,
-    Exchange,
 }
 
 const fn graph(
@@ -90,7 +81,6 @@ const fn graph(
 ) -> Perm {
     Perm {
         name,
-        api: Api::Graph,
         delegated_id: delegated,
         application_id: app,
         delegated_admin: false,
@@ -117,7 +107,6 @@ const PERMS: &[Perm] = &[
     ),
     Perm {
         name: "User.Read.All",
-        api: Api::Graph,
         delegated_id: Some("a154be20-db9c-4678-8ab7-66f6cc099a59"),
         application_id: Some("df021288-bdef-4463-88db-98f22de89214"),
         delegated_admin: true,
@@ -142,27 +131,21 @@ const PERMS: &[Perm] = &[
         Some("1ec239c2-d7c9-4623-a91a-a9775856bb36"),
         Some("ef54d2bf-783f-4e0f-bca1-3210c0444d99"),
     ),
-    Perm {
-        name: "IMAP.AccessAsUser.All",
-        api: Api::Exchange,
-        delegated_id: Some("652390e4-393a-48de-9484-05f9b1212954"),
-        application_id: None,
-        delegated_admin: false,
-    },
-    Perm {
-        name: "POP.AccessAsUser.All",
-        api: Api::Exchange,
-        delegated_id: Some("d7b7f2d9-0f45-4ea1-9d42-e50810c06991"),
-        application_id: None,
-        delegated_admin: false,
-    },
-    Perm {
-        name: "SMTP.Send",
-        api: Api::Exchange,
-        delegated_id: Some("258f6531-6087-4cc4-bb90-092c5fb3ed3f"),
-        application_id: None,
-        delegated_admin: false,
-    },
+    graph(
+        "IMAP.AccessAsUser.All",
+        Some("652390e4-393a-48de-9484-05f9b1212954"),
+        None,
+    ),
+    graph(
+        "POP.AccessAsUser.All",
+        Some("d7b7f2d9-0f45-4ea1-9d42-e50810c06991"),
+        None,
+    ),
+    graph(
+        "SMTP.Send",
+        Some("258f6531-6087-4cc4-bb90-092c5fb3ed3f"),
+        None,
+    ),
 ];
 
 fn perm(name: &str) -> &'static Perm {
@@ -174,10 +157,10 @@ fn perm(name: &str) -> &'static Perm {
 
 impl Perm {
     fn as_permission(&self, kind: PermissionKind) -> Permission {
-        let (api, api_id) = match self.api {
-            Api::Graph => ("Microsoft Graph", GRAPH_APP_ID),
-            Api::Exchange => ("Office 365 Exchange Online", EXCHANGE_APP_ID),
-        };
+        // Every permission the presets use is Microsoft Graph's, the delegated IMAP, POP and
+        // SMTP ones too: the portal lists them under Microsoft Graph and these IDs are that
+        // service principal's, although their tokens are for Outlook (docs/MICROSOFT.md).
+        let (api, api_id) = ("Microsoft Graph", GRAPH_APP_ID);
         let (id, admin_consent) = match kind {
             PermissionKind::Delegated => (self.delegated_id, self.delegated_admin),
             PermissionKind::Application => (self.application_id, true),
@@ -488,7 +471,8 @@ mod tests {
             .find(|p| p.name == "IMAP.AccessAsUser.All")
             .unwrap();
         assert_eq!(imap.id, "652390e4-393a-48de-9484-05f9b1212954");
-        assert_eq!(imap.api_id, EXCHANGE_APP_ID);
+        assert_eq!(imap.api_id, GRAPH_APP_ID);
+        assert_eq!(imap.api, "Microsoft Graph");
     }
 
     #[test]

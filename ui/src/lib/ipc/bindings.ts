@@ -122,7 +122,7 @@ name: string,
  */
 kind: PermissionKind, 
 /**
- * The resource's display name in the portal: "Microsoft Graph" or "Office 365 Exchange Online".
+ * The resource's display name in the portal ("Microsoft Graph" for every preset's).
  */
 api: string, 
 /**
