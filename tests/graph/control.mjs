@@ -2,7 +2,13 @@
 // mailbox concurrency limit, sent mail; and the /_control/ API over them.
 import { randomUUID } from 'node:crypto';
 
-import { directorySummary } from './directory.mjs';
+import { TENANTS, createdApps, directorySummary } from './directory.mjs';
+
+/** A tenant GUID or domain as its id, or null. */
+function tenantId(value) {
+  const v = String(value ?? '').toLowerCase();
+  return Object.values(TENANTS).find((t) => t.id === v || t.domain === v)?.id ?? null;
+}
 
 export const FAULT_STATUSES = [403, 429, 500, 503, 504];
 /** Faults that are not a Graph error: see README ("Faults"). */
@@ -167,7 +173,44 @@ export function handleControl(app, req, res, path, body) {
     app.validator.clear();
     return json(res, 200, { ok: true });
   }
+  // Creating app registrations (admin.mjs): per-tenant settings and what was created.
+  if (path === '/_control/tenant-settings') {
+    if (method === 'GET') return json(res, 200, app.admin.settings);
+    if (method === 'POST') {
+      const tid = tenantId(body.tenant);
+      if (!tid) return json(res, 400, { error: 'tenant must name a tenant (GUID or domain)' });
+      const next = { ...app.admin.settingsOf(tid) };
+      if ('users_can_register_apps' in body) next.users_can_register_apps = body.users_can_register_apps !== false;
+      if ('max_password_lifetime_days' in body) {
+        const d = body.max_password_lifetime_days == null ? null : Number(body.max_password_lifetime_days);
+        if (d !== null && (!Number.isInteger(d) || d < 1)) return json(res, 400, { error: 'max_password_lifetime_days must be a whole number of days, or null' });
+        next.max_password_lifetime_days = d;
+      }
+      if ('policy_id' in body) next.policy_id = body.policy_id == null ? null : String(body.policy_id);
+      app.admin.settings[tid] = next;
+      return json(res, 200, { tenant: tid, ...next });
+    }
+  }
+  if (path === '/_control/replication') {
+    if (method === 'GET') return json(res, 200, { delay_ms: app.admin.replicationDelayMs });
+    if (method === 'POST') {
+      const d = Number(body.delay_ms ?? 0);
+      if (!Number.isFinite(d) || d < 0) return json(res, 400, { error: 'delay_ms must be a number of milliseconds' });
+      app.admin.replicationDelayMs = d;
+      return json(res, 200, { delay_ms: d });
+    }
+  }
+  if (path === '/_control/created' && method === 'GET') {
+    const strip = (list) => list.map((x) => ({ ...(x.props ?? x) , tenant: x.tid }));
+    return json(res, 200, {
+      applications: strip(createdApps),
+      service_principals: strip(app.admin.sps),
+      oauth2_permission_grants: app.admin.grants.map(({ tid, ...g }) => ({ ...g, tenant: tid })),
+      app_role_assignments: app.admin.assignments.map(({ tid, ...a }) => ({ ...a, tenant: tid })),
+    });
+  }
   if (path === '/_control/reset' && method === 'POST') {
+    app.admin.reset();
     control.log.length = 0;
     control.faults.length = 0;
     control.denied.length = 0;

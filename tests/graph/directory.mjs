@@ -312,8 +312,16 @@ export const FOLDERS = {
 export const APPLICATION_DEFAULT = ['id', 'appId', 'displayName', 'signInAudience', 'createdDateTime', 'publisherDomain', 'passwordCredentials', 'keyCredentials', 'identifierUris', 'requiredResourceAccess', 'web', 'publicClient', 'isFallbackPublicClient', 'tags', 'notes', 'description', 'deletedDateTime'];
 export const APPLICATION_PROPS = APPLICATION_DEFAULT;
 
-/** The application object of an idp client: it exists only in the app's home tenant. */
+/** Applications created through POST /applications: `{ tid, client: null, props }` (admin.mjs). */
+export const createdApps = [];
+
+/** The application objects of a tenant: the idp clients at home there, and those created here. */
 export function applications(tid) {
+  return [...fixtureApplications(tid), ...createdApps.filter((a) => a.tid === tid)];
+}
+
+/** The application object of an idp client: it exists only in the app's home tenant. */
+function fixtureApplications(tid) {
   return Object.values(idpFixtures.clients)
     .filter((c) => c.home_tenant === tid)
     .map((c) => ({

@@ -5,8 +5,11 @@ import { randomUUID } from 'node:crypto';
 
 import { hasAny } from './auth.mjs';
 import {
+  GRAPH_APP_ID, applicationFields, guidFrom, isAdmin, isPersonal, newId,
+} from './admin.mjs';
+import {
   APPLICATION_DEFAULT, APPLICATION_PROPS, EVENT_DEFAULT, EVENT_PROPS, FOLDERS, eventsOf, MESSAGE_BODY_PROPS, MESSAGE_DEFAULT, MESSAGE_PROPS, USER_DEFAULT, USER_PROPS,
-  TENANTS, applications, findMailbox, findUser, folderId, isGuid, mailboxByAddress, makeMessage, messageId, primaryAddress,
+  TENANTS, applications, createdApps, findMailbox, findUser, folderId, isGuid, mailboxByAddress, makeMessage, messageId, primaryAddress,
   userForToken,
 } from './directory.mjs';
 
@@ -55,6 +58,7 @@ export function sendError(ctx, err) {
     error: {
       code: err.code,
       message: err.message,
+      ...(err.details ? { details: err.details } : {}),
       innerError: { date: innerDate(), 'request-id': ctx.requestId, 'client-request-id': ctx.clientRequestId },
     },
   };
@@ -138,19 +142,43 @@ export function parseRoute(segments, method) {
       application = { appId: byAppId[1] ?? byAppId[2] ?? byAppId[3] };
       rest = lower.slice(1);
     } else if (head === 'applications') {
-      if (segments.length === 1) return want({ name: 'applications' }, 'GET');
+      if (segments.length === 1) return want({ name: method === 'POST' ? 'createApplication' : 'applications' }, method === 'POST' ? 'POST' : 'GET');
       application = { objectId: segments[1] };
       rest = lower.slice(2);
     } else {
       throw E.segment(segments[0]);
     }
+    if (rest.length === 0 && method === 'PATCH') return { name: 'patchApplication', application };
     if (rest.length === 0) return want({ name: 'application', application }, 'GET');
     if (rest.length === 1 && rest[0] === 'addpassword') return want({ name: 'addPassword', application }, 'POST');
     if (rest.length === 1 && rest[0] === 'removepassword') return want({ name: 'removePassword', application }, 'POST');
     throw E.segment(segments[segments.length - rest.length]);
   }
+  if (head.startsWith('serviceprincipals')) {
+    const byAppId = SP_BY_APPID.exec(segments[0]);
+    if (byAppId) {
+      if (segments.length > 1) throw E.segment(segments[1]);
+      return want({ name: 'servicePrincipal', sp: { appId: byAppId[1] ?? byAppId[2] ?? byAppId[3] } }, 'GET');
+    }
+    if (head !== 'serviceprincipals') throw E.segment(segments[0]);
+    if (segments.length === 1) return want({ name: 'createServicePrincipal' }, 'POST');
+    const sp = { objectId: segments[1] };
+    if (segments.length === 2) return want({ name: 'servicePrincipal', sp }, 'GET');
+    if (lower[2] === 'approleassignedto' && segments.length === 3) {
+      if (method === 'POST') return { name: 'assignAppRole', sp };
+      return want({ name: 'appRoleAssignedTo', sp }, 'GET');
+    }
+    throw E.segment(segments[2]);
+  }
+  if (head === 'oauth2permissiongrants') {
+    if (segments.length > 1) throw E.segment(segments[1]);
+    if (method === 'POST') return { name: 'createGrant' };
+    return want({ name: 'grants' }, 'GET');
+  }
   throw E.segment(segments[0]);
 }
+
+const SP_BY_APPID = /^serviceprincipals\(appid=(?:'([^']*)'|"([^"]*)"|([^)'"]*))\)$/i;
 
 // ---- query options ---------------------------------------------------------------------------
 
@@ -269,6 +297,14 @@ export async function handleRoute(ctx, route) {
     case 'application': return getApplication(ctx, route);
     case 'addPassword': return addPassword(ctx, route);
     case 'removePassword': return removePassword(ctx, route);
+    case 'createApplication': return createApplication(ctx);
+    case 'patchApplication': return patchApplication(ctx, route);
+    case 'createServicePrincipal': return createServicePrincipal(ctx);
+    case 'servicePrincipal': return getServicePrincipal(ctx, route);
+    case 'createGrant': return createGrant(ctx);
+    case 'grants': return listGrants(ctx);
+    case 'assignAppRole': return assignAppRole(ctx, route);
+    case 'appRoleAssignedTo': return listAssignments(ctx, route);
     default: throw E.segment(route.name);
   }
 }
@@ -619,7 +655,7 @@ async function sendMail(ctx, route) {
 
 // ---- applications ----------------------------------------------------------------------------
 
-async function idpControl(ctx, method, path, body) {
+export async function idpControl(ctx, method, path, body) {
   let r;
   try {
     r = await fetch(`${ctx.app.idp}/_control${path}`, {
@@ -720,6 +756,15 @@ async function addPassword(ctx, route) {
   const start = date('startDateTime') ?? Date.now();
   const end = date('endDateTime') ?? start + TWO_YEARS_MS;
   if (end <= start) throw new GraphError(400, 'Request_BadRequest', "Invalid value specified for property 'endDateTime' of resource 'PasswordCredential'.");
+  const policy = ctx.app.admin.settingsOf(ctx.who.tid);
+  if (policy.max_password_lifetime_days != null && end - start > policy.max_password_lifetime_days * 86400_000 + 60_000) {
+    // The tenant's app management policy (passwordCredentials restriction passwordLifetime).
+    const id = policy.policy_id ?? guidFrom(`appManagementPolicy|${ctx.who.tid}`);
+    const message = `Credential lifetime exceeds the max value allowed as per assigned policy '${id}'.`;
+    const err = new GraphError(400, 'CredentialInvalidLifetimeAsPerAppPolicy', message);
+    err.details = [{ code: 'InvalidKeyEndDate', message, target: 'EndDate' }];
+    throw err;
+  }
   const displayName = pc.displayName == null ? null : String(pc.displayName);
   const r = await idpControl(ctx, 'POST', `/clients/${encodeURIComponent(a.props.appId)}/secrets`, { displayName, end: new Date(end).toISOString() });
   if (r.status !== 201 && r.status !== 200) throw new GraphError(500, 'InternalServerError', 'The test identity provider did not add the secret.');
@@ -735,4 +780,219 @@ async function removePassword(ctx, route) {
   if (r.status === 404) throw new GraphError(400, 'Request_BadRequest', `No password credential found with keyId '${body.keyId}'.`);
   if (r.status !== 200 && r.status !== 204) throw new GraphError(500, 'InternalServerError', 'The test identity provider did not remove the secret.');
   sendEmpty(ctx, 204);
+}
+
+// ---- creating app registrations (admin.mjs holds the state) ---------------------------------
+
+const APP_CREATE_DELEGATED = ['Application.ReadWrite.All', 'Directory.AccessAsUser.All'];
+const GRANT_WRITE = ['DelegatedPermissionGrant.ReadWrite.All', 'Directory.ReadWrite.All', 'Directory.AccessAsUser.All'];
+const ROLE_WRITE = ['AppRoleAssignment.ReadWrite.All', 'Directory.AccessAsUser.All'];
+
+/** May the caller create applications? (the scope, then "Users can register applications"). */
+function mayCreateApplications(ctx) {
+  const { who } = ctx;
+  if (who.kind === 'app') {
+    if (!hasAny(who.roles, [...PERM.appWriteApp, ...PERM.ownedBy])) throw E.denied();
+    return;
+  }
+  if (!hasAny(who.scopes, APP_CREATE_DELEGATED)) throw E.denied();
+  // A personal account has no directory to create the app in (our answer: see README).
+  if (isPersonal(who)) throw E.denied();
+  if (!isAdmin(who) && !ctx.app.admin.settingsOf(who.tid).users_can_register_apps) throw E.denied();
+}
+
+const applicationResource = (ctx, a) => ({ '@odata.context': `${ctxUrl(ctx, '/$metadata')}#applications/$entity`, ...a.props, passwordCredentials: a.props.passwordCredentials ?? [] });
+
+/** The identity provider's client for an application object (redirect URIs of both platforms). */
+function idpClient(tid, props) {
+  const web = props.web?.redirectUris ?? [];
+  const pub = props.publicClient?.redirectUris ?? [];
+  return {
+    client_id: props.appId,
+    name: props.displayName,
+    // A Web app authenticates with a secret; a desktop app (public client flows allowed) without.
+    confidential: web.length > 0 && !props.isFallbackPublicClient,
+    sign_in_audience: props.signInAudience,
+    home_tenant: tid,
+    redirect_uris: [...web, ...pub],
+  };
+}
+
+async function createApplication(ctx) {
+  mayCreateApplications(ctx);
+  const body = jsonPayload(ctx);
+  const fields = applicationFields(E, GraphError, body, { create: true });
+  const tid = ctx.who.tid;
+  const props = {
+    id: newId(),
+    appId: newId(),
+    displayName: fields.displayName,
+    signInAudience: fields.signInAudience ?? 'AzureADMyOrg',
+    createdDateTime: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    publisherDomain: TENANTS[tid]?.domain ?? null,
+    keyCredentials: [],
+    identifierUris: [],
+    requiredResourceAccess: fields.requiredResourceAccess ?? [],
+    web: fields.web ?? { redirectUris: [], implicitGrantSettings: { enableAccessTokenIssuance: false, enableIdTokenIssuance: false } },
+    publicClient: fields.publicClient ?? { redirectUris: [] },
+    isFallbackPublicClient: fields.isFallbackPublicClient ?? false,
+    tags: fields.tags ?? [],
+    notes: fields.notes ?? null,
+    description: fields.description ?? null,
+    deletedDateTime: null,
+  };
+  // The identity provider learns the app at once, but answers AADSTS700016 for it until the
+  // replication delay set through /_control/replication has passed.
+  const r = await idpControl(ctx, 'POST', '/clients', { ...idpClient(tid, props), available_after_ms: ctx.app.admin.replicationDelayMs });
+  if (r.status !== 201) throw new GraphError(500, 'InternalServerError', `The test identity provider did not register the app: ${JSON.stringify(r.json)}`);
+  createdApps.push({ tid, client: null, created: true, props });
+  sendJson(ctx, 201, applicationResource(ctx, { props }));
+}
+
+function createdApplication(ctx, route) {
+  const { objectId } = route.application;
+  if (objectId == null) throw E.badRequest('The test Graph server changes applications by object id only.');
+  if (!isGuid(objectId)) throw E.badId(objectId);
+  const a = createdApps.find((x) => x.tid === ctx.who.tid && x.props.id === objectId.toLowerCase());
+  if (!a) {
+    if (applications(ctx.who.tid).some((x) => x.props.id === objectId.toLowerCase())) throw E.badRequest('The test Graph server does not change the fixture applications.');
+    throw E.notFound(objectId);
+  }
+  return a;
+}
+
+async function patchApplication(ctx, route) {
+  mayCreateApplications(ctx);
+  const a = createdApplication(ctx, route);
+  const fields = applicationFields(E, GraphError, jsonPayload(ctx), { create: false });
+  Object.assign(a.props, fields);
+  await idpControl(ctx, 'PATCH', `/clients/${encodeURIComponent(a.props.appId)}`, (({ client_id: _, home_tenant: __, ...rest }) => rest)(idpClient(a.tid, a.props)));
+  sendEmpty(ctx, 204);
+}
+
+const spResource = (ctx, sp) => ({ '@odata.context': `${ctxUrl(ctx, '/$metadata')}#servicePrincipals/$entity`, ...sp });
+
+async function createServicePrincipal(ctx) {
+  const { who } = ctx;
+  if (who.kind === 'app' ? !hasAny(who.roles, PERM.appWriteApp) : !hasAny(who.scopes, APP_CREATE_DELEGATED)) throw E.denied();
+  if (isPersonal(who)) throw E.denied();
+  const body = jsonPayload(ctx);
+  for (const k of Object.keys(body)) if (!['appId', 'tags', 'accountEnabled'].includes(k) && !k.startsWith('@odata')) throw E.bodyRead(`The property '${k}' does not exist on type 'microsoft.graph.servicePrincipal'. Make sure to only use property names that are defined by the type or mark the type as open type.`);
+  if (typeof body.appId !== 'string' || !isGuid(body.appId)) throw new GraphError(400, 'Request_BadRequest', "Property 'appId' is required and must be a GUID.");
+  const appId = body.appId.toLowerCase();
+  const a = applications(who.tid).find((x) => x.props.appId.toLowerCase() === appId);
+  if (!a) throw new GraphError(400, 'Request_BadRequest', `The appId '${body.appId}' of the service principal does not reference a valid application object.`);
+  if (ctx.app.admin.sps.some((sp) => sp.tid === who.tid && sp.props.appId === appId) || !a.created) {
+    throw new GraphError(409, 'Request_MultipleObjectsWithSameKeyValue', 'The service principal cannot be created, updated, or restored because the service principal name {0} is already in use.');
+  }
+  const props = {
+    id: newId(), appId, displayName: a.props.displayName, servicePrincipalType: 'Application', accountEnabled: true,
+    appOwnerOrganizationId: who.tid, signInAudience: a.props.signInAudience, appRoles: [], tags: [],
+  };
+  ctx.app.admin.sps.push({ tid: who.tid, props });
+  // The service principal lets the app get app-only tokens in its tenant (no roles until assigned).
+  await idpControl(ctx, 'POST', `/clients/${encodeURIComponent(appId)}/consent`, { tenant: who.tid, consented: true });
+  sendJson(ctx, 201, spResource(ctx, props));
+}
+
+/** A service principal of the caller's tenant: Graph's own, or one created here. */
+function findServicePrincipal(ctx, ref) {
+  const tid = ctx.who.tid;
+  const graph = ctx.app.admin.graphServicePrincipal(tid);
+  if (ref.appId != null) {
+    const appId = String(ref.appId).toLowerCase();
+    if (appId === GRAPH_APP_ID) return graph;
+    return ctx.app.admin.sps.find((sp) => sp.tid === tid && sp.props.appId === appId)?.props ?? null;
+  }
+  if (!isGuid(ref.objectId)) throw E.badId(ref.objectId);
+  const id = ref.objectId.toLowerCase();
+  if (id === graph.id) return graph;
+  return ctx.app.admin.sps.find((sp) => sp.tid === tid && sp.props.id === id)?.props ?? null;
+}
+
+function getServicePrincipal(ctx, route) {
+  const { who } = ctx;
+  const read = [...PERM.appReadDelegated, ...APP_CREATE_DELEGATED, ...GRANT_WRITE, ...ROLE_WRITE];
+  if (who.kind === 'app' ? !hasAny(who.roles, [...PERM.appReadApp, ...PERM.appWriteApp]) : !hasAny(who.scopes, read)) throw E.denied();
+  const sp = findServicePrincipal(ctx, route.sp);
+  if (!sp) throw E.notFound(route.sp.appId ?? route.sp.objectId);
+  sendJson(ctx, 200, spResource(ctx, sp));
+}
+
+/** Consent for the whole organisation needs an administrator's role as well as the scope. */
+function mayConsent(ctx, scopes) {
+  const { who } = ctx;
+  if (who.kind === 'app') throw E.denied();
+  if (!hasAny(who.scopes, scopes)) throw E.denied();
+  if (!isAdmin(who)) throw E.denied();
+}
+
+async function createGrant(ctx) {
+  mayConsent(ctx, GRANT_WRITE);
+  const body = jsonPayload(ctx);
+  const allowed = ['clientId', 'consentType', 'principalId', 'resourceId', 'scope', 'expiryTime', 'startTime'];
+  for (const k of Object.keys(body)) if (!allowed.includes(k) && !k.startsWith('@odata')) throw E.bodyRead(`The property '${k}' does not exist on type 'microsoft.graph.oAuth2PermissionGrant'. Make sure to only use property names that are defined by the type or mark the type as open type.`);
+  for (const k of ['clientId', 'resourceId']) {
+    if (typeof body[k] !== 'string' || !isGuid(body[k])) throw new GraphError(400, 'Request_BadRequest', `Invalid value specified for property '${k}' of resource 'OAuth2PermissionGrant'.`);
+  }
+  if (!['AllPrincipals', 'Principal'].includes(body.consentType)) throw new GraphError(400, 'Request_BadRequest', "Invalid value specified for property 'consentType' of resource 'OAuth2PermissionGrant'.");
+  if (body.consentType === 'Principal' && !isGuid(String(body.principalId ?? ''))) throw new GraphError(400, 'Request_BadRequest', "Property 'principalId' is required when consentType is 'Principal'.");
+  if (typeof body.scope !== 'string' || !body.scope.trim()) throw new GraphError(400, 'Request_BadRequest', "Property 'scope' is required and cannot be empty.");
+  const client = findServicePrincipal(ctx, { objectId: body.clientId });
+  if (!client) throw E.notFound(body.clientId);
+  const resource = findServicePrincipal(ctx, { objectId: body.resourceId });
+  if (!resource) throw E.notFound(body.resourceId);
+  const tid = ctx.who.tid;
+  if (ctx.app.admin.grants.some((g) => g.tid === tid && g.clientId === client.id && g.resourceId === resource.id && g.consentType === body.consentType && (g.principalId ?? null) === (body.principalId ?? null))) {
+    throw new GraphError(409, 'Request_MultipleObjectsWithSameKeyValue', 'Permission entry already exists.');
+  }
+  const grant = { id: guidFrom(`grant|${client.id}|${resource.id}|${body.principalId ?? 'all'}`), clientId: client.id, consentType: body.consentType, principalId: body.principalId ?? null, resourceId: resource.id, scope: body.scope };
+  ctx.app.admin.grants.push({ tid, ...grant });
+  sendJson(ctx, 201, { '@odata.context': `${ctxUrl(ctx, '/$metadata')}#oauth2PermissionGrants/$entity`, ...grant });
+}
+
+function listGrants(ctx) {
+  const { who } = ctx;
+  if (who.kind === 'app' ? !hasAny(who.roles, ['Directory.Read.All', 'DelegatedPermissionGrant.ReadWrite.All']) : !hasAny(who.scopes, [...GRANT_WRITE, 'Directory.Read.All'])) throw E.denied();
+  const value = ctx.app.admin.grants.filter((g) => g.tid === who.tid).map(({ tid: _, ...g }) => g);
+  sendJson(ctx, 200, { '@odata.context': `${ctxUrl(ctx, '/$metadata')}#oauth2PermissionGrants`, value });
+}
+
+async function assignAppRole(ctx, route) {
+  mayConsent(ctx, ROLE_WRITE);
+  const resource = findServicePrincipal(ctx, route.sp);
+  if (!resource) throw E.notFound(route.sp.objectId);
+  const body = jsonPayload(ctx);
+  for (const k of Object.keys(body)) if (!['principalId', 'resourceId', 'appRoleId'].includes(k) && !k.startsWith('@odata')) throw E.bodyRead(`The property '${k}' does not exist on type 'microsoft.graph.appRoleAssignment'. Make sure to only use property names that are defined by the type or mark the type as open type.`);
+  for (const k of ['principalId', 'resourceId', 'appRoleId']) {
+    if (typeof body[k] !== 'string' || !isGuid(body[k])) throw new GraphError(400, 'Request_BadRequest', `Invalid value specified for property '${k}' of resource 'AppRoleAssignment'.`);
+  }
+  if (body.resourceId.toLowerCase() !== resource.id) throw new GraphError(400, 'Request_BadRequest', 'The resourceId must be the service principal in the request path.');
+  const role = (resource.appRoles ?? []).find((r) => r.id === body.appRoleId.toLowerCase());
+  if (!role) throw new GraphError(400, 'Request_BadRequest', 'Permission being assigned was not found on application');
+  const principal = findServicePrincipal(ctx, { objectId: body.principalId });
+  if (!principal) throw E.notFound(body.principalId);
+  const tid = ctx.who.tid;
+  if (ctx.app.admin.assignments.some((x) => x.tid === tid && x.principalId === principal.id && x.appRoleId === role.id)) {
+    throw new GraphError(409, 'Request_MultipleObjectsWithSameKeyValue', 'Permission being assigned already exists on the object');
+  }
+  const assignment = {
+    id: newId(), appRoleId: role.id, createdDateTime: new Date().toISOString(), principalDisplayName: principal.displayName, principalId: principal.id,
+    principalType: 'ServicePrincipal', resourceDisplayName: resource.displayName, resourceId: resource.id,
+  };
+  ctx.app.admin.assignments.push({ tid, ...assignment });
+  // The app's app-only tokens now carry the role.
+  const roles = ctx.app.admin.assignments.filter((x) => x.tid === tid && x.principalId === principal.id && x.resourceId === resource.id)
+    .map((x) => resource.appRoles.find((r) => r.id === x.appRoleId)?.value).filter(Boolean);
+  await idpControl(ctx, 'POST', `/clients/${encodeURIComponent(principal.appId)}/roles`, { tenant: tid, roles });
+  sendJson(ctx, 201, { '@odata.context': `${ctxUrl(ctx, '/$metadata')}#servicePrincipals('${resource.id}')/appRoleAssignedTo/$entity`, ...assignment });
+}
+
+function listAssignments(ctx, route) {
+  const { who } = ctx;
+  if (who.kind === 'app' ? !hasAny(who.roles, ['Application.Read.All', 'Directory.Read.All']) : !hasAny(who.scopes, [...ROLE_WRITE, 'Application.Read.All', 'Directory.Read.All', 'Application.ReadWrite.All'])) throw E.denied();
+  const resource = findServicePrincipal(ctx, route.sp);
+  if (!resource) throw E.notFound(route.sp.objectId);
+  const value = ctx.app.admin.assignments.filter((x) => x.tid === who.tid && x.resourceId === resource.id).map(({ tid: _, ...x }) => x);
+  sendJson(ctx, 200, { '@odata.context': `${ctxUrl(ctx, '/$metadata')}#servicePrincipals('${resource.id}')/appRoleAssignedTo`, value });
 }

@@ -8,6 +8,7 @@
 // Everything else goes to stderr. See README.md for the directory, endpoints and control API.
 console.log = console.info = (...args) => console.error(...args);
 
+import { Admin } from './admin.mjs';
 import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import { parseArgs } from 'node:util';
@@ -49,6 +50,7 @@ const app = {
   base: null,
   idp: idp.href.replace(/\/+$/, ''),
   control: new Control(),
+  admin: new Admin(),
   mailboxes: new Mailboxes(),
   validator: null,
 };

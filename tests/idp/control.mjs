@@ -2,7 +2,10 @@
 // the request log, failure injection for the token endpoint, and the /_control/ API over them.
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 
-import { fixtures, clientById, resolveTenant, userForHint, userByOid, defaultAppRoles, benchUser } from './directory.mjs';
+import {
+  fixtures, clientById, resolveTenant, userForHint, userByOid, defaultAppRoles, benchUser, registerClient, updateClient, removeClient,
+  isCreatedClient, createdClients, anyClientById,
+} from './directory.mjs';
 
 const SECRET_CHARS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-~';
 
@@ -181,9 +184,45 @@ export async function handleControl(app, req, res, path, body) {
     }
   }
 
+  // The test hook for apps created at run time (the Graph stand-in's POST /applications).
+  if (path === '/_control/clients') {
+    if (method === 'GET') return json(res, 200, createdClients());
+    if (method === 'POST') {
+      const c = parseNewClient(body);
+      if (c.error) return json(res, 400, c);
+      if (clientById(c.client.client_id) && !isCreatedClient(c.client.client_id)) return json(res, 409, { error: `${c.client.client_id} is a fixture client` });
+      registerClient(c.client, c.delayMs);
+      app.store.set('Client', c.client.client_id, providerMetadata(c.client, app.internalSecret));
+      control.secrets[c.client.client_id] ??= [];
+      const home = c.client.home_tenant;
+      // A new app has no service principal yet (client credentials: AADSTS7000229) and no app
+      // roles until an administrator grants them.
+      if (c.client.confidential) {
+        control.notConsented[c.client.client_id] = { [home]: 7000229 };
+        control.roles[c.client.client_id] = { [home]: { 'https://graph.microsoft.com': [] } };
+      }
+      control.onChange();
+      return json(res, 201, { ...c.client, available_in_ms: c.delayMs });
+    }
+  }
+  if ((r = m(/^\/_control\/clients\/([^/]+)$/)) && ['PATCH', 'DELETE'].includes(method)) {
+    const id = decodeURIComponent(r[1]).toLowerCase();
+    if (!isCreatedClient(id)) return json(res, 404, { error: `no created client ${id}` });
+    if (method === 'DELETE') {
+      removeClient(id);
+      app.store.delete('Client', id);
+      return json(res, 200, { ok: true });
+    }
+    const fields = {};
+    for (const k of ['name', 'redirect_uris', 'sign_in_audience', 'confidential', 'grant_types']) if (k in body) fields[k] = body[k];
+    const c = updateClient(id, fields);
+    app.store.set('Client', id, providerMetadata(c, app.internalSecret));
+    return json(res, 200, c);
+  }
+
   if ((r = m(/^\/_control\/clients\/([^/]+)\/(secrets|roles|consent)(?:\/([^/]+))?(?:\/(expire))?$/))) {
     const [, clientId, what, keyId, action] = r;
-    const client = clientById(decodeURIComponent(clientId));
+    const client = anyClientById(decodeURIComponent(clientId));
     if (!client) return json(res, 404, { error: `no client ${clientId}` });
     const id = client.client_id;
     if (what === 'secrets') {
@@ -284,6 +323,53 @@ export async function handleControl(app, req, res, path, body) {
   }
 
   return false;
+}
+
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const AUDIENCES = ['AzureADMyOrg', 'AzureADMultipleOrgs', 'AzureADandPersonalMicrosoftAccount', 'PersonalMicrosoftAccount'];
+
+/** A control body describing a run-time app as a client like the fixtures', or `{error}`. */
+function parseNewClient(body) {
+  const id = String(body.client_id ?? '').toLowerCase();
+  if (!GUID.test(id)) return { error: 'client_id must be a GUID' };
+  const tid = tenantOf(body.home_tenant);
+  if (!tid) return { error: 'home_tenant must name a tenant (GUID or domain)' };
+  const audience = String(body.sign_in_audience ?? 'AzureADMyOrg');
+  if (!AUDIENCES.includes(audience)) return { error: `sign_in_audience must be one of ${AUDIENCES.join(', ')}` };
+  const uris = body.redirect_uris ?? [];
+  if (!Array.isArray(uris) || uris.some((u) => typeof u !== 'string')) return { error: 'redirect_uris must be an array of strings' };
+  const confidential = Boolean(body.confidential);
+  const delayMs = Number(body.available_after_ms ?? 0);
+  if (!Number.isFinite(delayMs) || delayMs < 0) return { error: 'available_after_ms must be a number of milliseconds' };
+  return {
+    delayMs,
+    client: {
+      client_id: id,
+      name: String(body.name ?? 'created app'),
+      confidential,
+      sign_in_audience: audience,
+      home_tenant: tid,
+      grant_types: confidential
+        ? ['authorization_code', 'refresh_token', 'client_credentials']
+        : ['authorization_code', 'refresh_token', 'urn:ietf:params:oauth:grant-type:device_code'],
+      redirect_uris: uris,
+      default_scopes: Array.isArray(body.default_scopes) ? body.default_scopes.map(String) : [],
+      created: true,
+    },
+  };
+}
+
+/** The client as oidc-provider keeps it (the gateway checks the real secrets, as for fixtures). */
+function providerMetadata(c, internalSecret) {
+  return {
+    client_id: c.client_id,
+    client_name: c.name,
+    ...(c.confidential ? { client_secret: internalSecret, token_endpoint_auth_method: 'client_secret_post' } : { token_endpoint_auth_method: 'none' }),
+    application_type: 'native',
+    grant_types: c.grant_types,
+    response_types: ['code'],
+    redirect_uris: c.redirect_uris.length ? c.redirect_uris : ['http://localhost/'],
+  };
 }
 
 /** Refresh-token lifetime as the provider's own (IDP_REFRESH_TOKEN_TTL). */

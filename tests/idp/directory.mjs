@@ -80,7 +80,32 @@ export function userForHint(hint, tenant) {
 // ---- clients -------------------------------------------------------------------------------
 
 const clients = Object.values(fixtures.clients);
-export const clientById = (id) => clients.find((c) => c.client_id === id);
+// Apps created at run time (the Graph stand-in's POST /applications, through the control API):
+// client_id -> { client, availableAt }. Until `availableAt` the app is unknown everywhere, as a
+// new app at Microsoft is until it has replicated (AADSTS700016).
+const created = new Map();
+export const clientById = (id) => {
+  const key = String(id ?? '').toLowerCase();
+  const c = created.get(key);
+  if (c) return Date.now() >= c.availableAt ? c.client : undefined;
+  return clients.find((x) => x.client_id === id);
+};
+/** Whether an app was created at run time (known or still replicating). */
+export const isCreatedClient = (id) => created.has(String(id ?? '').toLowerCase());
+export const createdClients = () => [...created.values()].map(({ client, availableAt }) => ({ ...client, available_at: new Date(availableAt).toISOString() }));
+/** Adds (or replaces) a run-time app; it becomes usable after `delayMs`. */
+export function registerClient(client, delayMs = 0) {
+  created.set(client.client_id, { client, availableAt: Date.now() + Math.max(0, delayMs) });
+}
+export function updateClient(id, fields) {
+  const c = created.get(String(id).toLowerCase());
+  if (!c) return null;
+  Object.assign(c.client, fields);
+  return c.client;
+}
+/** A fixture or run-time app, whether or not it has replicated yet (for the control API). */
+export const anyClientById = (id) => created.get(String(id ?? '').toLowerCase())?.client ?? clients.find((x) => x.client_id === id);
+export const removeClient = (id) => created.delete(String(id).toLowerCase());
 const allowsPersonal = (client) => client.sign_in_audience === 'AzureADandPersonalMicrosoftAccount';
 const singleTenant = (client) => client.sign_in_audience === 'AzureADMyOrg';
 

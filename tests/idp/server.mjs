@@ -161,7 +161,7 @@ async function handle(req, res) {
 
   if (path.startsWith('/_control/')) {
     let body = {};
-    if (['POST', 'PUT'].includes(req.method)) {
+    if (['POST', 'PUT', 'PATCH'].includes(req.method)) {
       const text = await readBody(req);
       try {
         body = text ? JSON.parse(text) : {};
