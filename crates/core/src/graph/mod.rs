@@ -17,6 +17,7 @@ use url::Url;
 
 pub mod applications;
 pub mod checks;
+pub mod create_app;
 pub mod users;
 
 pub use users::GraphUser;

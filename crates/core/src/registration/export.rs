@@ -45,6 +45,12 @@ impl Plan<'_> {
 
     /// A fragment of the application manifest (Microsoft Graph format).
     pub fn manifest(&self) -> String {
+        serde_json::to_string_pretty(&self.application_body()).expect("manifest serializes")
+    }
+
+    /// The body of Graph's `POST /applications` for this plan: the manifest fragment itself, so
+    /// that what the app creates and what the wizard exports cannot differ.
+    pub fn application_body(&self) -> serde_json::Value {
         let required: Vec<_> = self
             .grouped()
             .into_iter()
@@ -71,7 +77,29 @@ impl Plan<'_> {
             }
             ClientKind::Confidential => m["web"] = json!({ "redirectUris": [self.redirect_uri] }),
         }
-        serde_json::to_string_pretty(&m).expect("manifest serializes")
+        m
+    }
+
+    /// What an administrator's consent grants, per resource (its application ID): the delegated
+    /// scope names (an `oauth2PermissionGrant`'s `scope`) and the app roles (one
+    /// `appRoleAssignment` each).
+    pub fn consent(&self) -> Vec<ResourceConsent> {
+        self.grouped()
+            .into_iter()
+            .map(|(api, perms)| ResourceConsent {
+                resource_app_id: api,
+                scopes: perms
+                    .iter()
+                    .filter(|p| p.kind == PermissionKind::Delegated)
+                    .map(|p| p.name.clone())
+                    .collect(),
+                roles: perms
+                    .iter()
+                    .filter(|p| p.kind == PermissionKind::Application)
+                    .cloned()
+                    .collect(),
+            })
+            .collect()
     }
 
     /// A bash script for Azure Cloud Shell that creates the app as planned.
@@ -134,6 +162,16 @@ impl Plan<'_> {
         s.push_str("echo \"Application (client) ID: $app_id\"\necho \"Directory (tenant) ID:   $(az account show --query tenantId -o tsv)\"\n");
         s
     }
+}
+
+/// One resource's part of admin consent (see [`Plan::consent`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResourceConsent {
+    pub resource_app_id: String,
+    /// Delegated permission names, in the plan's order.
+    pub scopes: Vec<String>,
+    /// Application permissions (app roles), with their IDs.
+    pub roles: Vec<Permission>,
 }
 
 fn shell_quote(s: &str) -> String {

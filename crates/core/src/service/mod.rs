@@ -15,6 +15,7 @@
 pub mod bridge;
 pub mod client_secrets;
 pub mod connections;
+pub mod create_app;
 pub mod mail_programs;
 pub mod mailboxes;
 pub mod registrations;
@@ -109,6 +110,7 @@ pub struct Service {
     /// Set in the desktop app, which receives `mailconn://auth` from the OS; the CLI has none.
     deep_links: Option<Arc<DeepLinks>>,
     sign_ins: sign_in::SignIns,
+    admin_sign_ins: create_app::AdminSignIns,
     runs: mailboxes::Runs,
     bridge: crate::bridge::Bridge,
     events: broadcast::Sender<ServiceEvent>,
@@ -188,6 +190,7 @@ impl Service {
             reminders,
             deep_links: options.deep_links.then(|| Arc::new(DeepLinks::new())),
             sign_ins: sign_in::SignIns::default(),
+            admin_sign_ins: create_app::AdminSignIns::default(),
             runs: mailboxes::Runs::default(),
             bridge: crate::bridge::Bridge::default(),
             events: broadcast::channel(1024).0,
