@@ -368,7 +368,14 @@ function providerMetadata(c, internalSecret) {
     application_type: 'native',
     grant_types: c.grant_types,
     response_types: ['code'],
-    redirect_uris: c.redirect_uris.length ? c.redirect_uris : ['http://localhost/'],
+    // As URLs (http://localhost is http://localhost/); oidc-provider ignores loopback ports.
+    redirect_uris: (c.redirect_uris.length ? c.redirect_uris : ['http://localhost/']).map((u) => {
+      try {
+        return new URL(u).href;
+      } catch {
+        return u;
+      }
+    }),
   };
 }
 

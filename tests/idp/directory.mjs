@@ -158,10 +158,13 @@ export function userProblem(client, tenant, user) {
 
 // ---- redirect URIs -------------------------------------------------------------------------
 
-// Loopback redirect URIs match whatever the port (RFC 8252 7.3); path and query compare exactly.
+// Loopback redirect URIs match whatever the port (RFC 8252 7.3); path and query compare exactly,
+// an empty path being `/` (Microsoft treats http://localhost and http://localhost/ alike).
 function withoutLoopbackPort(uri) {
   const m = /^(http:\/\/(?:localhost|127\.0\.0\.1))(?::\d+)?([/?#].*)?$/.exec(uri);
-  return m ? m[1] + (m[2] ?? '') : undefined;
+  if (!m) return undefined;
+  const rest = m[2] ?? '/';
+  return m[1] + (rest.startsWith('/') ? rest : `/${rest}`);
 }
 
 export function redirectUriAllowed(client, uri) {

@@ -17,6 +17,9 @@ use crate::output::Output;
 pub enum AppCommand {
     /// Add an app registration (the secret is read from standard input, never from arguments)
     Add(AddArgs),
+    /// Create the app registration in Entra for you: an administrator signs in once (Microsoft
+    /// Graph Command Line Tools), and the app is created, saved and tested
+    Create(crate::create_app::CreateArgs),
     /// List app registrations
     List,
     /// Show one app registration
@@ -149,7 +152,7 @@ pub struct AddArgs {
     redirect_uri: Option<String>,
 }
 
-fn parse_preset(s: &str) -> Result<Preset, String> {
+pub fn parse_preset(s: &str) -> Result<Preset, String> {
     Preset::parse(s).ok_or_else(|| format!("unknown preset '{s}'"))
 }
 
@@ -210,6 +213,7 @@ pub async fn run(cmd: &AppCommand, service: &Service, out: Output) -> Result<Exi
             }
             out.registration(&saved.registration);
         }
+        AppCommand::Create(args) => return crate::create_app::run(args, service, out).await,
         AppCommand::List => out.registrations(&service.registrations().await?),
         AppCommand::Show { app } => out.registration(&service.registration(app).await?),
         AppCommand::Test { app } => {

@@ -4,6 +4,7 @@ mod app;
 mod bridge;
 mod client_secret;
 mod connect;
+mod create_app;
 mod exit;
 mod explain;
 mod health;

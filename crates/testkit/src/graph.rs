@@ -141,6 +141,19 @@ impl Graph {
         );
     }
 
+    /// `GET /_control{path}` (e.g. `/created`: the applications, service principals and consent
+    /// grants created through Graph).
+    pub fn control_get(&self, path: &str) -> Value {
+        self.control(reqwest::Method::GET, path, None)
+    }
+
+    /// `POST /_control{path}` with a JSON body (e.g. `/tenant-settings`, `/replication`).
+    pub fn control_post(&self, path: &str, body: &Value) -> Value {
+        let out = self.control(reqwest::Method::POST, path, Some(body));
+        assert!(out.get("error").is_none(), "control refused: {out}");
+        out
+    }
+
     /// Messages accepted by `sendMail`.
     pub fn sent(&self) -> Vec<Value> {
         match self.control(reqwest::Method::GET, "/sent", None) {

@@ -300,11 +300,7 @@ mod tests {
             e.detail().unwrap().fix.as_deref(),
             Some("Ask an administrator.")
         );
-        let e = explain_step(
-            failure(400, "Request_BadRequest"),
-            "creating the app",
-            "x",
-        );
+        let e = explain_step(failure(400, "Request_BadRequest"), "creating the app", "x");
         assert!(e.message().starts_with(
             "Microsoft Graph refused creating the app (Request_BadRequest): Credential lifetime"
         ));

@@ -367,7 +367,8 @@ fn registration_input(
 }
 
 /// The manual wizard is always the way forward; every failure says so.
-const MANUAL: &str = "Or choose \"Register it myself\" to continue in the manual wizard with what you chose.";
+const MANUAL: &str =
+    "Or choose \"Register it myself\" to continue in the manual wizard with what you chose.";
 
 fn with_manual(e: Error) -> Error {
     let fix = e
@@ -403,19 +404,27 @@ fn explain_sign_in(e: Error, tenant: &str) -> Error {
     match code {
         Some(53_003 | 53_000 | 53_001 | 530_032) => replace(
             ErrorCode::IdentityProvider,
-            &format!("Your organisation's Conditional Access blocks {GRAPH_CLI_NAME}, the Microsoft client Mail Connections uses to create the app."),
-            &format!("Ask your security administrator to allow \"{GRAPH_CLI_NAME}\" ({GRAPH_CLI_CLIENT_ID}) for your account, or run the exported script in Azure Cloud Shell."),
+            &format!(
+                "Your organisation's Conditional Access blocks {GRAPH_CLI_NAME}, the Microsoft client Mail Connections uses to create the app."
+            ),
+            &format!(
+                "Ask your security administrator to allow \"{GRAPH_CLI_NAME}\" ({GRAPH_CLI_CLIENT_ID}) for your account, or run the exported script in Azure Cloud Shell."
+            ),
         ),
         Some(700_016 | 7_000_112 | 1_000_031) => replace(
             ErrorCode::IdentityProvider,
-            &format!("{GRAPH_CLI_NAME} is not available in this tenant or cloud (disabled by an administrator, or not offered there)."),
+            &format!(
+                "{GRAPH_CLI_NAME} is not available in this tenant or cloud (disabled by an administrator, or not offered there)."
+            ),
             "An administrator can enable it in Enterprise applications, or register the app in the portal.",
         ),
         Some(50_020) if generic => personal_account(),
         Some(500_200) => personal_account(),
         Some(90_094 | 65_001) => replace(
             ErrorCode::NeedsConsent,
-            &format!("Your account may not consent to {GRAPH_CLI_NAME} managing app registrations (Application.ReadWrite.All): an administrator must."),
+            &format!(
+                "Your account may not consent to {GRAPH_CLI_NAME} managing app registrations (Application.ReadWrite.All): an administrator must."
+            ),
             "Sign in with an administrator (Application Administrator, Cloud Application Administrator or Global Administrator), or ask one to create the app.",
         ),
         _ => with_manual(e),
@@ -548,7 +557,9 @@ impl Service {
                     method: "GET".into(),
                     path: format!("/v1.0/servicePrincipals(appId='{}')", c.resource_app_id),
                     body: String::new(),
-                    purpose: "Find Microsoft Graph in your organisation (the permissions' resource).".into(),
+                    purpose:
+                        "Find Microsoft Graph in your organisation (the permissions' resource)."
+                            .into(),
                 });
                 if !c.scopes.is_empty() {
                     requests.push(PlannedRequest {
@@ -717,7 +728,10 @@ impl Service {
             })?;
         say(
             CreateStep::ServicePrincipalCreated,
-            format!("Added it to your organisation (service principal {}).", sp.id),
+            format!(
+                "Added it to your organisation (service principal {}).",
+                sp.id
+            ),
         );
         let secret = match req.secret_months {
             Some(months) => {
@@ -739,11 +753,9 @@ impl Service {
             }
             None => None,
         };
-        let consent_url = req.cloud.admin_consent_url(
-            &admin.tenant_id,
-            &app.app_id,
-            &req.info.redirect_uri,
-        );
+        let consent_url =
+            req.cloud
+                .admin_consent_url(&admin.tenant_id, &app.app_id, &req.info.redirect_uri);
         let consent = if req.input.grant_consent {
             self.grant_consent(req, graph_base, token, &sp.id, consent_url)
                 .await
@@ -851,7 +863,10 @@ impl Service {
                     ));
                 }
                 Err(f) if graph::is_lifetime_refusal(&f) => {
-                    tracing::info!(?capped, "the app management policy refused the secret's lifetime");
+                    tracing::info!(
+                        ?capped,
+                        "the app management policy refused the secret's lifetime"
+                    );
                     refusal = Some(f);
                 }
                 Err(f) => {
@@ -1079,11 +1094,7 @@ mod tests {
         assert_eq!(plan.sign_in_tenant, "organizations");
         assert_eq!(plan.sign_in_client_id, GRAPH_CLI_CLIENT_ID);
 
-        let mut both = input(
-            ClientKind::Public,
-            Usage::Both,
-            Audience::AnyOrganization,
-        );
+        let mut both = input(ClientKind::Public, Usage::Both, Audience::AnyOrganization);
         both.grant_consent = true;
         both.secret_months = Some(6);
         let plan = s.create_app_plan(&both).unwrap();
@@ -1165,13 +1176,19 @@ mod tests {
         let e = explain_sign_in(with_code(53_003), "organizations");
         assert!(e.message().contains("Conditional Access"), "{e:?}");
         let fix = e.detail().unwrap().fix.clone().unwrap();
-        assert!(fix.contains(GRAPH_CLI_CLIENT_ID) && fix.contains("manual wizard"), "{fix}");
+        assert!(
+            fix.contains(GRAPH_CLI_CLIENT_ID) && fix.contains("manual wizard"),
+            "{fix}"
+        );
         assert_eq!(e.detail().unwrap().aadsts, Some(53_003));
 
         let e = explain_sign_in(with_code(50_020), "organizations");
         assert!(e.message().contains("personal Microsoft account"));
         let e = explain_sign_in(with_code(50_020), "contoso.test");
-        assert!(!e.message().contains("personal"), "a guest elsewhere: {e:?}");
+        assert!(
+            !e.message().contains("personal"),
+            "a guest elsewhere: {e:?}"
+        );
         let e = explain_sign_in(with_code(700_016), "organizations");
         assert!(e.message().contains("not available"));
         let e = explain_sign_in(with_code(90_094), "organizations");
