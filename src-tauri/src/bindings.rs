@@ -49,6 +49,10 @@ use mailconn_core::bridge::{
 use mailconn_core::mail_servers::MailProtocol;
 use mailconn_core::service::bridge::ProgramSetting;
 
+use mailconn_core::service::create_app::{
+    AdminSignIn, ConsentOutcome, CreateAppInput, CreateAppPlan, CreateProgress, CreateStep,
+    CreatedApp, CreatedSecret, PlannedRequest,
+};
 use mailconn_core::service::registrations::Saved;
 use mailconn_core::service::sign_in::{BrowserSignIn, Connected, DeviceSignIn};
 use mailconn_core::service::system::{AppInfo, Dashboard};
@@ -97,6 +101,8 @@ pub fn render() -> String {
         SettingKey, SettingKind, SettingSource, SettingValue, SettingInfo, LogLevel, NotificationKind,
         Folder, SharedRegistration, SharedFrom, ImportSource, ImportStatus, ImportEntry,
         ImportPreview, ImportReport, ImportOffer, ExportWritten,
+        CreateAppInput, PlannedRequest, CreateAppPlan, AdminSignIn, CreateStep, CreateProgress,
+        CreatedSecret, ConsentOutcome, CreatedApp,
     ];
     let mut out = String::from(
         "// Generated from the Rust types by src-tauri/src/bindings.rs. Do not edit by hand.\n",

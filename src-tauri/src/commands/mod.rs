@@ -6,6 +6,7 @@
 pub mod bridge;
 pub mod client_secret;
 pub mod connections;
+pub mod create_app;
 pub mod mailboxes;
 pub mod names;
 pub mod registrations;
@@ -34,6 +35,10 @@ pub fn handler<R: tauri::Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + 
         registrations::remove_registration,
         registrations::probe_registration,
         registrations::admin_consent_url,
+        create_app::create_app_plan,
+        create_app::start_create_app,
+        create_app::finish_create_app,
+        create_app::cancel_create_app,
         connections::start_browser_sign_in,
         connections::start_device_sign_in,
         connections::finish_sign_in,

@@ -1,6 +1,7 @@
 // One typed wrapper per Tauri command. Names and shapes match src-tauri/src/commands.
 import type {
   AccessReport,
+  AdminSignIn,
   AppInfo,
   AppSecrets,
   BridgeCertificate,
@@ -13,6 +14,10 @@ import type {
   BulkReport,
   CheckedEntry,
   ConnectOptions,
+  CreateAppInput,
+  CreateAppPlan,
+  CreateProgress,
+  CreatedApp,
   Connected,
   Connection,
   ConnectionEvent,
@@ -80,6 +85,19 @@ export const deleteRegistration = (id: string, cascade: boolean): Promise<void> 
 export const testRegistration = (id: string): Promise<ProbeReport> =>
   call('probe_registration', { id });
 export const adminConsentUrl = (id: string): Promise<string> => call('admin_consent_url', { id });
+
+// "Create it for me": an administrator signs in once and core creates the app
+export const createAppPlan = (input: CreateAppInput): Promise<CreateAppPlan> =>
+  call('create_app_plan', { input });
+export const startCreateApp = (input: CreateAppInput, deviceCode: boolean): Promise<AdminSignIn> =>
+  call('start_create_app', { input, deviceCode });
+export const finishCreateApp = (
+  attempt: string,
+  onProgress: (progress: CreateProgress) => void,
+): Promise<CreatedApp> =>
+  call('finish_create_app', { attempt, progress: new Channel<CreateProgress>(onProgress) });
+export const cancelCreateApp = (attempt: string): Promise<void> =>
+  call('cancel_create_app', { attempt });
 
 // Connections
 export const startBrowserSignIn = (options: ConnectOptions): Promise<BrowserSignIn> =>
