@@ -51,6 +51,8 @@ export async function startGraph(idpBase, env = {}) {
       clearAccessDenied: () => control('DELETE', '/access-denied'),
       limits: (l) => control('POST', '/limits', l),
       sent: () => control('GET', '/sent'),
+      /** Any control request, e.g. ('POST', '/tenant-settings', {...}) or ('GET', '/created'). */
+      control,
     };
   }
 }

@@ -65,6 +65,13 @@ pub struct CreateArgs {
     /// Print the plan (every request, with its body) and stop: nothing is created
     #[arg(long)]
     plan: bool,
+    /// Instead of signing in here, run the exported `az` script with the Azure CLI installed and
+    /// signed in on this computer (shown in full first, run after a yes)
+    #[arg(long, conflicts_with_all = ["no_browser", "device_code", "grant_consent", "plan"])]
+    with_az: bool,
+    /// With --with-az: run without asking
+    #[arg(long, requires = "with_az")]
+    yes: bool,
     /// Seconds to wait for the browser
     #[arg(long, default_value_t = 300)]
     timeout: u64,
@@ -180,7 +187,48 @@ fn show_created(c: &CreatedApp) {
     );
 }
 
+/// `--with-az`: the script in full, a yes, the run, its output.
+async fn with_az(args: &CreateArgs, service: &Service, out: Output) -> Result<Exit> {
+    let input = args.input();
+    let az = service.azure_cli().await;
+    if !az.signed_in {
+        return Err(mailconn_core::Error::new(
+            mailconn_core::ErrorCode::NotFound,
+            az.message,
+        )
+        .with_fix("Install the Azure CLI and run az login, or leave out --with-az to sign in here."));
+    }
+    let script = Service::az_script(&input.plan)?;
+    eprintln!("{}\nThis script will run with it:\n", az.message);
+    eprintln!("{script}");
+    if !args.yes {
+        eprint!("Run it? [y/N] ");
+        let mut answer = String::new();
+        std::io::stdin()
+            .read_line(&mut answer)
+            .map_err(|e| mailconn_core::Error::internal(format!("could not read the answer: {e}")))?;
+        if !matches!(answer.trim(), "y" | "Y" | "yes") {
+            eprintln!("Nothing was run.");
+            return Ok(Exit::Attention);
+        }
+    }
+    let run = service.run_az_script(&input.plan).await?;
+    eprintln!("{}", run.output);
+    if out.json() {
+        Output::print_json(&run);
+    } else {
+        println!("{}", run.message);
+        if let Some(reg) = &run.registration {
+            out.registration(reg);
+        }
+    }
+    Ok(if run.ok { Exit::Ok } else { Exit::Attention })
+}
+
 pub async fn run(args: &CreateArgs, service: &Service, out: Output) -> Result<Exit> {
+    if args.with_az {
+        return with_az(args, service, out).await;
+    }
     let input = args.input();
     let plan = service.create_app_plan(&input)?;
     if args.plan {

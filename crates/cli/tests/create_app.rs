@@ -635,3 +635,117 @@ fn the_plan_is_shown_whole_and_device_code_works() {
     );
     assert_eq!(created["admin"], "erin@fabrikam.test");
 }
+
+/// A stand-in for the Azure CLI (it cannot be installed here): answers `account show` and the
+/// calls of the exported script, and logs each call.
+fn fake_az(dir: &std::path::Path, signed_in: bool) -> std::path::PathBuf {
+    let bin = dir.join("fake-az-bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let log = dir.join("az.log");
+    let script = format!(
+        r#"#!/usr/bin/env bash
+echo "$*" >> '{log}'
+case "$1 $2" in
+  "account show")
+    {signed_out}
+    if [[ "$*" == *"--query tenantId"* ]]; then echo aaaaaaaa-0000-4000-8000-000000000001
+    else echo '{{"user": {{"name": "alice@contoso.test"}}, "tenantId": "aaaaaaaa-0000-4000-8000-000000000001"}}'; fi ;;
+  "ad app")
+    case "$3" in
+      create) echo 5a5a5a5a-0000-4000-8000-00000000a2a2 ;;
+      permission) echo "WARNING: permission $4 done" >&2 ;;
+      credential) echo '{{"expires": "2027-03-01T00:00:00+00:00", "secret_value": "Az18Q~fake.secret.value-printed-once-0001"}}' ;;
+    esac ;;
+  "ad sp") echo '{{"id": "sp"}}' ;;
+esac
+"#,
+        log = log.display(),
+        signed_out = if signed_in {
+            ""
+        } else {
+            "echo \"Please run 'az login' to setup account.\" >&2; exit 1"
+        },
+    );
+    let az = bin.join("az");
+    std::fs::write(&az, script).unwrap();
+    std::fs::set_permissions(&az, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    bin
+}
+
+#[test]
+#[ignore = "needs a Secret Service: run scripts/test.sh"]
+fn the_exported_script_runs_with_a_signed_in_azure_cli_after_a_yes() {
+    let env = Env::new(&[]);
+    let path = format!(
+        "{}:{}",
+        fake_az(env.dir.path(), true).display(),
+        std::env::var("PATH").unwrap()
+    );
+    let args = ["app", "create", "--name", "By az", "--audience", "my-org", "--with-az"];
+
+    // Shown in full, nothing run without a yes.
+    let no = {
+        let mut c = env.cmd();
+        c.args(args).env("PATH", &path);
+        let mut child = c
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::io::Write::write_all(&mut child.stdin.take().unwrap(), b"n\n").unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let shown = stderr(&no);
+    assert!(shown.contains("signed in as alice@contoso.test"), "{shown}");
+    assert!(shown.contains("az ad app create --display-name 'By az' --sign-in-audience AzureADMyOrg"), "{shown}");
+    assert!(shown.contains("az ad app credential reset"), "{shown}");
+    assert!(shown.contains("Nothing was run."), "{shown}");
+    let log = std::fs::read_to_string(env.dir.path().join("az.log")).unwrap();
+    assert_eq!(log.lines().collect::<Vec<_>>(), ["account show --output json"], "only the check ran");
+
+    // After a yes: run, output captured (the secret replaced), the registration saved.
+    let mut c = env.cmd();
+    c.args(["--json"]).args(args).env("PATH", &path);
+    let out = {
+        let mut child = c
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::io::Write::write_all(&mut child.stdin.take().unwrap(), b"y\n").unwrap();
+        child.wait_with_output().unwrap()
+    };
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let run: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(run["ok"], true, "{run:#}");
+    assert_eq!(run["client_id"], "5a5a5a5a-0000-4000-8000-00000000a2a2");
+    let output = run["output"].as_str().unwrap();
+    assert!(output.contains("WARNING: permission add done"), "stderr captured: {output}");
+    assert!(output.contains("[the secret's value: stored in the keychain]"), "{output}");
+    let secret = "Az18Q~fake.secret.value-printed-once-0001";
+    assert!(!output.contains(secret));
+    assert!(!stderr(&out).contains(secret));
+    let reg = &run["registration"];
+    assert_eq!(reg["client_id"], "5a5a5a5a-0000-4000-8000-00000000a2a2");
+    assert_eq!(reg["tenant"], "aaaaaaaa-0000-4000-8000-000000000001");
+    assert_eq!(reg["secret_expires"], "2027-03-01");
+    let id = reg["id"].as_str().unwrap();
+    assert_eq!(secret_tool_lookup(&format!("client-secret/{id}")).as_deref(), Some(secret));
+    let log = std::fs::read_to_string(env.dir.path().join("az.log")).unwrap();
+    assert!(log.contains("ad sp create --id 5a5a5a5a-0000-4000-8000-00000000a2a2"), "{log}");
+
+    // Not signed in: said so, nothing run.
+    let env2 = Env::new(&[]);
+    let path = format!(
+        "{}:{}",
+        fake_az(env2.dir.path(), false).display(),
+        std::env::var("PATH").unwrap()
+    );
+    let mut c = env2.cmd();
+    c.args(args).arg("--yes").env("PATH", &path);
+    let out = c.output().unwrap();
+    assert_ne!(out.status.code(), Some(0));
+    assert!(stderr(&out).contains("not signed in: run az login"), "{}", stderr(&out));
+}

@@ -325,7 +325,7 @@ fn plan_of<'a>(input: &'a PlanInput, info: &'a PlanInfo) -> Plan<'a> {
 
 /// The tenant the saved registration signs in with: its organisation for single-tenant apps and
 /// application access, else the audience's generic tenant.
-fn saved_tenant(plan: &PlanInput, tenant_id: &str) -> String {
+pub(super) fn saved_tenant(plan: &PlanInput, tenant_id: &str) -> String {
     if plan.usage.application() {
         return tenant_id.to_owned();
     }
