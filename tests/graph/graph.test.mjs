@@ -847,3 +847,92 @@ describe('log and request ids', () => {
     assert.equal((await g.get('/beta/me', tok.alice)).status, 200);
   });
 });
+
+describe('creating app registrations', () => {
+  const ADMIN_SCOPES = 'Application.ReadWrite.All AppRoleAssignment.ReadWrite.All DelegatedPermissionGrant.ReadWrite.All';
+  const MAIL_READWRITE_ROLE = 'e2a3a72e-5f79-4c64-b1b1-878b674786c9';
+  const body = (extra = {}) => ({
+    displayName: 'Created by a test',
+    signInAudience: 'AzureADMyOrg',
+    web: { redirectUris: ['http://localhost/callback'] },
+    requiredResourceAccess: [{ resourceAppId: '00000003-0000-0000-c000-000000000000', resourceAccess: [{ id: MAIL_READWRITE_ROLE, type: 'Role' }] }],
+    ...extra,
+  });
+
+  test('an admin creates an app, its service principal, a secret and consent; the idp knows the app', async () => {
+    const admin = (await userTokens(idp.base, { user: 'alice@contoso.test', scope: ADMIN_SCOPES })).access_token;
+    const created = await g.post('/v1.0/applications', admin, body());
+    assert.equal(created.status, 201, created.text);
+    assert.match(created.body.id, GUID);
+    assert.match(created.body.appId, GUID);
+    assert.deepEqual(created.body.web.redirectUris, ['http://localhost/callback']);
+    const read = await g.get(`/v1.0/applications/${created.body.id}`, admin);
+    assert.equal(read.body.displayName, 'Created by a test');
+    const patched = await g.call('PATCH', `/v1.0/applications/${created.body.id}`, admin, { body: { displayName: 'Renamed' } });
+    assert.equal(patched.status, 204, patched.text);
+    assert.equal((await g.get(`/v1.0/applications/${created.body.id}`, admin)).body.displayName, 'Renamed');
+
+    // Before its service principal, client credentials name it missing (7000229).
+    const pw = await g.post(`/v1.0/applications/${created.body.id}/addPassword`, admin, { passwordCredential: { displayName: 't', endDateTime: new Date(Date.now() + 30 * 86400e3).toISOString() } });
+    assert.equal(pw.status, 200, pw.text);
+    const cc = () => form(`${idp.base}/contoso.test/oauth2/v2.0/token`, { grant_type: 'client_credentials', client_id: created.body.appId, client_secret: pw.body.secretText, scope: 'https://graph.microsoft.com/.default' });
+    assert.deepEqual((await cc()).body.error_codes, [7000229]);
+    const sp = await g.post('/v1.0/servicePrincipals', admin, { appId: created.body.appId });
+    assert.equal(sp.status, 201, sp.text);
+    const again = await g.post('/v1.0/servicePrincipals', admin, { appId: created.body.appId });
+    assert.equal(again.status, 409);
+    const noRoles = await cc();
+    assert.equal(noRoles.status, 200, JSON.stringify(noRoles.body));
+    assert.equal(decode(noRoles.body.access_token).roles, undefined, 'no roles before consent');
+
+    const graphSp = await g.get("/v1.0/servicePrincipals(appId='00000003-0000-0000-c000-000000000000')", admin);
+    assert.equal(graphSp.status, 200);
+    assert.ok(graphSp.body.appRoles.some((r) => r.id === MAIL_READWRITE_ROLE && r.value === 'Mail.ReadWrite'));
+    const assigned = await g.post(`/v1.0/servicePrincipals/${graphSp.body.id}/appRoleAssignedTo`, admin, { principalId: sp.body.id, resourceId: graphSp.body.id, appRoleId: MAIL_READWRITE_ROLE });
+    assert.equal(assigned.status, 201, assigned.text);
+    const unknownRole = await g.post(`/v1.0/servicePrincipals/${graphSp.body.id}/appRoleAssignedTo`, admin, { principalId: sp.body.id, resourceId: graphSp.body.id, appRoleId: '00000000-0000-4000-8000-000000000000' });
+    assertGraphError(unknownRole, 400, 'Request_BadRequest', 'Permission being assigned was not found on application');
+    const grant = await g.post('/v1.0/oauth2PermissionGrants', admin, { clientId: sp.body.id, consentType: 'AllPrincipals', resourceId: graphSp.body.id, scope: 'openid User.Read' });
+    assert.equal(grant.status, 201, grant.text);
+    assert.deepEqual(decode((await cc()).body.access_token).roles, ['Mail.ReadWrite']);
+    const listed = await g.control('GET', '/created');
+    assert.ok(listed.oauth2_permission_grants.some((x) => x.clientId === sp.body.id && x.scope === 'openid User.Read'));
+  });
+
+  test('bodies are checked like Graph, and refusals have its shape', async () => {
+    const admin = (await userTokens(idp.base, { user: 'alice@contoso.test', scope: ADMIN_SCOPES })).access_token;
+    assertGraphError(await g.post('/v1.0/applications', admin, body({ colour: 'blue' })), 400, 'RequestBodyRead', /The property 'colour' does not exist on type 'microsoft.graph.application'/);
+    assertGraphError(await g.post('/v1.0/applications', admin, body({ web: { redirectUris: ['http://example.com/cb'] } })), 400, 'Request_BadRequest', /redirectUris/);
+    assertGraphError(await g.post('/v1.0/applications', admin, { signInAudience: 'AzureADMyOrg' }), 400, 'Request_BadRequest', /displayName/);
+    assertGraphError(await g.post('/v1.0/applications', tok.alice, body()), 403, 'Authorization_RequestDenied', DENIED);
+
+    // "Users can register applications" off: a member without a role is refused, an admin is not.
+    await g.control('POST', '/tenant-settings', { tenant: 'contoso.test', users_can_register_apps: false });
+    const bob = (await userTokens(idp.base, { user: 'bob@contoso.test', scope: ADMIN_SCOPES })).access_token;
+    assertGraphError(await g.post('/v1.0/applications', bob, body()), 403, 'Authorization_RequestDenied', DENIED);
+    await g.control('POST', '/tenant-settings', { tenant: 'contoso.test', users_can_register_apps: true });
+    const bobs = await g.post('/v1.0/applications', bob, body());
+    assert.equal(bobs.status, 201);
+    const sp = await g.post('/v1.0/servicePrincipals', bob, { appId: bobs.body.appId });
+    const graphSp = await g.get("/v1.0/servicePrincipals(appId='00000003-0000-0000-c000-000000000000')", bob);
+    assertGraphError(await g.post('/v1.0/oauth2PermissionGrants', bob, { clientId: sp.body.id, consentType: 'AllPrincipals', resourceId: graphSp.body.id, scope: 'User.Read' }), 403, 'Authorization_RequestDenied', DENIED);
+
+    // The app management policy caps secret lifetimes.
+    await g.control('POST', '/tenant-settings', { tenant: 'contoso.test', max_password_lifetime_days: 90, policy_id: 'p-1' });
+    const long = await g.post(`/v1.0/applications/${bobs.body.id}/addPassword`, admin, { passwordCredential: { endDateTime: new Date(Date.now() + 180 * 86400e3).toISOString() } });
+    assertGraphError(long, 400, 'CredentialInvalidLifetimeAsPerAppPolicy', "Credential lifetime exceeds the max value allowed as per assigned policy 'p-1'.");
+    assert.deepEqual(long.body.error.details.map((d) => [d.code, d.target]), [['InvalidKeyEndDate', 'EndDate']]);
+    const ok = await g.post(`/v1.0/applications/${bobs.body.id}/addPassword`, admin, { passwordCredential: { endDateTime: new Date(Date.now() + 80 * 86400e3).toISOString() } });
+    assert.equal(ok.status, 200, ok.text);
+    await g.control('POST', '/tenant-settings', { tenant: 'contoso.test', max_password_lifetime_days: null });
+
+    // Replication: the idp does not know a new app for the delay.
+    await g.control('POST', '/replication', { delay_ms: 1500 });
+    const slow = await g.post('/v1.0/applications', admin, body({ web: undefined, publicClient: { redirectUris: ['http://localhost'] }, isFallbackPublicClient: true }));
+    await g.control('POST', '/replication', { delay_ms: 0 });
+    const dc = () => form(`${idp.base}/contoso.test/oauth2/v2.0/devicecode`, { client_id: slow.body.appId, scope: 'openid' });
+    assert.deepEqual((await dc()).body.error_codes, [700016]);
+    await new Promise((r) => setTimeout(r, 1600));
+    assert.equal((await dc()).status, 200);
+  });
+});
