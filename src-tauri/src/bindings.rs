@@ -49,6 +49,7 @@ use mailconn_core::bridge::{
 use mailconn_core::mail_servers::MailProtocol;
 use mailconn_core::service::bridge::ProgramSetting;
 
+use mailconn_core::service::azure_cli::{AzScriptRun, AzureCli};
 use mailconn_core::service::create_app::{
     AdminSignIn, ConsentOutcome, CreateAppInput, CreateAppPlan, CreateProgress, CreateStep,
     CreatedApp, CreatedSecret, PlannedRequest,
@@ -102,7 +103,7 @@ pub fn render() -> String {
         Folder, SharedRegistration, SharedFrom, ImportSource, ImportStatus, ImportEntry,
         ImportPreview, ImportReport, ImportOffer, ExportWritten,
         CreateAppInput, PlannedRequest, CreateAppPlan, AdminSignIn, CreateStep, CreateProgress,
-        CreatedSecret, ConsentOutcome, CreatedApp,
+        CreatedSecret, ConsentOutcome, CreatedApp, AzureCli, AzScriptRun,
     ];
     let mut out = String::from(
         "// Generated from the Rust types by src-tauri/src/bindings.rs. Do not edit by hand.\n",

@@ -1,6 +1,9 @@
 //! "Create it for me": the plan, the administrator's sign-in (opened in the system browser, or a
 //! device code), the creation with progress over a channel, cancel; and the local Azure CLI.
 
+use mailconn_core::Service;
+use mailconn_core::registration::export::PlanInput;
+use mailconn_core::service::azure_cli::{AzScriptRun, AzureCli};
 use mailconn_core::service::create_app::{
     AdminSignIn, CreateAppInput, CreateAppPlan, CreateProgress, CreatedApp,
 };
@@ -49,4 +52,22 @@ pub async fn finish_create_app(
 #[tauri::command]
 pub fn cancel_create_app(service: Svc<'_>, attempt: String) {
     service.cancel_create_app(&attempt);
+}
+
+/// Whether a local Azure CLI is installed and signed in.
+#[tauri::command]
+pub async fn azure_cli(service: Svc<'_>) -> AzureCli {
+    service.azure_cli().await
+}
+
+/// The exported `az` script for the choices, shown in full before it is run.
+#[tauri::command]
+pub fn az_script(input: PlanInput) -> IpcResult<String> {
+    Ok(Service::az_script(&input)?)
+}
+
+/// Runs that script with the local Azure CLI (after the person confirmed) and saves the app.
+#[tauri::command]
+pub async fn run_az_script(service: Svc<'_>, input: PlanInput) -> IpcResult<AzScriptRun> {
+    Ok(service.run_az_script(&input).await?)
 }

@@ -210,4 +210,38 @@ describe('create it for me', () => {
     expect(calls('cancel_create_app').at(-1)?.[1]).toEqual({ attempt: 'a1' });
     expect((await screen.findByTestId('create-app')).dataset.phase).toBe('plan');
   });
+
+  it('runs the exported script with a signed-in Azure CLI only after showing it', async () => {
+    show({
+      azure_cli: () => ({ installed: true, signed_in: true, account: 'alice@contoso.com', tenant_id: TENANT_ID, message: 'The Azure CLI is signed in as alice@contoso.com (tenant x).' }),
+      az_script: () => '#!/usr/bin/env bash\naz ad app create --display-name Mail',
+      run_az_script: () => ({
+        ok: true,
+        exit_code: 0,
+        output: 'Application (client) ID: x\n[the secret\'s value: stored in the keychain]',
+        client_id: CLIENT_ID,
+        tenant_id: TENANT_ID,
+        registration: registration(),
+        message: 'Created with the Azure CLI and saved as "Contoso mail".',
+      }),
+    });
+    await fireEvent.click(await screen.findByTestId('apps-create'));
+    const az = await screen.findByTestId('create-az');
+    expect(az.textContent).toContain('signed in as alice@contoso.com');
+    expect(calls('run_az_script')).toHaveLength(0);
+    await fireEvent.click(screen.getByTestId('create-az-show'));
+    expect((await screen.findByTestId('create-az-script')).textContent).toContain('az ad app create');
+    expect(calls('run_az_script')).toHaveLength(0);
+    await fireEvent.click(screen.getByTestId('create-az-run'));
+    const result = await screen.findByTestId('create-az-result');
+    expect(result.dataset.ok).toBe('true');
+    expect(screen.getByTestId('create-az-output').textContent).toContain('stored in the keychain');
+  });
+
+  it('offers no Azure CLI run when none is signed in', async () => {
+    show({ azure_cli: () => ({ installed: false, signed_in: false, account: null, tenant_id: null, message: 'not installed' }) });
+    await fireEvent.click(await screen.findByTestId('apps-create'));
+    await screen.findAllByTestId('create-request');
+    expect(screen.queryByTestId('create-az')).toBeNull();
+  });
 });

@@ -3,13 +3,18 @@
 // tests the app, reporting each step. Everything Microsoft-specific is core's answer; this holds
 // what the screen shows.
 import {
+  azScript,
+  azureCli,
   cancelCreateApp,
   createAppPlan,
   finishCreateApp,
+  runAzScript,
   startCreateApp,
 } from '../ipc/commands';
 import type {
   AdminSignIn,
+  AzScriptRun,
+  AzureCli,
   CreateAppInput,
   CreateAppPlan,
   CreatedApp,
@@ -36,6 +41,12 @@ export class CreateAppState {
   loginHint = $state('');
   signIn = $state<AdminSignIn | null>(null);
   steps = $state<CreateProgress[]>([]);
+
+  /** A local Azure CLI, when one is installed and signed in: the exported script can run there. */
+  azure = $state<AzureCli | null>(null);
+  /** The script shown in full before it runs (null until asked for). */
+  azScript = $state<string | null>(null);
+  readonly azRun = new Request<AzScriptRun>();
 
   readonly planRequest = new Request<CreateAppPlan>();
   readonly createRequest = new Request<CreatedApp, CreateProgress[]>();
@@ -78,6 +89,8 @@ export class CreateAppState {
   }
 
   reset(): void {
+    this.azScript = null;
+    this.azRun.reset();
     this.phase = 'plan';
     this.signIn = null;
     this.steps = [];
@@ -125,6 +138,25 @@ export class CreateAppState {
     this.createRequest.reset();
     this.signIn = null;
     this.phase = 'plan';
+  }
+
+  async checkAzure(): Promise<void> {
+    try {
+      this.azure = await azureCli();
+    } catch {
+      this.azure = null;
+    }
+  }
+
+  /** Shows the exported script in full; nothing runs yet. */
+  async showAzScript(plan: PlanInput): Promise<void> {
+    this.azRun.reset();
+    this.azScript = await azScript(plan);
+  }
+
+  /** Runs the script shown, after the person confirmed. */
+  async runAz(plan: PlanInput): Promise<AzScriptRun | undefined> {
+    return this.azRun.run(() => runAzScript(plan));
   }
 
   /** The latest "waiting for Microsoft" step, while the test still waits. */

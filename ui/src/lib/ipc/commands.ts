@@ -4,6 +4,8 @@ import type {
   AdminSignIn,
   AppInfo,
   AppSecrets,
+  AzScriptRun,
+  AzureCli,
   BridgeCertificate,
   BridgePassword,
   BridgeSettings,
@@ -98,6 +100,9 @@ export const finishCreateApp = (
   call('finish_create_app', { attempt, progress: new Channel<CreateProgress>(onProgress) });
 export const cancelCreateApp = (attempt: string): Promise<void> =>
   call('cancel_create_app', { attempt });
+export const azureCli = (): Promise<AzureCli> => call('azure_cli');
+export const azScript = (input: PlanInput): Promise<string> => call('az_script', { input });
+export const runAzScript = (input: PlanInput): Promise<AzScriptRun> => call('run_az_script', { input });
 
 // Connections
 export const startBrowserSignIn = (options: ConnectOptions): Promise<BrowserSignIn> =>
