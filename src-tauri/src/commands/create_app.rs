@@ -56,8 +56,8 @@ pub fn cancel_create_app(service: Svc<'_>, attempt: String) {
 
 /// Whether a local Azure CLI is installed and signed in.
 #[tauri::command]
-pub async fn azure_cli(service: Svc<'_>) -> AzureCli {
-    service.azure_cli().await
+pub async fn azure_cli(service: Svc<'_>) -> IpcResult<AzureCli> {
+    Ok(service.azure_cli().await)
 }
 
 /// The exported `az` script for the choices, shown in full before it is run.

@@ -715,3 +715,102 @@ link: string, preview: ImportPreview | null,
 error: ErrorBody | null, };
 
 export type ExportWritten = { path: string, count: number, };
+
+export type CreateAppInput = { plan: PlanInput, 
+/**
+ * Grant admin consent in the same step (asks for the consent permissions too).
+ */
+grant_consent: boolean, 
+/**
+ * The client secret's lifetime in months (Web apps), 1 to 24; default 12.
+ */
+secret_months?: number, 
+/**
+ * Where the administrator signs in: default `organizations`; a tenant ID or domain for a
+ * guest administrator.
+ */
+tenant?: string, login_hint?: string, };
+
+export type PlannedRequest = { method: string, path: string, 
+/**
+ * Pretty JSON; values only known later are named in angle brackets.
+ */
+body: string, purpose: string, };
+
+export type CreateAppPlan = { plan: PlanInfo, sign_in_client_id: string, sign_in_client_name: string, sign_in_tenant: string, 
+/**
+ * The permissions the administrator's sign-in asks for (and nothing else).
+ */
+admin_scopes: Array<string>, grant_consent: boolean, 
+/**
+ * The secret's lifetime asked for (Web apps only).
+ */
+secret_months: number | null, requests: Array<PlannedRequest>, };
+
+export type AdminSignIn = { attempt: string, url: string | null, code: DeviceCode | null, 
+/**
+ * Whether the system browser could be opened (set by the shell that tried).
+ */
+opened: boolean, };
+
+export type CreateStep = "signed_in" | "application_created" | "service_principal_created" | "secret_created" | "consent_granted" | "consent_not_granted" | "saved" | "testing" | "waiting_for_microsoft" | "tested";
+
+export type CreateProgress = { step: CreateStep, message: string, };
+
+export type CreatedSecret = { hint: string, expires: string, requested_months: number, 
+/**
+ * The tenant's policy refused the lifetime asked for: this many days is the longest it took.
+ */
+capped_to_days: number | null, };
+
+export type ConsentOutcome = { 
+/**
+ * Whether the plan's permissions need an administrator's consent before anyone can use them.
+ */
+needed: boolean, granted: boolean, 
+/**
+ * Delegated permissions granted for the whole organisation.
+ */
+delegated: Array<string>, 
+/**
+ * Application permissions (app roles) granted.
+ */
+application: Array<string>, message: string, admin_consent_url: string | null, error?: ErrorBody, };
+
+export type CreatedApp = { registration: Registration, 
+/**
+ * The application's Object ID.
+ */
+object_id: string, 
+/**
+ * The Application (client) ID.
+ */
+client_id: string, service_principal_id: string, 
+/**
+ * The Directory (tenant) ID it was created in.
+ */
+tenant_id: string, 
+/**
+ * The administrator who signed in.
+ */
+admin: string, secret: CreatedSecret | null, consent: ConsentOutcome, test: ProbeReport, 
+/**
+ * Seconds the test waited for Microsoft to make the new app known.
+ */
+waited_seconds: number, portal_url: string, };
+
+export type AzureCli = { installed: boolean, signed_in: boolean, 
+/**
+ * The signed-in account (`user.name`).
+ */
+account: string | null, tenant_id: string | null, message: string, };
+
+export type AzScriptRun = { ok: boolean, exit_code: number | null, 
+/**
+ * Everything it printed (standard output and error in order), the secret replaced.
+ */
+output: string, client_id: string | null, tenant_id: string | null, 
+/**
+ * The registration saved from what the script printed.
+ */
+registration: Registration | null, message: string, };
