@@ -19,6 +19,10 @@ use crate::exit::Exit;
 use crate::output::Output;
 
 #[derive(Debug, Args)]
+#[allow(
+    clippy::struct_excessive_bools,
+    reason = "each bool is one of the command's flags"
+)]
 pub struct CreateArgs {
     /// The app's display name in Entra and here
     #[arg(long)]
@@ -192,11 +196,11 @@ async fn with_az(args: &CreateArgs, service: &Service, out: Output) -> Result<Ex
     let input = args.input();
     let az = service.azure_cli().await;
     if !az.signed_in {
-        return Err(mailconn_core::Error::new(
-            mailconn_core::ErrorCode::NotFound,
-            az.message,
-        )
-        .with_fix("Install the Azure CLI and run az login, or leave out --with-az to sign in here."));
+        return Err(
+            mailconn_core::Error::new(mailconn_core::ErrorCode::NotFound, az.message).with_fix(
+                "Install the Azure CLI and run az login, or leave out --with-az to sign in here.",
+            ),
+        );
     }
     let script = Service::az_script(&input.plan)?;
     eprintln!("{}\nThis script will run with it:\n", az.message);
@@ -204,9 +208,9 @@ async fn with_az(args: &CreateArgs, service: &Service, out: Output) -> Result<Ex
     if !args.yes {
         eprint!("Run it? [y/N] ");
         let mut answer = String::new();
-        std::io::stdin()
-            .read_line(&mut answer)
-            .map_err(|e| mailconn_core::Error::internal(format!("could not read the answer: {e}")))?;
+        std::io::stdin().read_line(&mut answer).map_err(|e| {
+            mailconn_core::Error::internal(format!("could not read the answer: {e}"))
+        })?;
         if !matches!(answer.trim(), "y" | "Y" | "yes") {
             eprintln!("Nothing was run.");
             return Ok(Exit::Attention);

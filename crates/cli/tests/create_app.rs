@@ -2,6 +2,10 @@
 //! administrator signs in with Microsoft Graph Command Line Tools, the app registration is
 //! created in Graph (which makes it a real client of the identity provider), saved, tested, and
 //! then used to connect a mailbox. Run through `scripts/test.sh` (Node, a private Secret Service).
+#![allow(
+    clippy::too_many_lines,
+    reason = "each test is one scenario, told step by step"
+)]
 
 mod common;
 
@@ -681,7 +685,15 @@ fn the_exported_script_runs_with_a_signed_in_azure_cli_after_a_yes() {
         fake_az(env.dir.path(), true).display(),
         std::env::var("PATH").unwrap()
     );
-    let args = ["app", "create", "--name", "By az", "--audience", "my-org", "--with-az"];
+    let args = [
+        "app",
+        "create",
+        "--name",
+        "By az",
+        "--audience",
+        "my-org",
+        "--with-az",
+    ];
 
     // Shown in full, nothing run without a yes.
     let no = {
@@ -698,11 +710,18 @@ fn the_exported_script_runs_with_a_signed_in_azure_cli_after_a_yes() {
     };
     let shown = stderr(&no);
     assert!(shown.contains("signed in as alice@contoso.test"), "{shown}");
-    assert!(shown.contains("az ad app create --display-name 'By az' --sign-in-audience AzureADMyOrg"), "{shown}");
+    assert!(
+        shown.contains("az ad app create --display-name 'By az' --sign-in-audience AzureADMyOrg"),
+        "{shown}"
+    );
     assert!(shown.contains("az ad app credential reset"), "{shown}");
     assert!(shown.contains("Nothing was run."), "{shown}");
     let log = std::fs::read_to_string(env.dir.path().join("az.log")).unwrap();
-    assert_eq!(log.lines().collect::<Vec<_>>(), ["account show --output json"], "only the check ran");
+    assert_eq!(
+        log.lines().collect::<Vec<_>>(),
+        ["account show --output json"],
+        "only the check ran"
+    );
 
     // After a yes: run, output captured (the secret replaced), the registration saved.
     let mut c = env.cmd();
@@ -722,8 +741,14 @@ fn the_exported_script_runs_with_a_signed_in_azure_cli_after_a_yes() {
     assert_eq!(run["ok"], true, "{run:#}");
     assert_eq!(run["client_id"], "5a5a5a5a-0000-4000-8000-00000000a2a2");
     let output = run["output"].as_str().unwrap();
-    assert!(output.contains("WARNING: permission add done"), "stderr captured: {output}");
-    assert!(output.contains("[the secret's value: stored in the keychain]"), "{output}");
+    assert!(
+        output.contains("WARNING: permission add done"),
+        "stderr captured: {output}"
+    );
+    assert!(
+        output.contains("[the secret's value: stored in the keychain]"),
+        "{output}"
+    );
     let secret = "Az18Q~fake.secret.value-printed-once-0001";
     assert!(!output.contains(secret));
     assert!(!stderr(&out).contains(secret));
@@ -732,9 +757,15 @@ fn the_exported_script_runs_with_a_signed_in_azure_cli_after_a_yes() {
     assert_eq!(reg["tenant"], "aaaaaaaa-0000-4000-8000-000000000001");
     assert_eq!(reg["secret_expires"], "2027-03-01");
     let id = reg["id"].as_str().unwrap();
-    assert_eq!(secret_tool_lookup(&format!("client-secret/{id}")).as_deref(), Some(secret));
+    assert_eq!(
+        secret_tool_lookup(&format!("client-secret/{id}")).as_deref(),
+        Some(secret)
+    );
     let log = std::fs::read_to_string(env.dir.path().join("az.log")).unwrap();
-    assert!(log.contains("ad sp create --id 5a5a5a5a-0000-4000-8000-00000000a2a2"), "{log}");
+    assert!(
+        log.contains("ad sp create --id 5a5a5a5a-0000-4000-8000-00000000a2a2"),
+        "{log}"
+    );
 
     // Not signed in: said so, nothing run.
     let env2 = Env::new(&[]);
@@ -747,5 +778,9 @@ fn the_exported_script_runs_with_a_signed_in_azure_cli_after_a_yes() {
     c.args(args).arg("--yes").env("PATH", &path);
     let out = c.output().unwrap();
     assert_ne!(out.status.code(), Some(0));
-    assert!(stderr(&out).contains("not signed in: run az login"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("not signed in: run az login"),
+        "{}",
+        stderr(&out)
+    );
 }

@@ -54,10 +54,18 @@ pub struct AzScriptRun {
     pub message: String,
 }
 
-async fn run(args: &[&str], stdin: Option<&str>, timeout: Duration) -> std::io::Result<(Option<i32>, String)> {
+async fn run(
+    args: &[&str],
+    stdin: Option<&str>,
+    timeout: Duration,
+) -> std::io::Result<(Option<i32>, String)> {
     let mut child = tokio::process::Command::new(AZ)
         .args(args)
-        .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .kill_on_drop(true)
@@ -121,7 +129,13 @@ fn printed_secret(output: &str) -> Option<(Sensitive<String>, Option<chrono::Nai
 impl Service {
     /// Whether `az` is installed here and signed in (`az account show`).
     pub async fn azure_cli(&self) -> AzureCli {
-        match run(&["account", "show", "--output", "json"], None, STATUS_TIMEOUT).await {
+        match run(
+            &["account", "show", "--output", "json"],
+            None,
+            STATUS_TIMEOUT,
+        )
+        .await
+        {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => AzureCli {
                 installed: false,
                 signed_in: false,
@@ -175,8 +189,11 @@ impl Service {
         // Standard error joins standard output, so the captured text keeps its order.
         let script = format!("exec 2>&1\n{}", info.az_script);
         let (exit_code, mut output) = run_bash(&script).await.map_err(|e| {
-            Error::new(ErrorCode::Internal, format!("The script could not be run: {e}."))
-                .with_fix("Run it in Azure Cloud Shell instead, or continue in the manual wizard.")
+            Error::new(
+                ErrorCode::Internal,
+                format!("The script could not be run: {e}."),
+            )
+            .with_fix("Run it in Azure Cloud Shell instead, or continue in the manual wizard.")
         })?;
         let secret = printed_secret(&output);
         if let Some((value, _)) = &secret {
@@ -242,7 +259,10 @@ impl Service {
             output,
             client_id,
             tenant_id,
-            message: format!("Created with the Azure CLI and saved as \"{}\".", saved.registration.name),
+            message: format!(
+                "Created with the Azure CLI and saved as \"{}\".",
+                saved.registration.name
+            ),
             registration: Some(saved.registration),
         })
     }
@@ -262,7 +282,9 @@ async fn run_bash(script: &str) -> std::io::Result<(Option<i32>, String)> {
     }
     let out = tokio::time::timeout(SCRIPT_TIMEOUT, child.wait_with_output())
         .await
-        .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "timed out after 5 minutes"))??;
+        .map_err(|_| {
+            std::io::Error::new(std::io::ErrorKind::TimedOut, "timed out after 5 minutes")
+        })??;
     let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
     text.push_str(&String::from_utf8_lossy(&out.stderr));
     text.truncate(text.len().min(MAX_OUTPUT));

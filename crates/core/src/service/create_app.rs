@@ -367,8 +367,7 @@ fn registration_input(
 }
 
 /// The manual wizard is always the way forward; every failure says so.
-const MANUAL: &str =
-    "Or choose \"Register it myself\" to continue in the manual wizard with what you chose.";
+const MANUAL: &str = "Or register it yourself in the manual wizard, which keeps what you chose.";
 
 fn with_manual(e: Error) -> Error {
     let fix = e
@@ -691,6 +690,10 @@ impl Service {
         Ok(created)
     }
 
+    #[allow(
+        clippy::too_many_lines,
+        reason = "one step after the other, each saying what it did; split, the order would be harder to follow"
+    )]
     async fn create_objects(
         &self,
         req: &Request,
