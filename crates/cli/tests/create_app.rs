@@ -479,6 +479,18 @@ fn refusals_are_explained_and_nothing_is_saved() {
         "{body:#}"
     );
 
+    // A name already saved here is refused before any sign-in.
+    let out = s.env.run(
+        &[
+            "app", "create", "--name", "BOB'S", "--public", "--authority-url", &s.env.idp.base,
+            "--graph-url", s.graph.base(), "--no-browser",
+        ],
+        None,
+    );
+    assert_ne!(out.status.code(), Some(0));
+    assert!(stderr(&out).contains("already saved here"), "{}", stderr(&out));
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("open: "));
+
     // Choices that could never be saved are refused before any sign-in.
     let out = s.env.run(
         &[

@@ -599,6 +599,19 @@ impl Service {
         timeout: Option<Duration>,
     ) -> Result<AdminSignIn> {
         let req = self.create_request(input)?;
+        // Saving needs a name not taken here; found out now, before anything exists in Entra.
+        let name = plan_of(&req.input.plan, &req.info).name.to_owned();
+        if self
+            .registrations()
+            .await?
+            .iter()
+            .any(|r| r.name.eq_ignore_ascii_case(&name))
+        {
+            return Err(Error::invalid(
+                "name",
+                format!("An app named \"{name}\" is already saved here: choose another name."),
+            ));
+        }
         if device {
             let pending = device_code::begin(
                 &req.cloud,
