@@ -482,13 +482,25 @@ fn refusals_are_explained_and_nothing_is_saved() {
     // A name already saved here is refused before any sign-in.
     let out = s.env.run(
         &[
-            "app", "create", "--name", "BOB'S", "--public", "--authority-url", &s.env.idp.base,
-            "--graph-url", s.graph.base(), "--no-browser",
+            "app",
+            "create",
+            "--name",
+            "BOB'S",
+            "--public",
+            "--authority-url",
+            &s.env.idp.base,
+            "--graph-url",
+            s.graph.base(),
+            "--no-browser",
         ],
         None,
     );
     assert_ne!(out.status.code(), Some(0));
-    assert!(stderr(&out).contains("already saved here"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("already saved here"),
+        "{}",
+        stderr(&out)
+    );
     assert!(!String::from_utf8_lossy(&out.stdout).contains("open: "));
 
     // Choices that could never be saved are refused before any sign-in.
