@@ -449,6 +449,29 @@ fn refusals_are_explained_and_nothing_is_saved() {
             .contains("14d82eec-204b-4c2f-b7e8-296a70dab67e")
     );
 
+    // The Graph command-line client is not offered in this cloud or tenant (sovereign clouds,
+    // or disabled by an administrator).
+    s.env.idp.post(
+        "/_control/faults",
+        &json!({"endpoint": "token", "mode": "aadsts", "code": 700016, "error": "unauthorized_client", "message": "Application with identifier '14d82eec-204b-4c2f-b7e8-296a70dab67e' was not found in the directory.", "count": 1}),
+    );
+    let (out, body) = s.create("alice@contoso.test", &["--name", "elsewhere", "--public"]);
+    assert_ne!(out.status.code(), Some(0));
+    assert_eq!(body["error"]["detail"]["aadsts"], 700016, "{body:#}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("not available in this tenant or cloud"),
+        "{body:#}"
+    );
+    assert!(
+        body["error"]["detail"]["fix"]
+            .as_str()
+            .unwrap()
+            .contains("manual wizard")
+    );
+
     // A personal account has no directory.
     let (out, body) = s.create(
         "carol@outlook.test",
