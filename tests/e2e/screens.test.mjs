@@ -47,6 +47,15 @@ async function look(browser) {
       theme: document.documentElement.dataset.theme,
       preference: document.documentElement.dataset.themePreference,
       pageOverflow: document.documentElement.scrollWidth - window.innerWidth,
+      // Anything cut off at the window's right edge, outside a box that scrolls sideways.
+      cut: [...document.querySelectorAll('body *')].filter((e) => {
+        const r = e.getBoundingClientRect();
+        if (r.width === 0 || r.right <= window.innerWidth + 1) return false;
+        for (let a = e.parentElement; a && a !== document.body; a = a.parentElement) {
+          if (['auto', 'scroll', 'hidden'].includes(getComputedStyle(a).overflowX) && a.tagName !== 'MAIN') return false;
+        }
+        return true;
+      }).map((e) => e.dataset.testid ?? `${e.tagName.toLowerCase()}.${e.className}`).slice(0, 5),
       mainOverflow: main ? main.scrollWidth - main.clientWidth : 0,
       text: body.color,
       ground: body.backgroundColor,
@@ -67,9 +76,11 @@ async function unringed(browser, stops = 80) {
   const bad = [];
   for (let i = 0; i < stops; i++) {
     await browser.keys(['Tab']);
-    const r = await browser.execute(() => {
+    const r = await browser.execute(async () => {
       const el = document.activeElement;
       if (!el || el === document.body) return null;
+      // The ring may fade in (a transition): read it once it has.
+      await Promise.all(document.getAnimations().map((a) => a.finished.catch(() => {})));
       const ring = getComputedStyle(document.documentElement).getPropertyValue('--focus-ring')
         .match(/rgb\((\d+) (\d+) (\d+)/).slice(1, 4).join(', ');
       const shows = (s) => (s.outlineStyle !== 'none' && s.outlineWidth !== '0px') || s.boxShadow.includes(ring);
@@ -167,7 +178,7 @@ test('every screen in both themes at two sizes; shortcuts, focus and About in th
     }, async () => { await browser.keys(['Escape']); }],
     ['apps', async () => { await (await byTestId(browser, 'nav-apps')).click(); await byTestId(browser, 'registrations'); }],
     ['wizard', async () => { await (await byTestId(browser, 'apps-add')).click(); await byTestId(browser, 'wizard'); },
-      async () => { await (await byTestId(browser, 'nav-connections')).click(); }],
+      async () => { await (await byTestId(browser, 'wizard-cancel')).click(); await byTestId(browser, 'registrations'); }],
     ['bridge', async () => { await (await byTestId(browser, 'nav-bridge')).click(); await byTestId(browser, 'bridge-running'); }],
     ['settings', async () => { await (await byTestId(browser, 'nav-settings')).click(); await byTestId(browser, 'setting-theme'); }],
     ['about', async () => { await (await byTestId(browser, 'nav-about')).click(); await byTestId(browser, 'about-versions'); }],
@@ -186,8 +197,8 @@ test('every screen in both themes at two sizes; shortcuts, focus and About in th
         await reach();
         now = await look(browser);
         assert.equal(now.theme, chosen, `${name}: theme`);
-        if (now.pageOverflow > 0 || now.mainOverflow > 0) {
-          problems.push(`${name} at ${width}x${height} (${chosen}) overflows sideways by ${Math.max(now.pageOverflow, now.mainOverflow)}px`);
+        if (now.pageOverflow > 0 || now.mainOverflow > 0 || now.cut.length > 0) {
+          problems.push(`${name} at ${width}x${height} (${chosen}) overflows sideways by ${Math.max(now.pageOverflow, now.mainOverflow)}px; cut off: ${now.cut.join(', ')}`);
         }
         const body = contrast(now.text, now.ground);
         const muted = contrast(now.muted, now.ground);
@@ -207,7 +218,7 @@ test('the appearance set with the CLI is the first paint\'s, and an empty start 
   const refused = (() => {
     try { cli(dataDir, ['settings', 'set', 'theme', 'sepia']); return null; } catch (e) { return String(e.stderr ?? e.message); }
   })();
-  assert.match(refused, /"sepia" is not an appearance/);
+  assert.match(refused, /"sepia" is not a theme/);
   assert.match(refused, /system, light or dark/);
   const app = await startApp({ name: 'screens-empty', dataDir });
   const { browser } = app;
@@ -223,7 +234,8 @@ test('the appearance set with the CLI is the first paint\'s, and an empty start 
       await byTestId(browser, 'connections-empty');
       const now = await look(browser);
       assert.equal(now.theme, chosen);
-      assert.ok(now.pageOverflow <= 0 && now.mainOverflow <= 0, `the first-run screen overflows at ${width}`);
+      assert.ok(now.pageOverflow <= 0 && now.mainOverflow <= 0 && now.cut.length === 0,
+        `the first-run screen overflows at ${width}: ${now.cut.join(', ')}`);
       const shot = await app.screenshot(`first-run-${chosen}-${width}`);
       copyFileSync(shot, join(SHOTS, `first-run-${chosen}-${width}.png`));
     }

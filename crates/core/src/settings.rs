@@ -288,7 +288,7 @@ impl SettingKey {
             Self::NotifySecrets => "Notify about client secrets",
             Self::NotifyBridge => "Notify about the mail bridge",
             Self::LogLevel => "Log level",
-            Self::Theme => "Appearance",
+            Self::Theme => "Theme",
         }
     }
 
@@ -441,7 +441,7 @@ impl SettingKey {
                 .ok_or_else(|| invalid(format!("\"{text}\" is not a log level."))),
             SettingKind::Theme => Theme::parse(text)
                 .map(|theme| SettingValue::Theme { theme })
-                .ok_or_else(|| invalid(format!("\"{text}\" is not an appearance."))),
+                .ok_or_else(|| invalid(format!("\"{text}\" is not a theme."))),
         }
     }
 
@@ -802,10 +802,10 @@ mod tests {
             SettingValue::Theme { theme: Theme::Dark }
         );
         let e = k.parse_value("blue").unwrap_err();
-        assert_eq!(e.message(), "\"blue\" is not an appearance.");
+        assert_eq!(e.message(), "\"blue\" is not a theme.");
         assert_eq!(
             e.detail().and_then(|d| d.fix.as_deref()),
-            Some("Appearance accepts system, light or dark.")
+            Some("Theme accepts system, light or dark.")
         );
         let s = Settings::resolve(&saved(&[("theme", "light")]), &no_env);
         assert_eq!(s.theme(), Theme::Light);

@@ -466,7 +466,7 @@ async fn the_appearance_set_by_the_cli_is_in_the_apps_first_screen() {
     );
     let refused = cli.set_setting("theme", "purple").await.unwrap_err();
     assert_eq!(refused.code(), ErrorCode::Validation);
-    assert_eq!(refused.message(), "\"purple\" is not an appearance.");
+    assert_eq!(refused.message(), "\"purple\" is not a theme.");
     // Nothing was lost by the refusal.
     assert_eq!(
         app.dashboard().await.unwrap().theme,

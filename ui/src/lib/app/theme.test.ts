@@ -12,7 +12,7 @@ function themeSetting(value: Theme, source: SettingInfo['source'] = 'saved'): Se
   return {
     key: 'theme',
     kind: 'theme',
-    label: 'Appearance',
+    label: 'Theme',
     description: "Light or dark; System follows the desktop's setting.",
     value: { kind: 'theme', theme: value },
     text: value,
