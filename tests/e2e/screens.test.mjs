@@ -98,6 +98,21 @@ async function unringed(browser, stops = 80) {
   return bad;
 }
 
+/** Controls a screen reader would announce without a name (no text, label, aria-label or title). */
+async function unnamed(browser) {
+  return browser.execute(() => [...document.querySelectorAll('button, input, select, textarea, a[href], [role="radio"], [role="tab"]')]
+    .filter((e) => e.type !== 'hidden' && e.getClientRects().length > 0)
+    .filter((e) => {
+      const by = e.getAttribute('aria-labelledby');
+      const named = e.getAttribute('aria-label')?.trim() || e.title?.trim()
+        || (by && by.split(/\s+/).map((id) => document.getElementById(id)?.textContent ?? '').join('').trim())
+        || [...(e.labels ?? [])].map((l) => l.textContent).join('').trim()
+        || (!['INPUT', 'SELECT', 'TEXTAREA'].includes(e.tagName) && e.textContent.trim());
+      return !named;
+    })
+    .map((e) => `${e.tagName.toLowerCase()}:${e.dataset.testid ?? e.className}`));
+}
+
 async function resize(browser, width, height) {
   await browser.setWindowSize(width, height);
   await browser.waitUntil(
@@ -159,9 +174,10 @@ test('every screen in both themes at two sizes; shortcuts, focus and About in th
       await (await byTestId(browser, `nav-${page}`)).click();
       await byTestId(browser, `page-${page}`);
       for (const key of await unringed(browser)) unfocused.push(`${page} (${chosen}): ${key}`);
+      if (chosen === 'light') for (const key of await unnamed(browser)) unfocused.push(`${page}: no accessible name: ${key}`);
     }
   }
-  assert.deepEqual(unfocused, [], `controls without a visible focus ring:\n${unfocused.join('\n')}`);
+  assert.deepEqual(unfocused, [], `controls without a visible focus ring or a name:\n${unfocused.join('\n')}`);
 
   // The screens. Each one is reached the way a person would, in each theme and size.
   const screens = [
@@ -203,6 +219,9 @@ test('every screen in both themes at two sizes; shortcuts, focus and About in th
         const body = contrast(now.text, now.ground);
         const muted = contrast(now.muted, now.ground);
         if (body < 7 || muted < 4.5) problems.push(`${name} (${chosen}): text contrast ${body.toFixed(1)}, muted ${muted.toFixed(1)}`);
+        if (chosen === 'light' && width === 1280) {
+          for (const key of await unnamed(browser)) problems.push(`${name}: no accessible name: ${key}`);
+        }
         const shot = await app.screenshot(`${name}-${chosen}-${width}`);
         copyFileSync(shot, join(SHOTS, `${name}-${chosen}-${width}.png`));
         await leave?.();
