@@ -56,7 +56,7 @@ use mailconn_core::service::create_app::{
 };
 use mailconn_core::service::registrations::Saved;
 use mailconn_core::service::sign_in::{BrowserSignIn, Connected, DeviceSignIn};
-use mailconn_core::service::system::{AppInfo, Dashboard};
+use mailconn_core::service::system::{About, AboutLink, AppInfo, Component, Dashboard};
 
 use mailconn_core::registration::transfer::{SharedFrom, SharedRegistration};
 use mailconn_core::service::settings::Folder;
@@ -66,6 +66,7 @@ use mailconn_core::service::transfer::{
 };
 use mailconn_core::settings::{
     LogLevel, NotificationKind, SettingInfo, SettingKey, SettingKind, SettingSource, SettingValue,
+    Theme,
 };
 
 /// Where the generated file lives, relative to this crate.
@@ -83,7 +84,7 @@ pub fn render() -> String {
     let decls = declarations![&cfg;
         ErrorCode, ErrorDetail, ErrorBody,
         CheckStatus, Check, DoctorReport,
-        AppInfo,
+        AppInfo, Component, AboutLink, About,
         StorageMode, TokenCounts, StorageStatus, StorageSwitch,
         CloudId, Cloud, ClientKind, Usage, Audience, Preset, PermissionKind, Permission, PresetInfo,
         PlanInput, PlanInfo, RegistrationInput, FieldIssue, ValidationReport, LastTest, Registration,
@@ -99,8 +100,8 @@ pub fn render() -> String {
         MailProtocol, ListenerSecurity, Ports, NetworkAccess, BridgeSettings, ListenerState,
         ListenerStatus, SessionStage, SessionInfo, BridgePassword, BridgeStatus, ProgramSetting,
         ShownOnce, BridgeCertificate, BridgeSignal,
-        SettingKey, SettingKind, SettingSource, SettingValue, SettingInfo, LogLevel, NotificationKind,
-        Folder, SharedRegistration, SharedFrom, ImportSource, ImportStatus, ImportEntry,
+        SettingKey, SettingKind, SettingSource, SettingValue, SettingInfo, LogLevel, Theme,
+        NotificationKind, Folder, SharedRegistration, SharedFrom, ImportSource, ImportStatus, ImportEntry,
         ImportPreview, ImportReport, ImportOffer, ExportWritten,
         CreateAppInput, PlannedRequest, CreateAppPlan, AdminSignIn, CreateStep, CreateProgress,
         CreatedSecret, ConsentOutcome, CreatedApp, AzureCli, AzScriptRun,

@@ -19,6 +19,7 @@ describe('start-up', () => {
       registrations: [registration()],
       connections: [connection()],
       reminders: [],
+      theme: 'dark',
     };
     const record =
       (name: string, reply: () => unknown = () => undefined) =>
@@ -54,6 +55,9 @@ describe('start-up', () => {
       'ada@contoso.com',
     ]);
     expect(performance.getEntriesByName('interactive')).toHaveLength(1);
+    // The saved appearance came with it, and is cached for the next start's first paint.
+    expect(document.documentElement.dataset.theme).toBe('dark');
+    expect(localStorage.getItem('mailconn.theme')).toBe('dark');
 
     await vi.waitFor(() => expect(calls).toContain('app_info'));
     expect(interactiveAtKeychainCheck).toBe('');

@@ -260,3 +260,20 @@ pub async fn history(id: &str, limit: u32, service: &Service, out: Output) -> Re
     }
     Ok(Exit::Ok)
 }
+
+/// `mailconn about`: what the app's About screen shows, without the desktop's own parts.
+pub fn about(about: &mailconn_core::service::system::About, out: Output) {
+    if out.json() {
+        Output::print_json(about);
+        return;
+    }
+    println!("{} {}", about.name, about.version);
+    println!("Licence:   {}", about.licence);
+    println!("Platform:  {}", about.platform);
+    println!("Data:      {}", about.data_dir);
+    println!("Database:  {}", about.database);
+    println!("Logs:      {}", about.logs_dir);
+    for link in &about.links {
+        println!("{}: {}", link.label, link.url);
+    }
+}

@@ -61,6 +61,8 @@ enum Command {
     Doctor,
     /// Print where the data directory is
     Paths,
+    /// Version, licence, platform, where the data and logs are, and links
+    About,
     /// Manage Microsoft app registrations (your own Entra apps)
     #[command(subcommand)]
     App(app::AppCommand),
@@ -282,6 +284,10 @@ async fn dispatch(command: &Command, service: &Service, out: Output) -> Result<E
         Command::Mailbox(cmd) => mailbox::run(cmd, service, out).await,
         Command::List => connect::list(service, out).await,
         Command::Disconnect { connection } => connect::remove(connection, service, out).await,
+        Command::About => {
+            health::about(&service.about(), out);
+            Ok(Exit::Ok)
+        }
         Command::Status { connection } => health::status(connection.as_deref(), service, out).await,
         Command::Refresh { connection, all } => {
             health::refresh(connection.as_deref(), *all, service, out).await

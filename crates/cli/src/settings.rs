@@ -19,11 +19,11 @@ pub enum SettingsCommand {
     /// Print one setting's value (only the value, for scripts; --json: everything about it)
     Get {
         /// refresh-margin, keep-alive, reminder-days, notify-connections, notify-secrets,
-        /// notify-bridge or log-level
+        /// notify-bridge, log-level or theme
         key: String,
     },
     /// Save a setting: times as 90s, 5m, 2h or 7d; reminder days as 30,14,7,1; on or off;
-    /// a log level (error, warn, info, debug, trace)
+    /// a log level (error, warn, info, debug, trace); the theme as system, light or dark
     Set { key: String, value: String },
     /// Forget a saved setting: its default applies again
     Reset { key: String },

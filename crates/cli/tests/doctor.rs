@@ -143,3 +143,28 @@ fn usage_errors_exit_2() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn about_names_the_version_licence_and_folders() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = mailconn(tmp.path())
+        .args(["--keychain", "memory", "about", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let about = json(&out);
+    assert_eq!(about["version"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(about["licence"], "MIT OR Apache-2.0");
+    assert_eq!(about["data_dir"], tmp.path().display().to_string());
+    assert_eq!(
+        about["logs_dir"],
+        tmp.path().join("logs").display().to_string()
+    );
+    let text = mailconn(tmp.path())
+        .args(["--keychain", "memory", "about"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(text.starts_with("Mail Connections "), "{text}");
+    assert!(text.contains("Licence:   MIT OR Apache-2.0"), "{text}");
+}

@@ -116,6 +116,9 @@ pub enum KeychainError {
     SealedDamaged(String),
     /// The database holding the sealed store failed.
     Database(String),
+    /// The keychain service did not answer in time (D-Bus gave up waiting: the daemon is busy
+    /// or hung). Nothing was changed; trying again usually works.
+    NoAnswer(String),
     /// Anything else the platform reported.
     Other(String),
 }
@@ -152,6 +155,7 @@ impl fmt::Display for KeychainError {
                 write!(f, "the sealed entry {account} does not open")
             }
             KeychainError::Database(why) => write!(f, "the sealed token store: {why}"),
+            KeychainError::NoAnswer(why) => write!(f, "the keychain did not answer: {why}"),
             KeychainError::Other(why) => write!(f, "keychain error: {why}"),
         }
     }
@@ -210,6 +214,13 @@ impl From<KeychainError> for Error {
                  Connections or is damaged.",
                 "Remove the entry (in Passwords and Keys, or `secret-tool clear service mailconn \
                  username <entry>`), then sign in again or enter the client secret again.",
+            ),
+            KeychainError::NoAnswer(_) => (
+                ErrorCode::Keychain,
+                "The system keychain did not answer in time, so the secret was neither read nor \
+                 saved. Nothing was changed.",
+                "Try again in a moment. If it keeps happening, the keyring service is stuck: log \
+                 out and in again (or restart gnome-keyring-daemon).",
             ),
             KeychainError::Other(_)
             | KeychainError::Passphrase(_)
@@ -446,6 +457,8 @@ fn classify(e: keyring::Error) -> KeychainError {
 fn classify_text(text: String) -> KeychainError {
     if is_missing_service(&text) {
         KeychainError::Unavailable(text)
+    } else if is_no_answer(&text) {
+        KeychainError::NoAnswer(text)
     } else if is_locked(&text) {
         KeychainError::Locked(text)
     } else {
@@ -466,10 +479,29 @@ fn is_missing_service(text: &str) -> bool {
     MARKERS.iter().any(|m| text.contains(m))
 }
 
+/// D-Bus's own time-out: `org.freedesktop.DBus.Error.NoReply` ("Did not receive a reply ...
+/// the reply timeout expired"), or `Timeout`/`TimedOut`.
+fn is_no_answer(text: &str) -> bool {
+    [
+        "NoReply",
+        "Did not receive a reply",
+        "Error.Timeout",
+        "TimedOut",
+        "timed out",
+    ]
+    .iter()
+    .any(|m| text.contains(m))
+}
+
 fn is_locked(text: &str) -> bool {
-    ["IsLocked", "locked", "Prompt", "dismissed", "AccessDenied"]
+    // Whole words: D-Bus's no-reply text speaks of a policy that "blocked" the reply.
+    let words: Vec<&str> = text
+        .split(|c: char| !c.is_ascii_alphanumeric() && c != '.')
+        .collect();
+    ["IsLocked", "Prompt", "dismissed", "AccessDenied"]
         .iter()
         .any(|m| text.contains(m))
+        || words.iter().any(|w| w.eq_ignore_ascii_case("locked"))
 }
 
 /// Secrets in a map, for unit tests and for the `--keychain memory` test mode. Values stay

@@ -61,6 +61,35 @@ pub enum SettingKey {
     NotifySecrets,
     NotifyBridge,
     LogLevel,
+    Theme,
+}
+
+/// Light or dark, or whatever the desktop is set to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum Theme {
+    /// Follows the desktop's light or dark setting, also when it changes while the app runs.
+    #[default]
+    System,
+    Light,
+    Dark,
+}
+
+impl Theme {
+    pub const ALL: [Theme; 3] = [Theme::System, Theme::Light, Theme::Dark];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::System => "system",
+            Self::Light => "light",
+            Self::Dark => "dark",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        let text = text.trim().to_ascii_lowercase();
+        Self::ALL.into_iter().find(|t| t.as_str() == text)
+    }
 }
 
 /// The kinds of desktop notification the app sends, each with its own on/off setting.
@@ -136,6 +165,8 @@ pub enum SettingKind {
     Switch,
     /// One of [`LogLevel`].
     Level,
+    /// One of [`Theme`].
+    Theme,
 }
 
 /// A setting's value.
@@ -156,6 +187,9 @@ pub enum SettingValue {
     Level {
         filter: String,
     },
+    Theme {
+        theme: Theme,
+    },
 }
 
 impl SettingValue {
@@ -170,6 +204,7 @@ impl SettingValue {
                 .join(","),
             Self::Switch { on } => if *on { "on" } else { "off" }.to_owned(),
             Self::Level { filter } => filter.clone(),
+            Self::Theme { theme } => theme.as_str().to_owned(),
         }
     }
 }
@@ -195,7 +230,7 @@ impl SettingSource {
 }
 
 impl SettingKey {
-    pub const ALL: [SettingKey; 7] = [
+    pub const ALL: [SettingKey; 8] = [
         SettingKey::RefreshMargin,
         SettingKey::KeepAlive,
         SettingKey::ReminderDays,
@@ -203,6 +238,7 @@ impl SettingKey {
         SettingKey::NotifySecrets,
         SettingKey::NotifyBridge,
         SettingKey::LogLevel,
+        SettingKey::Theme,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -214,6 +250,7 @@ impl SettingKey {
             Self::NotifySecrets => "notify-secrets",
             Self::NotifyBridge => "notify-bridge",
             Self::LogLevel => "log-level",
+            Self::Theme => "theme",
         }
     }
 
@@ -238,6 +275,7 @@ impl SettingKey {
                 SettingKind::Switch
             }
             Self::LogLevel => SettingKind::Level,
+            Self::Theme => SettingKind::Theme,
         }
     }
 
@@ -250,6 +288,7 @@ impl SettingKey {
             Self::NotifySecrets => "Notify about client secrets",
             Self::NotifyBridge => "Notify about the mail bridge",
             Self::LogLevel => "Log level",
+            Self::Theme => "Theme",
         }
     }
 
@@ -274,6 +313,7 @@ impl SettingKey {
                 "When the mail bridge does not start or cannot reach a mailbox for a program."
             }
             Self::LogLevel => "How much the log file records (secrets are never written).",
+            Self::Theme => "Light or dark; System follows the desktop's setting.",
         }
     }
 
@@ -284,7 +324,9 @@ impl SettingKey {
             Self::KeepAlive => Some(ENV_KEEP_ALIVE),
             Self::ReminderDays => Some(ENV_REMINDER_DAYS),
             Self::LogLevel => Some(ENV_LOG),
-            Self::NotifyConnections | Self::NotifySecrets | Self::NotifyBridge => None,
+            Self::NotifyConnections | Self::NotifySecrets | Self::NotifyBridge | Self::Theme => {
+                None
+            }
         }
     }
 
@@ -304,6 +346,9 @@ impl SettingKey {
             }
             Self::LogLevel => SettingValue::Level {
                 filter: DEFAULT_LOG_LEVEL.as_str().to_owned(),
+            },
+            Self::Theme => SettingValue::Theme {
+                theme: Theme::default(),
             },
         }
     }
@@ -338,6 +383,7 @@ impl SettingKey {
                 "on or off".to_owned()
             }
             Self::LogLevel => "error, warn, info, debug or trace".to_owned(),
+            Self::Theme => "system, light or dark".to_owned(),
         }
     }
 
@@ -393,6 +439,9 @@ impl SettingKey {
                     filter: l.as_str().to_owned(),
                 })
                 .ok_or_else(|| invalid(format!("\"{text}\" is not a log level."))),
+            SettingKind::Theme => Theme::parse(text)
+                .map(|theme| SettingValue::Theme { theme })
+                .ok_or_else(|| invalid(format!("\"{text}\" is not a theme."))),
         }
     }
 
@@ -427,7 +476,9 @@ impl SettingKey {
                     })
                     .map_err(|e| format!("it is not a log filter ({e})"))
             }
-            SettingKind::Switch => Err("this setting has no environment variable".to_owned()),
+            SettingKind::Switch | SettingKind::Theme => {
+                Err("this setting has no environment variable".to_owned())
+            }
         }
     }
 }
@@ -675,6 +726,14 @@ impl Settings {
         }
     }
 
+    /// The chosen appearance.
+    pub fn theme(&self) -> Theme {
+        match self.get(SettingKey::Theme).value {
+            SettingValue::Theme { theme } => theme,
+            _ => Theme::default(),
+        }
+    }
+
     /// The settings as lines of text (`mailconn settings`).
     pub fn table(&self) -> String {
         let mut out = String::new();
@@ -730,6 +789,31 @@ mod tests {
             crate::client_secret::reminders::DEFAULT_THRESHOLDS,
             DEFAULT_REMINDER_DAYS
         );
+    }
+
+    #[test]
+    fn the_appearance_is_system_light_or_dark() {
+        let s = Settings::resolve(&[], &no_env);
+        assert_eq!(s.theme(), Theme::System);
+        assert_eq!(s.get(SettingKey::Theme).text, "system");
+        let k = SettingKey::Theme;
+        assert_eq!(
+            k.parse_value(" Dark ").unwrap(),
+            SettingValue::Theme { theme: Theme::Dark }
+        );
+        let e = k.parse_value("blue").unwrap_err();
+        assert_eq!(e.message(), "\"blue\" is not a theme.");
+        assert_eq!(
+            e.detail().and_then(|d| d.fix.as_deref()),
+            Some("Theme accepts system, light or dark.")
+        );
+        let s = Settings::resolve(&saved(&[("theme", "light")]), &no_env);
+        assert_eq!(s.theme(), Theme::Light);
+        assert_eq!(s.get(k).source, SettingSource::Saved);
+        // A value a newer version saved falls back to following the desktop, with a warning.
+        let s = Settings::resolve(&saved(&[("theme", "sepia")]), &no_env);
+        assert_eq!(s.theme(), Theme::System);
+        assert!(s.get(k).warning.as_deref().unwrap().contains("sepia"));
     }
 
     #[test]

@@ -449,3 +449,40 @@ async fn an_import_link_from_the_os_waits_for_confirmation() {
             .contains("does not belong to a sign-in in progress")
     );
 }
+
+#[tokio::test]
+async fn the_appearance_set_by_the_cli_is_in_the_apps_first_screen() {
+    let two = Two::new();
+    let (app, cli) = (two.open(true), two.open(false));
+    assert_eq!(
+        app.dashboard().await.unwrap().theme,
+        mailconn_core::settings::Theme::System
+    );
+    let saved = cli.set_setting("theme", "dark").await.unwrap();
+    assert_eq!(saved.text, "dark");
+    assert_eq!(
+        app.dashboard().await.unwrap().theme,
+        mailconn_core::settings::Theme::Dark
+    );
+    let refused = cli.set_setting("theme", "purple").await.unwrap_err();
+    assert_eq!(refused.code(), ErrorCode::Validation);
+    assert_eq!(refused.message(), "\"purple\" is not a theme.");
+    // Nothing was lost by the refusal.
+    assert_eq!(
+        app.dashboard().await.unwrap().theme,
+        mailconn_core::settings::Theme::Dark
+    );
+}
+
+#[tokio::test]
+async fn about_names_the_version_licence_and_folders() {
+    let two = Two::new();
+    let app = two.open(true);
+    let about = app.about();
+    assert_eq!(about.version, env!("CARGO_PKG_VERSION"));
+    assert_eq!(about.licence, "MIT OR Apache-2.0");
+    assert_eq!(std::path::Path::new(&about.data_dir), two.root.as_path());
+    assert!(about.database.starts_with(&about.data_dir));
+    assert!(about.logs_dir.starts_with(&about.data_dir));
+    assert!(about.links.iter().all(|l| l.url.starts_with("https://")));
+}

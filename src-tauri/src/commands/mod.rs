@@ -24,6 +24,7 @@ pub fn handler<R: tauri::Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + 
     tauri::generate_handler![
         system::dashboard,
         system::app_info,
+        system::about,
         system::run_doctor,
         system::open_url,
         registrations::scope_presets,

@@ -2,7 +2,7 @@
 //! login.
 
 use mailconn_core::doctor::DoctorReport;
-use mailconn_core::service::system::{AppInfo, Dashboard, check_web_link};
+use mailconn_core::service::system::{About, AppInfo, Component, Dashboard, check_web_link};
 use mailconn_core::{Error, ErrorCode};
 use tauri_plugin_autostart::ManagerExt;
 use tauri_plugin_opener::OpenerExt;
@@ -27,6 +27,30 @@ pub async fn dashboard(service: Svc<'_>) -> IpcResult<Dashboard> {
 pub async fn app_info(service: Svc<'_>) -> IpcResult<AppInfo> {
     Ok(service.app_info().await?)
 }
+
+/// Core's About with the desktop's own parts: Tauri and the system web view.
+#[tauri::command]
+pub fn about(service: Svc<'_>) -> About {
+    let mut about = service.about();
+    about.components.push(Component {
+        name: "Tauri".to_owned(),
+        version: tauri::VERSION.to_owned(),
+    });
+    about.components.push(Component {
+        name: WEBVIEW.to_owned(),
+        version: tauri::webview_version().unwrap_or_else(|e| format!("unknown ({e})")),
+    });
+    about
+}
+
+/// The system web view the window draws with.
+const WEBVIEW: &str = if cfg!(target_os = "windows") {
+    "WebView2"
+} else if cfg!(target_os = "macos") {
+    "WebKit"
+} else {
+    "WebKitGTK"
+};
 
 #[tauri::command]
 pub async fn run_doctor(service: Svc<'_>) -> IpcResult<DoctorReport> {

@@ -285,6 +285,28 @@ mod tests {
         );
         let is_locked = classify_text("DBus error: Cannot get secret of a locked object".into());
         assert!(matches!(is_locked, KeychainError::Locked(_)), "{is_locked}");
+        // D-Bus giving up waiting is not a locked keychain ("blocked" is not "locked").
+        let no_reply = classify_text(
+            "DBus error: Did not receive a reply. Possible causes include: the remote application \
+             did not send a reply, the message bus security policy blocked the reply, the reply \
+             timeout expired, or the network connection was broken."
+                .into(),
+        );
+        assert!(matches!(no_reply, KeychainError::NoAnswer(_)), "{no_reply}");
+        let shown: crate::Error = no_reply.into();
+        assert_eq!(shown.code(), crate::ErrorCode::Keychain);
+        assert!(
+            shown
+                .message()
+                .starts_with("The system keychain did not answer in time"),
+            "{}",
+            shown.message()
+        );
+        let locked_object = classify_text("DBus error: Object is locked".into());
+        assert!(
+            matches!(locked_object, KeychainError::Locked(_)),
+            "{locked_object}"
+        );
         let other = classify_text("DBus error: something else".into());
         assert!(matches!(other, KeychainError::Other(_)), "{other}");
 

@@ -10,6 +10,7 @@ use crate::connection::Connection;
 use crate::doctor::{self, Check, DoctorReport};
 use crate::error::{Error, Result};
 use crate::registration::Registration;
+use crate::settings::Theme;
 
 /// What the status bar shows.
 #[derive(Debug, Clone, Serialize, TS)]
@@ -30,16 +31,95 @@ pub struct Dashboard {
     pub registrations: Vec<Registration>,
     pub connections: Vec<Connection>,
     pub reminders: Vec<Reminder>,
+    /// The appearance setting, so the first paint is in the chosen theme.
+    pub theme: Theme,
 }
 
+/// A part the app is made of, and its version.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct Component {
+    pub name: String,
+    pub version: String,
+}
+
+/// A web page the About screen links to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct AboutLink {
+    pub label: String,
+    pub url: String,
+}
+
+/// What the About screen (and `mailconn about`) shows: versions, licence, links, and where the
+/// data and logs are. A shell appends its own parts (the desktop app: Tauri and the web view).
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct About {
+    pub name: String,
+    pub version: String,
+    /// An SPDX expression.
+    pub licence: String,
+    pub components: Vec<Component>,
+    /// `linux x86_64`, `macos aarch64`, `windows x86_64`.
+    pub platform: String,
+    pub data_dir: String,
+    pub database: String,
+    pub logs_dir: String,
+    pub links: Vec<AboutLink>,
+}
+
+/// The licences the app is offered under and Microsoft's own documentation of what it sets up.
+pub const ABOUT_LINKS: [(&str, &str); 5] = [
+    ("MIT licence", "https://opensource.org/license/mit"),
+    (
+        "Apache License 2.0",
+        "https://www.apache.org/licenses/LICENSE-2.0",
+    ),
+    (
+        "Register an application in Microsoft Entra ID",
+        "https://learn.microsoft.com/entra/identity-platform/quickstart-register-app",
+    ),
+    (
+        "OAuth for IMAP, POP and SMTP in Exchange Online",
+        "https://learn.microsoft.com/exchange/client-developer/legacy-protocols/how-to-authenticate-an-imap-pop-smtp-application-by-using-oauth",
+    ),
+    (
+        "Microsoft Graph permissions reference",
+        "https://learn.microsoft.com/graph/permissions-reference",
+    ),
+];
+
 impl Service {
+    /// Versions, licence, links and the app's folders. Reads nothing but the paths.
+    pub fn about(&self) -> About {
+        About {
+            name: "Mail Connections".to_owned(),
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+            licence: env!("CARGO_PKG_LICENSE").to_owned(),
+            components: vec![Component {
+                name: "mailconn-core".to_owned(),
+                version: env!("CARGO_PKG_VERSION").to_owned(),
+            }],
+            platform: format!("{} {}", std::env::consts::OS, std::env::consts::ARCH),
+            data_dir: self.data_dir.root().display().to_string(),
+            database: self.data_dir.database().display().to_string(),
+            logs_dir: self.data_dir.logs().display().to_string(),
+            links: ABOUT_LINKS
+                .iter()
+                .map(|(label, url)| AboutLink {
+                    label: (*label).to_owned(),
+                    url: (*url).to_owned(),
+                })
+                .collect(),
+        }
+    }
+
     /// The first screen's data in one call (one blocking task, two reads of the database).
     pub async fn dashboard(&self) -> Result<Dashboard> {
         let data_dir = self.data_dir.root().display().to_string();
         let now = self.clock.now();
         let thresholds = self.reminders.thresholds();
-        let (registrations, connections, reminders) = self
+        let (registrations, connections, reminders, theme) = self
             .blocking(move |store, _| {
+                let theme = super::settings::current(store)?.theme();
                 let registrations = store.list_registrations()?;
                 let connections = store.list_connections()?;
                 // As `watch::current` computes them, from the rows just read.
@@ -50,7 +130,7 @@ impl Service {
                     now,
                     &thresholds,
                 );
-                Ok((registrations, connections, reminders))
+                Ok((registrations, connections, reminders, theme))
             })
             .await?;
         Ok(Dashboard {
@@ -59,6 +139,7 @@ impl Service {
             registrations,
             connections,
             reminders,
+            theme,
         })
     }
 

@@ -50,6 +50,20 @@ export type DoctorReport = { data_dir: string, checks: Array<Check>, };
 
 export type AppInfo = { version: string, data_dir: string, keychain: Check, };
 
+export type Component = { name: string, version: string, };
+
+export type AboutLink = { label: string, url: string, };
+
+export type About = { name: string, version: string, 
+/**
+ * An SPDX expression.
+ */
+licence: string, components: Array<Component>, 
+/**
+ * `linux x86_64`, `macos aarch64`, `windows x86_64`.
+ */
+platform: string, data_dir: string, database: string, logs_dir: string, links: Array<AboutLink>, };
+
 export type StorageMode = "keychain" | "sealed";
 
 export type TokenCounts = { refresh_tokens: number, access_tokens: number, };
@@ -488,7 +502,11 @@ threshold: number | null,
  */
 connections: number, connections_broken: number, };
 
-export type Dashboard = { version: string, data_dir: string, registrations: Array<Registration>, connections: Array<Connection>, reminders: Array<Reminder>, };
+export type Dashboard = { version: string, data_dir: string, registrations: Array<Registration>, connections: Array<Connection>, reminders: Array<Reminder>, 
+/**
+ * The appearance setting, so the first paint is in the chosen theme.
+ */
+theme: Theme, };
 
 export type PasswordCredential = { key_id: string, display_name: string | null, 
 /**
@@ -637,13 +655,13 @@ fingerprint: string, names: Array<string>, };
 
 export type BridgeSignal = "changed" | "show";
 
-export type SettingKey = "refresh-margin" | "keep-alive" | "reminder-days" | "notify-connections" | "notify-secrets" | "notify-bridge" | "log-level";
+export type SettingKey = "refresh-margin" | "keep-alive" | "reminder-days" | "notify-connections" | "notify-secrets" | "notify-bridge" | "log-level" | "theme";
 
-export type SettingKind = "duration" | "days" | "switch" | "level";
+export type SettingKind = "duration" | "days" | "switch" | "level" | "theme";
 
 export type SettingSource = "default" | "saved" | "environment";
 
-export type SettingValue = { "kind": "duration", seconds: number, } | { "kind": "days", days: Array<number>, } | { "kind": "switch", on: boolean, } | { "kind": "level", filter: string, };
+export type SettingValue = { "kind": "duration", seconds: number, } | { "kind": "days", days: Array<number>, } | { "kind": "switch", on: boolean, } | { "kind": "level", filter: string, } | { "kind": "theme", theme: Theme, };
 
 export type SettingInfo = { key: SettingKey, kind: SettingKind, label: string, description: string, 
 /**
@@ -680,6 +698,8 @@ accepts: string,
 warning: string | null, };
 
 export type LogLevel = "error" | "warn" | "info" | "debug" | "trace";
+
+export type Theme = "system" | "light" | "dark";
 
 export type NotificationKind = "connections" | "secrets" | "bridge";
 

@@ -1,5 +1,6 @@
 // One typed wrapper per Tauri command. Names and shapes match src-tauri/src/commands.
 import type {
+  About,
   AccessReport,
   AdminSignIn,
   AppInfo,
@@ -65,6 +66,8 @@ export const setAutostart = (enabled: boolean): Promise<boolean> =>
 /** The first screen's data in one round trip: version, data directory, apps, connections, reminders. */
 export const dashboard = (): Promise<Dashboard> => call('dashboard');
 export const appInfo = (): Promise<AppInfo> => call('app_info');
+/** Versions (app, Tauri, the web view), licence, links, and where data and logs are. */
+export const about = (): Promise<About> => call('about');
 export const runDoctor = (): Promise<DoctorReport> => call('run_doctor');
 export const storageMode = (): Promise<StorageStatus> => call('storage_mode');
 export const setStorageMode = (mode: StorageMode): Promise<StorageSwitch> =>

@@ -1,4 +1,4 @@
-export type Page = 'connections' | 'apps' | 'bridge' | 'settings';
+export type Page = 'connections' | 'apps' | 'bridge' | 'settings' | 'about';
 
 /** Which page the main area shows. Plain state, so any feature can navigate: `nav.go('apps')`. */
 export class Nav {

@@ -1,4 +1,5 @@
 import type { Folder, SettingInfo, SettingKey } from '../ipc/bindings';
+import { theme } from '../app/theme.svelte';
 import { listSettings, openFolder, resetSetting, setSetting } from '../ipc/commands';
 import { type IpcError, toIpcError } from '../ipc/invoke';
 import { Request } from '../ipc/request.svelte';
@@ -18,12 +19,17 @@ export class SettingsState {
   savedKey = $state<SettingKey | null>(null);
 
   get(key: SettingKey): SettingInfo | undefined {
+    // The appearance may have changed from the nav rail's switch since the list was read.
+    if (key === 'theme' && theme.info) return theme.info;
     return this.list.find((s) => s.key === key);
   }
 
   async load(): Promise<void> {
     const list = await this.current.run(listSettings);
-    if (list) this.list = list;
+    if (list) {
+      this.list = list;
+      for (const info of list) theme.adoptSetting(info);
+    }
   }
 
   /** Saves `value` (as core writes it: `10m`, `14d`, `30,14,7`, `on`, `debug`). */
@@ -41,6 +47,7 @@ export class SettingsState {
     try {
       const info = await call();
       this.list = this.list.map((s) => (s.key === key ? info : s));
+      theme.adoptSetting(info);
       this.errors = { ...this.errors, [key]: undefined };
       this.savedKey = key;
       return true;
