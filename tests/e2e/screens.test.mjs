@@ -195,6 +195,8 @@ test('every screen in both themes at two sizes; shortcuts, focus and About in th
     ['apps', async () => { await (await byTestId(browser, 'nav-apps')).click(); await byTestId(browser, 'registrations'); }],
     ['wizard', async () => { await (await byTestId(browser, 'apps-add')).click(); await byTestId(browser, 'wizard'); },
       async () => { await (await byTestId(browser, 'wizard-cancel')).click(); await byTestId(browser, 'registrations'); }],
+    ['create-app', async () => { await (await byTestId(browser, 'apps-create')).click(); await byTestId(browser, 'create-plan'); },
+      async () => { await (await byTestId(browser, 'create-close')).click(); await byTestId(browser, 'registrations'); }],
     ['bridge', async () => { await (await byTestId(browser, 'nav-bridge')).click(); await byTestId(browser, 'bridge-running'); }],
     ['settings', async () => { await (await byTestId(browser, 'nav-settings')).click(); await byTestId(browser, 'setting-theme'); }],
     ['about', async () => { await (await byTestId(browser, 'nav-about')).click(); await byTestId(browser, 'about-versions'); }],
