@@ -43,14 +43,16 @@ pub fn open_folder<R: tauri::Runtime>(
     let path = service.folder(folder)?;
     app.opener()
         .open_path(path.display().to_string(), None::<&str>)
-        .map_err(|e| {
-            Error::new(
-                ErrorCode::Internal,
-                format!("The file manager did not open {}: {e}", path.display()),
-            )
-            .with_fix("Open the folder yourself; its path is shown next to the button.")
-            .into()
-        })
+        .map_err(|e| not_opened(&path, &e).into())
+}
+
+/// What the file manager's refusal tells the person.
+fn not_opened(path: &std::path::Path, e: &dyn std::fmt::Display) -> Error {
+    Error::new(
+        ErrorCode::Internal,
+        format!("The file manager did not open {}: {e}", path.display()),
+    )
+    .with_fix("Open the folder yourself; its path is shown next to the button.")
 }
 
 /// The JSON export of every registration (no secret in it).
