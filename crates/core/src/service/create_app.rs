@@ -10,17 +10,15 @@
 //! reports each step. The administrator's token asks for no `offline_access`, lives in memory for
 //! this one job and is never stored.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Months, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use tokio_util::sync::CancellationToken;
 use ts_rs::TS;
 
 use super::Service;
+use super::attempts::{Attempts, Flow};
 use crate::Sensitive;
 use crate::cloud::Cloud;
 use crate::error::{Error, ErrorBody, ErrorCode, ErrorDetail, Result};
@@ -54,8 +52,6 @@ const FALLBACK_DAYS: [u32; 9] = [365, 180, 90, 60, 30, 14, 7, 3, 1];
 const SECRET_NAME: &str = "Mail Connections";
 /// How long the test waits for Microsoft to make a new app known everywhere.
 const READY_WAIT: Duration = Duration::from_secs(60);
-/// How long an attempt nobody finishes is kept beyond its flow's own life.
-const EXPIRY_MARGIN: Duration = Duration::from_secs(30);
 /// AADSTS codes a new app answers with until it has replicated: not found (700016), no service
 /// principal yet (7000229), its new secret unknown yet (7000215).
 const NOT_YET: [u32; 3] = [700_016, 7_000_229, 7_000_215];
@@ -189,7 +185,7 @@ pub struct CreatedApp {
 
 /// A checked request, ready for the administrator's sign-in.
 #[derive(Debug, Clone)]
-struct Request {
+pub(super) struct Request {
     input: CreateAppInput,
     info: PlanInfo,
     cloud: Cloud,
@@ -200,102 +196,8 @@ struct Request {
     consent: Vec<ResourceConsent>,
 }
 
-enum AdminFlow {
-    Browser(auth_code::Pending, Duration),
-    Device(device_code::Pending),
-}
-
-#[derive(Default)]
-struct Registry {
-    waiting: Mutex<HashMap<String, (Request, AdminFlow)>>,
-    cancels: Mutex<HashMap<String, CancellationToken>>,
-}
-
-/// Administrator sign-ins in progress (dropped when cancelled, finished or abandoned).
-#[derive(Default)]
-pub(super) struct AdminSignIns(Arc<Registry>);
-
-impl std::fmt::Debug for AdminSignIns {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AdminSignIns").finish_non_exhaustive()
-    }
-}
-
-impl AdminSignIns {
-    fn add(&self, request: Request, flow: AdminFlow, lifetime: Duration) -> String {
-        let id = uuid::Uuid::new_v4().to_string();
-        self.0
-            .cancels
-            .lock()
-            .expect("admin sign-ins poisoned")
-            .insert(id.clone(), CancellationToken::new());
-        self.0
-            .waiting
-            .lock()
-            .expect("admin sign-ins poisoned")
-            .insert(id.clone(), (request, flow));
-        let (registry, attempt) = (Arc::downgrade(&self.0), id.clone());
-        tokio::spawn(async move {
-            tokio::time::sleep(lifetime.saturating_add(EXPIRY_MARGIN)).await;
-            if let Some(registry) = registry.upgrade() {
-                registry
-                    .waiting
-                    .lock()
-                    .expect("admin sign-ins poisoned")
-                    .remove(&attempt);
-                registry
-                    .cancels
-                    .lock()
-                    .expect("admin sign-ins poisoned")
-                    .remove(&attempt);
-            }
-        });
-        id
-    }
-
-    fn take(&self, attempt: &str) -> Option<(Request, AdminFlow, CancellationToken)> {
-        let taken = self
-            .0
-            .waiting
-            .lock()
-            .expect("admin sign-ins poisoned")
-            .remove(attempt)?;
-        let cancel = self
-            .0
-            .cancels
-            .lock()
-            .expect("admin sign-ins poisoned")
-            .get(attempt)
-            .cloned()
-            .unwrap_or_default();
-        Some((taken.0, taken.1, cancel))
-    }
-
-    fn end(&self, attempt: &str) {
-        self.0
-            .cancels
-            .lock()
-            .expect("admin sign-ins poisoned")
-            .remove(attempt);
-    }
-
-    fn cancel(&self, attempt: &str) {
-        if let Some(c) = self
-            .0
-            .cancels
-            .lock()
-            .expect("admin sign-ins poisoned")
-            .remove(attempt)
-        {
-            c.cancel();
-        }
-        self.0
-            .waiting
-            .lock()
-            .expect("admin sign-ins poisoned")
-            .remove(attempt);
-    }
-}
+/// Administrator sign-ins in progress (see [`Attempts`]).
+pub(super) type AdminSignIns = Attempts<(Request, Flow)>;
 
 /// The cloud's real endpoints (a custom cloud's authority and Graph as given).
 fn cloud_of(plan: &PlanInput) -> Result<Cloud> {
@@ -626,7 +528,7 @@ impl Service {
             let lifetime = (code.expires_at - Utc::now()).to_std().unwrap_or_default();
             let attempt = self
                 .admin_sign_ins
-                .add(req, AdminFlow::Device(pending), lifetime);
+                .add((req, Flow::Device(pending)), lifetime);
             return Ok(AdminSignIn {
                 attempt,
                 url: None,
@@ -650,7 +552,7 @@ impl Service {
         let timeout = timeout.unwrap_or(auth_code::DEFAULT_TIMEOUT);
         let attempt = self
             .admin_sign_ins
-            .add(req, AdminFlow::Browser(pending, timeout), timeout);
+            .add((req, Flow::Browser(pending, timeout)), timeout);
         Ok(AdminSignIn {
             attempt,
             url: Some(url),
@@ -671,14 +573,12 @@ impl Service {
         attempt: &str,
         progress: &(dyn Fn(CreateProgress) + Send + Sync),
     ) -> Result<CreatedApp> {
-        let Some((req, flow, cancel)) = self.admin_sign_ins.take(attempt) else {
+        let Some(((req, flow), cancel)) = self.admin_sign_ins.take(attempt) else {
             return Err(Error::not_found("That sign-in is no longer running."));
         };
         let signed_in = match flow {
-            AdminFlow::Browser(pending, timeout) => {
-                pending.complete(&self.http, timeout, &cancel).await
-            }
-            AdminFlow::Device(pending) => match pending.complete(&self.http, &cancel).await {
+            Flow::Browser(pending, timeout) => pending.complete(&self.http, timeout, &cancel).await,
+            Flow::Device(pending) => match pending.complete(&self.http, &cancel).await {
                 Ok(tokens) => admin_identity(&tokens).map(|id| (tokens, id)),
                 Err(e) => Err(e),
             },
@@ -1045,6 +945,8 @@ fn admin_identity(tokens: &Tokens) -> Result<Identity> {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
     use super::*;
     use crate::cloud::CloudId;
     use crate::keychain::MemoryKeychain;

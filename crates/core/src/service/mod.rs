@@ -12,6 +12,7 @@
 //! imported without secrets, `mailconn://import` links). The background work
 //! of the desktop app (scheduler, reminders, their events) is [`Service::run`].
 
+mod attempts;
 pub mod azure_cli;
 pub mod bridge;
 pub mod client_secrets;

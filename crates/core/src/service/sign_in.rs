@@ -12,11 +12,12 @@ use tokio_util::sync::CancellationToken;
 use ts_rs::TS;
 
 use super::Service;
+use super::attempts::{Attempts, Flow};
 use crate::connect::{ConnectOptions, Prepared, begin_device, complete_device, finish, prepare};
 use crate::connection::Connection;
 use crate::error::{Error, ErrorCode, Result};
 use crate::flow::auth_code;
-use crate::flow::device_code::{self, DeviceCode};
+use crate::flow::device_code::DeviceCode;
 use crate::flow::identity::Identity;
 use crate::oauth::Tokens;
 
@@ -45,11 +46,6 @@ pub struct Connected {
     pub created: bool,
 }
 
-enum Flow {
-    Browser(auth_code::Pending, Duration),
-    Device(device_code::Pending),
-}
-
 struct Attempt {
     prepared: Prepared,
     flow: Flow,
@@ -65,11 +61,6 @@ struct Held {
 
 /// How long a sign-in that came back as another account waits for "save anyway".
 const HELD_FOR: Duration = Duration::from_secs(10 * 60);
-/// Added to a flow's own timeout before an attempt nobody waits for is dropped.
-#[cfg(not(test))]
-const EXPIRY_MARGIN: Duration = Duration::from_secs(30);
-#[cfg(test)]
-const EXPIRY_MARGIN: Duration = Duration::from_millis(100);
 
 /// The two accounts of a sign-in that came back as someone else than its login hint.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
@@ -89,18 +80,12 @@ pub fn is_account_mismatch(e: &Error) -> bool {
     e.code() == ErrorCode::Conflict && e.field() == Some(MISMATCH_FIELD)
 }
 
+/// Sign-ins in progress (see [`Attempts`]), and results held for confirmation.
 #[derive(Default)]
-struct Registry {
-    waiting: Mutex<HashMap<String, Attempt>>,
-    cancels: Mutex<HashMap<String, CancellationToken>>,
-    held: Mutex<HashMap<String, (Held, AccountMismatch)>>,
+pub(super) struct SignIns {
+    attempts: Attempts<Attempt>,
+    held: Arc<Mutex<HashMap<String, (Held, AccountMismatch)>>>,
 }
-
-/// Sign-ins in progress: the flow until someone waits for it, its cancel token until it ends,
-/// and a result held for confirmation. Cancelling drops the flow (its listener or deep-link
-/// state with it); an attempt nobody finishes is dropped after its own timeout.
-#[derive(Default)]
-pub(super) struct SignIns(Arc<Registry>);
 
 impl std::fmt::Debug for SignIns {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -108,136 +93,51 @@ impl std::fmt::Debug for SignIns {
     }
 }
 
-impl Registry {
-    /// Drops an attempt that was never finished, and its token.
-    fn drop_waiting(&self, attempt: &str) -> bool {
-        let dropped = self
-            .waiting
-            .lock()
-            .expect("sign-ins poisoned")
-            .remove(attempt)
-            .is_some();
-        if dropped {
-            self.cancels
-                .lock()
-                .expect("sign-ins poisoned")
-                .remove(attempt);
-        }
-        dropped
-    }
-}
-
 impl SignIns {
+    fn held(&self) -> std::sync::MutexGuard<'_, HashMap<String, (Held, AccountMismatch)>> {
+        self.held.lock().expect("held sign-ins poisoned")
+    }
+
     fn add(&self, prepared: Prepared, flow: Flow, lifetime: Duration) -> String {
-        let id = uuid::Uuid::new_v4().to_string();
-        self.0
-            .cancels
-            .lock()
-            .expect("sign-ins poisoned")
-            .insert(id.clone(), CancellationToken::new());
-        self.0
-            .waiting
-            .lock()
-            .expect("sign-ins poisoned")
-            .insert(id.clone(), Attempt { prepared, flow });
-        let (registry, attempt) = (Arc::downgrade(&self.0), id.clone());
-        tokio::spawn(async move {
-            tokio::time::sleep(lifetime.saturating_add(EXPIRY_MARGIN)).await;
-            if let Some(registry) = registry.upgrade()
-                && registry.drop_waiting(&attempt)
-            {
-                tracing::info!("a sign-in nobody finished expired");
-            }
-        });
-        id
+        self.attempts.add(Attempt { prepared, flow }, lifetime)
     }
 
     fn take(&self, attempt: &str) -> Option<(Attempt, CancellationToken)> {
-        let taken = self
-            .0
-            .waiting
-            .lock()
-            .expect("sign-ins poisoned")
-            .remove(attempt);
-        let cancel = self
-            .0
-            .cancels
-            .lock()
-            .expect("sign-ins poisoned")
-            .get(attempt)
-            .cloned();
-        taken.zip(cancel)
+        self.attempts.take(attempt)
     }
 
     fn end(&self, attempt: &str) {
-        self.0
-            .cancels
-            .lock()
-            .expect("sign-ins poisoned")
-            .remove(attempt);
+        self.attempts.end(attempt);
     }
 
+    /// Stops the attempt (see [`Attempts::cancel`]) and drops a result held for it.
     fn cancel(&self, attempt: &str) {
-        if let Some(cancel) = self
-            .0
-            .cancels
-            .lock()
-            .expect("sign-ins poisoned")
-            .get(attempt)
-        {
-            cancel.cancel();
-        }
-        // Not finished yet: the flow (and its listener or deep-link state) goes now.
-        self.0.drop_waiting(attempt);
-        self.0
-            .held
-            .lock()
-            .expect("sign-ins poisoned")
-            .remove(attempt);
+        self.attempts.cancel(attempt);
+        self.held().remove(attempt);
     }
 
     fn hold(&self, attempt: &str, held: Held, mismatch: AccountMismatch) {
-        self.0
-            .held
-            .lock()
-            .expect("sign-ins poisoned")
-            .insert(attempt.to_owned(), (held, mismatch));
-        let (registry, attempt) = (Arc::downgrade(&self.0), attempt.to_owned());
+        self.held().insert(attempt.to_owned(), (held, mismatch));
+        let (all, attempt) = (Arc::downgrade(&self.held), attempt.to_owned());
         tokio::spawn(async move {
             tokio::time::sleep(HELD_FOR).await;
-            if let Some(registry) = registry.upgrade() {
-                registry
-                    .held
-                    .lock()
-                    .expect("sign-ins poisoned")
-                    .remove(&attempt);
+            if let Some(all) = all.upgrade() {
+                all.lock().expect("held sign-ins poisoned").remove(&attempt);
             }
         });
     }
 
     fn unhold(&self, attempt: &str) -> Option<Held> {
-        self.0
-            .held
-            .lock()
-            .expect("sign-ins poisoned")
-            .remove(attempt)
-            .map(|(held, _)| held)
+        self.held().remove(attempt).map(|(held, _)| held)
     }
 
     fn mismatch(&self, attempt: &str) -> Option<AccountMismatch> {
-        self.0
-            .held
-            .lock()
-            .expect("sign-ins poisoned")
-            .get(attempt)
-            .map(|(_, m)| m.clone())
+        self.held().get(attempt).map(|(_, m)| m.clone())
     }
 
     #[cfg(test)]
     fn is_empty(&self) -> bool {
-        self.0.waiting.lock().unwrap().is_empty()
-            && self.0.cancels.lock().unwrap().is_empty()
-            && self.0.held.lock().unwrap().is_empty()
+        self.attempts.is_empty() && self.held().is_empty()
     }
 }
 
@@ -496,7 +396,8 @@ mod tests {
             .await
             .unwrap();
         assert!(!service.sign_ins.is_empty());
-        tokio::time::sleep(Duration::from_millis(200) + EXPIRY_MARGIN * 3).await;
+        tokio::time::sleep(Duration::from_millis(200) + super::super::attempts::EXPIRY_MARGIN * 3)
+            .await;
         assert!(service.sign_ins.is_empty());
         let err = service.finish_sign_in(&started.attempt).await.unwrap_err();
         assert!(err.message().contains("no longer running"));
