@@ -71,8 +71,8 @@ test('create it for me: from the first wizard step to a tested app', async (t) =
     const panel = await byTestId(browser, 'create-app');
     assert.equal(await panel.getAttribute('data-phase'), 'plan');
     assert.equal(await valueOf(browser, await byTestId(browser, 'field-name')), 'Contoso mail', 'choices kept');
-    const requests = await browser.$$('[data-testid="create-request"]');
     await waitForText(await byTestId(browser, 'create-plan'), /oauth2PermissionGrants/);
+    const requests = await browser.$$('[data-testid="create-request"]');
     const paths = await browser.execute(() => [...document.querySelectorAll('[data-testid="create-request"] code')].map((c) => c.textContent));
     assert.ok(paths.includes('/v1.0/applications'), paths.join(' '));
     assert.ok(paths.some((p) => p.endsWith('/addPassword')), paths.join(' '));
