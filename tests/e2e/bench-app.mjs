@@ -6,10 +6,15 @@
 //
 //   --figures       which figures (default: all five)
 //     launch          process start to the first screen marked interactive, with each count of
-//                     connections, and for the bare window (when --bare is given)
+//                     connections, and for the bare window (when --bare is given); with the
+//                     phases from the page's marks (process start to page start, to the
+//                     script's start, the dashboard call, its answer to interactive)
 //     memory          PSS of the app and its WebKit processes idle with 1,000 connections (and
 //                     of the bare window)
-//     idle            CPU time and wake-ups (context switches) over --idle-seconds, 100 connections
+//     idle            CPU time and wake-ups (context switches) over --idle-seconds, 100 connections,
+//                     from 30 s after the first screen; those in the 2 s after each scheduled
+//                     repaint (the relative times' clock tick) apart from the rest; and one
+//                     repaint's cost in each window
 //     signin          a browser sign-in's own work: loopback callback to the connection shown,
 //                     minus the identity provider's time for its requests meanwhile
 //     list            the list at 10,000 connections: scroll, search (typing) and sort frames
@@ -160,7 +165,24 @@ async function launch({ dataDir, exe = APP, name, marker }) {
   const pid = findProcess(exe, app.home);
   const started = startedAtMs(pid);
   const at = await interactiveAt(app.browser, marker);
-  return { app, pid, ms: at - started };
+  return { app, pid, ms: at - started, started };
+}
+
+/** The page's start-up marks (ms after its time origin), and the time origin after the process
+ * start: where a launch's time goes. */
+async function phasesOf(browser, started) {
+  const marks = await browser.execute(() => ({
+    origin: performance.timeOrigin,
+    marks: Object.fromEntries(performance.getEntriesByType('mark').map((m) => [m.name, m.startTime])),
+  }));
+  const m = marks.marks;
+  const gap = (a, b) => (m[a] !== undefined && m[b] !== undefined ? m[b] - m[a] : null);
+  return {
+    process_start_to_page_start: marks.origin - started,
+    page_start_to_script_started: m['script-started'] ?? null,
+    dashboard_asked_to_answered: gap('dashboard-asked', 'dashboard-answered'),
+    dashboard_answered_to_interactive: gap('dashboard-answered', 'interactive'),
+  };
 }
 
 // ---- figures -------------------------------------------------------------------------------
@@ -182,23 +204,33 @@ const seed = (n) => {
 async function figureLaunch() {
   for (const count of COUNTS) {
     const times = [];
+    const phases = [];
     for (let i = 0; i < RUNS; i++) {
-      const { app, ms } = await launch({ dataDir: seed(count), name: `bench-launch-${count}` });
+      const { app, ms, started } = await launch({ dataDir: seed(count), name: `bench-launch-${count}` });
       times.push(ms);
+      phases.push(await phasesOf(app.browser, started));
       await app.stop();
     }
     out[`launch_to_interactive_ms_${count}_connections`] = round(median(times));
     out[`launch_to_interactive_ms_${count}_connections_runs`] = times.map((t) => round(t));
+    // Medians of each phase (they need not add up to the median launch).
+    out[`launch_phases_ms_${count}_connections`] = Object.fromEntries(Object.keys(phases[0]).map((k) => {
+      const xs = phases.map((p) => p[k]).filter((x) => x !== null);
+      return [k, xs.length ? round(median(xs)) : null];
+    }));
   }
   if (BARE) {
     const times = [];
+    const phases = [];
     for (let i = 0; i < RUNS; i++) {
-      const { app, ms } = await launch({ exe: BARE, name: 'bench-bare', marker: 'interactive' });
+      const { app, ms, started } = await launch({ exe: BARE, name: 'bench-bare', marker: 'interactive' });
       times.push(ms);
+      phases.push((await phasesOf(app.browser, started)).process_start_to_page_start);
       await app.stop();
     }
     out.launch_to_interactive_ms_bare_window = round(median(times));
     out.launch_to_interactive_ms_bare_window_runs = times.map((t) => round(t));
+    out.launch_process_start_to_page_start_ms_bare_window = round(median(phases));
     const app0 = out.launch_to_interactive_ms_0_connections;
     if (app0) out.launch_ratio_app_0_connections_to_bare_window = round(app0 / out.launch_to_interactive_ms_bare_window, 2);
   }
@@ -227,17 +259,83 @@ async function figureMemory() {
   }
 }
 
+/** Every live thread's context switches in `pids`, by "pid/tid". */
+function switchesOf(pids) {
+  const out = new Map();
+  for (const pid of pids) {
+    for (const [tid, t] of Object.entries(sample(pid).threads)) out.set(`${pid}/${tid}`, t.switches);
+  }
+  return out;
+}
+
+/** How long after a scheduled repaint (the app's clock tick) its wake-ups are counted as its own:
+ * WebKit's compositor and vblank monitor run on for a while after the frame. */
+const REPAINT_MS = 2000;
+/** Idle starts this long after the first screen: start-up's own after-work (the web engine's
+ * first garbage collections, about 15 s in) is not idleness. The same for both windows. */
+const SETTLE_MS = 30000;
+/** The idle timeline's sampling step. */
+const STEP_MS = 250;
+
+/** The performance marks of the page's clock ticks (epoch ms). */
+const ticksOf = (browser) => browser.execute(() =>
+  performance.getEntriesByName('clock-tick').map((e) => performance.timeOrigin + e.startTime));
+
+/**
+ * Idle figures of a running window over `seconds`: CPU and wake-ups in all, and, sampled every
+ * STEP_MS, the wake-ups inside the REPAINT_MS after each scheduled repaint (the page's clock
+ * ticks, marked on its performance timeline) apart from the rest.
+ */
+async function idleWindow(browser, pid, seconds) {
+  const pids = [pid, ...descendants(pid)];
+  const before = pids.map(sample);
+  const timeline = [];
+  let last = switchesOf(pids);
+  const end = Date.now() + seconds * 1000;
+  while (Date.now() < end) {
+    await sleep(STEP_MS);
+    const now = switchesOf(pids);
+    let n = 0;
+    for (const [k, v] of now) n += v - (last.get(k) ?? 0);
+    timeline.push({ at: Date.now(), n });
+    last = now;
+  }
+  const after = pids.map(sample);
+  const each = pids.map((p, i) => idleFigures(p, before[i], after[i], seconds));
+  const start = end - seconds * 1000;
+  const ticks = (await ticksOf(browser)).filter((t) => t >= start - REPAINT_MS && t <= end);
+  let inRepaints = 0;
+  let outside = 0;
+  let outsideMs = 0;
+  for (const [i, s] of timeline.entries()) {
+    const from = i === 0 ? s.at - STEP_MS : timeline[i - 1].at;
+    const scheduled = ticks.some((t) => from < t + REPAINT_MS && s.at > t - STEP_MS);
+    if (scheduled) inRepaints += s.n;
+    else { outside += s.n; outsideMs += s.at - from; }
+  }
+  return {
+    cpu: round(each.reduce((s, e) => s + e.cpu_ms, 0)),
+    wakeups: each.reduce((s, e) => s + e.wakeups, 0),
+    each,
+    repaints: ticks.length,
+    inRepaints,
+    outside,
+    outsidePerS: round(outside / Math.max(1, outsideMs / 1000), 2),
+  };
+}
+
 async function idleOf(exe, dataDir, name) {
   const { app, pid } = await launch({ exe, dataDir, name, marker: exe === APP ? MARKER : 'interactive' });
   try {
-    await sleep(5000);
-    const pids = [pid, ...descendants(pid)];
-    const before = pids.map(sample);
-    await sleep(IDLE_SECONDS * 1000);
-    const after = pids.map(sample);
-    const each = pids.map((p, i) => idleFigures(p, before[i], after[i], IDLE_SECONDS));
-    const wakeups = each.reduce((s, e) => s + e.wakeups, 0);
-    return { cpu: round(each.reduce((s, e) => s + e.cpu_ms, 0)), wakeups, each };
+    await sleep(SETTLE_MS);
+    const idle = await idleWindow(app.browser, pid, IDLE_SECONDS);
+    // One repaint of a line of text, as a tick makes: what it costs in this window.
+    await app.browser.execute((delay) => setTimeout(() => {
+      const e = document.querySelector('h1') ?? document.querySelector('p');
+      e.textContent = `${e.textContent}.`;
+    }, delay), STEP_MS);
+    const settle = await idleWindow(app.browser, pid, (REPAINT_MS + 2 * STEP_MS) / 1000);
+    return { ...idle, oneRepaint: settle.wakeups };
   } finally {
     await app.stop();
   }
@@ -249,12 +347,18 @@ async function figureIdle() {
   out.idle_cpu_ms_100_connections = a.cpu;
   out.idle_wakeups_100_connections = a.wakeups;
   out.idle_wakeups_per_s_100_connections = round(a.wakeups / IDLE_SECONDS, 2);
+  out.idle_scheduled_repaints_100_connections = a.repaints;
+  out.idle_wakeups_in_scheduled_repaints_100_connections = a.inRepaints;
+  out.idle_wakeups_outside_scheduled_repaints_100_connections = a.outside;
+  out.idle_wakeups_per_s_outside_scheduled_repaints_100_connections = a.outsidePerS;
+  out.one_repaint_wakeups_app = a.oneRepaint;
   out.idle_100_connections_by_process = a.each;
   if (BARE) {
     const b = await idleOf(BARE, undefined, 'bench-idle-bare');
     out.idle_cpu_ms_bare_window = b.cpu;
     out.idle_wakeups_bare_window = b.wakeups;
     out.idle_wakeups_per_s_bare_window = round(b.wakeups / IDLE_SECONDS, 2);
+    out.one_repaint_wakeups_bare_window = b.oneRepaint;
     out.idle_bare_window_by_process = b.each;
   }
 }

@@ -34,7 +34,7 @@ describe('app shell', () => {
     expect(setup.textContent).toContain('Set up a Microsoft app');
     await fireEvent.click(setup);
 
-    expect(screen.getByTestId('apps-empty')).toBeTruthy();
+    expect(await screen.findByTestId('apps-empty')).toBeTruthy();
     expect(screen.getByRole('heading', { level: 1 }).textContent).toBe('Microsoft apps');
     expect(screen.getByTestId('nav-apps').getAttribute('aria-current')).toBe('page');
     expect(screen.getByTestId('nav-connections').hasAttribute('aria-current')).toBe(false);

@@ -6,6 +6,8 @@ import './app.css';
 // The chosen colours before anything is drawn.
 theme.init();
 
+performance.mark('script-started');
 const app = mount(App, { target: document.getElementById('app')! });
+performance.mark('mounted');
 
 export default app;

@@ -14,7 +14,15 @@ export class Startup {
 
   /** Starts the one call (once; later calls return the same answer). */
   begin(): Promise<Dashboard> {
-    this.#first ??= dashboard();
+    if (!this.#first) {
+      // Marks for the benchmark's launch breakdown (performance entries, nothing shown).
+      performance.mark('dashboard-asked');
+      this.#first = dashboard();
+      this.#first.then(
+        () => performance.mark('dashboard-answered'),
+        () => performance.mark('dashboard-answered'),
+      );
+    }
     return this.#first;
   }
 

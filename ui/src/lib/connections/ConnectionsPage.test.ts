@@ -402,6 +402,22 @@ describe('keeping connections alive', () => {
     expect(rows[0]?.dataset.address).toBe('user0000@contoso.com');
   });
 
+  it('keeps a long list windowed while a search narrows it to a few dozen', async () => {
+    const many = Array.from({ length: 1000 }, (_, i) =>
+      connection({ id: `conn-${i}`, address: `user${String(i).padStart(4, '0')}@contoso.com` }),
+    );
+    serve(many);
+    render(ConnectionsPage);
+    const list = await screen.findByTestId('connections-list');
+    // user00xx: 100 matches, fewer than a list needs to be windowed on its own.
+    await fireEvent.input(screen.getByTestId('connection-search'), { target: { value: 'user00' } });
+    await vi.waitFor(() =>
+      expect(screen.getAllByTestId('connection-row')[0]?.dataset.address).toBe('user0000@contoso.com'),
+    );
+    expect(list.dataset.windowed).toBe('true');
+    expect(screen.getAllByTestId('connection-row').length).toBeLessThan(50);
+  });
+
   it('verifies a connection through Graph and says so', async () => {
     const handlers = serve([ada], {
       verify_connection: vi.fn(() => ({ connection: ada, requested: true, rotated: false, error: null })),

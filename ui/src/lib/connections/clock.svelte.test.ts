@@ -1,6 +1,6 @@
 import { flushSync } from 'svelte';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { Clock } from './clock.svelte';
+import { Clock, TICK_MARK } from './clock.svelte';
 
 describe('the relative-time clock', () => {
   let hidden = false;
@@ -38,6 +38,23 @@ describe('the relative-time clock', () => {
     vi.advanceTimersByTime(1_000);
     flushSync();
     expect(reads).toHaveLength(2);
+    stop();
+  });
+
+  it('marks each tick on the performance timeline, and nothing between ticks', () => {
+    const mark = vi.spyOn(performance, 'mark');
+    const clock = new Clock();
+    const { stop } = reader(clock, 60_000);
+    const marks = () => mark.mock.calls.filter(([name]) => name === TICK_MARK).length;
+    vi.advanceTimersByTime(59_000);
+    flushSync();
+    expect(marks()).toBe(0);
+    vi.advanceTimersByTime(1_000);
+    flushSync();
+    expect(marks()).toBe(1);
+    vi.advanceTimersByTime(60_000);
+    flushSync();
+    expect(marks()).toBe(2);
     stop();
   });
 

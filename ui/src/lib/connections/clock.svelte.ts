@@ -13,7 +13,12 @@ const LONGEST_MS = 24 * 3_600_000;
  */
 export const MIN_GAP_MS = 30_000;
 
+/** The performance mark set at every tick. */
+export const TICK_MARK = 'clock-tick';
+const KEPT_MARKS = 100;
+
 export class Clock {
+  #ticks = 0;
   #timer: ReturnType<typeof setTimeout> | undefined;
   /** When the timer fires (epoch ms), or Infinity when none is set. */
   #at = Infinity;
@@ -63,6 +68,12 @@ export class Clock {
   #fire(): void {
     this.#clear();
     this.#lastTick = Date.now();
+    if (this.#update) {
+      // A mark per tick, so a measurement of the idle window can tell this scheduled repaint
+      // from the rest; the last few are kept.
+      if (++this.#ticks % KEPT_MARKS === 0) performance.clearMarks(TICK_MARK);
+      performance.mark(TICK_MARK);
+    }
     this.#update?.();
   }
 

@@ -136,4 +136,35 @@ describe('connection search and filters', () => {
       }
     }
   });
+
+  it('prepares the other orders while idle, one piece at a time, and stops for a new list', () => {
+    const queue: (() => void)[] = [];
+    const idle = (work: () => void) => {
+      queue.push(work);
+      return () => queue.splice(queue.indexOf(work), 1);
+    };
+    const query = new ConnectionQuery();
+    query.run(all, 'status', NO_FILTERS);
+    query.warm(all, idle);
+    expect(queue).toHaveLength(1);
+    while (queue.length > 0) queue.shift()!();
+    expect(query.kept.sort()).toEqual(['address', 'expiry', 'refresh', 'status']);
+    for (const sort of ['address', 'expiry', 'refresh'] as const) {
+      expect(ids(query.run(all, sort, NO_FILTERS))).toEqual(ids(sortConnections(all, sort)));
+    }
+
+    // A list replaced while warming: the old one's pieces stop; a stopped warm-up runs nothing.
+    const other = [ada, grace];
+    const fresh = new ConnectionQuery();
+    fresh.run(all, 'address', NO_FILTERS);
+    fresh.warm(all, idle);
+    queue.shift()!();
+    fresh.run(other, 'address', NO_FILTERS);
+    while (queue.length > 0) queue.shift()!();
+    expect(fresh.kept).toEqual(['address']);
+    const stop = fresh.warm(other, idle);
+    stop();
+    expect(queue).toHaveLength(0);
+    expect(fresh.kept).toEqual(['address']);
+  });
 });

@@ -4,6 +4,7 @@
 // only walks the sorted order testing `includes` on the prepared text; a query that only adds to
 // the previous one narrows the previous answer.
 import type { Connection, ConnectionKind, StateKind } from '../ipc/bindings';
+import { whenIdle } from '../app/idle';
 
 export type SortKey = 'address' | 'status' | 'expiry' | 'refresh';
 
@@ -184,6 +185,42 @@ export class ConnectionQuery {
     const out = filterConnections(from, filters);
     this.#last = { sort, filters: { ...filters }, out };
     return out;
+  }
+
+  /** The orders worked out for the current list (tests and diagnostics). */
+  get kept(): SortKey[] {
+    return [...this.#sorts.keys()];
+  }
+
+  /**
+   * Prepares, while nothing else happens, what a first keystroke or another order would
+   * otherwise work out then: every connection's search text and sort keys, and the list in each
+   * order. One piece per `idle` call (a few milliseconds each at 10,000); stops when the list is
+   * replaced. Returns a function that stops it.
+   */
+  warm(list: readonly Connection[], idle: (work: () => void) => () => void = whenIdle): () => void {
+    const pieces: (() => void)[] = [() => list.forEach(keysOf)];
+    for (const { key } of SORTS) {
+      pieces.push(() => {
+        if (this.#source === list && !this.#sorts.has(key)) {
+          this.#sorts.set(key, sortConnections(list, key));
+        }
+      });
+    }
+    let stop = () => {};
+    const next = () => {
+      const piece = pieces.shift();
+      if (!piece || this.#source !== list) return;
+      stop = idle(() => {
+        piece();
+        next();
+      });
+    };
+    next();
+    return () => {
+      pieces.length = 0;
+      stop();
+    };
   }
 
   /**
