@@ -41,8 +41,10 @@ const valueOf = (browser, el) => browser.execute((e) => e.value ?? e.querySelect
 /** The wizard's first step with the test identity provider and Graph stand-in as the cloud. */
 async function choices(browser, idp, graph, name) {
   await (await byTestId(browser, 'nav-apps')).click();
-  const setup = await browser.$('[data-testid="apps-setup"]');
-  await ((await setup.isExisting()) ? setup : await byTestId(browser, 'apps-add')).click();
+  // The page is read when first opened: wait for it to show either its empty state or its list.
+  const first = await browser.$('[data-testid="apps-setup"], [data-testid="apps-add"]');
+  await first.waitForDisplayed({ timeout: 10000, timeoutMsg: 'the Applications page did not show' });
+  await first.click();
   await byTestId(browser, 'wizard-step-1');
   await fill(browser, 'field-name', name);
   await (await byTestId(browser, 'audience-my_organization')).click();
