@@ -964,6 +964,20 @@ def render(doc):
                 b = f.get("launch_process_start_to_page_start_ms_bare_window")
                 if b is not None:
                     add(f"| bare window | {fmt(b)} | | | |")
+            by_app = f.get("idle_wakeups_outside_scheduled_repaints_by_thread_100_connections")
+            by_bare = f.get("idle_wakeups_by_thread_bare_window")
+            if by_app or by_bare:
+                add("")
+                add("Idle wake-ups outside the scheduled repaints, by process/thread (the busiest; 100 "
+                    "connections vs the bare window, the same idle length):")
+                add("")
+                add("| app thread | wake-ups | bare window thread | wake-ups |")
+                add("|---|---|---|---|")
+                a, b = by_app or [], by_bare or []
+                for i in range(max(len(a), len(b))):
+                    left = f"{a[i]['thread']} | {a[i]['wakeups']:,}" if i < len(a) else " | "
+                    right = f"{b[i]['thread']} | {b[i]['wakeups']:,}" if i < len(b) else " | "
+                    add(f"| {left} | {right} |")
         add("")
 
     sz = doc.get("sizes")

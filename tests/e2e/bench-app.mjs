@@ -259,11 +259,11 @@ async function figureMemory() {
   }
 }
 
-/** Every live thread's context switches in `pids`, by "pid/tid". */
+/** Every live thread's name and context switches in `pids`, by "pid/tid". */
 function switchesOf(pids) {
   const out = new Map();
   for (const pid of pids) {
-    for (const [tid, t] of Object.entries(sample(pid).threads)) out.set(`${pid}/${tid}`, t.switches);
+    for (const [tid, t] of Object.entries(sample(pid).threads)) out.set(`${pid}/${tid}`, { name: `${comm(pid)}/${t.name}`, switches: t.switches });
   }
   return out;
 }
@@ -296,8 +296,13 @@ async function idleWindow(browser, pid, seconds) {
     await sleep(STEP_MS);
     const now = switchesOf(pids);
     let n = 0;
-    for (const [k, v] of now) n += v - (last.get(k) ?? 0);
-    timeline.push({ at: Date.now(), n });
+    const by = {};
+    for (const [k, v] of now) {
+      // A thread born during the window counts from its start, so the timeline holds every wake-up.
+      const d = v.switches - (last.get(k)?.switches ?? 0);
+      if (d > 0) { n += d; by[v.name] = (by[v.name] ?? 0) + d; }
+    }
+    timeline.push({ at: Date.now(), n, by });
     last = now;
   }
   const after = pids.map(sample);
@@ -307,20 +312,26 @@ async function idleWindow(browser, pid, seconds) {
   let inRepaints = 0;
   let outside = 0;
   let outsideMs = 0;
+  const outsideBy = {};
   for (const [i, s] of timeline.entries()) {
     const from = i === 0 ? s.at - STEP_MS : timeline[i - 1].at;
     const scheduled = ticks.some((t) => from < t + REPAINT_MS && s.at > t - STEP_MS);
-    if (scheduled) inRepaints += s.n;
-    else { outside += s.n; outsideMs += s.at - from; }
+    if (scheduled) { inRepaints += s.n; continue; }
+    outside += s.n;
+    outsideMs += s.at - from;
+    for (const [name, d] of Object.entries(s.by)) outsideBy[name] = (outsideBy[name] ?? 0) + d;
   }
   return {
     cpu: round(each.reduce((s, e) => s + e.cpu_ms, 0)),
-    wakeups: each.reduce((s, e) => s + e.wakeups, 0),
+    // From the timeline, so threads that came and went during the window count too.
+    wakeups: inRepaints + outside,
     each,
     repaints: ticks.length,
     inRepaints,
     outside,
     outsidePerS: round(outside / Math.max(1, outsideMs / 1000), 2),
+    outsideBy: Object.entries(outsideBy).sort((a, b) => b[1] - a[1]).slice(0, 8)
+      .map(([thread, wakeups]) => ({ thread, wakeups })),
   };
 }
 
@@ -351,13 +362,15 @@ async function figureIdle() {
   out.idle_wakeups_in_scheduled_repaints_100_connections = a.inRepaints;
   out.idle_wakeups_outside_scheduled_repaints_100_connections = a.outside;
   out.idle_wakeups_per_s_outside_scheduled_repaints_100_connections = a.outsidePerS;
+  out.idle_wakeups_outside_scheduled_repaints_by_thread_100_connections = a.outsideBy;
   out.one_repaint_wakeups_app = a.oneRepaint;
   out.idle_100_connections_by_process = a.each;
   if (BARE) {
     const b = await idleOf(BARE, undefined, 'bench-idle-bare');
     out.idle_cpu_ms_bare_window = b.cpu;
     out.idle_wakeups_bare_window = b.wakeups;
-    out.idle_wakeups_per_s_bare_window = round(b.wakeups / IDLE_SECONDS, 2);
+    out.idle_wakeups_per_s_bare_window = b.outsidePerS;
+    out.idle_wakeups_by_thread_bare_window = b.outsideBy;
     out.one_repaint_wakeups_bare_window = b.oneRepaint;
     out.idle_bare_window_by_process = b.each;
   }
