@@ -13,12 +13,27 @@ pub mod dovecot;
 pub mod exchange;
 pub mod graph;
 
-/// The repository root (two levels above this crate).
+/// The repository root: the first folder holding `tests/idp/server.mjs` above the package
+/// under test (cargo sets `CARGO_MANIFEST_DIR` when it runs a test) or the working directory.
+/// The path this crate was compiled at is the last resort: a target directory shared by two
+/// clones keeps one build of this crate, compiled at whichever clone built it first.
 pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .expect("repository root")
+    let starts = [
+        std::env::var_os("CARGO_MANIFEST_DIR").map(PathBuf::from),
+        std::env::current_dir().ok(),
+        Some(Path::new(env!("CARGO_MANIFEST_DIR")).to_path_buf()),
+    ];
+    starts
+        .into_iter()
+        .flatten()
+        .find_map(|start| {
+            start
+                .ancestors()
+                .find(|dir| dir.join("tests/idp/server.mjs").is_file())
+                .map(Path::to_path_buf)
+        })
+        .and_then(|root| root.canonicalize().ok())
+        .expect("repository root: no folder with tests/idp/server.mjs above the package under test")
 }
 
 /// A start normally takes well under a second; one that takes this long has hung.
