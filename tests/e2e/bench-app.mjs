@@ -263,7 +263,8 @@ async function figureMemory() {
 function switchesOf(pids) {
   const out = new Map();
   for (const pid of pids) {
-    for (const [tid, t] of Object.entries(sample(pid).threads)) out.set(`${pid}/${tid}`, { name: `${comm(pid)}/${t.name}`, switches: t.switches });
+    const process = comm(pid);
+    for (const [tid, t] of Object.entries(sample(pid).threads)) out.set(`${pid}/${tid}`, { name: `${process}/${t.name}`, switches: t.switches });
   }
   return out;
 }
