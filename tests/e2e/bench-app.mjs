@@ -180,6 +180,7 @@ async function phasesOf(browser, started) {
   return {
     process_start_to_page_start: marks.origin - started,
     page_start_to_script_started: m['script-started'] ?? null,
+    script_started_to_mounted: gap('script-started', 'mounted'),
     dashboard_asked_to_answered: gap('dashboard-asked', 'dashboard-answered'),
     dashboard_answered_to_interactive: gap('dashboard-answered', 'interactive'),
   };
@@ -462,7 +463,8 @@ async function figureList() {
   const { app } = await launch({ dataDir: seed(10000), name: 'bench-list-10000' });
   const { browser } = app;
   try {
-    await byTestId(browser, 'connection-search', 60000);
+    // The whole list, not only the first screen's rows (search waits for the rest).
+    await (await byTestId(browser, 'connection-search', 60000)).waitForEnabled({ timeout: 60000 });
     const figures = await browser.execute(async () => {
       const frame = () => new Promise((r) => requestAnimationFrame((t) => r(t)));
       // Svelte applies changes in microtasks; then layout is forced, so the time covers script,

@@ -29,15 +29,28 @@ test('search, filter and sort many connections', async () => {
       { timeout: 30000, timeoutMsg: 'the first screen was never marked interactive' },
     );
     const atMarker = await browser.execute(() => ({
-      rows: document.querySelectorAll('[data-testid="connection-row"]').length,
+      rows: [...document.querySelectorAll('[data-testid="connection-row"]')].map((r) => r.dataset.address),
       mark: performance.getEntriesByName('interactive').length,
+      count: document.querySelector('[data-testid="connection-count"]')?.textContent.trim(),
+      list: document.querySelector('[data-testid="connections-list"]').scrollHeight,
     }));
-    assert.ok(atMarker.rows > 0, 'the rows are on screen when the marker is set');
+    assert.ok(atMarker.rows.length > 0, 'the rows are on screen when the marker is set');
+    assert.equal(atMarker.rows[0], 'user00000@contoso.test', 'the list\'s first row first');
     assert.equal(atMarker.mark, 1, 'one performance mark');
+    // The first screen came with the first rows only; the count and the list's height are the
+    // whole list's from the first frame, and the rest follows.
+    assert.equal(atMarker.count, '400 connections');
+    const search = await byTestId(browser, 'connection-search');
+    await search.waitForEnabled({ timeout: 30000, timeoutMsg: 'the rest of the list never came' });
+    const after = await browser.execute(() => ({
+      more: document.querySelector('[data-testid="connections-list"]').dataset.more,
+      list: document.querySelector('[data-testid="connections-list"]').scrollHeight,
+    }));
+    assert.equal(after.more, '0');
+    assert.equal(after.list, atMarker.list, 'the list kept its height when the rest came');
 
     const count = await byTestId(browser, 'connection-count');
     assert.match(await textOf(count), /400 connections/);
-    const search = await byTestId(browser, 'connection-search');
     assert.equal(await search.getAttribute('type'), 'search');
 
     // By address.

@@ -4,6 +4,7 @@ import { describe, expect, it, vi } from 'vitest';
 vi.mock('@tauri-apps/api/core', () => ({ invoke: vi.fn() }));
 
 import App from './App.svelte';
+import { FIRST_ROWS } from './lib/app/startup';
 import { connection, registration } from './lib/connections/testdata';
 import type { Dashboard } from './lib/ipc/bindings';
 import { answer, appInfo } from './lib/test/ipc';
@@ -18,6 +19,7 @@ describe('start-up', () => {
       data_dir: '/home/ada/.local/share/mailconn',
       registrations: [registration()],
       connections: [connection()],
+      connections_total: 1,
       reminders: [],
       theme: 'dark',
     };
@@ -27,8 +29,12 @@ describe('start-up', () => {
         calls.push(name);
         return reply();
       };
+    let firstRows: unknown;
     answer({
-      dashboard: record('dashboard', () => first),
+      dashboard: (args) => {
+        firstRows = args?.firstRows;
+        return record('dashboard', () => first)();
+      },
       app_info: record('app_info', () => {
         interactiveAtKeychainCheck = document.documentElement.dataset.interactive;
         versionAtKeychainCheck = document.querySelector('[data-testid="status-version"]')?.textContent;
@@ -67,5 +73,6 @@ describe('start-up', () => {
       'dashboard',
       'app_info',
     ]);
+    expect(firstRows, 'the first answer holds at most the first screen').toBe(FIRST_ROWS);
   });
 });

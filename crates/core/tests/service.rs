@@ -102,6 +102,92 @@ async fn the_dashboard_is_what_the_separate_calls_answer() {
     );
 }
 
+#[tokio::test]
+async fn a_limited_dashboard_holds_the_first_rows_of_the_list_and_counts_every_connection() {
+    use mailconn_core::connection::{ConnectionKind, TokenState};
+    use mailconn_core::flow::identity::AccountType;
+    use mailconn_core::store::Store;
+    use mailconn_core::store::connections::NewConnection;
+
+    let dir = tempfile::tempdir().unwrap();
+    let data = DataDir::open(dir.path().join("data")).unwrap();
+    let service = Service::open(data, Arc::new(MemoryKeychain::new())).unwrap();
+    let registration = service.add_registration(input(200)).await.unwrap();
+    let db = Store::open(&dir.path().join("data/mailconn.sqlite3")).unwrap();
+    // Out of order, in mixed case, one beyond ASCII, and two whose secret has expired (for the
+    // reminders, which count every connection, shown or not).
+    let addresses = [
+        ("c1", "zed@contoso.test", false),
+        ("c2", "Bob@contoso.test", true),
+        ("c3", "amy@contoso.test", false),
+        ("c4", "Émile@contoso.test", false),
+        ("c5", "carl@contoso.test", true),
+        ("c6", "ALAN@contoso.test", false),
+    ];
+    for (id, address, expired) in addresses {
+        db.insert_connection(
+            &NewConnection {
+                id,
+                registration_id: &registration.registration.id,
+                kind: ConnectionKind::Delegated,
+                account_key: id,
+                address,
+                display_name: None,
+                tenant_id: None,
+                account_type: AccountType::Work,
+                preset: Preset::Read,
+                scopes_requested: &[],
+                scopes_granted: &[],
+                has_refresh_token: true,
+                state: if expired {
+                    TokenState::SecretExpired {
+                        reason: "The secret expired.".into(),
+                        aadsts: Some(7000222),
+                    }
+                } else {
+                    TokenState::Active { note: None }
+                },
+                access_expires_at: None,
+            },
+            Utc::now(),
+        )
+        .unwrap();
+    }
+
+    let all = service.dashboard().await.unwrap();
+    assert_eq!(all.connections.len(), 6);
+    assert_eq!(all.connections_total, 6);
+    let first = service.dashboard_first(Some(3)).await.unwrap();
+    assert_eq!(first.connections_total, 6);
+    let order: Vec<&str> = first
+        .connections
+        .iter()
+        .map(|c| c.address.as_str())
+        .collect();
+    // The list's first order: lowercase address, as JavaScript compares strings.
+    assert_eq!(
+        order,
+        ["ALAN@contoso.test", "amy@contoso.test", "Bob@contoso.test"]
+    );
+    // Two connections refused: the registration's reminder says so, from every row.
+    assert_eq!(all.reminders.len(), 1);
+    assert_eq!(all.reminders[0].connections_broken, 2);
+    assert_eq!(
+        json(&first.reminders),
+        json(&all.reminders),
+        "reminders count the connections not sent too"
+    );
+    // A limit at or above the count sends every row, in the store's order.
+    let wide = service.dashboard_first(Some(6)).await.unwrap();
+    assert_eq!(json(&wide.connections), json(&all.connections));
+    let none = service.dashboard_first(Some(0)).await.unwrap();
+    assert!(none.connections.is_empty());
+    assert_eq!(none.connections_total, 6);
+    // "é" sorts after every ASCII letter, as in the list.
+    let five = service.dashboard_first(Some(5)).await.unwrap();
+    assert_eq!(five.connections[4].address, "zed@contoso.test");
+}
+
 /// An answer in its IPC form (the types have no `PartialEq`).
 fn json<T: serde::Serialize>(value: &T) -> String {
     serde_json::to_string(value).unwrap()

@@ -10,11 +10,14 @@ use tauri_plugin_opener::OpenerExt;
 use super::Svc;
 use crate::ipc::{IpcError, IpcResult};
 
-/// The first screen's data in one round trip (later refreshes use the separate commands).
+/// The first screen's data in one round trip (later refreshes use the separate commands); with
+/// `first_rows`, only that many connections, the first the list shows (the page asks for the
+/// rest once the first screen is painted).
 #[tauri::command]
-pub async fn dashboard(service: Svc<'_>) -> IpcResult<Dashboard> {
+pub async fn dashboard(service: Svc<'_>, first_rows: Option<u32>) -> IpcResult<Dashboard> {
     let started = std::time::Instant::now();
-    let dashboard = service.dashboard().await?;
+    let limit = first_rows.map(|n| n as usize);
+    let dashboard = service.dashboard_first(limit).await?;
     tracing::debug!(
         connections = dashboard.connections.len(),
         ms = started.elapsed().as_secs_f64() * 1e3,

@@ -9,7 +9,6 @@ use chrono::{DateTime, NaiveDate, NaiveTime, TimeDelta, Utc};
 use serde::Serialize;
 use ts_rs::TS;
 
-use crate::connection::StateKind;
 use crate::registration::{ClientKind, Registration};
 
 /// Microsoft's portal warns at 30 days; then two weeks, a week and the last day.
@@ -250,20 +249,6 @@ pub fn next_due(
         .filter_map(|r| r.secret_expires)
         .filter_map(|d| next_change(d, now, thresholds))
         .min()
-}
-
-/// Counts the connections the refresh engine marked `secret_expired`, per registration.
-pub fn broken_counts(
-    connections: &[crate::connection::Connection],
-) -> std::collections::HashMap<String, u32> {
-    let mut map = std::collections::HashMap::new();
-    for c in connections
-        .iter()
-        .filter(|c| c.state == StateKind::SecretExpired)
-    {
-        *map.entry(c.registration_id.clone()).or_insert(0) += 1;
-    }
-    map
 }
 
 #[cfg(test)]

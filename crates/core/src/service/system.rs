@@ -29,7 +29,11 @@ pub struct Dashboard {
     pub version: String,
     pub data_dir: String,
     pub registrations: Vec<Registration>,
+    /// Every connection, or with a limit asked for, the first ones in the list's first order
+    /// (by address, as [`first_in_list_order`] sorts): the rest follow with `list_connections`.
     pub connections: Vec<Connection>,
+    /// How many connections there are in all (more than `connections` holds when limited).
+    pub connections_total: u32,
     pub reminders: Vec<Reminder>,
     /// The appearance setting, so the first paint is in the chosen theme.
     pub theme: Theme,
@@ -112,25 +116,48 @@ impl Service {
         }
     }
 
-    /// The first screen's data in one call (one blocking task, two reads of the database).
+    /// The first screen's data in one call (one blocking task reading the database).
     pub async fn dashboard(&self) -> Result<Dashboard> {
+        self.dashboard_first(None).await
+    }
+
+    /// As [`Self::dashboard`], with at most `limit` connections: the first the list shows in its
+    /// first order. The reminders still count every connection. A long list's first screen is
+    /// then not held up by sending, reading and preparing rows nobody sees yet.
+    pub async fn dashboard_first(&self, limit: Option<usize>) -> Result<Dashboard> {
         let data_dir = self.data_dir.root().display().to_string();
         let now = self.clock.now();
         let thresholds = self.reminders.thresholds();
-        let (registrations, connections, reminders, theme) = self
+        let (registrations, connections, connections_total, reminders, theme) = self
             .blocking(move |store, _| {
                 let theme = super::settings::current(store)?.theme();
                 let registrations = store.list_registrations()?;
-                let connections = store.list_connections()?;
-                // As `watch::current` computes them, from the rows just read.
-                let broken = reminders::broken_counts(&connections);
+                // A long list: the keys of every row, whole rows only for the first screen.
+                let keys = match limit {
+                    Some(n) => Some(store.connection_addresses()?).filter(|k| n < k.len()),
+                    None => None,
+                };
+                let (connections, total) = if let (Some(keys), Some(n)) = (keys, limit) {
+                    let total = keys.len();
+                    (
+                        store.connections_by_ids(&first_in_list_order(keys, n))?,
+                        total,
+                    )
+                } else {
+                    let all = store.list_connections()?;
+                    let total = all.len();
+                    (all, total)
+                };
+                // As `watch::current` counts them.
+                let broken = store.secret_expired_counts()?;
                 let reminders = reminders::compute(
                     &registrations,
                     &|id| broken.get(id).copied().unwrap_or(0),
                     now,
                     &thresholds,
                 );
-                Ok((registrations, connections, reminders, theme))
+                let total = u32::try_from(total).unwrap_or(u32::MAX);
+                Ok((registrations, connections, total, reminders, theme))
             })
             .await?;
         Ok(Dashboard {
@@ -138,6 +165,7 @@ impl Service {
             data_dir,
             registrations,
             connections,
+            connections_total,
             reminders,
             theme,
         })
@@ -161,6 +189,27 @@ impl Service {
         self.blocking(move |_, keychain| Ok(doctor::run(&root, keychain)))
             .await
     }
+}
+
+/// The ids of the first `limit` connections (given as id and address) in the order the
+/// connection list opens with (`ui/src/lib/connections/query.ts`, `byAddress`): the lowercase
+/// address, then the id, each compared as JavaScript compares strings (UTF-16 code units), so
+/// the first screen's rows are the ones the whole list puts first.
+pub fn first_in_list_order(keys: Vec<(String, String)>, limit: usize) -> Vec<String> {
+    let mut keyed: Vec<(String, String)> = keys
+        .into_iter()
+        .map(|(id, address)| (address.to_lowercase(), id))
+        .collect();
+    let by_units = |a: &str, b: &str| a.encode_utf16().cmp(b.encode_utf16());
+    let order = |x: &(String, String), y: &(String, String)| {
+        by_units(&x.0, &y.0).then_with(|| by_units(&x.1, &y.1))
+    };
+    if limit < keyed.len() {
+        keyed.select_nth_unstable_by(limit, order);
+        keyed.truncate(limit);
+    }
+    keyed.sort_unstable_by(order);
+    keyed.into_iter().map(|(_, id)| id).collect()
 }
 
 /// Only web links are opened for the user: never files or other schemes.

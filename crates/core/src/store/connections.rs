@@ -344,6 +344,46 @@ impl Store {
         Ok(rows)
     }
 
+    /// Every connection's id and address (the keys the list's first order needs), cheaper
+    /// than whole rows.
+    pub fn connection_addresses(&self) -> Result<Vec<(String, String)>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached("SELECT id, address FROM connections")?;
+        let keys = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(keys)
+    }
+
+    /// The connections with these ids, in the order given (unknown ids are left out).
+    pub fn connections_by_ids(&self, ids: &[String]) -> Result<Vec<Connection>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM connections c JOIN registrations r ON r.id = c.registration_id WHERE c.id = ?1"
+        ))?;
+        let mut rows = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(c) = stmt.query_row([id], from_row).optional()? {
+                rows.push(c);
+            }
+        }
+        Ok(rows)
+    }
+
+    /// Per registration, how many of its connections the refresh engine marked
+    /// `secret_expired` (registrations with none are not listed): the reminders' "refused" count.
+    pub fn secret_expired_counts(&self) -> Result<std::collections::HashMap<String, u32>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(
+            "SELECT registration_id, COUNT(*) FROM connections WHERE state = 'secret_expired' \
+             GROUP BY registration_id",
+        )?;
+        let counts = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(counts)
+    }
+
     /// The ids of the connections a refresh-all refreshes (application-access ones, and
     /// delegated ones with a refresh token), in the order of [`Self::list_connections`].
     pub fn refreshable_ids(&self) -> Result<Vec<String>> {

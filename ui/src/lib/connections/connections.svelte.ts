@@ -21,6 +21,11 @@ import type { IpcError } from '../ipc/invoke';
 import { Request } from '../ipc/request.svelte';
 import { startup } from '../app/startup';
 
+/** Resolves once the frame showing the current DOM has been painted. */
+function afterPaint(): Promise<void> {
+  return new Promise((done) => requestAnimationFrame(() => setTimeout(done, 0)));
+}
+
 /** What a "Refresh now" or "Verify" of one connection found. */
 export type ManualCheck =
   | { kind: 'refresh'; report: RefreshReport }
@@ -35,6 +40,13 @@ export class ConnectionsState {
   registrations = $state<Registration[] | null>(null);
   // Replaced, never changed in place: the list's search keeps its sorted orders per array.
   connections = $state.raw<Connection[] | null>(null);
+  /**
+   * How many connections there are while only the first screen's rows are here (a long list
+   * at start: the rest follow once those are painted); `null` once the whole list is.
+   */
+  #expected = $state<number | null>(null);
+  /** Live changes that came while the rest of the list was on its way, applied to it again. */
+  #held: ConnectionEvent[] | null = null;
   /** Loading both lists; the rows themselves live above, changed by live updates too. */
   readonly listRequest = new Request<void>();
 
@@ -58,6 +70,16 @@ export class ConnectionsState {
   readonly selected = $derived(
     this.connections?.find((c) => c.id === this.selectedId) ?? null,
   );
+
+  /** How many connections there are (also while only the first rows are here). */
+  get total(): number {
+    return this.#expected ?? this.connections?.length ?? 0;
+  }
+
+  /** Only the first screen's rows are here; the rest of the list is on its way. */
+  get partial(): boolean {
+    return this.#expected !== null;
+  }
 
   /** True until the first load has answered, one way or the other. */
   readonly unknown = $derived(this.registrations === null && this.error === null);
@@ -152,6 +174,7 @@ export class ConnectionsState {
   async load(): Promise<void> {
     // At start, the first screen's one call; afterwards both lists again.
     const first = startup.take('connections');
+    let rest = false;
     await this.listRequest.run(async (ticket) => {
       // A failed first call is asked again the usual way (its error then shows here).
       const start = first ? await first.catch(() => null) : null;
@@ -162,6 +185,25 @@ export class ConnectionsState {
       if (!ticket.current) return;
       this.registrations = registrations;
       this.connections = connections;
+      rest = start !== null && connections.length < start.connections_total;
+      this.#expected = rest ? start!.connections_total : null;
+      this.#held = rest ? [] : null;
+    });
+    if (rest) await this.#loadRest();
+  }
+
+  /** The rest of a long list, once its first rows are painted (the live changes meanwhile
+   * are applied to it again, so none is lost to the older read). */
+  async #loadRest(): Promise<void> {
+    await afterPaint();
+    await this.listRequest.run(async (ticket) => {
+      const all = await listConnections();
+      if (!ticket.current) return;
+      const held = this.#held ?? [];
+      this.#held = null;
+      this.#expected = null;
+      this.connections = all;
+      for (const event of held) this.apply(event);
     });
   }
 
@@ -176,8 +218,11 @@ export class ConnectionsState {
 
   apply(event: ConnectionEvent): void {
     if (event.kind !== 'changed' || this.connections === null) return;
+    this.#held?.push(event);
     const changed = event.connection;
     const at = this.connections.findIndex((c) => c.id === changed.id);
+    // Only the first rows are here: one beyond them waits for the rest of the list.
+    if (at < 0 && this.#held) return;
     if (at >= 0) {
       const next = this.connections.slice();
       next[at] = changed;

@@ -1,5 +1,5 @@
 // Sample data for the connections tests, shaped like core's answers.
-import type { Connection, PresetInfo, Registration } from '../ipc/bindings';
+import type { Connection, Dashboard, PresetInfo, Registration } from '../ipc/bindings';
 
 export function registration(overrides: Partial<Registration> = {}): Registration {
   return {
@@ -89,4 +89,22 @@ export function deferred<T>() {
     reject = fail;
   });
   return { promise, resolve, reject };
+}
+
+/** `count` connections in the list's order, and a start-up answer holding the first `shown`. */
+export function longListStart(count: number, shown: number) {
+  const rows = Array.from({ length: count }, (_, i) => {
+    const n = String(i).padStart(String(count).length, '0');
+    return connection({ id: `conn-${n}`, address: `user${n}@contoso.com` });
+  });
+  const first = (): Dashboard => ({
+    version: '9.9.9',
+    data_dir: '/home/ada/.local/share/mailconn',
+    registrations: [registration()],
+    connections: rows.slice(0, shown),
+    connections_total: count,
+    reminders: [],
+    theme: 'light',
+  });
+  return { rows, first };
 }

@@ -502,7 +502,16 @@ threshold: number | null,
  */
 connections: number, connections_broken: number, };
 
-export type Dashboard = { version: string, data_dir: string, registrations: Array<Registration>, connections: Array<Connection>, reminders: Array<Reminder>, 
+export type Dashboard = { version: string, data_dir: string, registrations: Array<Registration>, 
+/**
+ * Every connection, or with a limit asked for, the first ones in the list's first order
+ * (by address, as [`first_in_list_order`] sorts): the rest follow with `list_connections`.
+ */
+connections: Array<Connection>, 
+/**
+ * How many connections there are in all (more than `connections` holds when limited).
+ */
+connections_total: number, reminders: Array<Reminder>, 
 /**
  * The appearance setting, so the first paint is in the chosen theme.
  */

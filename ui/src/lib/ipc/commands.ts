@@ -64,7 +64,10 @@ export const autostartEnabled = (): Promise<boolean> => call('autostart_enabled'
 export const setAutostart = (enabled: boolean): Promise<boolean> =>
   call('set_autostart', { enabled });
 /** The first screen's data in one round trip: version, data directory, apps, connections, reminders. */
-export const dashboard = (): Promise<Dashboard> => call('dashboard');
+/** The first screen's data; with `firstRows`, only that many connections (the first the list
+ * shows) and the count of all. */
+export const dashboard = (firstRows?: number): Promise<Dashboard> =>
+  call('dashboard', firstRows === undefined ? undefined : { firstRows });
 export const appInfo = (): Promise<AppInfo> => call('app_info');
 /** Versions (app, Tauri, the web view), licence, links, and where data and logs are. */
 export const about = (): Promise<About> => call('about');
