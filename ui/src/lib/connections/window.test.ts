@@ -13,4 +13,9 @@ describe('windowed connection list', () => {
     expect(visibleRange(999 * ROW_HEIGHT, 2000, 1000)).toEqual({ start: 999 - OVERSCAN, end: 1000 });
     expect(visibleRange(5000 * ROW_HEIGHT, 800, 1000)).toEqual({ start: 1000, end: 1000 });
   });
+
+  it('renders no margin when asked for none (the first frame)', () => {
+    expect(visibleRange(0, 4 * ROW_HEIGHT, 1000, 0)).toEqual({ start: 0, end: 4 });
+    expect(visibleRange(10 * ROW_HEIGHT, 2.5 * ROW_HEIGHT, 1000, 0)).toEqual({ start: 10, end: 13 });
+  });
 });
