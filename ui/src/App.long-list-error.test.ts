@@ -5,7 +5,7 @@ vi.mock('@tauri-apps/api/core', () => ({ invoke: vi.fn() }));
 
 import App from './App.svelte';
 import { longListStart, registration } from './lib/connections/testdata';
-import { answer, appInfo } from './lib/test/ipc';
+import { answer, shellAnswers, stubResizeObserver } from './lib/test/ipc';
 
 // Its own file: the start-up call is made once per window, as in the app.
 const { rows, first } = longListStart(200, 3);
@@ -20,18 +20,9 @@ describe('start-up with a long list', () => {
         return rows;
       },
       list_registrations: () => [registration()],
-      app_info: () => appInfo(),
-      watch_connections: () => undefined,
-      watch_reminders: () => undefined,
-      watch_bridge: () => undefined,
+      ...shellAnswers(),
     });
-    vi.stubGlobal(
-      'ResizeObserver',
-      class {
-        observe() {}
-        disconnect() {}
-      },
-    );
+    stubResizeObserver();
     render(App);
 
     const notice = await screen.findByText('The database is locked by another program.');

@@ -6,7 +6,7 @@ vi.mock('@tauri-apps/api/core', () => ({ invoke: vi.fn() }));
 import App from './App.svelte';
 import { deferred, longListStart, registration } from './lib/connections/testdata';
 import { ROW_HEIGHT } from './lib/connections/window';
-import { answer, appInfo } from './lib/test/ipc';
+import { answer, shellAnswers, stubResizeObserver } from './lib/test/ipc';
 
 // Its own file: the start-up call is made once per window, as in the app.
 const { rows, first } = longListStart(200, 3);
@@ -21,18 +21,9 @@ describe('start-up with a long list', () => {
         restAskedWhenInteractive = document.documentElement.dataset.interactive;
         return rest.promise;
       },
-      app_info: () => appInfo(),
-      watch_connections: () => undefined,
-      watch_reminders: () => undefined,
-      watch_bridge: () => undefined,
+      ...shellAnswers(),
     });
-    vi.stubGlobal(
-      'ResizeObserver',
-      class {
-        observe() {}
-        disconnect() {}
-      },
-    );
+    stubResizeObserver();
     render(App);
 
     await vi.waitFor(() => expect(document.documentElement.dataset.interactive).toBe(''));

@@ -7,7 +7,7 @@ import App from './App.svelte';
 import { FIRST_ROWS } from './lib/app/startup';
 import { connection, registration } from './lib/connections/testdata';
 import type { Dashboard } from './lib/ipc/bindings';
-import { answer, appInfo } from './lib/test/ipc';
+import { answer, appInfo, stubResizeObserver } from './lib/test/ipc';
 
 describe('start-up', () => {
   it('loads the first screen in one call, marks it interactive, then checks the keychain', async () => {
@@ -44,14 +44,7 @@ describe('start-up', () => {
       watch_reminders: record('watch_reminders'),
       watch_bridge: record('watch_bridge'),
     });
-    // jsdom measures no layout; the list only needs to be told nothing.
-    vi.stubGlobal(
-      'ResizeObserver',
-      class {
-        observe() {}
-        disconnect() {}
-      },
-    );
+    stubResizeObserver();
     expect(document.documentElement.dataset.interactive).toBeUndefined();
     render(App);
 

@@ -3,16 +3,11 @@ import { describe, expect, it, vi } from 'vitest';
 import ConnectionList from './ConnectionList.svelte';
 import { longListStart } from './testdata';
 import { OVERSCAN, ROW_HEIGHT } from './window';
+import { stubResizeObserver } from '../test/ipc';
 
 describe('a windowed list', () => {
   it('paints the rows in view first and adds the margin for scrolling after that frame', async () => {
-    vi.stubGlobal(
-      'ResizeObserver',
-      class {
-        observe() {}
-        disconnect() {}
-      },
-    );
+    stubResizeObserver();
     const { rows } = longListStart(1000, 1000);
     // In the app the list scrolls inside <main>.
     const main = document.body.appendChild(document.createElement('main'));

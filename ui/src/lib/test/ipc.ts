@@ -26,3 +26,24 @@ export const keychainOk: Check = {
 export function appInfo(keychain: Check = keychainOk): AppInfo {
   return { version: '0.1.0', data_dir: '/home/ada/.local/share/mailconn', keychain };
 }
+
+/** The calls the window's shell makes besides the first screen's (keychain check, live updates). */
+export function shellAnswers(): Record<string, Handler> {
+  return {
+    app_info: () => appInfo(),
+    watch_connections: () => undefined,
+    watch_reminders: () => undefined,
+    watch_bridge: () => undefined,
+  };
+}
+
+/** jsdom has no ResizeObserver; the windowed list only needs to be told nothing. */
+export function stubResizeObserver(): void {
+  vi.stubGlobal(
+    'ResizeObserver',
+    class {
+      observe() {}
+      disconnect() {}
+    },
+  );
+}
