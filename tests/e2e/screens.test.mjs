@@ -76,7 +76,19 @@ async function unringed(browser, stops = 80) {
   const bad = [];
   for (let i = 0; i < stops; i++) {
     await browser.keys(['Tab']);
-    const r = await browser.execute(async () => {
+    const r = await readFocus(browser);
+    if (!r) continue;
+    if (seen.has(r.key)) break; // round the page once
+    seen.add(r.key);
+    if (!r.ok) bad.push(r.key);
+  }
+  return bad;
+}
+
+/** The focused control and whether its focus ring shows (null: nothing focused). */
+async function readFocus(browser, attempt = 0) {
+  try {
+    return await browser.execute(async () => {
       const el = document.activeElement;
       if (!el || el === document.body) return null;
       // The ring may fade in (a transition): read it once it has.
@@ -90,12 +102,12 @@ async function unringed(browser, stops = 80) {
       const id = el.dataset.testid ?? el.getAttribute('aria-label') ?? el.id ?? '';
       return { key: `${el.tagName}:${id}:${el.textContent?.trim().slice(0, 30)}`, ok: styles.some(shows) };
     });
-    if (!r) continue;
-    if (seen.has(r.key)) break; // round the page once
-    seen.add(r.key);
-    if (!r.ok) bad.push(r.key);
+  } catch (e) {
+    // WebKitWebDriver now and then loses an asynchronous script's answer on a busy machine
+    // ("Could not parse script result"): the question is asked again, once.
+    if (attempt > 0 || !/Could not parse script result/.test(String(e))) throw e;
+    return readFocus(browser, attempt + 1);
   }
-  return bad;
 }
 
 /** Controls a screen reader would announce without a name (no text, label, aria-label or title). */
