@@ -730,8 +730,11 @@ def window_goals(w):
                 + f" vs bare {fmt(bare)} ms = {fmt(q)}x" if q else missing, None if q is None else q <= 1.15))
     app, bare = g("pss_idle_kib_1000_connections"), g("pss_idle_kib_bare_window")
     q = ratio(app, bare)
+    cpu_bare = g("pss_idle_kib_bare_window_cpu_rendering")
+    same = (f"; the bare window also painting with the CPU (as the app has WebKit do without a GPU "
+            f"device): {fmt(cpu_bare / 1024)} MiB = {fmt(ratio(app, cpu_bare))}x") if q and cpu_bare else ""
     out.append(("PSS (app + WebKit processes) idle with 1,000 connections within 1.2x the bare window",
-                f"{fmt(app / 1024)} MiB vs {fmt(bare / 1024)} MiB = {fmt(q)}x" if q else missing,
+                f"{fmt(app / 1024)} MiB vs {fmt(bare / 1024)} MiB = {fmt(q)}x{same}" if q else missing,
                 None if q is None else q <= 1.2))
     wake, bare_wake = g("idle_wakeups_100_connections"), g("idle_wakeups_bare_window")
     outside = g("idle_wakeups_per_s_outside_scheduled_repaints_100_connections")
@@ -948,6 +951,9 @@ def render(doc):
                 pss, pbare = f.get("pss_idle_kib_1000_connections"), f.get("pss_idle_kib_bare_window")
                 if pss and pbare:
                     add(f"- PSS idle with 1,000 connections / bare window: {fmt(ratio(pss, pbare))}x")
+                pcpu = f.get("pss_idle_kib_bare_window_cpu_rendering")
+                if pss and pcpu:
+                    add(f"- PSS idle with 1,000 connections / bare window painting with the CPU too: {fmt(ratio(pss, pcpu))}x")
             phases = [(c, f.get(f"launch_phases_ms_{c}_connections")) for c in (0, 1000, 10000)]
             if any(p for _, p in phases):
                 add("")

@@ -5,6 +5,7 @@ pub mod bindings;
 pub mod commands;
 mod deep_links;
 pub mod ipc;
+pub mod rendering;
 mod tray;
 
 use std::path::PathBuf;
@@ -72,6 +73,9 @@ impl Phases {
 
 /// Starts the app; returns when the last window closes.
 pub fn run() -> ExitCode {
+    // First: it sets an environment variable, which is only sound while there is one thread.
+    #[cfg(target_os = "linux")]
+    let rendering = rendering::apply();
     let mut phases = Phases::new();
     let options = Options::parse();
     let data_dir = match resolve_data_dir(options.data_dir.as_deref()).and_then(DataDir::open) {
@@ -82,6 +86,8 @@ pub fn run() -> ExitCode {
         }
     };
     let _log_guard = mailconn_core::logging::init(Some(&data_dir.logs()), "warn");
+    #[cfg(target_os = "linux")]
+    tracing::info!(?rendering, "how the web view paints");
     phases.done("options, data directory, logging");
     let passphrase = std::env::var(keychain::PASSPHRASE_ENV)
         .ok()

@@ -10,7 +10,8 @@
 //                     phases from the page's marks (process start to page start, to the
 //                     script's start, the dashboard call, its answer to interactive)
 //     memory          PSS of the app and its WebKit processes idle with 1,000 connections (and
-//                     of the bare window)
+//                     of the bare window, also with WebKit painting with the CPU, as the app
+//                     has it do on a machine without a GPU device)
 //     idle            CPU time and wake-ups (context switches) over --idle-seconds, 100 connections,
 //                     from 30 s after the first screen; those in the 2 s after each scheduled
 //                     repaint (the relative times' clock tick) apart from the rest; and one
@@ -160,8 +161,8 @@ async function interactiveAt(browser, marker = MARKER) {
   return at;
 }
 
-async function launch({ dataDir, exe = APP, name, marker }) {
-  const app = await startApp({ name, dataDir, env: ENV, exe });
+async function launch({ dataDir, exe = APP, name, marker, env = {} }) {
+  const app = await startApp({ name, dataDir, env: { ...ENV, ...env }, exe });
   const pid = findProcess(exe, app.home);
   const started = startedAtMs(pid);
   const at = await interactiveAt(app.browser, marker);
@@ -237,8 +238,8 @@ async function figureLaunch() {
   }
 }
 
-async function memoryOf(exe, dataDir, name) {
-  const { app, pid } = await launch({ exe, dataDir, name, marker: exe === APP ? MARKER : 'interactive' });
+async function memoryOf(exe, dataDir, name, env = {}) {
+  const { app, pid } = await launch({ exe, dataDir, name, marker: exe === APP ? MARKER : 'interactive', env });
   await sleep(10000);
   const own = pssKib(pid);
   const helpers = descendants(pid).map((p) => ({ process: comm(p), pss_kib: pssKib(p) }));
@@ -257,6 +258,12 @@ async function figureMemory() {
     out.pss_idle_kib_bare_window_app_process = b.own;
     out.pss_idle_kib_bare_window_webkit_processes = b.helpers;
     out.pss_ratio_app_1000_connections_to_bare_window = round(m.total / b.total, 2);
+    // Without a GPU device the app has WebKit paint with the CPU (src-tauri/src/rendering.rs);
+    // the bare window keeps WebKit's default. The bare window painting the same way, beside it:
+    const c = await memoryOf(BARE, undefined, 'bench-memory-bare-cpu', { WEBKIT_SKIA_ENABLE_CPU_RENDERING: '1' });
+    out.pss_idle_kib_bare_window_cpu_rendering = c.total;
+    out.pss_idle_kib_bare_window_cpu_rendering_webkit_processes = c.helpers;
+    out.pss_ratio_app_1000_connections_to_bare_window_cpu_rendering = round(m.total / c.total, 2);
   }
 }
 

@@ -1,5 +1,7 @@
 //! `mailconn`: the command line over `mailconn-core`, for scripts, monitoring and mail programs.
 
+#![forbid(unsafe_code)]
+
 mod app;
 mod bridge;
 mod client_secret;

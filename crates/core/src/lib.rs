@@ -1,6 +1,8 @@
 //! Mail Connections core: everything that knows about Microsoft, OAuth, tokens, secrets and
 //! storage. It has no dependency on the desktop shell, so the CLI and the tests use it directly.
 
+#![forbid(unsafe_code)]
+
 pub mod aadsts;
 pub mod application;
 pub mod bridge;

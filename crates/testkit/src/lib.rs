@@ -2,6 +2,8 @@
 //! endpoint) on a free port, reads its fixtures, drives its control API, and plays the browser
 //! by following redirects from an authorization URL to the app's loopback listener.
 
+#![forbid(unsafe_code)]
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
