@@ -130,6 +130,23 @@ export async function startApp({ env = {}, args = [], dataDir, name = 'app', exe
       const base = join(ARTIFACTS, `${name}-${shot}`);
       // WebKit's snapshot can trail the last paint by a frame; give it one.
       await new Promise((r) => setTimeout(r, 300));
+      // Without accelerated compositing (how the app has WebKit paint without a GPU device, as
+      // here: src-tauri/src/rendering.rs) WebKit answers a snapshot only after its next paint,
+      // and a page where nothing changes never paints: the request would wait forever. So a
+      // 1-pixel mark nobody sees (opacity 0.001 and 0.002: no visible pixel changes) is
+      // repainted for a moment while the snapshot is asked for, then removed.
+      await browser.execute(() => {
+        const mark = document.createElement('div');
+        mark.style.cssText = 'position:fixed;left:0;top:0;width:1px;height:1px;pointer-events:none;'
+          + 'background:#000;opacity:0.001;z-index:2147483647';
+        mark.setAttribute('aria-hidden', 'true');
+        document.documentElement.append(mark);
+        let flips = 0;
+        const timer = setInterval(() => {
+          mark.style.opacity = flips++ % 2 ? '0.001' : '0.002';
+          if (flips > 30) { clearInterval(timer); mark.remove(); }
+        }, 50);
+      });
       await browser.saveScreenshot(`${base}.png`);
       // For the secret-leak scan: the text on screen (and non-password field values), and the
       // IPC answers recorded since the last screenshot.

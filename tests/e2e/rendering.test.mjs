@@ -1,12 +1,15 @@
 // Without a GPU device the app has WebKit paint with the CPU (src-tauri/src/rendering.rs): its web
-// process gets WEBKIT_SKIA_ENABLE_CPU_RENDERING=1. With a GPU, WebKit's default stays; a value
-// whoever started the app set is always kept.
+// process gets WEBKIT_SKIA_ENABLE_CPU_RENDERING=1 and WEBKIT_DISABLE_COMPOSITING_MODE=1. With a GPU,
+// WebKit's defaults stay; any of WebKit's painting variables set by whoever started the app means
+// the app sets none.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { startApp, byTestId } from './harness.mjs';
 
 const VAR = 'WEBKIT_SKIA_ENABLE_CPU_RENDERING';
+const NO_COMPOSITING = 'WEBKIT_DISABLE_COMPOSITING_MODE';
+const PAINTING = [VAR, NO_COMPOSITING, 'WEBKIT_FORCE_COMPOSITING_MODE'];
 const hasGpu = (() => {
   try {
     if (readdirSync('/dev/dri').some((n) => n.startsWith('renderD'))) return true;
@@ -26,16 +29,19 @@ function webProcessEnv(home) {
   throw new Error(`no web process with HOME=${home}`);
 }
 
-test('the web view paints with the CPU without a GPU device, and a value set is kept', async () => {
+test('the web view paints with the CPU and without GL compositing without a GPU device, and a choice set is kept', async () => {
   // As the app is started here (the test's own environment may set the variable already).
-  const given = process.env[VAR];
+  const given = PAINTING.some((v) => process.env[v] !== undefined);
   const plain = await startApp({ name: 'rendering' });
   try {
     await byTestId(plain.browser, 'page-connections');
-    const expected = given ?? (hasGpu ? undefined : '1');
-    assert.equal(webProcessEnv(plain.home)[VAR], expected,
-      given !== undefined ? 'kept as set' : hasGpu ? 'a GPU device: WebKit\'s default' : 'no GPU device: CPU rendering');
-    const why = given !== undefined ? 'AsSet' : hasGpu ? 'Gpu' : 'CpuWithoutGpu';
+    const env = webProcessEnv(plain.home);
+    for (const v of [VAR, NO_COMPOSITING]) {
+      const expected = given ? process.env[v] : hasGpu ? undefined : '1';
+      assert.equal(env[v], expected,
+        `${v}: ${given ? 'kept as set' : hasGpu ? 'a GPU device: WebKit\'s default' : 'no GPU device: CPU rendering, no GL compositing'}`);
+    }
+    const why = given ? 'AsSet' : hasGpu ? 'Gpu' : 'CpuWithoutGpu';
     assert.match(plain.logs(), new RegExp(`how the web view paints.*rendering=${why}\\b`));
   } finally {
     await plain.stop();
@@ -43,7 +49,9 @@ test('the web view paints with the CPU without a GPU device, and a value set is 
   const set = await startApp({ name: 'rendering-set', env: { [VAR]: '0' } });
   try {
     await byTestId(set.browser, 'page-connections');
-    assert.equal(webProcessEnv(set.home)[VAR], '0');
+    const env = webProcessEnv(set.home);
+    assert.equal(env[VAR], '0');
+    assert.equal(env[NO_COMPOSITING], process.env[NO_COMPOSITING], 'one painting variable set: the app sets no other');
     assert.match(set.logs(), /how the web view paints.*rendering=AsSet\b/);
   } finally {
     await set.stop();
