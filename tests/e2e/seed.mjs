@@ -41,6 +41,8 @@ export function seedConnections(n, { dataDir } = {}) {
     const address = `user${String(i).padStart(5, '0')}@${fabrikam ? 'fabrikam' : 'contoso'}.test`;
     const name = `${FIRST[i % FIRST.length]} ${LAST[Math.floor(i / FIRST.length) % LAST.length]}`;
     const scopes = 'openid offline_access User.Read Mail.Read';
+    // What Microsoft says was granted: never offline_access (docs/MICROSOFT.md).
+    const granted = 'openid User.Read Mail.Read';
     // Tokens expiring over the next 90 minutes (some already expired), refreshed over the last day.
     const expires = state === 'needs_sign_in' ? null : iso(now + ((i * 7919) % 100 - 10) * 54_000);
     const refreshed = iso(now - ((i * 104_729) % 24) * HOUR - (i % 60) * 60_000);
@@ -49,7 +51,7 @@ export function seedConnections(n, { dataDir } = {}) {
       + 'account_type, preset, scopes_requested, scopes_granted, state, state_reason, created_at, updated_at, '
       + 'last_refresh_at, access_expires_at, has_refresh_token, next_refresh_at) VALUES ('
       + [`seed-${i}`, apps[fabrikam ? 'Fabrikam' : 'Contoso Mail'], application ? 'application' : 'delegated',
-        `key-${i}`, address, name, null, 'work', 'read', scopes, scopes, state,
+        `key-${i}`, address, name, null, 'work', 'read', scopes, granted, state,
         state === 'needs_sign_in' ? 'The refresh token has expired.' : null, iso(now), iso(now), refreshed, expires,
         1, iso(now + 30 * 24 * HOUR)].map(sql).join(', ')
       + ');',
