@@ -25,6 +25,7 @@ import {
 } from '../ipc/commands';
 import { type IpcError, toIpcError } from '../ipc/invoke';
 import { Request, type Ticket } from '../ipc/request.svelte';
+import { EXPIRY_DAYS, type ExpiryChoice } from './expiry';
 import { addDays } from './labels';
 
 export type StepNumber = 1 | 2 | 3 | 4 | 5 | 6 | 7;
@@ -64,15 +65,7 @@ export const FIELD_STEP: Readonly<Record<string, StepNumber>> = {
   secret: 5,
 };
 
-export type ExpiryChoice = '6' | '12' | '18' | '24' | 'custom';
-
-/** The portal's own choices, which it counts in days ("Recommended: 180 days (6 months)"). */
-export const EXPIRY_DAYS: Record<Exclude<ExpiryChoice, 'custom'>, number> = {
-  '6': 180,
-  '12': 365,
-  '18': 545,
-  '24': 730,
-};
+export { EXPIRY_DAYS, type ExpiryChoice } from './expiry';
 
 /** Typing pauses this long before the core checks the form again. */
 export const VALIDATE_DELAY_MS = 300;

@@ -3,7 +3,7 @@
 // before anything is stored.
 import { addDays } from '../apps/labels';
 import { registrations } from '../apps/registrations.svelte';
-import { EXPIRY_DAYS, type ExpiryChoice } from '../apps/wizard.svelte';
+import { EXPIRY_DAYS, type ExpiryChoice } from '../apps/expiry';
 import type { AppSecrets, Registration, RotationReport } from '../ipc/bindings';
 import {
   appSecrets,
