@@ -584,7 +584,8 @@ def section_sizes(doc):
         bundle = TARGET / "release/bundle"
         found = {}
         for f in sorted(bundle.rglob("*")) if bundle.exists() else []:
-            if f.is_file() and f.suffix in (".deb", ".rpm", ".AppImage", ".gz", ".zst", ".xz", ".zip", ".dmg", ".msi"):
+            # The packages themselves, not the bundler's unpacked trees (their .gz manual pages).
+            if f.is_file() and f.suffix in (".deb", ".rpm", ".AppImage", ".dmg", ".msi"):
                 found[str(f.relative_to(bundle))] = f.stat().st_size
         for f in sorted((ROOT / "dist").glob("*")) if (ROOT / "dist").exists() else []:
             if f.is_file():
