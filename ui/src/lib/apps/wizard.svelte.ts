@@ -65,8 +65,6 @@ export const FIELD_STEP: Readonly<Record<string, StepNumber>> = {
   secret: 5,
 };
 
-export { EXPIRY_DAYS, type ExpiryChoice } from './expiry';
-
 /** Typing pauses this long before the core checks the form again. */
 export const VALIDATE_DELAY_MS = 300;
 /** Choices settle this long before the portal instructions are fetched again. */
